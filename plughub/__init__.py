@@ -1,0 +1,49 @@
+"""plughub: a self-hosted integration hub with the aiXplain SDK's integration API.
+
+```python
+from plughub import IntegrationFactory, ModelFactory, AuthenticationSchema
+
+github = IntegrationFactory.get("github")
+response = github.connect(AuthenticationSchema.BEARER_TOKEN, data={"token": "ghp_..."})
+tool = ModelFactory.get(response.data["id"])
+tool.run("GITHUB_GET_AUTHENTICATED_USER", {})
+```
+"""
+
+from __future__ import annotations
+
+from plughub.enums import AuthenticationSchema, Function, FunctionType, ResponseStatus, Supplier
+from plughub.factories import IntegrationFactory, ModelFactory
+from plughub.modules.model import Model, ModelResponse
+from plughub.modules.model.connection import ConnectAction, ConnectionTool
+from plughub.modules.model.integration import BaseAuthenticationParams, Integration, build_connector_params
+
+__all__ = [
+    "AuthenticationSchema",
+    "BaseAuthenticationParams",
+    "ConnectAction",
+    "ConnectionTool",
+    "Function",
+    "FunctionType",
+    "IntegrationFactory",
+    "Integration",
+    "Model",
+    "ModelFactory",
+    "ModelResponse",
+    "ResponseStatus",
+    "Supplier",
+    "__version__",
+    "build_connector_params",
+]
+
+
+def __getattr__(name: str) -> str:
+    # Read lazily: importlib.metadata costs time that `import plughub` should not pay.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("plughub")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            return "0+unknown"
+    raise AttributeError(f"module 'plughub' has no attribute {name!r}")

@@ -1,0 +1,72 @@
+"""The seam between the SDK and whatever runs the work: one protocol, two implementations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from plughub.schemas import (
+    ActionInfo,
+    ActionResult,
+    ConnectionInfo,
+    ConnectRequest,
+    ConnectResult,
+    IntegrationInfo,
+    Page,
+)
+
+__all__ = ["Backend"]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the SDK needs from an engine, in process or across HTTP.
+
+    Every method raises the `PlughubError` subclasses the engine raises, so callers see the same
+    exceptions whichever backend serves them.
+    """
+
+    def list_integrations(self, query: str | None = None, page_number: int = 0, page_size: int = 20) -> Page[IntegrationInfo]:
+        """Search the catalog."""
+        ...
+
+    def get_integration(self, id_or_name: str) -> IntegrationInfo:
+        """Find one integration by id or name."""
+        ...
+
+    def create_integration(self, definition: Mapping[str, Any] | str | Path) -> IntegrationInfo:
+        """Register a user-defined integration."""
+        ...
+
+    def create_connection(self, request: ConnectRequest) -> ConnectResult:
+        """Connect to an integration."""
+        ...
+
+    def get_connection(self, connection_id: str) -> ConnectionInfo:
+        """Describe a connection, secrets masked."""
+        ...
+
+    def list_connections(self, query: str | None = None, page_number: int = 0, page_size: int = 20) -> Page[ConnectionInfo]:
+        """List connections."""
+        ...
+
+    def delete_connection(self, connection_id: str) -> None:
+        """Delete a connection."""
+        ...
+
+    def list_actions(self, connection_id: str) -> list[ActionInfo]:
+        """List a connection's actions."""
+        ...
+
+    def get_action(self, connection_id: str, action: str) -> ActionInfo:
+        """Describe one action."""
+        ...
+
+    def run_action(self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:
+        """Run an action."""
+        ...
+
+    def close(self) -> None:
+        """Release resources."""
+        ...

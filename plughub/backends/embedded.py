@@ -1,0 +1,88 @@
+"""The embedded backend: the engine in this process, opened on first use."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from plughub.config import Settings
+from plughub.schemas import (
+    ActionInfo,
+    ActionResult,
+    ConnectionInfo,
+    ConnectRequest,
+    ConnectResult,
+    IntegrationInfo,
+    Page,
+)
+
+if TYPE_CHECKING:
+    from plughub.engine import Engine
+
+__all__ = ["EmbeddedBackend"]
+
+
+class EmbeddedBackend:
+    """Runs the engine in process (SQLite and a key file under `PLUGHUB_HOME`).
+
+    Args:
+        engine: An engine to use; one is opened from `settings` on first use otherwise.
+        settings: Configuration for that engine; read from the environment when omitted.
+    """
+
+    def __init__(self, engine: Engine | None = None, settings: Settings | None = None) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"EmbeddedBackend(engine={self._engine!r})"
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, opened on first use (importing it costs time the CLI's --help need not pay)."""
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    from plughub.engine import Engine
+
+                    self._engine = Engine(self._settings)
+        return self._engine
+
+    def list_integrations(self, query: str | None = None, page_number: int = 0, page_size: int = 20) -> Page[IntegrationInfo]:  # noqa: D102
+        return self.engine.list_integrations(query, page_number, page_size)
+
+    def get_integration(self, id_or_name: str) -> IntegrationInfo:  # noqa: D102
+        return self.engine.get_integration(id_or_name)
+
+    def create_integration(self, definition: Mapping[str, Any] | str | Path) -> IntegrationInfo:  # noqa: D102
+        return self.engine.create_integration(definition)
+
+    def create_connection(self, request: ConnectRequest) -> ConnectResult:  # noqa: D102
+        return self.engine.create_connection(request)
+
+    def get_connection(self, connection_id: str) -> ConnectionInfo:  # noqa: D102
+        return self.engine.get_connection(connection_id)
+
+    def list_connections(self, query: str | None = None, page_number: int = 0, page_size: int = 20) -> Page[ConnectionInfo]:  # noqa: D102
+        return self.engine.list_connections(query, page_number, page_size)
+
+    def delete_connection(self, connection_id: str) -> None:  # noqa: D102
+        self.engine.delete_connection(connection_id)
+
+    def list_actions(self, connection_id: str) -> list[ActionInfo]:  # noqa: D102
+        return self.engine.list_actions(connection_id)
+
+    def get_action(self, connection_id: str, action: str) -> ActionInfo:  # noqa: D102
+        return self.engine.get_action(connection_id, action)
+
+    def run_action(self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:  # noqa: D102
+        return self.engine.run_action(connection_id, action, inputs)
+
+    def close(self) -> None:
+        """Close the engine if it was opened."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None

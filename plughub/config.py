@@ -1,0 +1,86 @@
+"""Settings read from the environment (prefix `PLUGHUB_`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Settings"]
+
+DEFAULT_CALLBACK_URL = "http://127.0.0.1:8765/oauth/callback"
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        # Imported lazily to keep this module a leaf with no import-time cost.
+        from plughub.exceptions import ConfigurationError
+
+        raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}.") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """plughub's configuration.
+
+    Attributes:
+        home: `PLUGHUB_HOME`, where the embedded engine keeps its database and key file
+            (default `~/.plughub`).
+        secret_key: `PLUGHUB_SECRET_KEY`, the master key (base64url of 32 bytes); when unset the
+            key file `<home>/master.key` is used, created on first use with mode 0600.
+        catalog_path: `PLUGHUB_CATALOG_PATH`, extra directories of definition files.
+        url: `PLUGHUB_URL`, a plughub server; when set the SDK talks to it.
+        api_key: `PLUGHUB_API_KEY`, the key for that server.
+        callback_url: `PLUGHUB_CALLBACK_URL`, the OAuth redirect URI.
+        connect_timeout: `PLUGHUB_CONNECT_TIMEOUT`, seconds to open an upstream connection.
+        read_timeout: `PLUGHUB_READ_TIMEOUT`, seconds to wait for upstream data.
+        retry_attempts: `PLUGHUB_RETRY_ATTEMPTS`, attempts for idempotent requests (default 3).
+        retry_max_wait: `PLUGHUB_RETRY_MAX_WAIT`, the longest wait between attempts, in seconds;
+            a longer `Retry-After` ends the retries.
+    """
+
+    home: Path = field(default_factory=lambda: Path("~/.plughub").expanduser())
+    secret_key: str | None = field(default=None, repr=False)
+    catalog_path: tuple[Path, ...] = ()
+    url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    callback_url: str = DEFAULT_CALLBACK_URL
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    retry_attempts: int = 3
+    retry_max_wait: float = 10.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from environment variables.
+
+        Args:
+            env: The variables to read; `os.environ` by default.
+
+        Returns:
+            The settings.
+
+        Raises:
+            ConfigurationError: A variable holds a value of the wrong kind.
+        """
+        env = os.environ if env is None else env
+        home = Path(env.get("PLUGHUB_HOME") or "~/.plughub").expanduser()
+        catalog = tuple(Path(p).expanduser() for p in env.get("PLUGHUB_CATALOG_PATH", "").split(os.pathsep) if p)
+        return cls(
+            home=home,
+            secret_key=env.get("PLUGHUB_SECRET_KEY") or None,
+            catalog_path=catalog,
+            url=env.get("PLUGHUB_URL") or None,
+            api_key=env.get("PLUGHUB_API_KEY") or None,
+            callback_url=env.get("PLUGHUB_CALLBACK_URL") or DEFAULT_CALLBACK_URL,
+            connect_timeout=_float(env, "PLUGHUB_CONNECT_TIMEOUT", 5.0),
+            read_timeout=_float(env, "PLUGHUB_READ_TIMEOUT", 30.0),
+            retry_attempts=int(_float(env, "PLUGHUB_RETRY_ATTEMPTS", 3)),
+            retry_max_wait=_float(env, "PLUGHUB_RETRY_MAX_WAIT", 10.0),
+        )

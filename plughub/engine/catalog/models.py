@@ -1,0 +1,280 @@
+"""The definition format (DESIGN.md §4) as pydantic models; a union discriminated on `mode`."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from plughub.enums import AuthenticationSchema
+
+__all__ = [
+    "ActionSpec",
+    "ApiKeySpec",
+    "ApplySpec",
+    "AuthSpec",
+    "BasicPair",
+    "BasicSpec",
+    "BearerSpec",
+    "FieldSpec",
+    "InputSpec",
+    "IntegrationSpec",
+    "NoAuthSpec",
+    "OAuth1Spec",
+    "OAuth2Spec",
+]
+
+INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+_PLUGHUB_INPUT_KEYS = {"in", "required", "alias", "explode"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Strict):
+    """A connect input: a credential (secret by default) or a connection config value."""
+
+    type: Literal["string", "integer", "number", "boolean"] = "string"
+    title: str | None = None
+    description: str = ""
+    secret: bool | None = None
+    pattern: str | None = None
+    enum: list[Any] | None = None
+    default: Any = None
+    example: Any = None
+    optional: bool = False
+
+    @property
+    def required(self) -> bool:
+        """Whether connect must receive a value for this field."""
+        return not self.optional and self.default is None
+
+    def json_schema(self) -> dict[str, Any]:
+        """Return the field as a JSON Schema property."""
+        schema: dict[str, Any] = {"type": self.type}
+        for key in ("title", "description", "pattern", "enum", "default"):
+            value = getattr(self, key)
+            if value not in (None, ""):
+                schema[key] = value
+        return schema
+
+
+class BasicPair(_Strict):
+    """Templates for the two halves of HTTP Basic credentials."""
+
+    username: str
+    password: str = ""
+
+
+class ApplySpec(_Strict):
+    """Where a credential goes: exactly one of header, query, cookie or basic."""
+
+    header: str | None = None
+    query: str | None = None
+    cookie: str | None = None
+    basic: BasicPair | None = None
+    format: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ApplySpec:
+        targets = [k for k in ("header", "query", "cookie", "basic") if getattr(self, k) is not None]
+        if len(targets) != 1:
+            raise ValueError("an apply item needs exactly one of header, query, cookie or basic")
+        if self.basic is not None and self.format is not None:
+            raise ValueError("format does not apply to basic; template username and password instead")
+        return self
+
+
+class _AuthBase(_Strict):
+    credentials: dict[str, FieldSpec] = Field(default_factory=dict)
+    apply: ApplySpec | list[ApplySpec] | None = None
+
+    @property
+    def scheme(self) -> AuthenticationSchema:
+        """The `AuthenticationSchema` member of this entry."""
+        return AuthenticationSchema(getattr(self, "mode"))
+
+    def apply_items(self) -> list[ApplySpec]:
+        """Return the apply items, defaults filled in."""
+        items = self.apply if isinstance(self.apply, list) else [self.apply] if self.apply else []
+        return items or self._default_apply()
+
+    def _default_apply(self) -> list[ApplySpec]:
+        return []
+
+    def credential_fields(self) -> dict[str, FieldSpec]:
+        """Return the credential fields, defaults filled in."""
+        return self.credentials
+
+
+class OAuth2Spec(_AuthBase):
+    """OAuth 2.0: authorization code (with PKCE by default) or client credentials."""
+
+    mode: Literal["OAUTH2"]
+    authorization_url: str | None = None
+    token_url: str
+    revocation_url: str | None = None
+    default_scopes: list[str] = Field(default_factory=list)
+    scope_separator: str = " "
+    pkce: bool = True
+    token_request_auth_method: Literal["basic", "post"] = "basic"
+    authorization_params: dict[str, str] = Field(default_factory=dict)
+    token_params: dict[str, str] = Field(default_factory=dict)
+    grant_type: Literal["authorization_code", "client_credentials"] = "authorization_code"
+    refresh_margin: int = 60
+
+    @model_validator(mode="after")
+    def _needs_authorize_url(self) -> OAuth2Spec:
+        if self.grant_type == "authorization_code" and not self.authorization_url:
+            raise ValueError("authorization_url is required for grant_type authorization_code")
+        return self
+
+
+class OAuth1Spec(_AuthBase):
+    """OAuth 1.0a (RFC 5849): request token, authorize, access token."""
+
+    mode: Literal["OAUTH1"]
+    request_token_url: str
+    authorization_url: str
+    access_token_url: str
+    signature_method: Literal["HMAC-SHA1", "RSA-SHA1", "PLAINTEXT"] = "HMAC-SHA1"
+    authorization_params: dict[str, str] = Field(default_factory=dict)
+
+
+class ApiKeySpec(_AuthBase):
+    """An API key, sent in a header (default `X-Api-Key`), a query parameter or a cookie."""
+
+    mode: Literal["API_KEY"]
+
+    def credential_fields(self) -> dict[str, FieldSpec]:  # noqa: D102
+        return self.credentials or {"api_key": FieldSpec(description="API key", secret=True)}
+
+    def _default_apply(self) -> list[ApplySpec]:
+        return [ApplySpec(header="X-Api-Key")]
+
+
+class BearerSpec(_AuthBase):
+    """A bearer token sent as `Authorization: Bearer <token>` unless `apply` says otherwise."""
+
+    mode: Literal["BEARER_TOKEN"]
+
+    def credential_fields(self) -> dict[str, FieldSpec]:  # noqa: D102
+        return self.credentials or {"token": FieldSpec(description="Access token", secret=True)}
+
+    def _default_apply(self) -> list[ApplySpec]:
+        return [ApplySpec(header="Authorization", format="Bearer ${credentials.token}")]
+
+
+class BasicSpec(_AuthBase):
+    """HTTP Basic with a username and a password unless the definition says otherwise."""
+
+    mode: Literal["BASIC"]
+
+    def credential_fields(self) -> dict[str, FieldSpec]:  # noqa: D102
+        return self.credentials or {
+            "username": FieldSpec(description="Username", secret=False),
+            "password": FieldSpec(description="Password", secret=True),
+        }
+
+    def _default_apply(self) -> list[ApplySpec]:
+        pair = BasicPair(username="${credentials.username}", password="${credentials.password}")
+        return [ApplySpec(basic=pair)]
+
+
+class NoAuthSpec(_AuthBase):
+    """A public API: nothing to apply."""
+
+    mode: Literal["NO_AUTH"]
+
+
+AuthSpec = Annotated[
+    OAuth2Spec | OAuth1Spec | ApiKeySpec | BearerSpec | BasicSpec | NoAuthSpec,
+    Field(discriminator="mode"),
+]
+
+
+class InputSpec(BaseModel):
+    """An action input: a JSON Schema property plus where it goes (`in`) and `required`."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+    location: Literal["path", "query", "header", "body"] | None = Field(default=None, alias="in")
+    # A list is JSON Schema's own `required` for an object input; a boolean is plughub's.
+    required: bool | list[str] = False
+    alias: str | None = None
+    explode: bool = True
+
+    @property
+    def is_required(self) -> bool:
+        """Whether the action needs this input."""
+        return self.required is True
+
+    def json_schema(self) -> dict[str, Any]:
+        """Return the JSON Schema of this input, without plughub's own keys."""
+        schema = dict(self.model_extra or {})
+        if isinstance(self.required, list):
+            schema["required"] = list(self.required)
+        return schema
+
+
+class ActionSpec(_Strict):
+    """One action: an HTTP request template and the inputs that fill it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+
+    display_name: str
+    description: str = ""
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    path: str = "/"
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    body_encoding: Literal["json", "form", "multipart"] = "json"
+    headers: dict[str, str] = Field(default_factory=dict)
+    base_url: str | None = None
+    body_root: str | None = None
+    output: dict[str, Any] | None = None
+
+    @cached_property
+    def input_schema(self) -> dict[str, Any]:
+        """The inputs as one JSON Schema object with a `required` list."""
+        return {
+            "type": "object",
+            "properties": {name: spec.json_schema() for name, spec in self.inputs.items()},
+            "required": [name for name, spec in self.inputs.items() if spec.is_required],
+            "additionalProperties": False,
+        }
+
+
+class IntegrationSpec(_Strict):
+    """A whole definition file."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    display_name: str
+    description: str = ""
+    supplier: str | None = None
+    categories: list[str] = Field(default_factory=list)
+    docs: str | None = None
+    base_url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    connection_config: dict[str, FieldSpec] = Field(default_factory=dict)
+    auth: list[AuthSpec] = Field(min_length=1)
+    actions: dict[str, ActionSpec] = Field(default_factory=dict)
+
+    def auth_for(self, scheme: AuthenticationSchema) -> _AuthBase | None:
+        """Find the auth entry of a scheme.
+
+        Args:
+            scheme: The scheme.
+
+        Returns:
+            The entry, or None when the integration does not support the scheme.
+        """
+        return next((a for a in self.auth if a.mode == scheme.value), None)
+
+    @property
+    def action_prefix(self) -> str:
+        """The prefix every action code carries (`GOOGLE_CALENDAR_` for `google-calendar`)."""
+        return self.id.upper().replace("-", "_") + "_"

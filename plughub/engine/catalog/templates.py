@@ -1,0 +1,79 @@
+"""`${namespace.name}` templates: strict, with three namespaces and no expressions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from plughub.exceptions import CatalogError, InvalidInput
+
+__all__ = ["NAMESPACES", "render", "variables"]
+
+NAMESPACES = ("connection_config", "credentials", "inputs")
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
+_ANY_PLACEHOLDER = re.compile(r"\$\{[^}]*\}?")
+
+
+def variables(template: str) -> list[tuple[str, str]]:
+    """List the variables of a template.
+
+    Args:
+        template: A string that may hold `${namespace.name}` variables.
+
+    Returns:
+        `(namespace, name)` pairs in order of appearance.
+
+    Raises:
+        CatalogError: A placeholder is malformed or uses an unknown namespace.
+    """
+    found = _VARIABLE.findall(template)
+    for namespace, name in found:
+        if namespace not in NAMESPACES:
+            raise CatalogError(
+                f"unknown template namespace '{namespace}' in '${{{namespace}.{name}}}'; "
+                f"use one of {', '.join(NAMESPACES)}"
+            )
+    leftover = _ANY_PLACEHOLDER.findall(_VARIABLE.sub("", template))
+    if leftover:
+        raise CatalogError(f"malformed template placeholder {leftover[0]!r}; write ${{namespace.name}}")
+    return found
+
+
+def render(
+    template: str,
+    values: Mapping[str, Mapping[str, Any]],
+    *,
+    escape: Callable[[str], str] | None = None,
+) -> str:
+    """Fill a template's variables.
+
+    Args:
+        template: The template.
+        values: Values by namespace, then by name.
+        escape: Applied to every substituted value (percent-encoding for a path).
+
+    Returns:
+        The rendered string.
+
+    Raises:
+        InvalidInput: A variable has no value.
+    """
+    if "${" not in template:
+        return template
+
+    def substitute(match: re.Match[str]) -> str:
+        namespace, name = match.group(1), match.group(2)
+        space = values.get(namespace, {})
+        if name not in space or space[name] is None:
+            raise InvalidInput(f"no value for ${{{namespace}.{name}}}: provide '{name}'")
+        text = _as_text(space[name])
+        return escape(text) if escape else text
+
+    return _VARIABLE.sub(substitute, template)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,128 @@
+"""Check connect inputs against an integration's scheme before anything is stored."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from plughub.engine.catalog.models import FieldSpec, IntegrationSpec
+from plughub.enums import AuthenticationSchema
+from plughub.exceptions import InvalidInput, MissingInputs, UnknownInputs, UnsupportedScheme
+
+__all__ = ["ConnectInputs", "check_base_url", "split_connect_data"]
+
+_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
+
+
+@dataclass(frozen=True)
+class ConnectInputs:
+    """Connect data split into what is sealed and what is stored in clear."""
+
+    credentials: dict[str, Any]
+    config: dict[str, Any]
+    base_url: str | None
+
+    def __repr__(self) -> str:
+        return f"ConnectInputs(credentials={sorted(self.credentials)}, config={self.config}, base_url={self.base_url!r})"
+
+
+def split_connect_data(spec: IntegrationSpec, scheme: AuthenticationSchema, data: Any) -> ConnectInputs:
+    """Validate connect data for a scheme and split it into credentials and config.
+
+    Args:
+        spec: The integration.
+        scheme: The scheme asked for.
+        data: The `data` given to connect.
+
+    Returns:
+        The validated inputs, config defaults filled in.
+
+    Raises:
+        UnsupportedScheme: The integration does not support the scheme.
+        MissingInputs: Required inputs are missing (all named).
+        UnknownInputs: Inputs the scheme does not take (the accepted ones listed).
+        InvalidInput: A value has the wrong type or format (the value itself is never echoed).
+    """
+    auth = spec.auth_for(scheme)
+    label = f"{spec.display_name} {scheme.value}"
+    if auth is None:
+        supported = ", ".join(a.mode for a in spec.auth)
+        raise UnsupportedScheme(
+            f"Authentication schema {scheme.value} is not supported by {spec.display_name}. "
+            f"Supported authentication methods: {supported}.",
+            details={"supported": [a.mode for a in spec.auth]},
+        )
+    data = {} if data is None else data
+    if not isinstance(data, Mapping):
+        raise InvalidInput(f"{label}: data must be a dictionary of connect inputs, not {type(data).__name__}")
+    oauth = scheme in (AuthenticationSchema.OAUTH1, AuthenticationSchema.OAUTH2)
+    fields = {} if oauth else dict(auth.credential_fields())
+    accepted = [*fields, *spec.connection_config, "base_url"]
+    unknown = sorted(k for k in data if k not in accepted)
+    if unknown:
+        raise UnknownInputs(
+            f"{label} authentication does not take {', '.join(repr(u) for u in unknown)}. "
+            f"Accepted parameters: {', '.join(accepted)}.",
+            details={"unknown": unknown, "accepted": accepted},
+        )
+    every = {**fields, **spec.connection_config}
+    missing = [name for name, field in every.items() if field.required and _blank(data.get(name))]
+    if missing:
+        names = ", ".join(repr(m) for m in missing)
+        noun = "Parameter" if len(missing) == 1 else "Parameters"
+        verb = "is" if len(missing) == 1 else "are"
+        raise MissingInputs(
+            f"{noun} {names} {verb} required for {label} authentication. "
+            "Please provide them in the data dictionary.",
+            details={"missing": missing, "accepted": accepted},
+        )
+    for name, field in every.items():
+        if name in data and data[name] is not None:
+            _check_value(label, name, field, data[name])
+    config = {name: data.get(name, field.default) for name, field in spec.connection_config.items()
+              if data.get(name, field.default) is not None}
+    credentials = {name: data[name] for name in fields if data.get(name) is not None}
+    base_url = data.get("base_url")
+    if base_url is not None:
+        check_base_url(base_url)
+    return ConnectInputs(credentials=credentials, config=config, base_url=base_url)
+
+
+def check_base_url(value: Any) -> str:
+    """Check a connection's `base_url` override.
+
+    Args:
+        value: The value given.
+
+    Returns:
+        The URL.
+
+    Raises:
+        InvalidInput: It is not an absolute http(s) URL.
+    """
+    try:
+        url = httpx.URL(value) if isinstance(value, str) else None
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise InvalidInput(f"base_url must be an absolute http:// or https:// URL, not {value!r}")
+    return str(value)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _check_value(label: str, name: str, field: FieldSpec, value: Any) -> None:
+    expected = _TYPES[field.type]
+    if not isinstance(value, expected) or (field.type != "boolean" and isinstance(value, bool)):
+        raise InvalidInput(f"{label}: '{name}' must be a {field.type}, not {type(value).__name__}")
+    shown = "" if field.secret is not False else f" (got {value!r})"
+    if field.enum is not None and value not in field.enum:
+        raise InvalidInput(f"{label}: '{name}' must be one of {', '.join(map(str, field.enum))}{shown}")
+    if field.pattern and isinstance(value, str) and not re.search(field.pattern, value):
+        raise InvalidInput(f"{label}: '{name}' must match {field.pattern}{shown}")

@@ -1,0 +1,17 @@
+"""Persistence: one store over SQLAlchemy, SQLite for the embedded engine."""
+
+from __future__ import annotations
+
+from plughub.engine.store.database import HEAD_REVISION, open_database, sqlite_url, upgrade
+from plughub.engine.store.store import ConnectionRecord, Store, VaultKeyRecord, utcnow
+
+__all__ = [
+    "HEAD_REVISION",
+    "ConnectionRecord",
+    "Store",
+    "VaultKeyRecord",
+    "open_database",
+    "sqlite_url",
+    "upgrade",
+    "utcnow",
+]

@@ -1,0 +1,110 @@
+"""Open a database and bring its schema to the current revision (Alembic)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from plughub.exceptions import ConfigurationError
+
+__all__ = ["HEAD_REVISION", "MIGRATIONS_DIR", "open_database", "sqlite_url", "upgrade"]
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# The newest migration; a test checks it equals Alembic's head. Knowing it here lets a process
+# that finds the schema current skip importing Alembic at all.
+HEAD_REVISION = "0001"
+
+
+def sqlite_url(home: Path) -> str:
+    """Return the URL of the embedded database under a plughub home.
+
+    Args:
+        home: `PLUGHUB_HOME`.
+
+    Returns:
+        A `sqlite:///` URL.
+    """
+    return f"sqlite:///{home / 'plughub.db'}"
+
+
+def open_database(url: str) -> Engine:
+    """Create an engine for a database URL and migrate its schema to the head revision.
+
+    SQLite runs in WAL mode with foreign keys on and a busy timeout, and transactions are begun by
+    plughub itself so that `BEGIN IMMEDIATE` can be asked for where a write lock is needed.
+
+    Args:
+        url: A SQLAlchemy URL (`sqlite:///...`, `postgresql+psycopg://...`).
+
+    Returns:
+        The engine.
+
+    Raises:
+        ConfigurationError: The database cannot be opened or migrated.
+    """
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        _create_private_file(url)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    try:
+        upgrade(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise ConfigurationError(f"cannot open the database {engine.url!r}: {exc.orig}") from None
+    return engine
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every pending migration.
+
+    Args:
+        engine: The database.
+    """
+    with engine.connect() as connection:
+        current = None
+        if inspect(connection).has_table("alembic_version"):
+            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    if current == HEAD_REVISION:
+        return
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _create_private_file(url: str) -> None:
+    # Only ciphertext is stored, but metadata (names, config) is nobody else's business either.
+    path = url.removeprefix("sqlite:///")
+    if path and path != ":memory:" and not os.path.exists(path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event issue BEGIN, instead of pysqlite's implicit transactions.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,54 @@
+"""The database schema, as SQLAlchemy Core tables (the migrations create the same)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, LargeBinary, MetaData, String, Table, Text
+
+__all__ = ["connections", "credentials", "integrations", "metadata", "vault_keys"]
+
+metadata = MetaData()
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("integration_id", String(100), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("scheme", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("config", Text, nullable=False, default="{}"),
+    Column("base_url", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Ciphertext only. `record_id` is a connection id or another owner such as "oauth-app:github".
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("record_id", String(200), primary_key=True),
+    Column("connection_id", String(64), ForeignKey("connections.id", ondelete="CASCADE"), nullable=True),
+    Column("key_id", String(40), nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+integrations = Table(
+    "integrations",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("definition", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+vault_keys = Table(
+    "vault_keys",
+    metadata,
+    Column("kid", String(40), primary_key=True),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("master_kid", String(40), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

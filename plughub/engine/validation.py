@@ -1,0 +1,82 @@
+"""Check action inputs against their JSON Schema and explain every problem by field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from plughub.engine.catalog.models import ActionSpec
+from plughub.exceptions import InvalidInput, MissingInputs, UnknownInputs
+
+__all__ = ["InputValidator"]
+
+
+class InputValidator:
+    """Validators compiled once per action and reused."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[int, tuple[ActionSpec, Draft202012Validator]] = {}
+
+    def _validator(self, action: ActionSpec) -> Draft202012Validator:
+        entry = self._compiled.get(id(action))
+        # Keep the action in the entry so its id cannot be reused by another object.
+        if entry is None or entry[0] is not action:
+            entry = (action, Draft202012Validator(action.input_schema, format_checker=FormatChecker()))
+            self._compiled[id(action)] = entry
+        return entry[1]
+
+    def validate(self, code: str, action: ActionSpec, inputs: Mapping[str, Any]) -> None:
+        """Check inputs before anything is sent.
+
+        Args:
+            code: The action code, for messages.
+            action: The action.
+            inputs: The inputs given.
+
+        Raises:
+            MissingInputs: Required inputs are missing (all of them are named).
+            UnknownInputs: Inputs the action does not take (the accepted ones are listed).
+            InvalidInput: An input breaks its schema (the field and the problem are named).
+        """
+        if not isinstance(inputs, Mapping):
+            raise InvalidInput(f"inputs of {code} must be a mapping of input name to value, not {type(inputs).__name__}")
+        accepted = sorted(action.inputs)
+        missing = [n for n in action.input_schema["required"]
+                   if inputs.get(n) is None and not _has_fallback(action.inputs[n].json_schema())]
+        unknown = sorted(k for k in inputs if k not in action.inputs)
+        if missing:
+            extra = f" Unknown inputs were also given: {', '.join(unknown)}." if unknown else ""
+            raise MissingInputs(
+                f"{code} needs {_plural(missing, 'input')} {', '.join(repr(m) for m in missing)}.{extra}",
+                details={"missing": missing, "unknown": unknown, "accepted": accepted},
+            )
+        if unknown:
+            raise UnknownInputs(
+                f"{code} does not take {_plural(unknown, 'input')} {', '.join(repr(u) for u in unknown)}; "
+                f"it accepts: {', '.join(accepted) or 'no inputs'}.",
+                details={"unknown": unknown, "accepted": accepted},
+            )
+        present = {k: v for k, v in inputs.items() if v is not None}
+        errors = sorted(self._validator(action).iter_errors(present), key=lambda e: list(map(str, e.path)))
+        if errors:
+            problems = [_describe(e) for e in errors[:5]]
+            raise InvalidInput(
+                f"{code}: " + "; ".join(problems),
+                details={"problems": problems},
+            )
+
+
+def _has_fallback(schema: dict[str, Any]) -> bool:
+    return "const" in schema or "default" in schema
+
+
+def _describe(error: ValidationError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "inputs"
+    return f"input '{where}': {error.message}"
+
+
+def _plural(items: list[str], word: str) -> str:
+    return word if len(items) == 1 else word + "s"

@@ -1,0 +1,218 @@
+"""plughub's exceptions: one hierarchy, each class with a machine `code` and an HTTP status.
+
+```
+* PlughubError                       plughub_error           500
+  x ConfigurationError               configuration_error     500
+  x InvalidInput (ValueError)        invalid_input           422
+    + UnsupportedScheme              unsupported_scheme      422
+    + MissingInputs                  missing_inputs          422
+    + UnknownInputs                  unknown_inputs          422
+  x NotFoundError (ValueError, LookupError)                  404
+    + IntegrationNotFound            integration_not_found
+    + ConnectionNotFound             connection_not_found
+    + ActionNotFound                 action_not_found
+  x ConflictError (ValueError)       conflict                409
+  x CatalogError                     catalog_error           500   (file and key in the message)
+  x CredentialError                  credential_error        500
+    + VaultKeyError                  vault_key_error         500   (never echoes a key)
+  x ConnectionStateError (ValueError) connection_not_active  409
+  x ActionError                      action_error            502
+    + UpstreamStatusError            upstream_status         502
+    + UpstreamTransportError         upstream_unreachable    504
+  x BackendError                     backend_error           503
+```
+
+Invalid calls raise; a failing action comes back as a FAILED `ModelResponse` whose
+`error_code` is one of these codes. `ERRORS_BY_CODE` rebuilds a class from its code (the remote
+backend uses it so that callers see the same exceptions in both modes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ERRORS_BY_CODE",
+    "ActionError",
+    "ActionNotFound",
+    "BackendError",
+    "CatalogError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectionNotFound",
+    "ConnectionStateError",
+    "CredentialError",
+    "IntegrationNotFound",
+    "InvalidInput",
+    "MissingInputs",
+    "NotFoundError",
+    "PlughubError",
+    "UnknownInputs",
+    "UnsupportedScheme",
+    "UpstreamStatusError",
+    "UpstreamTransportError",
+    "VaultKeyError",
+    "error_class",
+]
+
+
+class PlughubError(Exception):
+    """Base of every plughub error.
+
+    Args:
+        message: What happened and, where it helps, what to do about it. Never a secret.
+        details: Structured context safe to show (field names, accepted values, ...).
+    """
+
+    code: str = "plughub_error"
+    status_code: int = 500
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error as the server's JSON body.
+
+        Returns:
+            `{"error": code, "message": ..., "details": ...}`.
+        """
+        return {"error": self.code, "message": self.message, "details": self.details}
+
+
+class ConfigurationError(PlughubError):
+    """plughub is not configured correctly (a bad setting, an unreadable home directory)."""
+
+    code = "configuration_error"
+
+
+class InvalidInput(PlughubError, ValueError):
+    """A call's arguments are invalid; nothing was stored or sent."""
+
+    code = "invalid_input"
+    status_code = 422
+
+
+class UnsupportedScheme(InvalidInput):
+    """The integration does not support the authentication scheme asked for."""
+
+    code = "unsupported_scheme"
+
+
+class MissingInputs(InvalidInput):
+    """Required inputs are missing; `details["missing"]` lists every one."""
+
+    code = "missing_inputs"
+
+
+class UnknownInputs(InvalidInput):
+    """Inputs the target does not accept; `details["accepted"]` lists those it does."""
+
+    code = "unknown_inputs"
+
+
+class NotFoundError(PlughubError, ValueError, LookupError):
+    """Something looked up by id or name does not exist."""
+
+    code = "not_found"
+    status_code = 404
+
+
+class IntegrationNotFound(NotFoundError):
+    """No integration has this id or name."""
+
+    code = "integration_not_found"
+
+
+class ConnectionNotFound(NotFoundError):
+    """No connection has this id (or it belongs to another team)."""
+
+    code = "connection_not_found"
+
+
+class ActionNotFound(NotFoundError):
+    """The connection's integration has no action with this code."""
+
+    code = "action_not_found"
+
+
+class ConflictError(PlughubError, ValueError):
+    """The call conflicts with what exists (a duplicate integration id, ...)."""
+
+    code = "conflict"
+    status_code = 409
+
+
+class CatalogError(PlughubError):
+    """An integration definition is broken; the message names the file and the key."""
+
+    code = "catalog_error"
+
+
+class CredentialError(PlughubError):
+    """Credentials cannot be stored or opened."""
+
+    code = "credential_error"
+
+
+class VaultKeyError(CredentialError):
+    """The master key is missing or does not open this store."""
+
+    code = "vault_key_error"
+
+
+class ConnectionStateError(PlughubError, ValueError):
+    """The connection is not active (pending consent, failed or expired)."""
+
+    code = "connection_not_active"
+    status_code = 409
+
+
+class ActionError(PlughubError):
+    """An action failed while it ran."""
+
+    code = "action_error"
+    status_code = 502
+
+
+class UpstreamStatusError(ActionError):
+    """The service answered with an error status; `details` has the status and an excerpt."""
+
+    code = "upstream_status"
+
+
+class UpstreamTransportError(ActionError):
+    """The service could not be reached or did not answer in time."""
+
+    code = "upstream_unreachable"
+    status_code = 504
+
+
+class BackendError(PlughubError):
+    """The plughub server could not be reached or answered something unexpected."""
+
+    code = "backend_error"
+    status_code = 503
+
+
+def _subclasses(cls: type[PlughubError]) -> list[type[PlughubError]]:
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found.extend(_subclasses(sub))
+    return found
+
+
+ERRORS_BY_CODE: dict[str, type[PlughubError]] = {c.code: c for c in _subclasses(PlughubError)}
+
+
+def error_class(code: str) -> type[PlughubError]:
+    """Find the exception class for an error code.
+
+    Args:
+        code: A `PlughubError.code`.
+
+    Returns:
+        The class with that code, or `PlughubError` for an unknown code.
+    """
+    return ERRORS_BY_CODE.get(code, PlughubError)

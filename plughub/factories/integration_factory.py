@@ -1,0 +1,81 @@
+"""`IntegrationFactory`: find, list and create integrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from plughub.backends import Backend, get_backend
+from plughub.exceptions import InvalidInput
+from plughub.factories.builders import integration
+from plughub.modules.model.integration import Integration
+
+__all__ = ["IntegrationFactory"]
+
+
+class IntegrationFactory:
+    """Entry point to the catalog."""
+
+    backend: Backend | None = None
+
+    @classmethod
+    def _backend(cls) -> Backend:
+        return cls.backend if cls.backend is not None else get_backend()
+
+    @classmethod
+    def get(cls, model_id: str | None = None, name: str | None = None, api_key: str | None = None) -> Integration:
+        """Find one integration.
+
+        Args:
+            model_id: Its id (`github`).
+            name: Its display name (`GitHub`), when no id is given.
+            api_key: The server key for the object's calls (remote backend only).
+
+        Returns:
+            The integration.
+
+        Raises:
+            IntegrationNotFound: Nothing has this id or name.
+            ValueError: Neither an id nor a name was given.
+        """
+        wanted = model_id or name
+        if not wanted:
+            raise InvalidInput("IntegrationFactory.get needs model_id or name")
+        backend = cls._backend()
+        return integration(backend.get_integration(wanted), cls.backend, api_key)
+
+    @classmethod
+    def list(cls, query: str | None = None, page_number: int = 0, page_size: int = 20) -> dict[str, Any]:
+        """Search the catalog.
+
+        Args:
+            query: Words to look for in ids, names, descriptions and categories.
+            page_number: 0-based page.
+            page_size: Results per page.
+
+        Returns:
+            `{"results": [Integration, ...], "page_total", "page_number", "total"}`.
+        """
+        page = cls._backend().list_integrations(query, page_number, page_size)
+        return {
+            "results": [integration(info, cls.backend) for info in page.results],
+            "page_total": page.page_total,
+            "page_number": page.page_number,
+            "total": page.total,
+        }
+
+    @classmethod
+    def create(cls, definition: dict[str, Any] | str | Path) -> Integration:
+        """Register a user-defined integration (persisted in the store).
+
+        Args:
+            definition: A definition as a dict, or the path of a YAML or JSON file.
+
+        Returns:
+            The integration.
+
+        Raises:
+            CatalogError: The definition is broken (the key is named).
+            ConflictError: The id belongs to a bundled integration.
+        """
+        return integration(cls._backend().create_integration(definition), cls.backend)

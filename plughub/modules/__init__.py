@@ -1,0 +1,5 @@
+"""The aiXplain-shaped SDK objects."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

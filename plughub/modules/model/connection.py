@@ -1,0 +1,213 @@
+"""Connections as tools whose actions run against the real service."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from plughub.enums import ConnectionStatus, Function, FunctionType, Supplier
+from plughub.exceptions import ActionNotFound, InvalidInput
+from plughub.modules.model import Model, ModelResponse
+from plughub.modules.model.utils import action_response
+from plughub.schemas import ActionInfo, ConnectionInfo
+
+__all__ = ["ConnectAction", "ConnectionTool"]
+
+
+class ConnectAction:
+    """An action a connection can run.
+
+    Args:
+        name: Its display name.
+        description: What it does.
+        code: Its code (`GITHUB_CREATE_ISSUE`).
+        inputs: Its inputs keyed by code, once known.
+    """
+
+    def __init__(self, name: str, description: str, code: str | None = None, inputs: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.description = description
+        self.code = code
+        self.inputs = inputs
+
+    def __repr__(self) -> str:
+        return f"Action(code={self.code}, name={self.name})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ConnectAction) and other.code == self.code
+
+    def __hash__(self) -> int:
+        return hash(self.code)
+
+
+def _inputs_of(info: ActionInfo) -> dict[str, Any]:
+    return {
+        field.code: {
+            "code": field.code, "name": field.name, "description": field.description, "datatype": field.datatype,
+            "required": field.required, "default": field.default, "enum": field.enum, "location": field.location,
+            "schema": field.json_schema,
+        }
+        for field in info.inputs
+    }
+
+
+class ConnectionTool(Model):
+    """A connection: credentials held by plughub, and actions to run with them.
+
+    Args:
+        id: The connection id.
+        name: Its name.
+        description: What it is for.
+        api_key: The plughub server key for this object's calls (remote backend only).
+        supplier: Who provides the service.
+        version: Kept for aiXplain parity.
+        function: What it does (`Function.UTILITIES`).
+        is_subscribed: Kept for aiXplain parity.
+        cost: Kept for aiXplain parity.
+        function_type: `FunctionType.CONNECTION` or `FunctionType.MCP_CONNECTION`.
+        **additional_info: More fields; `connection` (a `ConnectionInfo`) and `backend` are used.
+
+    Raises:
+        AssertionError: Another `function_type`.
+    """
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        description: str = "",
+        api_key: str | None = None,
+        supplier: dict[str, Any] | str | Supplier | int = "plughub",
+        version: str | None = None,
+        function: Function | None = None,
+        is_subscribed: bool = False,
+        cost: dict[str, Any] | None = None,
+        function_type: FunctionType | None = FunctionType.CONNECTION,
+        **additional_info: Any,
+    ) -> None:
+        if function_type not in (FunctionType.CONNECTION, FunctionType.MCP_CONNECTION):
+            raise AssertionError("Connection only supports connection function")
+        self._connection: ConnectionInfo | None = additional_info.pop("connection", None)
+        super().__init__(
+            id=id, name=name, description=description, api_key=api_key, supplier=supplier, version=version,
+            function=function or Function.UTILITIES, is_subscribed=is_subscribed, cost=cost,
+            function_type=function_type, **additional_info,
+        )
+        self._actions: list[ConnectAction] | None = None
+        self.action_scope: list[ConnectAction] | None = None
+
+    @property
+    def connection(self) -> ConnectionInfo:
+        """The connection as stored (secrets masked), fetched again on each access."""
+        self._connection = self.backend.get_connection(self.id)
+        return self._connection
+
+    @property
+    def integration_id(self) -> str:
+        """The id of the integration this connection belongs to."""
+        return (self._connection or self.connection).integration_id
+
+    @property
+    def status(self) -> ConnectionStatus:
+        """The connection's current status (pending, active, failed, expired)."""
+        return self.connection.status
+
+    @property
+    def actions(self) -> list[ConnectAction]:
+        """The actions of the connection's integration."""
+        if self._actions is None:
+            self._actions = [ConnectAction(name=a.name, description=a.description, code=a.code)
+                             for a in self.backend.list_actions(self.id)]
+        return self._actions
+
+    @actions.setter
+    def actions(self, value: list[ConnectAction]) -> None:
+        self._actions = list(value)
+
+    def _code(self, action: ConnectAction | str) -> str:
+        code = action.code if isinstance(action, ConnectAction) else action
+        if not code:
+            raise InvalidInput("the action has no code; pass an action from ConnectionTool.actions or its code")
+        if self.action_scope:
+            allowed = {a.code if isinstance(a, ConnectAction) else a for a in self.action_scope}
+            prefixed = {c for c in allowed if c and (c == code or c.endswith("_" + code))}
+            if not prefixed:
+                raise ActionNotFound(
+                    f"action '{code}' is outside this connection's action_scope; "
+                    f"allowed: {', '.join(sorted(c for c in allowed if c))}"
+                )
+        return code
+
+    def get_action_inputs(self, action: ConnectAction | str) -> dict[str, Any]:
+        """Describe an action's inputs.
+
+        Args:
+            action: The action or its code.
+
+        Returns:
+            Inputs keyed by code, each with `name`, `description`, `datatype`, `required`,
+            `default`, `enum`, `location` and its JSON `schema`.
+
+        Raises:
+            ActionNotFound: The connection has no such action.
+        """
+        if isinstance(action, ConnectAction) and action.inputs:
+            return action.inputs
+        info = self.backend.get_action(self.id, self._code(action))
+        inputs = _inputs_of(info)
+        for known in self._actions or []:
+            if known.code == info.code:
+                known.inputs = inputs
+        return inputs
+
+    def run(self, action: ConnectAction | str, inputs: dict[str, Any] | None = None, *,
+            data: dict[str, Any] | None = None) -> ModelResponse:
+        """Run an action against the service.
+
+        Args:
+            action: The action or its code.
+            inputs: The action's inputs.
+            data: Alias of `inputs` (aiXplain examples use it).
+
+        Returns:
+            SUCCESS with the service's answer in `data`; FAILED with `error_message`,
+            `error_code` and the upstream status in `details` when the service refused or could
+            not be reached.
+
+        Raises:
+            ActionNotFound: No such action, or outside `action_scope`.
+            ValueError: The inputs break the action's schema (nothing is sent).
+        """
+        payload = inputs if inputs is not None else data
+        return action_response(self.backend.run_action(self.id, self._code(action), payload or {}))
+
+    def get_parameters(self) -> list[dict[str, Any]]:
+        """Describe the actions in `action_scope` with their inputs (for agents).
+
+        Returns:
+            One dict per action with `code`, `name`, `description` and `inputs`; an empty list
+            (with a warning) when no scope is set.
+        """
+        if not self.action_scope:
+            warnings.warn(
+                f"No action_scope is specified, by default all {len(self.actions)} actions will be included "
+                "in Agent execution",
+                UserWarning,
+                stacklevel=2,
+            )
+            return []
+        return [
+            {"code": a.code, "name": a.name, "description": a.description, "inputs": self.get_action_inputs(a)}
+            for a in self.action_scope
+        ]
+
+    def delete(self) -> None:
+        """Delete the connection and its credentials.
+
+        Raises:
+            ConnectionNotFound: It no longer exists.
+        """
+        self.backend.delete_connection(self.id)
+
+    def __repr__(self) -> str:
+        return f"ConnectionTool(id={self.id}, name={self.name})"

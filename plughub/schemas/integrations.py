@@ -1,0 +1,69 @@
+"""What the SDK learns about an integration: its schemes and the inputs each one asks for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from plughub.enums import AuthenticationSchema
+
+__all__ = ["AuthSchemeInfo", "InputField", "IntegrationInfo"]
+
+
+class InputField(BaseModel):
+    """One input a user gives: a connect input or an action input.
+
+    `code` is the key in the `data` dict; `name` is a readable label.
+    """
+
+    code: str
+    name: str
+    description: str = ""
+    datatype: str = "string"
+    required: bool = True
+    secret: bool = False
+    default: Any = None
+    enum: list[Any] | None = None
+    pattern: str | None = None
+    location: str | None = None
+    json_schema: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuthSchemeInfo(BaseModel):
+    """A scheme an integration supports and the connect inputs it needs."""
+
+    scheme: AuthenticationSchema
+    inputs: list[InputField] = Field(default_factory=list)
+    scopes: list[str] = Field(default_factory=list)
+
+
+class IntegrationInfo(BaseModel):
+    """The public description of an integration."""
+
+    id: str
+    name: str
+    description: str = ""
+    supplier: str = "plughub"
+    categories: list[str] = Field(default_factory=list)
+    docs: str | None = None
+    base_url: str | None = None
+    auth_schemes: list[AuthSchemeInfo] = Field(default_factory=list)
+    action_count: int = 0
+    source: str = "bundled"
+
+    @property
+    def authentication_methods(self) -> list[str]:
+        """Names of the supported schemes, in the definition's order."""
+        return [s.scheme.value for s in self.auth_schemes]
+
+    def scheme(self, scheme: AuthenticationSchema) -> AuthSchemeInfo | None:
+        """Find a supported scheme.
+
+        Args:
+            scheme: The scheme asked for.
+
+        Returns:
+            Its description, or None when the integration does not support it.
+        """
+        return next((s for s in self.auth_schemes if s.scheme is scheme), None)
