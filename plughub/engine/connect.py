@@ -74,10 +74,10 @@ def split_connect_data(spec: IntegrationSpec, scheme: AuthenticationSchema, data
     if missing:
         names = ", ".join(repr(m) for m in missing)
         noun = "Parameter" if len(missing) == 1 else "Parameters"
-        verb = "is" if len(missing) == 1 else "are"
+        verb, pronoun = ("is", "it") if len(missing) == 1 else ("are", "them")
         raise MissingInputs(
             f"{noun} {names} {verb} required for {label} authentication. "
-            "Please provide them in the data dictionary.",
+            f"Please provide {pronoun} in the data dictionary.",
             details={"missing": missing, "accepted": accepted},
         )
     for name, field in every.items():

@@ -382,7 +382,11 @@ class Engine:
         credentials = self.vault.open(record.id, blob) if blob else {}
         scheme = AuthenticationSchema(record.scheme)
         auth = auth_for(spec, scheme, credentials, record.config)
-        secrets_ = [*credentials.values(), *(auth.secret_values if auth else [])]
+        auth_spec = spec.auth_for(scheme)
+        fields = auth_spec.credential_fields() if auth_spec else {}
+        # Non-secret credential fields (a username, an account id) may legitimately come back.
+        secrets_ = [v for k, v in credentials.items() if k not in fields or fields[k].secret is not False]
+        secrets_ += auth.secret_values if auth else []
         request = build_request(spec, found, inputs, record.config, base_url=record.base_url)
         return self.executor.send(f"{spec.display_name} {code}", request, auth, Redactor(secrets_))
 

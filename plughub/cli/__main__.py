@@ -1,0 +1,5 @@
+"""`python -m plughub.cli`."""
+
+from plughub.cli import main
+
+main()

@@ -1,0 +1,108 @@
+"""`plughub connect`, `plughub connections ...`: create, list, show and delete connections."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from plughub.cli.inputs import parse_inputs
+from plughub.cli.output import echo_json, table
+from plughub.enums import AuthenticationSchema, FunctionType
+from plughub.factories import IntegrationFactory, ModelFactory
+from plughub.modules.model.connection import ConnectionTool
+
+__all__ = ["connect", "connections"]
+
+_SCHEMES = [s.value for s in AuthenticationSchema]
+
+
+@click.command()
+@click.argument("integration")
+@click.option("--scheme", "-s", required=True, type=click.Choice(_SCHEMES, case_sensitive=False),
+              help="Authentication scheme.")
+@click.option("--name", default=None, help="A name for the connection.")
+@click.option("--description", default=None, help="What the connection is for.")
+@click.option("--input", "-i", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="A connect input (token, api_key, username, subdomain, ...). Repeat as needed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def connect(integration: str, scheme: str, name: str | None, description: str | None,
+            pairs: tuple[str, ...], as_json: bool) -> None:
+    """Connect to an integration. Secret inputs not given are prompted for without echo."""
+    found = IntegrationFactory.get(integration)
+    chosen = AuthenticationSchema(scheme.upper())
+    info = found.info.scheme(chosen)
+    fields = {f.code: f for f in info.inputs} if info else {}
+    data = parse_inputs(pairs, {code: f.json_schema for code, f in fields.items()})
+    if sys.stdin.isatty():
+        for code, field in fields.items():
+            if field.required and code not in data:
+                value = click.prompt(f"{field.name} ({field.description or code})", hide_input=field.secret)
+                data.update(parse_inputs([f"{code}={value}"], {code: field.json_schema}))
+    response = found.connect(chosen, data=data, name=name, description=description)
+    if as_json:
+        echo_json(response.data)
+        return
+    click.echo(f"Connected {found.name} with {chosen.value}: connection id {response.data['id']}")
+    if "redirectURL" in response.data:
+        click.echo(f"Open this URL to give consent: {response.data['redirectURL']}")
+
+
+@click.group()
+def connections() -> None:
+    """List, show and delete connections."""
+
+
+@connections.command("list")
+@click.option("--query", "-q", default=None, help="Text to find in names, descriptions, integration ids.")
+@click.option("--page", default=0, show_default=True, help="0-based page number.")
+@click.option("--page-size", default=50, show_default=True, help="Results per page.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_(query: str | None, page: int, page_size: int, as_json: bool) -> None:
+    """List connections, newest first."""
+    found = ModelFactory.list(function_type=FunctionType.CONNECTION, query=query, page_number=page,
+                              page_size=page_size)
+    infos = [tool._connection for tool in found["results"] if isinstance(tool, ConnectionTool)]  # noqa: SLF001
+    if as_json:
+        echo_json({**found, "results": infos})
+        return
+    rows = [(c.id, c.name, c.integration_id, c.scheme.value, c.status.value, c.created_at.strftime("%Y-%m-%d %H:%M"))
+            for c in infos if c is not None]
+    table("Connections", ["id", "name", "integration", "scheme", "status", "created"], rows,
+          f"{found['total']} in all")
+
+
+@connections.command("show")
+@click.argument("connection_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(connection_id: str, as_json: bool) -> None:
+    """Show a connection (secrets masked)."""
+    info = _tool(connection_id).connection
+    if as_json:
+        echo_json(info)
+        return
+    rows = [("id", info.id), ("name", info.name), ("integration", f"{info.integration_name} ({info.integration_id})"),
+            ("scheme", info.scheme.value), ("status", info.status.value), ("base_url", info.base_url or "default"),
+            *[(f"config.{k}", v) for k, v in info.config.items()],
+            *[(f"credentials.{k}", v) for k, v in info.credentials.items()],
+            ("error", info.error or ""), ("created", info.created_at.isoformat())]
+    table("Connection", ["field", "value"], rows)
+
+
+@connections.command("delete")
+@click.argument("connection_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def delete(connection_id: str, yes: bool) -> None:
+    """Delete a connection and its credentials."""
+    tool = _tool(connection_id)
+    if not yes:
+        click.confirm(f"Delete connection {tool.id} ({tool.name})?", abort=True)
+    tool.delete()
+    click.echo(f"Deleted connection {tool.id}")
+
+
+def _tool(connection_id: str) -> ConnectionTool:
+    model = ModelFactory.get(connection_id)
+    if not isinstance(model, ConnectionTool):
+        raise click.BadParameter(f"'{connection_id}' is an integration, not a connection", param_hint="CONNECTION_ID")
+    return model

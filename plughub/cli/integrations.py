@@ -1,0 +1,65 @@
+"""`plughub integrations ...`: browse the catalog."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from plughub.cli.output import echo_json, table
+from plughub.factories import IntegrationFactory
+
+__all__ = ["integrations"]
+
+
+@click.group()
+def integrations() -> None:
+    """Browse the integration catalog."""
+
+
+@integrations.command("list")
+@click.option("--query", "-q", default=None, help="Words to look for in ids, names, descriptions, categories.")
+@click.option("--page", default=0, show_default=True, help="0-based page number.")
+@click.option("--page-size", default=50, show_default=True, help="Results per page.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_(query: str | None, page: int, page_size: int, as_json: bool) -> None:
+    """List integrations."""
+    found = IntegrationFactory.list(query=query, page_number=page, page_size=page_size)
+    infos = [item.info for item in found["results"]]
+    if as_json:
+        echo_json({**found, "results": infos})
+        return
+    rows = [(i.id, i.name, ", ".join(i.authentication_methods), i.action_count, ", ".join(i.categories))
+            for i in infos]
+    caption = f"page {found['page_number'] + 1} of {max(found['page_total'], 1)}, {found['total']} in all"
+    table("Integrations", ["id", "name", "schemes", "actions", "categories"], rows, caption)
+
+
+@integrations.command("show")
+@click.argument("integration")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(integration: str, as_json: bool) -> None:
+    """Show an integration's schemes and the inputs each one needs."""
+    info = IntegrationFactory.get(integration).info
+    if as_json:
+        echo_json(info)
+        return
+    click.echo(f"{info.name} ({info.id}) by {info.supplier}\n{info.description}")
+    if info.docs:
+        click.echo(f"API reference: {info.docs}")
+    click.echo(f"Actions: {info.action_count}\n")
+    rows = [
+        (s.scheme.value, f.code, "yes" if f.required else "no", "yes" if f.secret else "no", f.description)
+        for s in info.auth_schemes for f in (s.inputs or [None])  # type: ignore[list-item]
+        if f is not None
+    ] + [(s.scheme.value, "-", "", "", "consent in the browser" if "OAUTH" in s.scheme.value else "no inputs")
+         for s in info.auth_schemes if not s.inputs]
+    table("Connect inputs", ["scheme", "input", "required", "secret", "description"], rows)
+
+
+@integrations.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of definition files (for editors)."""
+    from plughub.engine.catalog.schema import definition_schema
+
+    click.echo(json.dumps(definition_schema(), indent=2))
