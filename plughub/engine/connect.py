@@ -120,7 +120,7 @@ def _blank(value: Any) -> bool:
 def _check_value(label: str, name: str, field: FieldSpec, value: Any) -> None:
     expected = _TYPES[field.type]
     if not isinstance(value, expected) or (field.type != "boolean" and isinstance(value, bool)):
-        raise InvalidInput(f"{label}: '{name}' must be a {field.type}, not {type(value).__name__}")
+        raise InvalidInput(f"{label}: '{name}' must be of type {field.type}, not {type(value).__name__}")
     shown = "" if field.secret is not False else f" (got {value!r})"
     if field.enum is not None and value not in field.enum:
         raise InvalidInput(f"{label}: '{name}' must be one of {', '.join(map(str, field.enum))}{shown}")

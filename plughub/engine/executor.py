@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from plughub.engine.http import build_client
+from plughub.engine.http import USER_AGENT, build_client
 from plughub.engine.redact import Redactor
 from plughub.enums import ResponseStatus
 from plughub.schemas import ActionResult
@@ -111,6 +111,8 @@ class Executor:
             excerpt, or FAILED with `upstream_unreachable` when no answer came.
         """
         started = time.perf_counter()
+        # A request built outside the client does not get the client's default headers.
+        request.headers.setdefault("User-Agent", USER_AGENT)
         try:
             response = self._send_with_retries(request, auth)
         except httpx.TimeoutException as exc:

@@ -27,8 +27,8 @@ def redact_url(url: httpx.URL | str) -> str:
     url = httpx.URL(url) if isinstance(url, str) else url
     if not url.query:
         return str(url)
-    masked = httpx.QueryParams([(key, "***") for key, _value in url.params.multi_items()])
-    return str(url.copy_with(query=str(masked).encode()))
+    masked = "&".join(f"{key}=***" for key, _value in url.params.multi_items())
+    return f"{url.copy_with(query=None)}?{masked}"
 
 
 class RedactQueryFilter(logging.Filter):

@@ -164,7 +164,9 @@ class SandboxServer:
 
     def __init__(self, credentials: SandboxCredentials, port: int = 0) -> None:
         self._server = _Server(("127.0.0.1", port), credentials)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="plughub-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="plughub-sandbox", daemon=True
+        )
 
     @property
     def port(self) -> int:

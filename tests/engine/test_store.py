@@ -1,0 +1,142 @@
+"""The store: migrations, SQLite settings, and transactions that write all rows or none."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from plughub.engine.store import HEAD_REVISION, ConnectionRecord, Store, open_database, sqlite_url
+from plughub.engine.store.database import MIGRATIONS_DIR
+from plughub.engine.store.tables import metadata
+
+
+@pytest.fixture
+def store(home: Path) -> Iterator[Store]:
+    s = Store(open_database(sqlite_url(home)))
+    yield s
+    s.close()
+
+
+def _record(connection_id: str = "c1", **kwargs: object) -> ConnectionRecord:
+    values: dict[str, object] = {"integration_id": "sandbox", "name": "Sandbox", "scheme": "API_KEY",
+                                 "status": "active", "config": {"port": 1}}
+    values.update(kwargs)
+    return ConnectionRecord(id=connection_id, **values)  # type: ignore[arg-type]
+
+
+def test_head_revision_is_alembics_head() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    script = ScriptDirectory.from_config(config)
+    assert MIGRATIONS_DIR == Path("plughub/engine/store/migrations").resolve() or MIGRATIONS_DIR.name == "migrations"
+    assert HEAD_REVISION == script.get_current_head()
+    assert script.get_heads() == [HEAD_REVISION]
+
+
+def test_new_database_is_at_head_with_every_table(store: Store) -> None:
+    with store.engine.connect() as db:
+        assert db.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
+        inspector = inspect(db)
+        for table in metadata.sorted_tables:
+            assert inspector.has_table(table.name), table.name
+            columns = {c["name"] for c in inspector.get_columns(table.name)}
+            assert columns == set(table.columns.keys()), table.name
+
+
+def test_new_database_uses_wal_and_foreign_keys(store: Store, home: Path) -> None:
+    with store.engine.connect() as db:
+        assert db.execute(text("PRAGMA journal_mode")).scalar().lower() == "wal"
+        assert db.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    # WAL is a property of the file: another client sees it too.
+    raw = sqlite3.connect(home / "plughub.db")
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
+    finally:
+        raw.close()
+
+
+def test_database_file_is_private(store: Store, home: Path) -> None:
+    assert stat.S_IMODE((home / "plughub.db").stat().st_mode) == 0o600
+
+
+def test_opening_twice_is_idempotent(home: Path) -> None:
+    first = Store(open_database(sqlite_url(home)))
+    first.insert_connection(_record(), ("k1", b"sealed"))
+    first.close()
+    second = Store(open_database(sqlite_url(home)))
+    try:
+        assert second.get_connection("c1") == second.get_connection("c1") is not None
+        assert second.get_credentials("c1") == b"sealed"
+        with second.engine.connect() as db:
+            assert db.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+            assert db.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
+    finally:
+        second.close()
+    third = Store(open_database(sqlite_url(home)))
+    try:
+        assert third.list_connections()[1] == 1
+    finally:
+        third.close()
+
+
+def test_connection_round_trip(store: Store) -> None:
+    record = _record(description="desc", base_url="http://127.0.0.1:1")
+    store.insert_connection(record, None)
+    found = store.get_connection("c1")
+    assert found is not None
+    assert found.id == "c1"
+    assert found.config == {"port": 1}
+    assert found.base_url == "http://127.0.0.1:1"
+    assert found.created_at.tzinfo is not None
+    assert store.get_credentials("c1") is None
+
+
+def test_deleting_a_connection_deletes_its_credentials(store: Store) -> None:
+    store.insert_connection(_record("c1"), ("k1", b"sealed-1"))
+    store.insert_connection(_record("c2"), ("k1", b"sealed-2"))
+    store.put_credentials("extra:c1", ("k1", b"sealed-extra"), connection_id="c1")
+    store.put_credentials("oauth-app:sandbox", ("k1", b"sealed-app"))
+    assert store.get_credentials("c1") == b"sealed-1"
+
+    assert store.delete_connection("c1") is True
+    assert store.get_connection("c1") is None
+    assert store.get_credentials("c1") is None
+    assert store.get_credentials("extra:c1") is None
+    # Other records are untouched.
+    assert store.get_credentials("c2") == b"sealed-2"
+    assert store.get_credentials("oauth-app:sandbox") == b"sealed-app"
+    assert store.delete_connection("c1") is False
+
+
+def test_insert_connection_is_atomic(store: Store) -> None:
+    with pytest.raises(IntegrityError):
+        store.insert_connection(_record("c1"), ("k1", None))  # type: ignore[arg-type]
+    assert store.get_connection("c1") is None
+    assert store.get_credentials("c1") is None
+    assert store.list_connections() == ([], 0)
+
+
+def test_insert_connection_with_a_duplicate_id_keeps_the_first(store: Store) -> None:
+    store.insert_connection(_record("c1", name="first"), ("k1", b"sealed-1"))
+    with pytest.raises(IntegrityError):
+        store.insert_connection(_record("c1", name="second"), ("k1", b"sealed-2"))
+    found = store.get_connection("c1")
+    assert found is not None and found.name == "first"
+    assert store.get_credentials("c1") == b"sealed-1"
+
+
+def test_put_credentials_replaces(store: Store) -> None:
+    store.insert_connection(_record("c1"), ("k1", b"old"))
+    store.put_credentials("c1", ("k2", b"new"), connection_id="c1")
+    assert store.get_credentials("c1") == b"new"
+    with store.engine.connect() as db:
+        rows = db.execute(text("SELECT key_id FROM credentials WHERE record_id = 'c1'")).all()
+    assert [r[0] for r in rows] == ["k2"]
