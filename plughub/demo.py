@@ -41,9 +41,12 @@ def run_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
     """
     with tempfile.TemporaryDirectory(prefix="plughub-demo-") as tmp:
         home = Path(tmp)
-        creds = SandboxCredentials(api_key="sk_demo_" + secrets.token_urlsafe(18),
-                                   token="tok_demo_" + secrets.token_urlsafe(18),
-                                   username="demo", password="pw_demo_" + secrets.token_urlsafe(12))
+        creds = SandboxCredentials(
+            api_key="sk_demo_" + secrets.token_urlsafe(18),
+            token="tok_demo_" + secrets.token_urlsafe(18),
+            username="demo",
+            password="pw_demo_" + secrets.token_urlsafe(12),
+        )
         backend = EmbeddedBackend(settings=Settings(home=home, retry_attempts=1))
         set_backend(backend)
         try:
@@ -53,7 +56,9 @@ def run_demo(echo: Callable[[str], None] = print) -> dict[str, Any]:
             reset_backend()
 
 
-def _walkthrough(echo: Callable[[str], None], home: Path, creds: SandboxCredentials, sandbox: SandboxServer) -> dict[str, Any]:
+def _walkthrough(
+    echo: Callable[[str], None], home: Path, creds: SandboxCredentials, sandbox: SandboxServer
+) -> dict[str, Any]:
     echo(f"plughub demo: PLUGHUB_HOME={home} (temporary), sandbox API on {sandbox.url}\n")
     integration = IntegrationFactory.get("sandbox")
     echo(f"1. {integration!r}; schemes: {', '.join(integration.authentication_methods)}")
@@ -100,7 +105,9 @@ def _walkthrough(echo: Callable[[str], None], home: Path, creds: SandboxCredenti
     engine = _engine()
     count = engine.rotate_keys()
     again = tools["BEARER_TOKEN"].run("SANDBOX_WHOAMI", {})
-    echo(f"   re-encrypted {count} records under key {engine.vault.active}; BEARER_TOKEN whoami -> {_short(again.data)}")
+    echo(
+        f"   re-encrypted {count} records under key {engine.vault.active}; BEARER_TOKEN whoami -> {_short(again.data)}"
+    )
 
     echo("\n6. Secrets on disk:")
     leaked = _scan(home, [creds.api_key, creds.token, creds.password])

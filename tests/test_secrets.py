@@ -18,10 +18,18 @@ from tests.upstream import Reply, Upstream
 pytestmark = pytest.mark.usefixtures("backend")
 
 QUERY_KEY_API = {
-    "id": "query-key", "display_name": "Query Key", "base_url": "http://127.0.0.1:1",
+    "id": "query-key",
+    "display_name": "Query Key",
+    "base_url": "http://127.0.0.1:1",
     "auth": [{"mode": "API_KEY", "apply": {"query": "appid"}}],
-    "actions": {"QUERY_KEY_PING": {"display_name": "Ping", "method": "GET", "path": "/ping",
-                                   "inputs": {"q": {"type": "string"}}}},
+    "actions": {
+        "QUERY_KEY_PING": {
+            "display_name": "Ping",
+            "method": "GET",
+            "path": "/ping",
+            "inputs": {"q": {"type": "string"}},
+        }
+    },
 }
 
 
@@ -49,24 +57,32 @@ def _exercise(sandbox: Any, upstream: Upstream) -> list[Any]:
         except ValueError as exc:
             seen.append(exc)
     # A wrong key: the sandbox answers 401, the FAILED response must not echo what was sent.
-    wrong = integration.connect(AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY + "x",
-                                                                    "port": sandbox.port})
+    wrong = integration.connect(
+        AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY + "x", "port": sandbox.port}
+    )
     seen.append(ModelFactory.get(wrong.data["id"]).run("SANDBOX_WHOAMI", {}))
     # The key in the query string, against an upstream that echoes the query back in an error.
     upstream.route("GET", "/ping", lambda s: Reply(500, {"query": dict(s.query)}))
     query = IntegrationFactory.create(QUERY_KEY_API)
-    tool = ModelFactory.get(query.connect(AuthenticationSchema.API_KEY,
-                                          data={"api_key": CANARY_API_KEY, "base_url": upstream.url}).data["id"])
+    tool = ModelFactory.get(
+        query.connect(AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY, "base_url": upstream.url}).data[
+            "id"
+        ]
+    )
     failed = tool.run("QUERY_KEY_PING", {"q": "weather"})
     assert failed.status is ResponseStatus.FAILED
     seen += [failed, failed.to_dict()]
     try:
         IntegrationFactory.get("zendesk").connect(
-            AuthenticationSchema.BASIC, data={"email": "a@b.c", "api_token": CANARY_TOKEN, "subdomain": "bad domain"})
+            AuthenticationSchema.BASIC, data={"email": "a@b.c", "api_token": CANARY_TOKEN, "subdomain": "bad domain"}
+        )
     except ValueError as exc:
         seen.append(exc)
-    seen += [ConnectRequest(integration_id="x", scheme=AuthenticationSchema.BASIC, data={"password": CANARY_PASSWORD}),
-             Settings(secret_key=CANARY_TOKEN, api_key=CANARY_API_KEY), get_backend()]
+    seen += [
+        ConnectRequest(integration_id="x", scheme=AuthenticationSchema.BASIC, data={"password": CANARY_PASSWORD}),
+        Settings(secret_key=CANARY_TOKEN, api_key=CANARY_API_KEY),
+        get_backend(),
+    ]
     return seen
 
 

@@ -59,15 +59,19 @@ class Upstream:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                seen = Seen(self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True),
-                            dict(self.headers), body)
+                seen = Seen(
+                    self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True), dict(self.headers), body
+                )
                 upstream.seen.append(seen)
                 handler = upstream.routes.get((self.command, parts.path))
                 reply = handler(seen) if handler else Reply(404, {"error": "no route"})
                 if reply.delay:
                     time.sleep(reply.delay)
-                raw = reply.body if isinstance(reply.body, bytes) else (
-                    reply.body.encode() if isinstance(reply.body, str) else json.dumps(reply.body).encode())
+                raw = (
+                    reply.body
+                    if isinstance(reply.body, bytes)
+                    else (reply.body.encode() if isinstance(reply.body, str) else json.dumps(reply.body).encode())
+                )
                 self.send_response(reply.status)
                 if "Content-Type" not in reply.headers:
                     ctype = "text/plain" if isinstance(reply.body, (str, bytes)) else "application/json"

@@ -27,7 +27,9 @@ class Backend(Protocol):
     exceptions whichever backend serves them.
     """
 
-    def list_integrations(self, query: str | None = None, page_number: int = 0, page_size: int = 20) -> Page[IntegrationInfo]:
+    def list_integrations(
+        self, query: str | None = None, page_number: int = 0, page_size: int = 20
+    ) -> Page[IntegrationInfo]:
         """Search the catalog."""
         ...
 
@@ -47,7 +49,9 @@ class Backend(Protocol):
         """Describe a connection, secrets masked."""
         ...
 
-    def list_connections(self, query: str | None = None, page_number: int = 0, page_size: int = 20) -> Page[ConnectionInfo]:
+    def list_connections(
+        self, query: str | None = None, page_number: int = 0, page_size: int = 20
+    ) -> Page[ConnectionInfo]:
         """List connections."""
         ...
 

@@ -51,34 +51,38 @@ class EmbeddedBackend:
                     self._engine = Engine(self._settings)
         return self._engine
 
-    def list_integrations(self, query: str | None = None, page_number: int = 0, page_size: int = 20) -> Page[IntegrationInfo]:  # noqa: D102
+    def list_integrations(
+        self, query: str | None = None, page_number: int = 0, page_size: int = 20
+    ) -> Page[IntegrationInfo]:
         return self.engine.list_integrations(query, page_number, page_size)
 
-    def get_integration(self, id_or_name: str) -> IntegrationInfo:  # noqa: D102
+    def get_integration(self, id_or_name: str) -> IntegrationInfo:
         return self.engine.get_integration(id_or_name)
 
-    def create_integration(self, definition: Mapping[str, Any] | str | Path) -> IntegrationInfo:  # noqa: D102
+    def create_integration(self, definition: Mapping[str, Any] | str | Path) -> IntegrationInfo:
         return self.engine.create_integration(definition)
 
-    def create_connection(self, request: ConnectRequest) -> ConnectResult:  # noqa: D102
+    def create_connection(self, request: ConnectRequest) -> ConnectResult:
         return self.engine.create_connection(request)
 
-    def get_connection(self, connection_id: str) -> ConnectionInfo:  # noqa: D102
+    def get_connection(self, connection_id: str) -> ConnectionInfo:
         return self.engine.get_connection(connection_id)
 
-    def list_connections(self, query: str | None = None, page_number: int = 0, page_size: int = 20) -> Page[ConnectionInfo]:  # noqa: D102
+    def list_connections(
+        self, query: str | None = None, page_number: int = 0, page_size: int = 20
+    ) -> Page[ConnectionInfo]:
         return self.engine.list_connections(query, page_number, page_size)
 
-    def delete_connection(self, connection_id: str) -> None:  # noqa: D102
+    def delete_connection(self, connection_id: str) -> None:
         self.engine.delete_connection(connection_id)
 
-    def list_actions(self, connection_id: str) -> list[ActionInfo]:  # noqa: D102
+    def list_actions(self, connection_id: str) -> list[ActionInfo]:
         return self.engine.list_actions(connection_id)
 
-    def get_action(self, connection_id: str, action: str) -> ActionInfo:  # noqa: D102
+    def get_action(self, connection_id: str, action: str) -> ActionInfo:
         return self.engine.get_action(connection_id, action)
 
-    def run_action(self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:  # noqa: D102
+    def run_action(self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:
         return self.engine.run_action(connection_id, action, inputs)
 
     def close(self) -> None:

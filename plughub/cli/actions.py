@@ -27,8 +27,9 @@ def actions(connection_id: str, as_json: bool) -> None:
         return
     rows = []
     for action in found:
-        inputs = ", ".join(f"{i.code}{'*' if i.required else ''}:{i.json_schema.get('type', 'any')}"
-                           for i in action.inputs)
+        inputs = ", ".join(
+            f"{i.code}{'*' if i.required else ''}:{i.json_schema.get('type', 'any')}" for i in action.inputs
+        )
         rows.append((action.code, action.description, inputs or "-"))
     table("Actions", ["code", "description", "inputs (* required)"], rows)
 

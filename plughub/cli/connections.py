@@ -19,15 +19,23 @@ _SCHEMES = [s.value for s in AuthenticationSchema]
 
 @click.command()
 @click.argument("integration")
-@click.option("--scheme", "-s", required=True, type=click.Choice(_SCHEMES, case_sensitive=False),
-              help="Authentication scheme.")
+@click.option(
+    "--scheme", "-s", required=True, type=click.Choice(_SCHEMES, case_sensitive=False), help="Authentication scheme."
+)
 @click.option("--name", default=None, help="A name for the connection.")
 @click.option("--description", default=None, help="What the connection is for.")
-@click.option("--input", "-i", "pairs", multiple=True, metavar="KEY=VALUE",
-              help="A connect input (token, api_key, username, subdomain, ...). Repeat as needed.")
+@click.option(
+    "--input",
+    "-i",
+    "pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A connect input (token, api_key, username, subdomain, ...). Repeat as needed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def connect(integration: str, scheme: str, name: str | None, description: str | None,
-            pairs: tuple[str, ...], as_json: bool) -> None:
+def connect(
+    integration: str, scheme: str, name: str | None, description: str | None, pairs: tuple[str, ...], as_json: bool
+) -> None:
     """Connect to an integration. Secret inputs not given are prompted for without echo."""
     found = IntegrationFactory.get(integration)
     chosen = AuthenticationSchema(scheme.upper())
@@ -60,16 +68,17 @@ def connections() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_(query: str | None, page: int, page_size: int, as_json: bool) -> None:
     """List connections, newest first."""
-    found = ModelFactory.list(function_type=FunctionType.CONNECTION, query=query, page_number=page,
-                              page_size=page_size)
-    infos = [tool._connection for tool in found["results"] if isinstance(tool, ConnectionTool)]  # noqa: SLF001
+    found = ModelFactory.list(function_type=FunctionType.CONNECTION, query=query, page_number=page, page_size=page_size)
+    infos = [tool._connection for tool in found["results"] if isinstance(tool, ConnectionTool)]
     if as_json:
         echo_json({**found, "results": infos})
         return
-    rows = [(c.id, c.name, c.integration_id, c.scheme.value, c.status.value, c.created_at.strftime("%Y-%m-%d %H:%M"))
-            for c in infos if c is not None]
-    table("Connections", ["id", "name", "integration", "scheme", "status", "created"], rows,
-          f"{found['total']} in all")
+    rows = [
+        (c.id, c.name, c.integration_id, c.scheme.value, c.status.value, c.created_at.strftime("%Y-%m-%d %H:%M"))
+        for c in infos
+        if c is not None
+    ]
+    table("Connections", ["id", "name", "integration", "scheme", "status", "created"], rows, f"{found['total']} in all")
 
 
 @connections.command("show")
@@ -81,11 +90,18 @@ def show(connection_id: str, as_json: bool) -> None:
     if as_json:
         echo_json(info)
         return
-    rows = [("id", info.id), ("name", info.name), ("integration", f"{info.integration_name} ({info.integration_id})"),
-            ("scheme", info.scheme.value), ("status", info.status.value), ("base_url", info.base_url or "default"),
-            *[(f"config.{k}", v) for k, v in info.config.items()],
-            *[(f"credentials.{k}", v) for k, v in info.credentials.items()],
-            ("error", info.error or ""), ("created", info.created_at.isoformat())]
+    rows = [
+        ("id", info.id),
+        ("name", info.name),
+        ("integration", f"{info.integration_name} ({info.integration_id})"),
+        ("scheme", info.scheme.value),
+        ("status", info.status.value),
+        ("base_url", info.base_url or "default"),
+        *[(f"config.{k}", v) for k, v in info.config.items()],
+        *[(f"credentials.{k}", v) for k, v in info.credentials.items()],
+        ("error", info.error or ""),
+        ("created", info.created_at.isoformat()),
+    ]
     table("Connection", ["field", "value"], rows)
 
 

@@ -29,8 +29,7 @@ def list_(query: str | None, page: int, page_size: int, as_json: bool) -> None:
     if as_json:
         echo_json({**found, "results": infos})
         return
-    rows = [(i.id, i.name, ", ".join(i.authentication_methods), i.action_count, ", ".join(i.categories))
-            for i in infos]
+    rows = [(i.id, i.name, ", ".join(i.authentication_methods), i.action_count, ", ".join(i.categories)) for i in infos]
     caption = f"page {found['page_number'] + 1} of {max(found['page_total'], 1)}, {found['total']} in all"
     table("Integrations", ["id", "name", "schemes", "actions", "categories"], rows, caption)
 
@@ -50,10 +49,14 @@ def show(integration: str, as_json: bool) -> None:
     click.echo(f"Actions: {info.action_count}\n")
     rows = [
         (s.scheme.value, f.code, "yes" if f.required else "no", "yes" if f.secret else "no", f.description)
-        for s in info.auth_schemes for f in (s.inputs or [None])  # type: ignore[list-item]
+        for s in info.auth_schemes
+        for f in (s.inputs or [None])  # type: ignore[list-item]
         if f is not None
-    ] + [(s.scheme.value, "-", "", "", "consent in the browser" if "OAUTH" in s.scheme.value else "no inputs")
-         for s in info.auth_schemes if not s.inputs]
+    ] + [
+        (s.scheme.value, "-", "", "", "consent in the browser" if "OAUTH" in s.scheme.value else "no inputs")
+        for s in info.auth_schemes
+        if not s.inputs
+    ]
     table("Connect inputs", ["scheme", "input", "required", "secret", "description"], rows)
 
 

@@ -27,7 +27,9 @@ class ConnectInputs:
     base_url: str | None
 
     def __repr__(self) -> str:
-        return f"ConnectInputs(credentials={sorted(self.credentials)}, config={self.config}, base_url={self.base_url!r})"
+        return (
+            f"ConnectInputs(credentials={sorted(self.credentials)}, config={self.config}, base_url={self.base_url!r})"
+        )
 
 
 def split_connect_data(spec: IntegrationSpec, scheme: AuthenticationSchema, data: Any) -> ConnectInputs:
@@ -83,8 +85,11 @@ def split_connect_data(spec: IntegrationSpec, scheme: AuthenticationSchema, data
     for name, field in every.items():
         if name in data and data[name] is not None:
             _check_value(label, name, field, data[name])
-    config = {name: data.get(name, field.default) for name, field in spec.connection_config.items()
-              if data.get(name, field.default) is not None}
+    config = {
+        name: data.get(name, field.default)
+        for name, field in spec.connection_config.items()
+        if data.get(name, field.default) is not None
+    }
     credentials = {name: data[name] for name in fields if data.get(name) is not None}
     base_url = data.get("base_url")
     if base_url is not None:

@@ -25,7 +25,7 @@ from plughub.engine.executor import Executor, RetryPolicy
 from plughub.engine.keyring import load_master_key, open_vault, rotate_data_key
 from plughub.engine.redact import Redactor, mask
 from plughub.engine.request import build_request
-from plughub.engine.store import ConnectionRecord, Store, open_database, sqlite_url, utcnow
+from plughub.engine.store import ConnectionRecord, Store, open_database, sqlite_url
 from plughub.engine.validation import InputValidator
 from plughub.engine.vault import Vault
 from plughub.enums import AuthenticationSchema, ConnectionStatus
@@ -51,13 +51,18 @@ from plughub.schemas import (
 __all__ = ["Engine"]
 
 logger = logging.getLogger("plughub.engine")
-_STATIC = (AuthenticationSchema.API_KEY, AuthenticationSchema.BEARER_TOKEN, AuthenticationSchema.BASIC,
-           AuthenticationSchema.NO_AUTH)
+_STATIC = (
+    AuthenticationSchema.API_KEY,
+    AuthenticationSchema.BEARER_TOKEN,
+    AuthenticationSchema.BASIC,
+    AuthenticationSchema.NO_AUTH,
+)
 
 
 def _page(items: list[Any], total: int, page_number: int, page_size: int) -> Page[Any]:
-    return Page(results=items, total=total, page_number=page_number,
-                page_total=math.ceil(total / page_size) if page_size else 0)
+    return Page(
+        results=items, total=total, page_number=page_number, page_total=math.ceil(total / page_size) if page_size else 0
+    )
 
 
 def _check_paging(page_number: int, page_size: int) -> None:
@@ -111,15 +116,18 @@ class Engine:
         if self._vault is None:
             with self._lock:
                 if self._vault is None:
-                    master = load_master_key(self.settings.home, self.settings.secret_key,
-                                             store_has_keys=bool(self.store.vault_keys()))
+                    master = load_master_key(
+                        self.settings.home, self.settings.secret_key, store_has_keys=bool(self.store.vault_keys())
+                    )
                     self._vault = open_vault(self.store, master)
                     self._master = master
         return self._vault
 
     # Integrations
 
-    def list_integrations(self, query: str | None = None, page_number: int = 0, page_size: int = 20) -> Page[IntegrationInfo]:
+    def list_integrations(
+        self, query: str | None = None, page_number: int = 0, page_size: int = 20
+    ) -> Page[IntegrationInfo]:
         """Search the catalog.
 
         Args:
@@ -214,9 +222,14 @@ class Engine:
             )
         connection_id = secrets.token_hex(12)
         record = ConnectionRecord(
-            id=connection_id, integration_id=spec.id, name=request.name or spec.display_name,
-            description=request.description or "", scheme=request.scheme.value,
-            status=ConnectionStatus.ACTIVE.value, config=inputs.config, base_url=inputs.base_url,
+            id=connection_id,
+            integration_id=spec.id,
+            name=request.name or spec.display_name,
+            description=request.description or "",
+            scheme=request.scheme.value,
+            status=ConnectionStatus.ACTIVE.value,
+            config=inputs.config,
+            base_url=inputs.base_url,
         )
         sealed = None
         if inputs.credentials:
@@ -255,8 +268,9 @@ class Engine:
             One page of connections (credentials not included).
         """
         _check_paging(page_number, page_size)
-        records, total = self.store.list_connections(query=query, integration_id=integration_id,
-                                                     offset=page_number * page_size, limit=page_size)
+        records, total = self.store.list_connections(
+            query=query, integration_id=integration_id, offset=page_number * page_size, limit=page_size
+        )
         return _page([self._describe(r, with_credentials=False) for r in records], total, page_number, page_size)
 
     def delete_connection(self, connection_id: str) -> None:
@@ -300,10 +314,19 @@ class Engine:
                     shown = field is not None and field.secret is False
                     masked[key] = str(value) if shown else mask(value)
         return ConnectionInfo(
-            id=record.id, integration_id=record.integration_id, integration_name=name, name=record.name,
-            description=record.description, scheme=AuthenticationSchema(record.scheme),
-            status=ConnectionStatus(record.status), config=record.config, credentials=masked,
-            base_url=record.base_url, error=record.error, created_at=record.created_at, updated_at=record.updated_at,
+            id=record.id,
+            integration_id=record.integration_id,
+            integration_name=name,
+            name=record.name,
+            description=record.description,
+            scheme=AuthenticationSchema(record.scheme),
+            status=ConnectionStatus(record.status),
+            config=record.config,
+            credentials=masked,
+            base_url=record.base_url,
+            error=record.error,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
         )
 
     # Actions
@@ -348,8 +371,9 @@ class Engine:
                 return code, spec.actions[code]
         codes = list(spec.actions)
         shown = ", ".join(codes[:12]) + (f", ... ({len(codes)} in all)" if len(codes) > 12 else "")
-        raise ActionNotFound(f"{spec.display_name} has no action '{action}'. Its actions: {shown}.",
-                             details={"actions": codes})
+        raise ActionNotFound(
+            f"{spec.display_name} has no action '{action}'. Its actions: {shown}.", details={"actions": codes}
+        )
 
     def run_action(self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:
         """Run an action of a connection against the real service.
@@ -371,7 +395,8 @@ class Engine:
         record = self._record(connection_id)
         if record.status != ConnectionStatus.ACTIVE.value:
             raise ConnectionStateError(
-                f"connection {record.id} is {record.status}" + (f" ({record.error})" if record.error else "")
+                f"connection {record.id} is {record.status}"
+                + (f" ({record.error})" if record.error else "")
                 + "; it must be active to run actions."
             )
         spec = self.catalog.spec(record.integration_id)

@@ -53,7 +53,8 @@ class RetryPolicy:
         asked = _retry_after(response.headers.get("Retry-After")) if response is not None else None
         if asked is not None:
             return asked if asked <= self.max_wait else None
-        return min(self.max_wait, self.base_wait * 2**retry) * random.uniform(0.5, 1.0)  # noqa: S311
+        backoff: float = min(self.max_wait, self.base_wait * 2**retry)
+        return backoff * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -95,9 +96,7 @@ class Executor:
         """Close the connection pool."""
         self._client.close()
 
-    def send(
-        self, label: str, request: httpx.Request, auth: httpx.Auth | None, redactor: Redactor
-    ) -> ActionResult:
+    def send(self, label: str, request: httpx.Request, auth: httpx.Auth | None, redactor: Redactor) -> ActionResult:
         """Send a request and describe the outcome.
 
         Args:
@@ -121,15 +120,18 @@ class Executor:
             return self._unreachable(label, request, redactor.text(_transport_reason(exc)), started)
         except _CrossOriginRedirect as exc:
             return ActionResult(
-                status=ResponseStatus.FAILED, status_code=exc.status_code, error_code="upstream_redirect",
+                status=ResponseStatus.FAILED,
+                status_code=exc.status_code,
+                error_code="upstream_redirect",
                 error_message=f"{label}: the service redirected to another host ({exc.host}); plughub does not "
                 "follow it so that credentials stay with the service. Point the connection's base_url at it "
                 "if it is expected.",
                 run_time=time.perf_counter() - started,
             )
         elapsed = time.perf_counter() - started
-        logger.debug("%s %s %s -> %s in %.0f ms", label, request.method, request.url.path,
-                     response.status_code, elapsed * 1000)
+        logger.debug(
+            "%s %s %s -> %s in %.0f ms", label, request.method, request.url.path, response.status_code, elapsed * 1000
+        )
         return _result(label, response, redactor, elapsed)
 
     def _send_with_retries(self, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
@@ -164,8 +166,11 @@ class Executor:
             if target.copy_with(path="/", query=None, fragment=None) != origin:
                 response.close()
                 raise _CrossOriginRedirect(response.status_code, target.host)
-            method = "GET" if response.status_code == 303 or (
-                response.status_code in (301, 302) and request.method == "POST") else request.method
+            method = (
+                "GET"
+                if response.status_code == 303 or (response.status_code in (301, 302) and request.method == "POST")
+                else request.method
+            )
             response.close()
             content = request.content if method == request.method else b""
             headers = request.headers.copy()
@@ -179,9 +184,11 @@ class Executor:
     def _unreachable(label: str, request: httpx.Request, reason: str, started: float) -> ActionResult:
         host = request.url.host
         return ActionResult(
-            status=ResponseStatus.FAILED, error_code="upstream_unreachable",
+            status=ResponseStatus.FAILED,
+            error_code="upstream_unreachable",
             error_message=f"{label}: could not reach {host}: {reason}",
-            details={"host": host}, run_time=time.perf_counter() - started,
+            details={"host": host},
+            run_time=time.perf_counter() - started,
         )
 
 
@@ -202,8 +209,9 @@ def _result(label: str, response: httpx.Response, redactor: Redactor, elapsed: f
     if redactor and redactor.found_in(response.text):
         body = redactor.data(body)
     if response.is_success:
-        return ActionResult(status=ResponseStatus.SUCCESS, data=body, status_code=response.status_code,
-                            run_time=elapsed)
+        return ActionResult(
+            status=ResponseStatus.SUCCESS, data=body, status_code=response.status_code, run_time=elapsed
+        )
     excerpt = " ".join(redactor.text(response.text).split())[:_EXCERPT_CHARS]
     reason = response.reason_phrase or ""
     message = f"{label}: the service answered {response.status_code} {reason}".rstrip()
@@ -213,9 +221,15 @@ def _result(label: str, response: httpx.Response, redactor: Redactor, elapsed: f
     retry_after = response.headers.get("Retry-After")
     if retry_after:
         details["retry_after"] = retry_after
-    return ActionResult(status=ResponseStatus.FAILED, data=body if isinstance(body, (dict, list)) else None,
-                        status_code=response.status_code, error_code="upstream_status",
-                        error_message=message, details=details, run_time=elapsed)
+    return ActionResult(
+        status=ResponseStatus.FAILED,
+        data=body if isinstance(body, (dict, list)) else None,
+        status_code=response.status_code,
+        error_code="upstream_status",
+        error_message=message,
+        details=details,
+        run_time=elapsed,
+    )
 
 
 def _parse_body(response: httpx.Response) -> Any:
@@ -229,4 +243,3 @@ def _parse_body(response: httpx.Response) -> Any:
         except ValueError:
             pass
     return response.text
-

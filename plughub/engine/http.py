@@ -66,6 +66,10 @@ def build_client(
     timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30)
     return httpx.Client(
-        timeout=timeout, limits=limits, headers={"User-Agent": USER_AGENT}, transport=transport,
-        follow_redirects=False, trust_env=True,
+        timeout=timeout,
+        limits=limits,
+        headers={"User-Agent": USER_AGENT},
+        transport=transport,
+        follow_redirects=False,
+        trust_env=True,
     )

@@ -112,5 +112,7 @@ def rotate_data_key(store: Store, master: bytes, vault: Vault) -> tuple[Vault, i
     def reseal(record_id: str, blob: bytes) -> bytes:
         return fresh.seal(record_id, vault.open(record_id, blob))
 
-    count = store.rotate_vault_key(VaultKeyRecord(kid, wrap_key(master, kid, key), master_key_id(master), False), reseal)
+    count = store.rotate_vault_key(
+        VaultKeyRecord(kid, wrap_key(master, kid, key), master_key_id(master), False), reseal
+    )
     return fresh, count

@@ -103,11 +103,14 @@ def build_request(
     Returns:
         The request, without credentials.
     """
-    base = render(action.base_url, {"connection_config": config}) if action.base_url else \
-        resolve_base_url(spec, config, base_url)
+    base = (
+        render(action.base_url, {"connection_config": config})
+        if action.base_url
+        else resolve_base_url(spec, config, base_url)
+    )
     path = render(action.path, {"inputs": inputs}, escape=lambda v: quote(v, safe=""))
     url = base.rstrip("/") + path if path.startswith("/") else base + path
-    query: list[tuple[str, str]] = []
+    query: list[tuple[str, str | int | float | bool | None]] = []
     headers = {k: render(v, {"connection_config": config}) for k, v in spec.headers.items()}
     headers.update(action.headers)
     body: dict[str, Any] = {}
@@ -132,7 +135,9 @@ def build_request(
         elif action.body_encoding == "form":
             kwargs["data"] = _pairs_to_form(pair for k, v in body.items() for pair in flatten(k, v))
         else:
-            kwargs["files"] = [(k, (None, v if isinstance(v, (str, bytes)) else json.dumps(v))) for k, v in body.items()]
+            kwargs["files"] = [
+                (k, (None, v if isinstance(v, (str, bytes)) else json.dumps(v))) for k, v in body.items()
+            ]
     return httpx.Request(action.method, url, params=query, headers=headers, **kwargs)
 
 

@@ -42,10 +42,15 @@ class InputValidator:
             InvalidInput: An input breaks its schema (the field and the problem are named).
         """
         if not isinstance(inputs, Mapping):
-            raise InvalidInput(f"inputs of {code} must be a mapping of input name to value, not {type(inputs).__name__}")
+            raise InvalidInput(
+                f"inputs of {code} must be a mapping of input name to value, not {type(inputs).__name__}"
+            )
         accepted = sorted(action.inputs)
-        missing = [n for n in action.input_schema["required"]
-                   if inputs.get(n) is None and not _has_fallback(action.inputs[n].json_schema())]
+        missing = [
+            n
+            for n in action.input_schema["required"]
+            if inputs.get(n) is None and not _has_fallback(action.inputs[n].json_schema())
+        ]
         unknown = sorted(k for k in inputs if k not in action.inputs)
         if missing:
             extra = f" Unknown inputs were also given: {', '.join(unknown)}." if unknown else ""

@@ -167,7 +167,9 @@ class Vault:
         kid = blob[2 : 2 + blob[1]]
         cipher = self._ciphers.get(kid.decode("ascii", "replace"))
         if cipher is None:
-            raise CredentialError(f"the credentials of {record_id} were sealed with key {kid!r}, which is not in the ring")
+            raise CredentialError(
+                f"the credentials of {record_id} were sealed with key {kid!r}, which is not in the ring"
+            )
         rest = blob[2 + len(kid) :]
         try:
             plaintext = cipher.decrypt(rest[:_NONCE_BYTES], rest[_NONCE_BYTES:], _aad(record_id, kid))

@@ -23,8 +23,14 @@ def integration(info: IntegrationInfo, backend: Backend | None, api_key: str | N
         The integration.
     """
     return Integration(
-        id=info.id, name=info.name, description=info.description, api_key=api_key, supplier=info.supplier,
-        function=Function.CONNECTOR, info=info, backend=backend,
+        id=info.id,
+        name=info.name,
+        description=info.description,
+        api_key=api_key,
+        supplier=info.supplier,
+        function=Function.CONNECTOR,
+        info=info,
+        backend=backend,
         authentication_methods=info.authentication_methods,
     )
 
@@ -41,7 +47,13 @@ def connection_tool(info: ConnectionInfo, backend: Backend | None, api_key: str 
         The tool.
     """
     return ConnectionTool(
-        id=info.id, name=info.name, description=info.description, api_key=api_key,
-        supplier=info.integration_name, function=Function.UTILITIES, function_type=FunctionType.CONNECTION,
-        connection=info, backend=backend,
+        id=info.id,
+        name=info.name,
+        description=info.description,
+        api_key=api_key,
+        supplier=info.integration_name,
+        function=Function.UTILITIES,
+        function_type=FunctionType.CONNECTION,
+        connection=info,
+        backend=backend,
     )

@@ -47,7 +47,8 @@ class ModelFactory:
         except IntegrationNotFound:
             raise NotFoundError(
                 f"No integration or connection with id '{model_id}'. List integrations with "
-                "IntegrationFactory.list() and connections with ModelFactory.list(function_type=FunctionType.CONNECTION)."
+                "IntegrationFactory.list() and connections with "
+                "ModelFactory.list(function_type=FunctionType.CONNECTION)."
             ) from None
 
     @classmethod
@@ -78,5 +79,4 @@ class ModelFactory:
         else:
             page = backend.list_integrations(query, page_number, page_size)
             results = [integration(info, cls.backend) for info in page.results]
-        return {"results": results, "page_total": page.page_total, "page_number": page.page_number,
-                "total": page.total}
+        return {"results": results, "page_total": page.page_total, "page_number": page.page_number, "total": page.total}

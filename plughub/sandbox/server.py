@@ -48,7 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the demo prints its own output."""
 
     def _scheme(self) -> str | None:
@@ -88,8 +88,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._public(path, query)
         scheme = self._scheme()
         if scheme is None:
-            return self._send(401, {"error": "unauthorized", "message": "missing or wrong credentials"},
-                              {"WWW-Authenticate": 'Bearer realm="sandbox"'})
+            return self._send(
+                401,
+                {"error": "unauthorized", "message": "missing or wrong credentials"},
+                {"WWW-Authenticate": 'Bearer realm="sandbox"'},
+            )
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
@@ -116,8 +119,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(422, {"error": "invalid", "message": "text is required"})
             with self.server.lock:
                 self.server.next_id += 1
-                note = {"id": self.server.next_id, "text": body["text"], "tags": body.get("tags", []),
-                        "created_by": scheme}
+                note = {
+                    "id": self.server.next_id,
+                    "text": body["text"],
+                    "tags": body.get("tags", []),
+                    "created_by": scheme,
+                }
                 notes[note["id"]] = note
             return self._send(201, note)
         if path.startswith("/notes/"):

@@ -11,13 +11,13 @@ import base64
 import importlib.metadata
 import json
 import re
+import sys
 import types
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-import plughub.cli.connections as cli_connections
 from plughub.backends import reset_backend
 from plughub.cli import cli
 from plughub.enums import AuthenticationSchema
@@ -272,7 +272,8 @@ def test_connect_input_without_equals_is_a_usage_error(runner: CliRunner) -> Non
 def tty(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make `connect` believe stdin is a terminal (only its `sys.stdin.isatty()` check)."""
     fake_sys = types.SimpleNamespace(stdin=types.SimpleNamespace(isatty=lambda: True))
-    monkeypatch.setattr(cli_connections, "sys", fake_sys)
+    # `plughub.cli.connections` the attribute is the click group; the module is in sys.modules.
+    monkeypatch.setattr(sys.modules["plughub.cli.connections"], "sys", fake_sys)
 
 
 @pytest.mark.usefixtures("tty")
@@ -322,7 +323,7 @@ def test_connections_list_json(runner: CliRunner, api_conn: str, open_conn: str)
     by_id = {c["id"]: c for c in data["results"]}
     assert set(by_id) == {api_conn, open_conn}
     assert by_id[api_conn]["scheme"] == "API_KEY"
-    assert by_id[api_conn]["credentials"].get("api_key", "***") == "***"
+    assert by_id[api_conn]["credentials"].get("api_key", "***").startswith("***")
     assert by_id[open_conn]["scheme"] == "NO_AUTH"
     assert_no_canary(result.output)
 
@@ -354,7 +355,8 @@ def test_cli_sees_connections_made_through_the_sdk(runner: CliRunner, sandbox: S
 def test_connections_show_masks_the_secret(runner: CliRunner, api_conn: str, sandbox: SandboxServer) -> None:
     result = ok(invoke(runner, "connections", "show", api_conn))
     out = result.stdout
-    assert re.search(r"credentials\.api_key\s+│ \*\*\*", out)
+    # long secrets show only their last 4 characters after the mask
+    assert re.search(rf"credentials\.api_key\s+│ \*\*\*{CANARY_API_KEY[-4:]}\s", out)
     assert re.search(rf"│ id\s+│ {api_conn}", out)
     assert re.search(rf"config\.port\s+│ {sandbox.port}", out)
     assert_no_canary(result.output)
@@ -362,7 +364,7 @@ def test_connections_show_masks_the_secret(runner: CliRunner, api_conn: str, san
     result = ok(invoke(runner, "connections", "show", api_conn, "--json"))
     info = json.loads(result.stdout)
     assert info["id"] == api_conn and info["scheme"] == "API_KEY" and info["status"] == "active"
-    assert info["credentials"] == {"api_key": "***"}
+    assert info["credentials"] == {"api_key": "***" + CANARY_API_KEY[-4:]}
     assert info["config"] == {"port": sandbox.port}
     assert_no_canary(result.output)
 
@@ -370,7 +372,7 @@ def test_connections_show_masks_the_secret(runner: CliRunner, api_conn: str, san
 def test_connections_show_basic_masks_password(runner: CliRunner, sandbox: SandboxServer) -> None:
     conn = connect(runner, "BASIC", sandbox, "username=demo", f"password={CANARY_PASSWORD}")
     result = ok(invoke(runner, "connections", "show", conn, "--json"))
-    assert json.loads(result.stdout)["credentials"]["password"] == "***"
+    assert json.loads(result.stdout)["credentials"]["password"] == "***" + CANARY_PASSWORD[-4:]
     assert_no_canary(result.output)
 
 
@@ -495,7 +497,7 @@ def test_run_unknown_input_names_accepted_ones(runner: CliRunner, api_conn: str,
 
 def test_run_misspelt_required_input(runner: CliRunner, api_conn: str) -> None:
     # The missing `text` and the unknown `txt` are both reported.
-    one_line_error(invoke(runner, "run", api_conn, "SANDBOX_CREATE_NOTE", "-i", "txt=typo"), "'txt'", "'text'")
+    one_line_error(invoke(runner, "run", api_conn, "SANDBOX_CREATE_NOTE", "-i", "txt=typo"), "txt", "'text'")
 
 
 def test_run_invalid_value_is_refused(runner: CliRunner, api_conn: str, sandbox: SandboxServer) -> None:
@@ -601,3 +603,10 @@ def test_connections_list_keeps_ids_whole_at_80_columns(sandbox: SandboxServer) 
     conn = connect(runner, "API_KEY", sandbox, f"api_key={CANARY_API_KEY}")
     assert conn in ok(invoke(runner, "connections", "list")).stdout
 
+
+
+def test_connections_show_masks_a_short_secret_completely(runner: CliRunner, sandbox: SandboxServer) -> None:
+    conn = connect(runner, "API_KEY", sandbox, "api_key=short-key")
+    result = ok(invoke(runner, "connections", "show", conn, "--json"))
+    assert json.loads(result.stdout)["credentials"] == {"api_key": "***"}
+    assert "short-key" not in result.output

@@ -16,8 +16,14 @@ pytestmark = pytest.mark.usefixtures("backend")
 
 
 def _definition(base_url: str, auth: list[dict[str, Any]], actions: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"id": "echo-api", "display_name": "Echo API", "base_url": base_url, "auth": auth,
-            "actions": actions, **extra}
+    return {
+        "id": "echo-api",
+        "display_name": "Echo API",
+        "base_url": base_url,
+        "auth": auth,
+        "actions": actions,
+        **extra,
+    }
 
 
 def _connect(definition: dict[str, Any], scheme: AuthenticationSchema, data: dict[str, Any]) -> ConnectionTool:
@@ -30,30 +36,72 @@ def _connect(definition: dict[str, Any], scheme: AuthenticationSchema, data: dic
 PING = {"ECHO_API_PING": {"display_name": "Ping", "method": "GET", "path": "/ping"}}
 
 
-@pytest.mark.parametrize(("auth", "scheme", "data", "check"), [
-    ({"mode": "API_KEY", "apply": {"query": "appid"}}, AuthenticationSchema.API_KEY, {"api_key": CANARY_API_KEY},
-     lambda s: ("appid", CANARY_API_KEY) in s.query and s.header("Authorization") is None),
-    ({"mode": "API_KEY", "apply": {"header": "Authorization", "format": "Token token=${credentials.api_key}"}},
-     AuthenticationSchema.API_KEY, {"api_key": CANARY_API_KEY},
-     lambda s: s.header("Authorization") == f"Token token={CANARY_API_KEY}"),
-    ({"mode": "API_KEY", "apply": {"cookie": "session"}}, AuthenticationSchema.API_KEY, {"api_key": CANARY_API_KEY},
-     lambda s: s.header("Cookie") == f"session={CANARY_API_KEY}"),
-    ({"mode": "API_KEY", "credentials": {"api_key": {"type": "string"}, "app_key": {"type": "string"}},
-      "apply": [{"header": "DD-API-KEY", "format": "${credentials.api_key}"},
-                {"header": "DD-APPLICATION-KEY", "format": "${credentials.app_key}"}]},
-     AuthenticationSchema.API_KEY, {"api_key": CANARY_API_KEY, "app_key": CANARY_TOKEN},
-     lambda s: s.header("DD-API-KEY") == CANARY_API_KEY and s.header("DD-APPLICATION-KEY") == CANARY_TOKEN),
-    ({"mode": "BEARER_TOKEN"}, AuthenticationSchema.BEARER_TOKEN, {"token": CANARY_TOKEN},
-     lambda s: s.header("Authorization") == f"Bearer {CANARY_TOKEN}"),
-    ({"mode": "BASIC"}, AuthenticationSchema.BASIC, {"username": "ann", "password": CANARY_PASSWORD},
-     lambda s: s.header("Authorization") == "Basic " + base64.b64encode(f"ann:{CANARY_PASSWORD}".encode()).decode()),
-    ({"mode": "BASIC", "credentials": {"email": {"type": "string", "secret": False}, "api_token": {"type": "string"}},
-      "apply": {"basic": {"username": "${credentials.email}/token", "password": "${credentials.api_token}"}}},
-     AuthenticationSchema.BASIC, {"email": "a@b.c", "api_token": CANARY_TOKEN},
-     lambda s: base64.b64decode(s.header("Authorization")[6:]).decode() == f"a@b.c/token:{CANARY_TOKEN}"),
-    ({"mode": "NO_AUTH"}, AuthenticationSchema.NO_AUTH, {},
-     lambda s: s.header("Authorization") is None and not s.query),
-])
+@pytest.mark.parametrize(
+    ("auth", "scheme", "data", "check"),
+    [
+        (
+            {"mode": "API_KEY", "apply": {"query": "appid"}},
+            AuthenticationSchema.API_KEY,
+            {"api_key": CANARY_API_KEY},
+            lambda s: ("appid", CANARY_API_KEY) in s.query and s.header("Authorization") is None,
+        ),
+        (
+            {"mode": "API_KEY", "apply": {"header": "Authorization", "format": "Token token=${credentials.api_key}"}},
+            AuthenticationSchema.API_KEY,
+            {"api_key": CANARY_API_KEY},
+            lambda s: s.header("Authorization") == f"Token token={CANARY_API_KEY}",
+        ),
+        (
+            {"mode": "API_KEY", "apply": {"cookie": "session"}},
+            AuthenticationSchema.API_KEY,
+            {"api_key": CANARY_API_KEY},
+            lambda s: s.header("Cookie") == f"session={CANARY_API_KEY}",
+        ),
+        (
+            {
+                "mode": "API_KEY",
+                "credentials": {"api_key": {"type": "string"}, "app_key": {"type": "string"}},
+                "apply": [
+                    {"header": "DD-API-KEY", "format": "${credentials.api_key}"},
+                    {"header": "DD-APPLICATION-KEY", "format": "${credentials.app_key}"},
+                ],
+            },
+            AuthenticationSchema.API_KEY,
+            {"api_key": CANARY_API_KEY, "app_key": CANARY_TOKEN},
+            lambda s: s.header("DD-API-KEY") == CANARY_API_KEY and s.header("DD-APPLICATION-KEY") == CANARY_TOKEN,
+        ),
+        (
+            {"mode": "BEARER_TOKEN"},
+            AuthenticationSchema.BEARER_TOKEN,
+            {"token": CANARY_TOKEN},
+            lambda s: s.header("Authorization") == f"Bearer {CANARY_TOKEN}",
+        ),
+        (
+            {"mode": "BASIC"},
+            AuthenticationSchema.BASIC,
+            {"username": "ann", "password": CANARY_PASSWORD},
+            lambda s: (
+                s.header("Authorization") == "Basic " + base64.b64encode(f"ann:{CANARY_PASSWORD}".encode()).decode()
+            ),
+        ),
+        (
+            {
+                "mode": "BASIC",
+                "credentials": {"email": {"type": "string", "secret": False}, "api_token": {"type": "string"}},
+                "apply": {"basic": {"username": "${credentials.email}/token", "password": "${credentials.api_token}"}},
+            },
+            AuthenticationSchema.BASIC,
+            {"email": "a@b.c", "api_token": CANARY_TOKEN},
+            lambda s: base64.b64decode(s.header("Authorization")[6:]).decode() == f"a@b.c/token:{CANARY_TOKEN}",
+        ),
+        (
+            {"mode": "NO_AUTH"},
+            AuthenticationSchema.NO_AUTH,
+            {},
+            lambda s: s.header("Authorization") is None and not s.query,
+        ),
+    ],
+)
 def test_each_scheme_as_the_upstream_receives_it(upstream: Upstream, auth, scheme, data, check) -> None:  # type: ignore[no-untyped-def]
     upstream.route("GET", "/ping", Reply(200, {"pong": True}))
     tool = _connect(_definition(upstream.url, [auth], PING), scheme, data)
@@ -68,7 +116,9 @@ def test_each_scheme_as_the_upstream_receives_it(upstream: Upstream, auth, schem
 def test_connection_config_fills_base_url_and_headers(upstream: Upstream) -> None:
     upstream.route("GET", "/v2/acme/ping", Reply(200, {"ok": 1}))
     definition = _definition(
-        upstream.url + "/v2/${connection_config.tenant}", [{"mode": "NO_AUTH"}], PING,
+        upstream.url + "/v2/${connection_config.tenant}",
+        [{"mode": "NO_AUTH"}],
+        PING,
         connection_config={"tenant": {"type": "string", "pattern": "^[a-z]+$"}},
         headers={"X-Tenant": "${connection_config.tenant}"},
     )
@@ -79,7 +129,9 @@ def test_connection_config_fills_base_url_and_headers(upstream: Upstream) -> Non
 
 RICH = {
     "ECHO_API_GET": {
-        "display_name": "Get", "method": "GET", "path": "/items/${inputs.item}",
+        "display_name": "Get",
+        "method": "GET",
+        "path": "/items/${inputs.item}",
         "inputs": {
             "item": {"type": "string", "required": True},
             "tags": {"type": "array", "items": {"type": "string"}},
@@ -91,18 +143,33 @@ RICH = {
         },
     },
     "ECHO_API_CREATE": {
-        "display_name": "Create", "method": "POST", "path": "/items", "body_root": "item",
-        "inputs": {"title": {"type": "string", "required": True}, "due_on": {"type": "string", "alias": "dueOn"},
-                   "labels": {"type": "array", "items": {"type": "string"}}},
+        "display_name": "Create",
+        "method": "POST",
+        "path": "/items",
+        "body_root": "item",
+        "inputs": {
+            "title": {"type": "string", "required": True},
+            "due_on": {"type": "string", "alias": "dueOn"},
+            "labels": {"type": "array", "items": {"type": "string"}},
+        },
     },
     "ECHO_API_FORM": {
-        "display_name": "Form", "method": "POST", "path": "/form", "body_encoding": "form",
-        "inputs": {"amount": {"type": "integer", "required": True}, "capture": {"type": "boolean"},
-                   "metadata": {"type": "object"}, "methods": {"type": "array", "items": {"type": "string"},
-                                                               "alias": "payment_method_types[]"}},
+        "display_name": "Form",
+        "method": "POST",
+        "path": "/form",
+        "body_encoding": "form",
+        "inputs": {
+            "amount": {"type": "integer", "required": True},
+            "capture": {"type": "boolean"},
+            "metadata": {"type": "object"},
+            "methods": {"type": "array", "items": {"type": "string"}, "alias": "payment_method_types[]"},
+        },
     },
     "ECHO_API_UPLOAD": {
-        "display_name": "Upload", "method": "POST", "path": "/upload", "body_encoding": "multipart",
+        "display_name": "Upload",
+        "method": "POST",
+        "path": "/upload",
+        "body_encoding": "multipart",
         "inputs": {"name": {"type": "string", "required": True}},
     },
 }
@@ -116,24 +183,42 @@ def test_inputs_are_rendered_where_they_belong(upstream: Upstream) -> None:
     for method, path in (("GET", "/items/a%2Fb%20c"), ("POST", "/items"), ("POST", "/form"), ("POST", "/upload")):
         upstream.route(method, path, _echo)
     tool = _connect(_definition(upstream.url, [{"mode": "NO_AUTH"}], RICH), AuthenticationSchema.NO_AUTH, {})
-    got = tool.run("ECHO_API_GET", {"item": "a/b c", "tags": ["x", "y"], "fields": ["id", "name"], "draft": False,
-                                    "page_size": 5, "request_id": "r-1"})
+    got = tool.run(
+        "ECHO_API_GET",
+        {
+            "item": "a/b c",
+            "tags": ["x", "y"],
+            "fields": ["id", "name"],
+            "draft": False,
+            "page_size": 5,
+            "request_id": "r-1",
+        },
+    )
     assert got.status is ResponseStatus.SUCCESS, got.error_message
     seen = upstream.seen[-1]
     assert seen.path == "/items/a%2Fb%20c"
-    assert seen.query == [("tags", "x"), ("tags", "y"), ("fields", "id,name"), ("draft", "false"),
-                          ("page[size]", "5"), ("kind", "fixed")]
+    assert seen.query == [
+        ("tags", "x"),
+        ("tags", "y"),
+        ("fields", "id,name"),
+        ("draft", "false"),
+        ("page[size]", "5"),
+        ("kind", "fixed"),
+    ]
     assert seen.header("X-Request-Id") == "r-1"
 
     tool.run("ECHO_API_CREATE", {"title": "t", "due_on": "2026-12-01", "labels": ["a"]})
     assert upstream.seen[-1].json() == {"item": {"title": "t", "dueOn": "2026-12-01", "labels": ["a"]}}
     assert upstream.seen[-1].header("Content-Type") == "application/json"
 
-    tool.run("ECHO_API_FORM", {"amount": 500, "capture": True, "metadata": {"order": "42"}, "methods": ["card", "sepa"]})
+    tool.run(
+        "ECHO_API_FORM", {"amount": 500, "capture": True, "metadata": {"order": "42"}, "methods": ["card", "sepa"]}
+    )
     form = upstream.seen[-1]
     assert form.header("Content-Type") == "application/x-www-form-urlencoded"
-    assert form.body.decode() == ("amount=500&capture=true&metadata%5Border%5D=42"
-                                  "&payment_method_types%5B%5D=card&payment_method_types%5B%5D=sepa")
+    assert form.body.decode() == (
+        "amount=500&capture=true&metadata%5Border%5D=42&payment_method_types%5B%5D=card&payment_method_types%5B%5D=sepa"
+    )
 
     tool.run("ECHO_API_UPLOAD", {"name": "report"})
     upload = upstream.seen[-1]
@@ -190,8 +275,11 @@ def test_post_is_not_retried(upstream: Upstream) -> None:
 def test_failed_response_has_status_and_sanitized_excerpt(upstream: Upstream) -> None:
     long_body = {"message": f"bad key {CANARY_API_KEY}", "padding": "x" * 2000}
     upstream.route("GET", "/ping", Reply(403, long_body))
-    tool = _connect(_definition(upstream.url, [{"mode": "API_KEY"}], PING), AuthenticationSchema.API_KEY,
-                    {"api_key": CANARY_API_KEY})
+    tool = _connect(
+        _definition(upstream.url, [{"mode": "API_KEY"}], PING),
+        AuthenticationSchema.API_KEY,
+        {"api_key": CANARY_API_KEY},
+    )
     response = tool.run("ECHO_API_PING", {})
     assert response.status is ResponseStatus.FAILED
     assert response.error_code == "upstream_status"
@@ -204,8 +292,11 @@ def test_failed_response_has_status_and_sanitized_excerpt(upstream: Upstream) ->
 
 def test_secrets_echoed_in_a_success_are_masked(upstream: Upstream) -> None:
     upstream.route("GET", "/ping", lambda seen: Reply(200, {"you_sent": seen.header("X-Api-Key")}))
-    tool = _connect(_definition(upstream.url, [{"mode": "API_KEY"}], PING), AuthenticationSchema.API_KEY,
-                    {"api_key": CANARY_API_KEY})
+    tool = _connect(
+        _definition(upstream.url, [{"mode": "API_KEY"}], PING),
+        AuthenticationSchema.API_KEY,
+        {"api_key": CANARY_API_KEY},
+    )
     assert tool.run("ECHO_API_PING", {}).data == {"you_sent": "***"}
 
 
@@ -217,8 +308,11 @@ def test_text_answers_come_back_as_text(upstream: Upstream) -> None:
 def test_same_origin_redirects_are_followed_with_credentials(upstream: Upstream) -> None:
     upstream.route("GET", "/ping", Reply(301, "", {"Location": "/moved"}))
     upstream.route("GET", "/moved", lambda seen: Reply(200, {"auth": seen.header("Authorization") is not None}))
-    tool = _connect(_definition(upstream.url, [{"mode": "BEARER_TOKEN"}], PING), AuthenticationSchema.BEARER_TOKEN,
-                    {"token": CANARY_TOKEN})
+    tool = _connect(
+        _definition(upstream.url, [{"mode": "BEARER_TOKEN"}], PING),
+        AuthenticationSchema.BEARER_TOKEN,
+        {"token": CANARY_TOKEN},
+    )
     assert tool.run("ECHO_API_PING", {}).data == {"auth": True}
 
 
@@ -227,8 +321,11 @@ def test_cross_origin_redirects_are_not_followed(upstream: Upstream) -> None:
     try:
         other.route("GET", "/steal", Reply(200, {}))
         upstream.route("GET", "/ping", Reply(302, "", {"Location": other.url + "/steal"}))
-        tool = _connect(_definition(upstream.url, [{"mode": "API_KEY"}], PING), AuthenticationSchema.API_KEY,
-                        {"api_key": CANARY_API_KEY})
+        tool = _connect(
+            _definition(upstream.url, [{"mode": "API_KEY"}], PING),
+            AuthenticationSchema.API_KEY,
+            {"api_key": CANARY_API_KEY},
+        )
         response = tool.run("ECHO_API_PING", {})
         assert response.status is ResponseStatus.FAILED
         assert response.error_code == "upstream_redirect"

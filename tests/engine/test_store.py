@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
+import plughub.engine.store
 from plughub.engine.store import HEAD_REVISION, ConnectionRecord, Store, open_database, sqlite_url
 from plughub.engine.store.database import MIGRATIONS_DIR
 from plughub.engine.store.tables import metadata
@@ -33,11 +34,12 @@ def _record(connection_id: str = "c1", **kwargs: object) -> ConnectionRecord:
 
 
 def test_head_revision_is_alembics_head() -> None:
+    location = Path(plughub.engine.store.__file__).parent / "migrations"
+    assert MIGRATIONS_DIR == location
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(location))
     script = ScriptDirectory.from_config(config)
-    assert MIGRATIONS_DIR == Path("plughub/engine/store/migrations").resolve() or MIGRATIONS_DIR.name == "migrations"
-    assert HEAD_REVISION == script.get_current_head()
+    assert HEAD_REVISION == script.get_current_head(), "update HEAD_REVISION in plughub/engine/store/database.py"
     assert script.get_heads() == [HEAD_REVISION]
 
 
@@ -65,6 +67,15 @@ def test_new_database_uses_wal_and_foreign_keys(store: Store, home: Path) -> Non
 
 def test_database_file_is_private(store: Store, home: Path) -> None:
     assert stat.S_IMODE((home / "plughub.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+
+
+def test_wal_and_shm_files_are_private_too(store: Store, home: Path) -> None:
+    store.insert_connection(_record(), ("k1", b"sealed"))
+    sidecars = [home / "plughub.db-wal", home / "plughub.db-shm"]
+    assert all(p.exists() for p in sidecars)
+    for path in sidecars:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
 def test_opening_twice_is_idempotent(home: Path) -> None:

@@ -25,7 +25,8 @@ def _stored() -> int:
 
 def _api_key_tool(port: int):  # type: ignore[no-untyped-def]
     response = IntegrationFactory.get("sandbox").connect(
-        AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY, "port": port})
+        AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY, "port": port}
+    )
     return ModelFactory.get(response.data["id"])
 
 
@@ -41,8 +42,11 @@ def test_unknown_integration_id_or_name() -> None:
 
 def test_unsupported_scheme_names_the_supported_ones() -> None:
     github = IntegrationFactory.get("github")
-    with pytest.raises(UnsupportedScheme, match=r"API_KEY is not supported by GitHub\. "
-                                                r"Supported authentication methods: OAUTH2, BEARER_TOKEN\."):
+    with pytest.raises(
+        UnsupportedScheme,
+        match=r"API_KEY is not supported by GitHub\. "
+        r"Supported authentication methods: OAUTH2, BEARER_TOKEN\.",
+    ):
         github.connect(AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY})
     with pytest.raises(ValueError, match="authentication_schema is required.*OAUTH2, BEARER_TOKEN"):
         github.connect(data={"token": CANARY_TOKEN})
@@ -52,8 +56,11 @@ def test_unsupported_scheme_names_the_supported_ones() -> None:
 
 
 def test_missing_required_inputs_are_all_named() -> None:
-    with pytest.raises(MissingInputs, match=r"Parameters 'email', 'api_token', 'subdomain' are required for "
-                                            r"Zendesk BASIC authentication"):
+    with pytest.raises(
+        MissingInputs,
+        match=r"Parameters 'email', 'api_token', 'subdomain' are required for "
+        r"Zendesk BASIC authentication",
+    ):
         IntegrationFactory.get("zendesk").connect(AuthenticationSchema.BASIC, data={})
     with pytest.raises(MissingInputs, match=r"Parameter 'password' is required for plughub Sandbox BASIC"):
         IntegrationFactory.get("sandbox").connect(AuthenticationSchema.BASIC, data={"username": "demo"})
@@ -71,21 +78,24 @@ def test_unknown_input_keys_are_refused_with_the_accepted_ones() -> None:
 def test_connector_id_of_another_integration() -> None:
     with pytest.raises(ValueError, match="connector_id 'slack' is not this integration's id 'github'"):
         IntegrationFactory.get("github").connect(
-            AuthenticationSchema.BEARER_TOKEN, data={"token": CANARY_TOKEN}, connector_id="slack")
+            AuthenticationSchema.BEARER_TOKEN, data={"token": CANARY_TOKEN}, connector_id="slack"
+        )
     assert _stored() == 0
 
 
 def test_malformed_connect_values_never_echo_secrets() -> None:
     zendesk = IntegrationFactory.get("zendesk")
     with pytest.raises(InvalidInput, match=r"'subdomain' must match") as caught:
-        zendesk.connect(AuthenticationSchema.BASIC,
-                        data={"email": "a@b.c", "api_token": CANARY_TOKEN, "subdomain": "Not Valid!"})
+        zendesk.connect(
+            AuthenticationSchema.BASIC, data={"email": "a@b.c", "api_token": CANARY_TOKEN, "subdomain": "Not Valid!"}
+        )
     assert CANARY_TOKEN not in str(caught.value)
     with pytest.raises(InvalidInput, match="'api_token' must be of type string, not int"):
         zendesk.connect(AuthenticationSchema.BASIC, data={"email": "a@b.c", "api_token": 123, "subdomain": "acme"})
     with pytest.raises(InvalidInput, match="base_url must be an absolute http"):
-        IntegrationFactory.get("github").connect(AuthenticationSchema.BEARER_TOKEN,
-                                                 data={"token": CANARY_TOKEN, "base_url": "ftp://x"})
+        IntegrationFactory.get("github").connect(
+            AuthenticationSchema.BEARER_TOKEN, data={"token": CANARY_TOKEN, "base_url": "ftp://x"}
+        )
     with pytest.raises(InvalidInput, match="data must be a dictionary"):
         IntegrationFactory.get("github").connect(AuthenticationSchema.BEARER_TOKEN, data="token")  # type: ignore[arg-type]
     assert _stored() == 0
@@ -93,7 +103,9 @@ def test_malformed_connect_values_never_echo_secrets() -> None:
 
 def test_unknown_action_lists_the_actions(sandbox) -> None:  # type: ignore[no-untyped-def]
     tool = _api_key_tool(sandbox.port)
-    with pytest.raises(ActionNotFound, match=r"plughub Sandbox has no action 'SANDBOX_FLY'\. Its actions: SANDBOX_WHOAMI"):
+    with pytest.raises(
+        ActionNotFound, match=r"plughub Sandbox has no action 'SANDBOX_FLY'\. Its actions: SANDBOX_WHOAMI"
+    ):
         tool.run("SANDBOX_FLY", {})
     with pytest.raises(ActionNotFound):
         tool.get_action_inputs("SANDBOX_FLY")
@@ -131,7 +143,8 @@ def test_slow_upstream_fails_after_the_timeout(monkeypatch, upstream) -> None:  
     monkeypatch.setenv("PLUGHUB_RETRY_ATTEMPTS", "1")
     upstream.route("GET", "/whoami", Reply(200, {"late": True}, delay=1.5))
     response = IntegrationFactory.get("sandbox").connect(
-        AuthenticationSchema.BASIC, data={"username": "demo", "password": CANARY_PASSWORD, "base_url": upstream.url})
+        AuthenticationSchema.BASIC, data={"username": "demo", "password": CANARY_PASSWORD, "base_url": upstream.url}
+    )
     tool = ModelFactory.get(response.data["id"])
     result = tool.run("SANDBOX_WHOAMI", {})
     assert result.status is ResponseStatus.FAILED

@@ -50,10 +50,18 @@ def test_import_paths_are_the_aixplain_ones() -> None:
     from plughub.modules.model.integration import build_connector_params as bcp
 
     assert IntegrationScheme is EnumsScheme is AuthenticationSchema
-    assert (F, FT, RS, S) == (Function, FunctionType, ResponseStatus, Supplier)
+    assert (Function, FunctionType, ResponseStatus, Supplier) == (F, FT, RS, S)
     assert (IF, MF, M, MR, CA, CT, BAP, I, bcp) == (
-        IntegrationFactory, ModelFactory, Model, ModelResponse, ConnectAction, ConnectionTool,
-        BaseAuthenticationParams, Integration, build_connector_params)
+        IntegrationFactory,
+        ModelFactory,
+        Model,
+        ModelResponse,
+        ConnectAction,
+        ConnectionTool,
+        BaseAuthenticationParams,
+        Integration,
+        build_connector_params,
+    )
 
 
 def test_authentication_schema_members_in_order_with_their_names_as_values() -> None:
@@ -73,8 +81,20 @@ def test_base_authentication_params_and_build_connector_params() -> None:
 
 def test_integration_constructor_signature() -> None:
     parameters = inspect.signature(Integration.__init__).parameters
-    assert list(parameters) == ["self", "id", "name", "description", "api_key", "supplier", "version", "function",
-                                "is_subscribed", "cost", "function_type", "additional_info"]
+    assert list(parameters) == [
+        "self",
+        "id",
+        "name",
+        "description",
+        "api_key",
+        "supplier",
+        "version",
+        "function",
+        "is_subscribed",
+        "cost",
+        "function_type",
+        "additional_info",
+    ]
     assert parameters["description"].default == ""
     assert parameters["api_key"].default is None
     assert parameters["supplier"].default == "plughub"
@@ -85,9 +105,11 @@ def test_integration_constructor_signature() -> None:
 def test_integration_refuses_another_function_type_even_under_python_O() -> None:
     with pytest.raises(AssertionError, match="connector"):
         Integration("x", "X", function_type=FunctionType.CONNECTION)
-    code = ("from plughub import Integration, FunctionType\n"
-            "try:\n    Integration('x', 'X', function_type=FunctionType.AI)\n"
-            "except AssertionError:\n    print('raised')\n")
+    code = (
+        "from plughub import Integration, FunctionType\n"
+        "try:\n    Integration('x', 'X', function_type=FunctionType.AI)\n"
+        "except AssertionError:\n    print('raised')\n"
+    )
     out = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "raised"
 
@@ -109,11 +131,14 @@ def test_integration_built_by_hand_fetches_its_schemes() -> None:
     assert Integration("sandbox", "Sandbox").authentication_methods[0] == "API_KEY"
 
 
-@pytest.mark.parametrize(("scheme", "data", "expected"), [
-    (AuthenticationSchema.API_KEY, {"api_key": CANARY_API_KEY}, "API_KEY"),
-    (AuthenticationSchema.BEARER_TOKEN, {"token": CANARY_TOKEN}, "BEARER_TOKEN"),
-    (AuthenticationSchema.BASIC, {"username": "demo", "password": CANARY_PASSWORD}, "BASIC"),
-])
+@pytest.mark.parametrize(
+    ("scheme", "data", "expected"),
+    [
+        (AuthenticationSchema.API_KEY, {"api_key": CANARY_API_KEY}, "API_KEY"),
+        (AuthenticationSchema.BEARER_TOKEN, {"token": CANARY_TOKEN}, "BEARER_TOKEN"),
+        (AuthenticationSchema.BASIC, {"username": "demo", "password": CANARY_PASSWORD}, "BASIC"),
+    ],
+)
 def test_connect_static_schemes_is_usable_at_once(sandbox, scheme, data, expected) -> None:  # type: ignore[no-untyped-def]
     response = IntegrationFactory.get("sandbox").connect(scheme, data={**data, "port": sandbox.port}, name="mine")
     assert isinstance(response, ModelResponse)
@@ -134,10 +159,14 @@ def test_connect_no_auth(sandbox) -> None:  # type: ignore[no-untyped-def]
 
 def test_connect_builds_args_from_kwargs_or_takes_args(sandbox) -> None:  # type: ignore[no-untyped-def]
     sandbox_integration = IntegrationFactory.get("sandbox")
-    first = sandbox_integration.connect(AuthenticationSchema.NO_AUTH, data={"port": sandbox.port},
-                                        name="from kwargs", description="d1")
-    second = sandbox_integration.connect(AuthenticationSchema.NO_AUTH, data={"port": sandbox.port},
-                                         args=BaseAuthenticationParams(name="from args", connector_id="sandbox"))
+    first = sandbox_integration.connect(
+        AuthenticationSchema.NO_AUTH, data={"port": sandbox.port}, name="from kwargs", description="d1"
+    )
+    second = sandbox_integration.connect(
+        AuthenticationSchema.NO_AUTH,
+        data={"port": sandbox.port},
+        args=BaseAuthenticationParams(name="from args", connector_id="sandbox"),
+    )
     assert ModelFactory.get(first.data["id"]).name == "from kwargs"
     assert ModelFactory.get(first.data["id"]).description == "d1"
     assert ModelFactory.get(second.data["id"]).name == "from args"
@@ -146,14 +175,17 @@ def test_connect_builds_args_from_kwargs_or_takes_args(sandbox) -> None:  # type
 def test_connect_with_base_url_points_the_connection_elsewhere(sandbox) -> None:  # type: ignore[no-untyped-def]
     # The definition's base_url uses port 8766; base_url sends this connection to the sandbox.
     response = IntegrationFactory.get("sandbox").connect(
-        AuthenticationSchema.BEARER_TOKEN, data={"token": CANARY_TOKEN, "base_url": sandbox.url})
+        AuthenticationSchema.BEARER_TOKEN, data={"token": CANARY_TOKEN, "base_url": sandbox.url}
+    )
     tool = ModelFactory.get(response.data["id"])
     assert tool.run("SANDBOX_WHOAMI", {}).data["scheme"] == "BEARER_TOKEN"
 
 
 def test_connection_ids_are_opaque_and_random(sandbox) -> None:  # type: ignore[no-untyped-def]
-    ids = {IntegrationFactory.get("sandbox").connect(AuthenticationSchema.NO_AUTH, data={"port": 1}).data["id"]
-           for _ in range(5)}
+    ids = {
+        IntegrationFactory.get("sandbox").connect(AuthenticationSchema.NO_AUTH, data={"port": 1}).data["id"]
+        for _ in range(5)
+    }
     assert len(ids) == 5
     assert all(re.fullmatch(r"[0-9a-f]{24}", i) for i in ids)
 
@@ -233,7 +265,8 @@ def test_integration_factory_create_from_path(tmp_path: Path) -> None:
 
 def _tool(sandbox) -> ConnectionTool:  # type: ignore[no-untyped-def]
     response = IntegrationFactory.get("sandbox").connect(
-        AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY, "port": sandbox.port})
+        AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY, "port": sandbox.port}
+    )
     tool = ModelFactory.get(response.data["id"])
     assert isinstance(tool, ConnectionTool)
     return tool
@@ -289,8 +322,14 @@ def test_delete_removes_the_connection(sandbox) -> None:  # type: ignore[no-unty
 
 
 def test_model_response_fields_and_dict_access() -> None:
-    response = ModelResponse(status=ResponseStatus.FAILED, data={"a": 1}, error_message="boom",
-                             error_code="upstream_status", run_time=0.5, extra="x")
+    response = ModelResponse(
+        status=ResponseStatus.FAILED,
+        data={"a": 1},
+        error_message="boom",
+        error_code="upstream_status",
+        run_time=0.5,
+        extra="x",
+    )
     assert response["data"] == {"a": 1}
     assert response["status"] is ResponseStatus.FAILED
     assert response.get("error_message") == "boom"
@@ -308,8 +347,21 @@ def test_model_response_fields_and_dict_access() -> None:
 
 
 def test_plughub_reexports_the_public_names() -> None:
-    for name in ("AuthenticationSchema", "BaseAuthenticationParams", "build_connector_params", "Integration",
-                 "ConnectionTool", "ConnectAction", "Model", "ModelResponse", "Function", "FunctionType",
-                 "Supplier", "ResponseStatus", "ModelFactory", "IntegrationFactory"):
+    for name in (
+        "AuthenticationSchema",
+        "BaseAuthenticationParams",
+        "build_connector_params",
+        "Integration",
+        "ConnectionTool",
+        "ConnectAction",
+        "Model",
+        "ModelResponse",
+        "Function",
+        "FunctionType",
+        "Supplier",
+        "ResponseStatus",
+        "ModelFactory",
+        "IntegrationFactory",
+    ):
         assert hasattr(plughub, name), name
     assert isinstance(plughub.__version__, str)

@@ -49,7 +49,7 @@ def resolve_placements(
             token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
             placements.append(Placement("header", "Authorization", f"Basic {token}"))
             continue
-        template = item.format or "${credentials.%s}" % next(iter(credentials))
+        template = item.format or "${credentials." + next(iter(credentials)) + "}"
         target, name = next((k, getattr(item, k)) for k in ("header", "query", "cookie") if getattr(item, k))
         placements.append(Placement(target, name, render(template, values)))
     return placements

@@ -9,8 +9,14 @@ from plughub.schemas import ActionInfo, AuthSchemeInfo, InputField, IntegrationI
 
 __all__ = ["describe_action", "describe_integration", "field_input"]
 
-_DATATYPES = {"string": "text", "integer": "number", "number": "number", "boolean": "boolean",
-              "array": "array", "object": "object"}
+_DATATYPES = {
+    "string": "text",
+    "integer": "number",
+    "number": "number",
+    "boolean": "boolean",
+    "array": "array",
+    "object": "object",
+}
 
 
 def field_input(code: str, spec: FieldSpec, *, secret_default: bool) -> InputField:

@@ -10,21 +10,66 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from plughub.enums import AuthenticationSchema
-from plughub.exceptions import CatalogError
 from plughub.engine.catalog.models import INPUT_NAME, IntegrationSpec
 from plughub.engine.catalog.templates import variables
+from plughub.enums import AuthenticationSchema
+from plughub.exceptions import CatalogError
 
 __all__ = ["BUNDLED_DIR", "JSON_SCHEMA_KEYWORDS", "bundled_specs", "load_directory", "load_file", "parse_definition"]
 
 BUNDLED_DIR = Path(__file__).with_name("providers")
 # Keywords an input may carry (JSON Schema 2020-12 validation and annotation vocabularies).
 JSON_SCHEMA_KEYWORDS = frozenset(
-    "type enum const multipleOf maximum exclusiveMaximum minimum exclusiveMinimum maxLength minLength pattern "
-    "maxItems minItems uniqueItems maxContains minContains maxProperties minProperties dependentRequired "
-    "title description default deprecated readOnly writeOnly examples format contentEncoding contentMediaType "
-    "items prefixItems contains properties patternProperties additionalProperties propertyNames "
-    "allOf anyOf oneOf not if then else dependentSchemas $ref $defs $comment nullable".split()
+    (
+        "type",
+        "enum",
+        "const",
+        "multipleOf",
+        "maximum",
+        "exclusiveMaximum",
+        "minimum",
+        "exclusiveMinimum",
+        "maxLength",
+        "minLength",
+        "pattern",
+        "maxItems",
+        "minItems",
+        "uniqueItems",
+        "maxContains",
+        "minContains",
+        "maxProperties",
+        "minProperties",
+        "dependentRequired",
+        "title",
+        "description",
+        "default",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "examples",
+        "format",
+        "contentEncoding",
+        "contentMediaType",
+        "items",
+        "prefixItems",
+        "contains",
+        "properties",
+        "patternProperties",
+        "additionalProperties",
+        "propertyNames",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "dependentSchemas",
+        "$ref",
+        "$defs",
+        "$comment",
+        "nullable",
+    )
 )
 _ACTION_CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
@@ -48,7 +93,7 @@ def load_file(path: Path) -> IntegrationSpec:
             the file and the key.
     """
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the file ({exc.strerror})") from None
     except yaml.YAMLError as exc:
@@ -159,7 +204,10 @@ def _semantic_problems(spec: IntegrationSpec) -> Iterator[str]:
     config = set(spec.connection_config)
     for name, field in spec.connection_config.items():
         if field.secret:
-            yield f"connection_config.{name}.secret: config values are stored in clear; declare secrets under a scheme's credentials"
+            yield (
+                f"connection_config.{name}.secret: config values are stored in clear; "
+                "declare secrets under a scheme's credentials"
+            )
     yield from _check_template("base_url", spec.base_url, {"connection_config": config})
     for name, value in spec.headers.items():
         yield from _check_template(f"headers.{name}", value, {"connection_config": config})

@@ -90,13 +90,14 @@ class ApplySpec(_Strict):
 
 
 class _AuthBase(_Strict):
+    mode: str
     credentials: dict[str, FieldSpec] = Field(default_factory=dict)
     apply: ApplySpec | list[ApplySpec] | None = None
 
     @property
     def scheme(self) -> AuthenticationSchema:
         """The `AuthenticationSchema` member of this entry."""
-        return AuthenticationSchema(getattr(self, "mode"))
+        return AuthenticationSchema(self.mode)
 
     def apply_items(self) -> list[ApplySpec]:
         """Return the apply items, defaults filled in."""
@@ -121,7 +122,7 @@ class OAuth2Spec(_AuthBase):
     default_scopes: list[str] = Field(default_factory=list)
     scope_separator: str = " "
     pkce: bool = True
-    token_request_auth_method: Literal["basic", "post"] = "basic"
+    token_request_auth_method: Literal["basic", "post"] = "basic"  # noqa: S105 - not a secret
     authorization_params: dict[str, str] = Field(default_factory=dict)
     token_params: dict[str, str] = Field(default_factory=dict)
     grant_type: Literal["authorization_code", "client_credentials"] = "authorization_code"
@@ -181,7 +182,7 @@ class BasicSpec(_AuthBase):
         }
 
     def _default_apply(self) -> list[ApplySpec]:
-        pair = BasicPair(username="${credentials.username}", password="${credentials.password}")
+        pair = BasicPair(username="${credentials.username}", password="${credentials.password}")  # noqa: S106
         return [ApplySpec(basic=pair)]
 
 

@@ -115,12 +115,21 @@ class Store:
             ciphertext: `(key id, sealed credentials)`, or None for a connection without secrets.
         """
         with self.transaction() as db:
-            db.execute(insert(connections).values(
-                id=record.id, integration_id=record.integration_id, name=record.name,
-                description=record.description, scheme=record.scheme, status=record.status,
-                config=json.dumps(record.config), base_url=record.base_url, error=record.error,
-                created_at=record.created_at, updated_at=record.updated_at,
-            ))
+            db.execute(
+                insert(connections).values(
+                    id=record.id,
+                    integration_id=record.integration_id,
+                    name=record.name,
+                    description=record.description,
+                    scheme=record.scheme,
+                    status=record.status,
+                    config=json.dumps(record.config),
+                    base_url=record.base_url,
+                    error=record.error,
+                    created_at=record.created_at,
+                    updated_at=record.updated_at,
+                )
+            )
             if ciphertext is not None:
                 self._put_credentials(db, record.id, record.id, ciphertext)
 
@@ -154,15 +163,23 @@ class Store:
         conditions = []
         if query:
             like = f"%{query}%"
-            conditions.append(or_(connections.c.name.ilike(like), connections.c.description.ilike(like),
-                                  connections.c.integration_id.ilike(like)))
+            conditions.append(
+                or_(
+                    connections.c.name.ilike(like),
+                    connections.c.description.ilike(like),
+                    connections.c.integration_id.ilike(like),
+                )
+            )
         if integration_id:
             conditions.append(connections.c.integration_id == integration_id)
         with self.engine.connect() as db:
             total = db.execute(select(func.count()).select_from(connections).where(*conditions)).scalar_one()
             rows = db.execute(
-                select(connections).where(*conditions)
-                .order_by(connections.c.created_at.desc(), connections.c.id).offset(offset).limit(limit)
+                select(connections)
+                .where(*conditions)
+                .order_by(connections.c.created_at.desc(), connections.c.id)
+                .offset(offset)
+                .limit(limit)
             ).all()
         return [ConnectionRecord.from_row(r) for r in rows], total
 
@@ -175,8 +192,11 @@ class Store:
             error: Why, for failed and expired connections.
         """
         with self.transaction() as db:
-            db.execute(update(connections).where(connections.c.id == connection_id)
-                       .values(status=status, error=error, updated_at=utcnow()))
+            db.execute(
+                update(connections)
+                .where(connections.c.id == connection_id)
+                .values(status=status, error=error, updated_at=utcnow())
+            )
 
     def delete_connection(self, connection_id: str) -> bool:
         """Delete a connection and its credentials.
@@ -205,7 +225,9 @@ class Store:
         with self.engine.connect() as db:
             return db.execute(select(credentials.c.ciphertext).where(credentials.c.record_id == record_id)).scalar()
 
-    def put_credentials(self, record_id: str, ciphertext: tuple[str, bytes], *, connection_id: str | None = None) -> None:
+    def put_credentials(
+        self, record_id: str, ciphertext: tuple[str, bytes], *, connection_id: str | None = None
+    ) -> None:
         """Store (or replace) a record's sealed credentials.
 
         Args:
@@ -217,10 +239,19 @@ class Store:
             self._put_credentials(db, record_id, connection_id, ciphertext)
 
     @staticmethod
-    def _put_credentials(db: Connection, record_id: str, connection_id: str | None, ciphertext: tuple[str, bytes]) -> None:
+    def _put_credentials(
+        db: Connection, record_id: str, connection_id: str | None, ciphertext: tuple[str, bytes]
+    ) -> None:
         db.execute(delete(credentials).where(credentials.c.record_id == record_id))
-        db.execute(insert(credentials).values(record_id=record_id, connection_id=connection_id,
-                                              key_id=ciphertext[0], ciphertext=ciphertext[1], updated_at=utcnow()))
+        db.execute(
+            insert(credentials).values(
+                record_id=record_id,
+                connection_id=connection_id,
+                key_id=ciphertext[0],
+                ciphertext=ciphertext[1],
+                updated_at=utcnow(),
+            )
+        )
 
     # User integrations
 
@@ -239,8 +270,9 @@ class Store:
         """
         with self.transaction() as db:
             db.execute(delete(integrations).where(integrations.c.id == integration_id))
-            db.execute(insert(integrations).values(id=integration_id, definition=json.dumps(definition),
-                                                   created_at=utcnow()))
+            db.execute(
+                insert(integrations).values(id=integration_id, definition=json.dumps(definition), created_at=utcnow())
+            )
 
     # Vault keys
 
@@ -262,8 +294,11 @@ class Store:
         with self.transaction(lock=True) as db:
             if db.execute(select(func.count()).select_from(vault_keys)).scalar_one():
                 return False
-            db.execute(insert(vault_keys).values(kid=key.kid, wrapped=key.wrapped, master_kid=key.master_kid,
-                                                 active=True, created_at=utcnow()))
+            db.execute(
+                insert(vault_keys).values(
+                    kid=key.kid, wrapped=key.wrapped, master_kid=key.master_kid, active=True, created_at=utcnow()
+                )
+            )
             return True
 
     def rotate_vault_key(self, key: VaultKeyRecord, reseal: Callable[[str, bytes], bytes]) -> int:
@@ -277,13 +312,18 @@ class Store:
             How many records were re-sealed.
         """
         with self.transaction(lock=True) as db:
-            db.execute(insert(vault_keys).values(kid=key.kid, wrapped=key.wrapped, master_kid=key.master_kid,
-                                                 active=False, created_at=utcnow()))
+            db.execute(
+                insert(vault_keys).values(
+                    kid=key.kid, wrapped=key.wrapped, master_kid=key.master_kid, active=False, created_at=utcnow()
+                )
+            )
             rows = db.execute(select(credentials.c.record_id, credentials.c.ciphertext)).all()
             for row in rows:
-                db.execute(update(credentials).where(credentials.c.record_id == row.record_id)
-                           .values(ciphertext=reseal(row.record_id, row.ciphertext), key_id=key.kid,
-                                   updated_at=utcnow()))
+                db.execute(
+                    update(credentials)
+                    .where(credentials.c.record_id == row.record_id)
+                    .values(ciphertext=reseal(row.record_id, row.ciphertext), key_id=key.kid, updated_at=utcnow())
+                )
             db.execute(delete(vault_keys).where(vault_keys.c.kid != key.kid))
             db.execute(update(vault_keys).where(vault_keys.c.kid == key.kid).values(active=True))
         return len(rows)

@@ -24,7 +24,9 @@ class ConnectAction:
         inputs: Its inputs keyed by code, once known.
     """
 
-    def __init__(self, name: str, description: str, code: str | None = None, inputs: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, name: str, description: str, code: str | None = None, inputs: dict[str, Any] | None = None
+    ) -> None:
         self.name = name
         self.description = description
         self.code = code
@@ -43,8 +45,14 @@ class ConnectAction:
 def _inputs_of(info: ActionInfo) -> dict[str, Any]:
     return {
         field.code: {
-            "code": field.code, "name": field.name, "description": field.description, "datatype": field.datatype,
-            "required": field.required, "default": field.default, "enum": field.enum, "location": field.location,
+            "code": field.code,
+            "name": field.name,
+            "description": field.description,
+            "datatype": field.datatype,
+            "required": field.required,
+            "default": field.default,
+            "enum": field.enum,
+            "location": field.location,
             "schema": field.json_schema,
         }
         for field in info.inputs
@@ -89,9 +97,17 @@ class ConnectionTool(Model):
             raise AssertionError("Connection only supports connection function")
         self._connection: ConnectionInfo | None = additional_info.pop("connection", None)
         super().__init__(
-            id=id, name=name, description=description, api_key=api_key, supplier=supplier, version=version,
-            function=function or Function.UTILITIES, is_subscribed=is_subscribed, cost=cost,
-            function_type=function_type, **additional_info,
+            id=id,
+            name=name,
+            description=description,
+            api_key=api_key,
+            supplier=supplier,
+            version=version,
+            function=function or Function.UTILITIES,
+            is_subscribed=is_subscribed,
+            cost=cost,
+            function_type=function_type,
+            **additional_info,
         )
         self._actions: list[ConnectAction] | None = None
         self.action_scope: list[ConnectAction] | None = None
@@ -116,8 +132,10 @@ class ConnectionTool(Model):
     def actions(self) -> list[ConnectAction]:
         """The actions of the connection's integration."""
         if self._actions is None:
-            self._actions = [ConnectAction(name=a.name, description=a.description, code=a.code)
-                             for a in self.backend.list_actions(self.id)]
+            self._actions = [
+                ConnectAction(name=a.name, description=a.description, code=a.code)
+                for a in self.backend.list_actions(self.id)
+            ]
         return self._actions
 
     @actions.setter
@@ -160,8 +178,9 @@ class ConnectionTool(Model):
                 known.inputs = inputs
         return inputs
 
-    def run(self, action: ConnectAction | str, inputs: dict[str, Any] | None = None, *,
-            data: dict[str, Any] | None = None) -> ModelResponse:
+    def run(
+        self, action: ConnectAction | str, inputs: dict[str, Any] | None = None, *, data: dict[str, Any] | None = None
+    ) -> ModelResponse:
         """Run an action against the service.
 
         Args:

@@ -87,9 +87,17 @@ class Integration(Model):
             raise AssertionError("Integration only supports connector function")
         self._info: IntegrationInfo | None = additional_info.pop("info", None)
         super().__init__(
-            id=id, name=name, description=description, api_key=api_key, supplier=supplier, version=version,
-            function=function or Function.CONNECTOR, is_subscribed=is_subscribed, cost=cost,
-            function_type=function_type, **additional_info,
+            id=id,
+            name=name,
+            description=description,
+            api_key=api_key,
+            supplier=supplier,
+            version=version,
+            function=function or Function.CONNECTOR,
+            is_subscribed=is_subscribed,
+            cost=cost,
+            function_type=function_type,
+            **additional_info,
         )
 
     @property
@@ -144,9 +152,12 @@ class Integration(Model):
                 "leave it out or get the right integration with IntegrationFactory.get()."
             )
         if data is not None and not isinstance(data, dict):
-            raise InvalidInput(f"data must be a dictionary of connect inputs for {self.name}, not {type(data).__name__}")
-        request = ConnectRequest(integration_id=self.id, scheme=scheme, name=params.name,
-                                 description=params.description, data=data or {})
+            raise InvalidInput(
+                f"data must be a dictionary of connect inputs for {self.name}, not {type(data).__name__}"
+            )
+        request = ConnectRequest(
+            integration_id=self.id, scheme=scheme, name=params.name, description=params.description, data=data or {}
+        )
         response = connect_response(self.backend.create_connection(request))
         if "redirectURL" in response.data:
             warnings.warn(

@@ -9,8 +9,12 @@ from plughub.enums import ResponseStatus
 
 __all__ = ["ModelResponse"]
 
-_ALIASES = {"usedCredits": "used_credits", "runTime": "run_time", "errorMessage": "error_message",
-            "errorCode": "error_code"}
+_ALIASES = {
+    "usedCredits": "used_credits",
+    "runTime": "run_time",
+    "errorMessage": "error_message",
+    "errorCode": "error_code",
+}
 
 
 class ModelResponse:

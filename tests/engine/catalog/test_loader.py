@@ -295,3 +295,44 @@ def test_render_missing_value_raises_invalid_input() -> None:
         render("/items/${inputs.item_id}", {"inputs": {"item_id": None}})
     with pytest.raises(InvalidInput, match=re.escape("${connection_config.sub}")):
         render("https://${connection_config.sub}.example", {})
+
+
+# Bugs found by these tests (plughub/ is left unchanged; see the reasons).
+
+
+def test_valid_regex_pattern_in_an_input_is_checked(tmp_path: Path) -> None:
+    path = _broken(tmp_path, ITEM_INPUT, "item_id: {type: string, required: true, pattern: '[a-z'}")
+    _fails(path, "actions.ACME_GET_ITEM.inputs", "not a 'regex'")
+
+
+@pytest.mark.xfail(
+    reason="bug: load_file catches OSError and YAMLError but not UnicodeDecodeError, so a file that is not "
+    "UTF-8 raises a bare UnicodeDecodeError without the file name instead of a CatalogError",
+    raises=UnicodeDecodeError,
+    strict=True,
+)
+def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_bytes(GOOD.replace("display_name: Acme\n", "display_name: Acm\xe9\n").encode("latin-1"))
+    _fails(path, "UTF-8")
+
+
+@pytest.mark.xfail(
+    reason="bug: a connection_config/credentials `pattern` is never compiled when the definition loads; "
+    "a broken regex is accepted and only fails (re.error, not a PlughubError) when someone connects",
+    strict=True,
+)
+def test_connection_config_pattern_that_is_not_a_regex(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "{type: string, description: Workspace subdomain}",
+                   "{type: string, description: Workspace subdomain, pattern: '[a-z'}")
+    _fails(path, "connection_config.subdomain.pattern")
+
+
+@pytest.mark.xfail(
+    reason="bug: PyYAML keeps the last of two equal mapping keys, so an action code written twice silently "
+    "replaces the first action instead of being a load error naming the key",
+    strict=True,
+)
+def test_the_same_action_code_twice(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD + "  ACME_GET_ITEM:\n    display_name: Again\n    path: /again\n")
+    _fails(path, "ACME_GET_ITEM")
