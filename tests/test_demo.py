@@ -49,7 +49,8 @@ def test_run_demo(demo: tuple[dict[str, Any], list[str]], home: Path) -> None:
 
     # actions
     assert _line(lines, "SANDBOX_CREATE_NOTE ->").endswith(
-        '{"id": 1, "text": "Ship plughub", "tags": ["launch"], "created_by": "API_KEY"}')
+        '{"id": 1, "text": "Ship plughub", "tags": ["launch"], "created_by": "API_KEY"}'
+    )
     assert '"total": 1' in _line(lines, "SANDBOX_LIST_NOTES")
     assert '"id": 1' in _line(lines, "SANDBOX_GET_NOTE (via BASIC)")
     assert '"authenticated": false' in _line(lines, "SANDBOX_ECHO (via NO_AUTH)")
@@ -62,8 +63,11 @@ def test_run_demo(demo: tuple[dict[str, Any], list[str]], home: Path) -> None:
 
     # key rotation: the three credentialed connections, and BEARER_TOKEN still works
     rotated = _line(lines, "re-encrypted")
-    assert re.search(r"re-encrypted 3 records under key \S+; BEARER_TOKEN whoami -> "
-                     r'\{"scheme": "BEARER_TOKEN", "user": "demo"\}', rotated), rotated
+    assert re.search(
+        r"re-encrypted 3 records under key \S+; BEARER_TOKEN whoami -> "
+        r'\{"scheme": "BEARER_TOKEN", "user": "demo"\}',
+        rotated,
+    ), rotated
 
     # secrets on disk
     assert "(mode 600)" in _line(lines, "master key file:")
@@ -75,7 +79,7 @@ def test_run_demo(demo: tuple[dict[str, Any], list[str]], home: Path) -> None:
     temp_home = re.search(r"PLUGHUB_HOME=(\S+) \(temporary\)", lines[0])
     assert temp_home and not Path(temp_home.group(1)).exists()
     assert not home.exists()
-    assert backends._default is None  # noqa: SLF001
+    assert backends._default is None
 
 
 def test_cli_demo() -> None:
@@ -87,8 +91,14 @@ def test_cli_demo() -> None:
 
 
 def test_demo_as_a_process(home: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "plughub.cli", "demo"], capture_output=True, text=True,
-                          timeout=60, env=os.environ.copy(), check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "plughub.cli", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ.copy(),
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "no secret appears in clear" in proc.stdout
     assert "Traceback" not in proc.stderr

@@ -11,7 +11,7 @@ from plughub.cli.actions import actions, run
 from plughub.cli.connections import connect, connections
 from plughub.cli.integrations import integrations
 from plughub.cli.keys import keys
-from plughub.exceptions import PlughubError
+from plughub.exceptions import MissingInputs, PlughubError
 
 __all__ = ["cli", "main"]
 
@@ -27,6 +27,9 @@ class _Group(click.Group):
             if debug:
                 raise
             message = exc.message if isinstance(exc, PlughubError) else str(exc)
+            if isinstance(exc, MissingInputs) and "data dictionary" in message:
+                names = exc.details.get("missing", [])
+                message = message.replace("in the data dictionary", "with " + " ".join(f"-i {n}=..." for n in names))
             raise click.ClickException(" ".join(message.split())) from None
 
 

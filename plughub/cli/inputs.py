@@ -40,5 +40,8 @@ def parse_inputs(pairs: Iterable[str], schemas: Mapping[str, Mapping[str, Any]])
         try:
             result[key] = json.loads(raw)
         except ValueError:
-            raise click.BadParameter(f"{key} takes a {kind}; '{raw}' is not valid JSON", param_hint="--input") from None
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise click.BadParameter(
+                f"{key} takes {article} {kind}; '{raw}' is not valid JSON", param_hint="--input"
+            ) from None
     return result

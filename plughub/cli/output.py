@@ -60,8 +60,9 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], cap
     from rich.table import Table
 
     grid = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
-    for column in columns:
-        grid.add_column(column, overflow="fold")
+    for index, column in enumerate(columns):
+        # Ids come first and must stay whole so that they can be copied and grepped.
+        grid.add_column(column, overflow="fold", no_wrap=index == 0)
     for row in rows:
         grid.add_row(*("" if cell is None else str(cell) for cell in row))
     Console(soft_wrap=False).print(grid)

@@ -9,7 +9,7 @@ import logging
 import math
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,9 @@ from plughub.engine.executor import Executor, RetryPolicy
 from plughub.engine.keyring import load_master_key, open_vault, rotate_data_key
 from plughub.engine.redact import Redactor, mask
 from plughub.engine.request import build_request
-from plughub.engine.store import ConnectionRecord, Store, open_database, sqlite_url
+from plughub.engine.store import ConnectionRecord, StaleKeyError, Store, open_database, sqlite_url
 from plughub.engine.validation import InputValidator
-from plughub.engine.vault import Vault
+from plughub.engine.vault import KeyNotInRing, Vault
 from plughub.enums import AuthenticationSchema, ConnectionStatus
 from plughub.exceptions import (
     ActionNotFound,
@@ -122,6 +122,26 @@ class Engine:
                     self._vault = open_vault(self.store, master)
                     self._master = master
         return self._vault
+
+    def _reload_vault(self) -> Vault:
+        with self._lock:
+            assert self._master is not None  # noqa: S101 - the vault was opened before
+            self._vault = open_vault(self.store, self._master)
+            return self._vault
+
+    def _with_fresh_vault(self, write: Callable[[Vault], None]) -> None:
+        """Seal and store; if another process rotated the keys meanwhile, reload and seal again."""
+        try:
+            write(self.vault)
+        except StaleKeyError:
+            write(self._reload_vault())
+
+    def _open(self, record_id: str, blob: bytes) -> dict[str, Any]:
+        """Open a record; a key unknown to this process means a rotation elsewhere: reload once."""
+        try:
+            return self.vault.open(record_id, blob)
+        except KeyNotInRing:
+            return self._reload_vault().open(record_id, blob)
 
     # Integrations
 
@@ -231,11 +251,14 @@ class Engine:
             config=inputs.config,
             base_url=inputs.base_url,
         )
-        sealed = None
         if inputs.credentials:
-            vault = self.vault
-            sealed = (vault.active, vault.seal(connection_id, inputs.credentials))
-        self.store.insert_connection(record, sealed)
+            self._with_fresh_vault(
+                lambda vault: self.store.insert_connection(
+                    record, (vault.active, vault.seal(connection_id, inputs.credentials))
+                )
+            )
+        else:
+            self.store.insert_connection(record, None)
         logger.info("connected %s with %s as %s", spec.id, request.scheme.value, connection_id)
         return ConnectResult(id=connection_id, status=ConnectionStatus.ACTIVE)
 
@@ -307,7 +330,7 @@ class Engine:
             auth = spec.auth_for(AuthenticationSchema(record.scheme))
             if with_credentials and auth is not None:
                 blob = self.store.get_credentials(record.id)
-                opened = self.vault.open(record.id, blob) if blob else {}
+                opened = self._open(record.id, blob) if blob else {}
                 fields = auth.credential_fields()
                 for key, value in opened.items():
                     field = fields.get(key)
@@ -404,7 +427,7 @@ class Engine:
         inputs = dict(inputs or {})
         self.validator.validate(code, found, inputs)
         blob = self.store.get_credentials(record.id)
-        credentials = self.vault.open(record.id, blob) if blob else {}
+        credentials = self._open(record.id, blob) if blob else {}
         scheme = AuthenticationSchema(record.scheme)
         auth = auth_for(spec, scheme, credentials, record.config)
         auth_spec = spec.auth_for(scheme)

@@ -53,7 +53,11 @@ class InputValidator:
         ]
         unknown = sorted(k for k in inputs if k not in action.inputs)
         if missing:
-            extra = f" Unknown inputs were also given: {', '.join(unknown)}." if unknown else ""
+            extra = (
+                f" Unknown inputs were also given: {', '.join(unknown)}; it accepts: {', '.join(accepted)}."
+                if unknown
+                else ""
+            )
             raise MissingInputs(
                 f"{code} needs {_plural(missing, 'input')} {', '.join(repr(m) for m in missing)}.{extra}",
                 details={"missing": missing, "unknown": unknown, "accepted": accepted},

@@ -25,11 +25,27 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from plughub.exceptions import CredentialError, VaultKeyError
 
-__all__ = ["KEY_BYTES", "Vault", "decode_key", "encode_key", "master_key_id", "new_key", "unwrap_key", "wrap_key"]
+__all__ = [
+    "KEY_BYTES",
+    "KeyNotInRing",
+    "Vault",
+    "decode_key",
+    "encode_key",
+    "master_key_id",
+    "new_key",
+    "unwrap_key",
+    "wrap_key",
+]
 
 KEY_BYTES = 32
 _VERSION = 1
 _NONCE_BYTES = 12
+
+
+class KeyNotInRing(CredentialError):
+    """A ciphertext was sealed with a key this vault does not hold (rotated by another process?)."""
+
+    code = "credential_key_unknown"
 
 
 def new_key() -> bytes:
@@ -159,17 +175,15 @@ class Vault:
             The secrets.
 
         Raises:
-            CredentialError: The ciphertext is damaged, belongs to another record, or was sealed
-                with a key that is not in the ring.
+            KeyNotInRing: It was sealed with a key that is not in the ring.
+            CredentialError: The ciphertext is damaged or belongs to another record.
         """
         if len(blob) < 2 or blob[0] != _VERSION:
             raise CredentialError(f"the stored credentials of {record_id} are not in a format this plughub reads")
         kid = blob[2 : 2 + blob[1]]
         cipher = self._ciphers.get(kid.decode("ascii", "replace"))
         if cipher is None:
-            raise CredentialError(
-                f"the credentials of {record_id} were sealed with key {kid!r}, which is not in the ring"
-            )
+            raise KeyNotInRing(f"the credentials of {record_id} were sealed with key {kid!r}, which is not in the ring")
         rest = blob[2 + len(kid) :]
         try:
             plaintext = cipher.decrypt(rest[:_NONCE_BYTES], rest[_NONCE_BYTES:], _aad(record_id, kid))

@@ -14,6 +14,7 @@ import re
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -84,7 +85,7 @@ def open_conn(runner: CliRunner, sandbox: SandboxServer) -> str:
     return connect(runner, "NO_AUTH", sandbox)
 
 
-def run_json(runner: CliRunner, conn: str, action: str, *args: str) -> object:
+def run_json(runner: CliRunner, conn: str, action: str, *args: str) -> Any:
     result = ok(invoke(runner, "run", conn, action, *args))
     assert result.stderr == ""
     return json.loads(result.stdout)
@@ -140,8 +141,7 @@ def test_integrations_list_json(runner: CliRunner) -> None:
 
 def test_integrations_list_pages(runner: CliRunner) -> None:
     first = json.loads(ok(invoke(runner, "integrations", "list", "--page-size", "2", "--json")).stdout)
-    second = json.loads(ok(invoke(runner, "integrations", "list", "--page-size", "2", "--page", "1",
-                                  "--json")).stdout)
+    second = json.loads(ok(invoke(runner, "integrations", "list", "--page-size", "2", "--page", "1", "--json")).stdout)
     assert len(first["results"]) == len(second["results"]) == 2
     assert not {i["id"] for i in first["results"]} & {i["id"] for i in second["results"]}
     assert first["total"] == second["total"] > 4
@@ -214,8 +214,20 @@ def test_debug_lets_the_exception_propagate(runner: CliRunner) -> None:
 
 
 def test_connect_json_creates_a_connection(runner: CliRunner, sandbox: SandboxServer, home: Path) -> None:
-    result = ok(invoke(runner, "connect", "sandbox", "--scheme", "API_KEY", "-i", f"api_key={CANARY_API_KEY}",
-                       "-i", f"port={sandbox.port}", "--json"))
+    result = ok(
+        invoke(
+            runner,
+            "connect",
+            "sandbox",
+            "--scheme",
+            "API_KEY",
+            "-i",
+            f"api_key={CANARY_API_KEY}",
+            "-i",
+            f"port={sandbox.port}",
+            "--json",
+        )
+    )
     data = json.loads(result.stdout)
     assert re.fullmatch(r"[0-9a-f]{24}", data["id"])
     assert data["status"] == "active"
@@ -224,10 +236,24 @@ def test_connect_json_creates_a_connection(runner: CliRunner, sandbox: SandboxSe
 
 
 def test_connect_plain_output(runner: CliRunner, sandbox: SandboxServer) -> None:
-    result = ok(invoke(runner, "connect", "sandbox", "-s", "bearer_token", "-i", f"token={CANARY_TOKEN}",
-                       "-i", f"port={sandbox.port}", "--name", "my notes", "--description", "for tests"))
-    match = re.fullmatch(r"Connected plughub Sandbox with BEARER_TOKEN: connection id ([0-9a-f]{24})\n",
-                         result.stdout)
+    result = ok(
+        invoke(
+            runner,
+            "connect",
+            "sandbox",
+            "-s",
+            "bearer_token",
+            "-i",
+            f"token={CANARY_TOKEN}",
+            "-i",
+            f"port={sandbox.port}",
+            "--name",
+            "my notes",
+            "--description",
+            "for tests",
+        )
+    )
+    match = re.fullmatch(r"Connected plughub Sandbox with BEARER_TOKEN: connection id ([0-9a-f]{24})\n", result.stdout)
     assert match, result.stdout
     info = json.loads(ok(invoke(runner, "connections", "show", match.group(1), "--json")).stdout)
     assert info["name"] == "my notes" and info["description"] == "for tests"
@@ -243,8 +269,9 @@ def test_connect_missing_required_input_without_tty(runner: CliRunner, sandbox: 
 
 
 def test_connect_missing_basic_password_without_tty(runner: CliRunner, sandbox: SandboxServer) -> None:
-    result = invoke(runner, "connect", "sandbox", "--scheme", "BASIC", "-i", "username=demo",
-                    "-i", f"port={sandbox.port}")
+    result = invoke(
+        runner, "connect", "sandbox", "--scheme", "BASIC", "-i", "username=demo", "-i", f"port={sandbox.port}"
+    )
     one_line_error(result, "'password'")
 
 
@@ -278,18 +305,39 @@ def tty(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("tty")
 def test_connect_prompts_for_a_missing_secret_without_echo(runner: CliRunner, sandbox: SandboxServer) -> None:
-    result = ok(invoke(runner, "connect", "sandbox", "--scheme", "API_KEY", "-i", f"port={sandbox.port}",
-                       "--json", input=f"{CANARY_API_KEY}\n"))
+    result = ok(
+        invoke(
+            runner,
+            "connect",
+            "sandbox",
+            "--scheme",
+            "API_KEY",
+            "-i",
+            f"port={sandbox.port}",
+            "--json",
+            input=f"{CANARY_API_KEY}\n",
+        )
+    )
     assert "API key" in result.stdout  # the prompt was shown
     assert_no_canary(result.output)  # the typed secret was not echoed
-    conn = json.loads(result.stdout[result.stdout.index("{"):])["id"]
+    conn = json.loads(result.stdout[result.stdout.index("{") :])["id"]
     assert run_json(runner, conn, "SANDBOX_WHOAMI") == {"scheme": "API_KEY", "user": "demo"}
 
 
 @pytest.mark.usefixtures("tty")
 def test_connect_prompts_echo_plain_inputs_and_hide_secret_ones(runner: CliRunner, sandbox: SandboxServer) -> None:
-    result = ok(invoke(runner, "connect", "sandbox", "--scheme", "BASIC", "-i", f"port={sandbox.port}",
-                       input=f"demo\n{CANARY_PASSWORD}\n"))
+    result = ok(
+        invoke(
+            runner,
+            "connect",
+            "sandbox",
+            "--scheme",
+            "BASIC",
+            "-i",
+            f"port={sandbox.port}",
+            input=f"demo\n{CANARY_PASSWORD}\n",
+        )
+    )
     prompts = result.stdout.splitlines()
     assert prompts[0].endswith(": demo")  # username is not secret: CliRunner echoes it
     assert_no_canary(result.output)
@@ -300,8 +348,21 @@ def test_connect_prompts_echo_plain_inputs_and_hide_secret_ones(runner: CliRunne
 
 @pytest.mark.usefixtures("tty")
 def test_connect_does_not_prompt_for_given_inputs(runner: CliRunner, sandbox: SandboxServer) -> None:
-    result = ok(invoke(runner, "connect", "sandbox", "--scheme", "API_KEY", "-i", f"api_key={CANARY_API_KEY}",
-                       "-i", f"port={sandbox.port}", "--json", input=""))
+    result = ok(
+        invoke(
+            runner,
+            "connect",
+            "sandbox",
+            "--scheme",
+            "API_KEY",
+            "-i",
+            f"api_key={CANARY_API_KEY}",
+            "-i",
+            f"port={sandbox.port}",
+            "--json",
+            input="",
+        )
+    )
     assert json.loads(result.stdout)["status"] == "active"
 
 
@@ -346,7 +407,8 @@ def test_connections_survive_a_new_backend(runner: CliRunner, api_conn: str) -> 
 @pytest.mark.usefixtures("backend")
 def test_cli_sees_connections_made_through_the_sdk(runner: CliRunner, sandbox: SandboxServer) -> None:
     response = IntegrationFactory.get("sandbox").connect(
-        AuthenticationSchema.BEARER_TOKEN, data={"token": CANARY_TOKEN, "port": sandbox.port})
+        AuthenticationSchema.BEARER_TOKEN, data={"token": CANARY_TOKEN, "port": sandbox.port}
+    )
     conn = response.data["id"]
     assert conn in ok(invoke(runner, "connections", "list")).stdout
     assert run_json(runner, conn, "SANDBOX_WHOAMI") == {"scheme": "BEARER_TOKEN", "user": "demo"}
@@ -506,14 +568,18 @@ def test_run_invalid_value_is_refused(runner: CliRunner, api_conn: str, sandbox:
     assert len(sandbox.received) == before
 
 
-@pytest.mark.parametrize(("args", "fragment"), [
-    (["-i", "limit=abc"], "limit takes a"),
-    (["-i", "limit"], "not key=value"),
-    (["--json", "{nope"], "not valid JSON"),
-    (["--json", "[1, 2]"], "must be a JSON object"),
-])
-def test_run_malformed_inputs_are_usage_errors(runner: CliRunner, api_conn: str, args: list[str],
-                                               fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["-i", "limit=abc"], "limit takes a"),
+        (["-i", "limit"], "not key=value"),
+        (["--json", "{nope"], "not valid JSON"),
+        (["--json", "[1, 2]"], "must be a JSON object"),
+    ],
+)
+def test_run_malformed_inputs_are_usage_errors(
+    runner: CliRunner, api_conn: str, args: list[str], fragment: str
+) -> None:
     result = invoke(runner, "run", api_conn, "SANDBOX_LIST_NOTES", *args)
     assert result.exit_code == 2
     assert fragment in result.stderr
@@ -564,7 +630,7 @@ def test_keys_rotate_then_connections_still_run(runner: CliRunner, sandbox: Sand
     def check_all() -> None:
         for scheme in ("API_KEY", "BEARER_TOKEN", "BASIC"):
             assert run_json(runner, conns[scheme], "SANDBOX_WHOAMI") == {"scheme": scheme, "user": "demo"}
-        assert run_json(runner, conns["NO_AUTH"], "SANDBOX_ECHO", "-i", "message=m")["echo"] == "m"  # type: ignore[index]
+        assert run_json(runner, conns["NO_AUTH"], "SANDBOX_ECHO", "-i", "message=m")["echo"] == "m"
 
     check_all()
     reset_backend()  # and from disk
@@ -596,13 +662,10 @@ def test_no_secret_on_disk_after_cli_use(runner: CliRunner, sandbox: SandboxServ
 # --- usability ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="rich folds the 24-char connection id across two lines at 80 columns "
-                                       "(the width used when output is piped), so it cannot be copied or grepped")
 def test_connections_list_keeps_ids_whole_at_80_columns(sandbox: SandboxServer) -> None:
     runner = CliRunner(env={"COLUMNS": "80"})
     conn = connect(runner, "API_KEY", sandbox, f"api_key={CANARY_API_KEY}")
     assert conn in ok(invoke(runner, "connections", "list")).stdout
-
 
 
 def test_connections_show_masks_a_short_secret_completely(runner: CliRunner, sandbox: SandboxServer) -> None:

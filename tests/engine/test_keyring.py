@@ -124,8 +124,9 @@ def test_malformed_key_file_names_the_file(home: Path) -> None:
 # Through the engine
 
 
-def test_engine_creates_the_key_file_on_first_secret(backend: EmbeddedBackend, engine: Engine,
-                                                     sandbox: SandboxServer, home: Path) -> None:
+def test_engine_creates_the_key_file_on_first_secret(
+    backend: EmbeddedBackend, engine: Engine, sandbox: SandboxServer, home: Path
+) -> None:
     assert not (home / KEY_FILE_NAME).exists()  # catalog calls need no key
     assert IntegrationFactory.get("sandbox").id == "sandbox"
     assert not (home / KEY_FILE_NAME).exists()
@@ -134,8 +135,9 @@ def test_engine_creates_the_key_file_on_first_secret(backend: EmbeddedBackend, e
     _assert_all_run(ids)
 
 
-def test_engine_uses_the_secret_key_setting(settings: Settings, sandbox: SandboxServer, home: Path,
-                                            other_engine: list[Engine]) -> None:
+def test_engine_uses_the_secret_key_setting(
+    settings: Settings, sandbox: SandboxServer, home: Path, other_engine: list[Engine]
+) -> None:
     master = new_key()
     eng = Engine(dataclasses.replace(settings, secret_key=encode_key(master)))
     other_engine.append(eng)
@@ -146,8 +148,14 @@ def test_engine_uses_the_secret_key_setting(settings: Settings, sandbox: Sandbox
     _assert_all_run(ids)
 
 
-def test_engine_with_a_missing_key_file(backend: EmbeddedBackend, engine: Engine, settings: Settings,
-                                        sandbox: SandboxServer, home: Path, other_engine: list[Engine]) -> None:
+def test_engine_with_a_missing_key_file(
+    backend: EmbeddedBackend,
+    engine: Engine,
+    settings: Settings,
+    sandbox: SandboxServer,
+    home: Path,
+    other_engine: list[Engine],
+) -> None:
     ids = _connect_all(sandbox)
     (home / KEY_FILE_NAME).unlink()
     fresh = Engine(settings)
@@ -159,8 +167,9 @@ def test_engine_with_a_missing_key_file(backend: EmbeddedBackend, engine: Engine
     assert not (home / KEY_FILE_NAME).exists()
 
 
-def test_engine_with_the_wrong_secret_key(settings: Settings, sandbox: SandboxServer,
-                                          other_engine: list[Engine]) -> None:
+def test_engine_with_the_wrong_secret_key(
+    settings: Settings, sandbox: SandboxServer, other_engine: list[Engine]
+) -> None:
     right, wrong = encode_key(new_key()), encode_key(new_key())
     first = Engine(dataclasses.replace(settings, secret_key=right))
     other_engine.append(first)
@@ -180,7 +189,8 @@ def test_engine_with_a_malformed_secret_key(settings: Settings, other_engine: li
     bad = "too-short"
     eng = Engine(dataclasses.replace(settings, secret_key=bad))
     other_engine.append(eng)
-    with pytest.raises(VaultKeyError, match="PLUGHUB_SECRET_KEY is not a valid master key.*plughub keys generate") as info:
+    expected = "PLUGHUB_SECRET_KEY is not a valid master key.*plughub keys generate"
+    with pytest.raises(VaultKeyError, match=expected) as info:
         _ = eng.vault
     assert bad not in str(info.value)
 
@@ -188,8 +198,9 @@ def test_engine_with_a_malformed_secret_key(settings: Settings, other_engine: li
 # Rotation
 
 
-def test_rotate_reencrypts_every_record(backend: EmbeddedBackend, engine: Engine, settings: Settings,
-                                        sandbox: SandboxServer, other_engine: list[Engine]) -> None:
+def test_rotate_reencrypts_every_record(
+    backend: EmbeddedBackend, engine: Engine, settings: Settings, sandbox: SandboxServer, other_engine: list[Engine]
+) -> None:
     ids = _connect_all(sandbox)
     old_active = engine.vault.active
     before = _credential_rows(engine)
@@ -230,9 +241,14 @@ def test_rotate_an_empty_store(engine: Engine) -> None:
     assert _vault_key_rows(engine) == [(engine.vault.active, True)]
 
 
-def test_rotate_is_one_transaction(backend: EmbeddedBackend, engine: Engine, settings: Settings,
-                                   sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch,
-                                   other_engine: list[Engine]) -> None:
+def test_rotate_is_one_transaction(
+    backend: EmbeddedBackend,
+    engine: Engine,
+    settings: Settings,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    other_engine: list[Engine],
+) -> None:
     ids = _connect_all(sandbox)
     old_active = engine.vault.active
     before = _credential_rows(engine)
@@ -264,15 +280,9 @@ def test_rotate_is_one_transaction(backend: EmbeddedBackend, engine: Engine, set
     assert fresh.vault.key_ids == [old_active]
 
 
-@pytest.mark.xfail(
-    reason="bug: Engine caches its Vault forever; after another engine on the same store (the CLI's "
-    "`plughub keys rotate`, another replica) rotates, it cannot open any record (the new key is not in its "
-    "ring) instead of reloading the store's keys",
-    raises=CredentialError,
-    strict=True,
-)
-def test_running_engine_sees_a_rotation_made_elsewhere(backend: EmbeddedBackend, engine: Engine, settings: Settings,
-                                                       sandbox: SandboxServer, other_engine: list[Engine]) -> None:
+def test_running_engine_sees_a_rotation_made_elsewhere(
+    backend: EmbeddedBackend, engine: Engine, settings: Settings, sandbox: SandboxServer, other_engine: list[Engine]
+) -> None:
     ids = _connect_all(sandbox)
     rotator = Engine(settings)
     other_engine.append(rotator)
@@ -280,20 +290,16 @@ def test_running_engine_sees_a_rotation_made_elsewhere(backend: EmbeddedBackend,
     assert engine.run_action(ids["API_KEY"], "SANDBOX_WHOAMI").status == ResponseStatus.SUCCESS
 
 
-@pytest.mark.xfail(
-    reason="bug: after another engine rotates, a running engine still seals new connections with the old data "
-    "key, whose wrapped row the rotation deleted: those credentials can never be opened again (data loss)",
-    raises=CredentialError,
-    strict=True,
-)
-def test_connection_made_by_a_stale_engine_survives(backend: EmbeddedBackend, engine: Engine, settings: Settings,
-                                                    sandbox: SandboxServer, other_engine: list[Engine]) -> None:
+def test_connection_made_by_a_stale_engine_survives(
+    backend: EmbeddedBackend, engine: Engine, settings: Settings, sandbox: SandboxServer, other_engine: list[Engine]
+) -> None:
     _ = engine.vault  # this engine has opened its key ring
     rotator = Engine(settings)
     other_engine.append(rotator)
     rotator.rotate_keys()
     response = IntegrationFactory.get("sandbox").connect(
-        AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY, "port": sandbox.port})
+        AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY, "port": sandbox.port}
+    )
     connection_id = response.data["id"]
     fresh = Engine(settings)
     other_engine.append(fresh)

@@ -14,7 +14,15 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 import plughub.engine.store
-from plughub.engine.store import HEAD_REVISION, ConnectionRecord, Store, open_database, sqlite_url
+from plughub.engine.store import (
+    HEAD_REVISION,
+    ConnectionRecord,
+    StaleKeyError,
+    Store,
+    open_database,
+    sqlite_url,
+    utcnow,
+)
 from plughub.engine.store.database import MIGRATIONS_DIR
 from plughub.engine.store.tables import metadata
 
@@ -22,24 +30,41 @@ from plughub.engine.store.tables import metadata
 @pytest.fixture
 def store(home: Path) -> Iterator[Store]:
     s = Store(open_database(sqlite_url(home)))
+    _active_keys(s, "k1", "k2")
     yield s
     s.close()
 
 
+def _active_keys(store: Store, *kids: str) -> None:
+    """Register data keys so that the store accepts ciphertexts sealed with them."""
+    from plughub.engine.store.tables import vault_keys
+
+    with store.transaction() as db:
+        for kid in kids:
+            db.execute(
+                vault_keys.insert().values(kid=kid, wrapped=b"w", master_kid="m", active=True, created_at=utcnow())
+            )
+
+
 def _record(connection_id: str = "c1", **kwargs: object) -> ConnectionRecord:
-    values: dict[str, object] = {"integration_id": "sandbox", "name": "Sandbox", "scheme": "API_KEY",
-                                 "status": "active", "config": {"port": 1}}
+    values: dict[str, object] = {
+        "integration_id": "sandbox",
+        "name": "Sandbox",
+        "scheme": "API_KEY",
+        "status": "active",
+        "config": {"port": 1},
+    }
     values.update(kwargs)
     return ConnectionRecord(id=connection_id, **values)  # type: ignore[arg-type]
 
 
 def test_head_revision_is_alembics_head() -> None:
     location = Path(plughub.engine.store.__file__).parent / "migrations"
-    assert MIGRATIONS_DIR == location
+    assert location == MIGRATIONS_DIR
     config = Config()
     config.set_main_option("script_location", str(location))
     script = ScriptDirectory.from_config(config)
-    assert HEAD_REVISION == script.get_current_head(), "update HEAD_REVISION in plughub/engine/store/database.py"
+    assert script.get_current_head() == HEAD_REVISION, "update HEAD_REVISION in plughub/engine/store/database.py"
     assert script.get_heads() == [HEAD_REVISION]
 
 
@@ -80,6 +105,7 @@ def test_wal_and_shm_files_are_private_too(store: Store, home: Path) -> None:
 
 def test_opening_twice_is_idempotent(home: Path) -> None:
     first = Store(open_database(sqlite_url(home)))
+    _active_keys(first, "k1")
     first.insert_connection(_record(), ("k1", b"sealed"))
     first.close()
     second = Store(open_database(sqlite_url(home)))
@@ -151,3 +177,12 @@ def test_put_credentials_replaces(store: Store) -> None:
     with store.engine.connect() as db:
         rows = db.execute(text("SELECT key_id FROM credentials WHERE record_id = 'c1'")).all()
     assert [r[0] for r in rows] == ["k2"]
+
+
+def test_a_ciphertext_sealed_with_a_retired_key_is_refused(store: Store) -> None:
+    # Another process rotated the keys: a stale engine must seal again, not store a dead ciphertext.
+    with pytest.raises(StaleKeyError):
+        store.insert_connection(_record("c1"), ("k-retired", b"sealed"))
+    with pytest.raises(StaleKeyError):
+        store.put_credentials("oauth-app:x", ("k-retired", b"sealed"))
+    assert store.get_connection("c1") is None

@@ -7,7 +7,7 @@ from typing import Any
 from plughub.engine.catalog.models import ActionSpec, FieldSpec, IntegrationSpec, OAuth2Spec
 from plughub.schemas import ActionInfo, AuthSchemeInfo, InputField, IntegrationInfo
 
-__all__ = ["describe_action", "describe_integration", "field_input"]
+__all__ = ["describe_action", "describe_integration", "field_input", "humanize"]
 
 _DATATYPES = {
     "string": "text",
@@ -17,6 +17,24 @@ _DATATYPES = {
     "array": "array",
     "object": "object",
 }
+
+
+_ACRONYMS = {"api": "API", "id": "ID", "url": "URL", "sid": "SID", "dc": "DC", "oauth": "OAuth", "jql": "JQL"}
+
+
+def humanize(code: str) -> str:
+    """Turn an input code into a label: `api_key` -> `API key`, `account_sid` -> `Account SID`.
+
+    Args:
+        code: The code.
+
+    Returns:
+        The label.
+    """
+    words = [_ACRONYMS.get(w.lower(), w.lower()) for w in code.split("_") if w]
+    if words and words[0] == words[0].lower():
+        words[0] = words[0].capitalize()
+    return " ".join(words) or code
 
 
 def field_input(code: str, spec: FieldSpec, *, secret_default: bool) -> InputField:
@@ -32,7 +50,7 @@ def field_input(code: str, spec: FieldSpec, *, secret_default: bool) -> InputFie
     """
     return InputField(
         code=code,
-        name=spec.title or code.replace("_", " ").capitalize(),
+        name=spec.title or humanize(code),
         description=spec.description,
         datatype=_DATATYPES[spec.type],
         required=spec.required,
@@ -98,7 +116,7 @@ def describe_action(code: str, action: ActionSpec) -> ActionInfo:
         inputs.append(
             InputField(
                 code=name,
-                name=schema.get("title") or name.replace("_", " ").capitalize(),
+                name=schema.get("title") or humanize(name),
                 description=schema.get("description", ""),
                 datatype=_DATATYPES.get(kind, "text") if isinstance(kind, str) else "text",
                 required=spec.is_required,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from plughub.engine.store.database import HEAD_REVISION, open_database, sqlite_url, upgrade
-from plughub.engine.store.store import ConnectionRecord, Store, VaultKeyRecord, utcnow
+from plughub.engine.store.store import ConnectionRecord, StaleKeyError, Store, VaultKeyRecord, utcnow
 
 __all__ = [
     "HEAD_REVISION",
     "ConnectionRecord",
+    "StaleKeyError",
     "Store",
     "VaultKeyRecord",
     "open_database",

@@ -18,7 +18,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from plughub.engine.store.tables import connections, credentials, integrations, vault_keys
 
-__all__ = ["ConnectionRecord", "Store", "VaultKeyRecord", "utcnow"]
+__all__ = ["ConnectionRecord", "StaleKeyError", "Store", "VaultKeyRecord", "utcnow"]
+
+
+class StaleKeyError(Exception):
+    """The data key a ciphertext was sealed with is no longer the store's active key.
+
+    Another process rotated the keys; the caller reloads its vault and seals again.
+    """
 
 
 def utcnow() -> datetime:
@@ -114,7 +121,10 @@ class Store:
             record: The connection.
             ciphertext: `(key id, sealed credentials)`, or None for a connection without secrets.
         """
-        with self.transaction() as db:
+        # IMMEDIATE: the key check and the insert must not interleave with a rotation.
+        with self.transaction(lock=ciphertext is not None) as db:
+            if ciphertext is not None:
+                self._check_active_key(db, ciphertext[0])
             db.execute(
                 insert(connections).values(
                     id=record.id,
@@ -235,8 +245,15 @@ class Store:
             ciphertext: `(key id, sealed credentials)`.
             connection_id: The connection it belongs to, so that deleting the connection deletes it.
         """
-        with self.transaction() as db:
+        with self.transaction(lock=True) as db:
+            self._check_active_key(db, ciphertext[0])
             self._put_credentials(db, record_id, connection_id, ciphertext)
+
+    @staticmethod
+    def _check_active_key(db: Connection, kid: str) -> None:
+        active = db.execute(select(vault_keys.c.active).where(vault_keys.c.kid == kid)).scalar()
+        if not active:
+            raise StaleKeyError(kid)
 
     @staticmethod
     def _put_credentials(

@@ -83,7 +83,8 @@ def test_action_input_schemas_are_valid_json_schema(integration_id: str) -> None
 
 def test_some_integration_uses_connection_config_in_base_url() -> None:
     users = [
-        key for key, spec in _real().items()
+        key
+        for key, spec in _real().items()
         if spec.connection_config and any(ns == "connection_config" for ns, _ in variables(spec.base_url))
     ]
     assert users
@@ -98,7 +99,8 @@ def test_some_integration_sends_an_api_key_as_a_query_parameter() -> None:
 
 def test_some_integration_sends_an_api_key_in_a_custom_header() -> None:
     custom = [
-        key for key, spec in _real().items()
+        key
+        for key, spec in _real().items()
         if any(i.header and i.header.lower() != "authorization" for i in _api_key_items(spec))
     ]
     assert custom

@@ -82,14 +82,20 @@ def test_wrong_mode_value(tmp_path: Path) -> None:
 
 
 def test_oauth2_without_token_url(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "  - mode: API_KEY\n",
-                   "  - mode: OAUTH2\n    authorization_url: https://acme.example/authorize\n  - mode: API_KEY\n")
+    path = _broken(
+        tmp_path,
+        "  - mode: API_KEY\n",
+        "  - mode: OAUTH2\n    authorization_url: https://acme.example/authorize\n  - mode: API_KEY\n",
+    )
     _fails(path, "auth.0.token_url", "Field required")
 
 
 def test_oauth2_authorization_code_without_authorization_url(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "  - mode: API_KEY\n",
-                   "  - mode: OAUTH2\n    token_url: https://acme.example/token\n  - mode: API_KEY\n")
+    path = _broken(
+        tmp_path,
+        "  - mode: API_KEY\n",
+        "  - mode: OAUTH2\n    token_url: https://acme.example/token\n  - mode: API_KEY\n",
+    )
     _fails(path, "auth.0", "authorization_url is required")
 
 
@@ -171,8 +177,9 @@ def test_a_document_that_is_not_a_mapping(tmp_path: Path, text: str, kind: str) 
 
 def test_parse_definition_names_its_source() -> None:
     with pytest.raises(CatalogError, match=r"^stored integration 'x': display_name: Field required"):
-        parse_definition({"id": "x", "base_url": "https://x.example", "auth": [{"mode": "NO_AUTH"}]},
-                         source="stored integration 'x'")
+        parse_definition(
+            {"id": "x", "base_url": "https://x.example", "auth": [{"mode": "NO_AUTH"}]}, source="stored integration 'x'"
+        )
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
@@ -187,7 +194,9 @@ def test_unreadable_file(tmp_path: Path) -> None:
 def test_extra_directory_adds_and_overrides(tmp_path: Path) -> None:
     directory = tmp_path / "defs"
     added = _write(directory, GOOD)
-    override = _write(directory, """\
+    override = _write(
+        directory,
+        """\
 id: hacker-news
 display_name: My Hacker News
 base_url: https://hn.internal.example/v0
@@ -197,7 +206,9 @@ actions:
   HACKER_NEWS_TOP:
     display_name: Top
     path: /top.json
-""", "hacker-news.yaml")
+""",
+        "hacker-news.yaml",
+    )
     bundled = Catalog()
     assert "acme" not in bundled
     assert bundled.spec("hacker-news").display_name != "My Hacker News"
@@ -249,17 +260,22 @@ def test_engine_loads_a_good_catalog_path(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_variables_lists_in_order() -> None:
     assert variables("/a/${inputs.x}/${connection_config.y}?${credentials.z}") == [
-        ("inputs", "x"), ("connection_config", "y"), ("credentials", "z")]
+        ("inputs", "x"),
+        ("connection_config", "y"),
+        ("credentials", "z"),
+    ]
     assert variables("no placeholders") == []
 
 
 def test_variables_unknown_namespace() -> None:
-    with pytest.raises(CatalogError, match=r"unknown template namespace 'secrets'.*connection_config, credentials, inputs"):
+    expected = r"unknown template namespace 'secrets'.*connection_config, credentials, inputs"
+    with pytest.raises(CatalogError, match=expected):
         variables("/x/${secrets.token}")
 
 
-@pytest.mark.parametrize("template", ["/x/${inputs}", "/x/${inputs.}", "/x/${inputs.a", "/x/${ inputs.a }",
-                                      "/x/${inputs.a.b}", "/x/${}"])
+@pytest.mark.parametrize(
+    "template", ["/x/${inputs}", "/x/${inputs.}", "/x/${inputs.a", "/x/${ inputs.a }", "/x/${inputs.a.b}", "/x/${}"]
+)
 def test_variables_malformed_placeholder(template: str) -> None:
     with pytest.raises(CatalogError, match="malformed template placeholder"):
         variables(template)
@@ -305,34 +321,21 @@ def test_valid_regex_pattern_in_an_input_is_checked(tmp_path: Path) -> None:
     _fails(path, "actions.ACME_GET_ITEM.inputs", "not a 'regex'")
 
 
-@pytest.mark.xfail(
-    reason="bug: load_file catches OSError and YAMLError but not UnicodeDecodeError, so a file that is not "
-    "UTF-8 raises a bare UnicodeDecodeError without the file name instead of a CatalogError",
-    raises=UnicodeDecodeError,
-    strict=True,
-)
 def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "acme.yaml"
     path.write_bytes(GOOD.replace("display_name: Acme\n", "display_name: Acm\xe9\n").encode("latin-1"))
     _fails(path, "UTF-8")
 
 
-@pytest.mark.xfail(
-    reason="bug: a connection_config/credentials `pattern` is never compiled when the definition loads; "
-    "a broken regex is accepted and only fails (re.error, not a PlughubError) when someone connects",
-    strict=True,
-)
 def test_connection_config_pattern_that_is_not_a_regex(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "{type: string, description: Workspace subdomain}",
-                   "{type: string, description: Workspace subdomain, pattern: '[a-z'}")
+    path = _broken(
+        tmp_path,
+        "{type: string, description: Workspace subdomain}",
+        "{type: string, description: Workspace subdomain, pattern: '[a-z'}",
+    )
     _fails(path, "connection_config.subdomain.pattern")
 
 
-@pytest.mark.xfail(
-    reason="bug: PyYAML keeps the last of two equal mapping keys, so an action code written twice silently "
-    "replaces the first action instead of being a load error naming the key",
-    strict=True,
-)
 def test_the_same_action_code_twice(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD + "  ACME_GET_ITEM:\n    display_name: Again\n    path: /again\n")
     _fails(path, "ACME_GET_ITEM")
