@@ -12,6 +12,7 @@ tool.run("GITHUB_GET_AUTHENTICATED_USER", {})
 
 from __future__ import annotations
 
+from plughub.callbacks import complete_authorization
 from plughub.enums import AuthenticationSchema, Function, FunctionType, ResponseStatus, Supplier
 from plughub.factories import IntegrationFactory, ModelFactory
 from plughub.modules.model import Model, ModelResponse
@@ -34,6 +35,7 @@ __all__ = [
     "Supplier",
     "__version__",
     "build_connector_params",
+    "complete_authorization",
 ]
 
 

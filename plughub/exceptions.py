@@ -16,6 +16,11 @@
   x CredentialError                  credential_error        500
     + VaultKeyError                  vault_key_error         500   (never echoes a key)
   x ConnectionStateError (ValueError) connection_not_active  409
+  x OAuthError                       oauth_error             400
+    + OAuthAppMissing (ValueError)   oauth_app_missing       422
+    + OAuthStateError (ValueError)   oauth_state_invalid     400
+    + OAuthProviderError             oauth_provider_error    502   (the provider's error code in details)
+    + ConnectionExpired              connection_expired      409   (refresh refused; reconnect())
   x ActionError                      action_error            502
     + UpstreamStatusError            upstream_status         502
     + UpstreamTransportError         upstream_unreachable    504
@@ -39,6 +44,7 @@ __all__ = [
     "CatalogError",
     "ConfigurationError",
     "ConflictError",
+    "ConnectionExpired",
     "ConnectionNotFound",
     "ConnectionStateError",
     "CredentialError",
@@ -46,6 +52,10 @@ __all__ = [
     "InvalidInput",
     "MissingInputs",
     "NotFoundError",
+    "OAuthAppMissing",
+    "OAuthError",
+    "OAuthProviderError",
+    "OAuthStateError",
     "PlughubError",
     "UnknownInputs",
     "UnsupportedScheme",
@@ -166,6 +176,40 @@ class ConnectionStateError(PlughubError, ValueError):
     """The connection is not active (pending consent, failed or expired)."""
 
     code = "connection_not_active"
+    status_code = 409
+
+
+class OAuthError(PlughubError):
+    """An OAuth flow could not go on."""
+
+    code = "oauth_error"
+    status_code = 400
+
+
+class OAuthAppMissing(OAuthError, ValueError):
+    """No OAuth client (app) is configured for the integration; the message says how to set one."""
+
+    code = "oauth_app_missing"
+    status_code = 422
+
+
+class OAuthStateError(OAuthError, ValueError):
+    """The callback's state is unknown, expired or already used."""
+
+    code = "oauth_state_invalid"
+
+
+class OAuthProviderError(OAuthError):
+    """The provider refused (access_denied, invalid_grant, ...); `details["error"]` has its code."""
+
+    code = "oauth_provider_error"
+    status_code = 502
+
+
+class ConnectionExpired(OAuthError):
+    """The provider refused to refresh the token; the connection is expired until `reconnect()`."""
+
+    code = "connection_expired"
     status_code = 409
 
 

@@ -12,7 +12,9 @@ from plughub.schemas import (
     ConnectionInfo,
     ConnectRequest,
     ConnectResult,
+    DeleteResult,
     IntegrationInfo,
+    OAuthAppInfo,
     Page,
 )
 
@@ -55,8 +57,30 @@ class Backend(Protocol):
         """List connections."""
         ...
 
-    def delete_connection(self, connection_id: str) -> None:
-        """Delete a connection."""
+    def delete_connection(self, connection_id: str) -> DeleteResult:
+        """Delete a connection, revoking its OAuth tokens first."""
+        ...
+
+    def reconnect(self, connection_id: str, scopes: list[str] | None = None) -> ConnectResult:
+        """Start a new consent for an OAuth connection."""
+        ...
+
+    def complete_authorization(self, params: Mapping[str, str]) -> ConnectionInfo:
+        """Complete an OAuth authorization from the callback's query parameters."""
+        ...
+
+    def set_oauth_app(
+        self, integration_id: str, client_id: str, client_secret: str, scopes: list[str] | None = None
+    ) -> OAuthAppInfo:
+        """Store an integration's OAuth client."""
+        ...
+
+    def get_oauth_app(self, integration_id: str) -> OAuthAppInfo:
+        """Describe an integration's OAuth client, secret masked."""
+        ...
+
+    def delete_oauth_app(self, integration_id: str) -> None:
+        """Delete an integration's stored OAuth client."""
         ...
 
     def list_actions(self, connection_id: str) -> list[ActionInfo]:

@@ -14,7 +14,9 @@ from plughub.schemas import (
     ConnectionInfo,
     ConnectRequest,
     ConnectResult,
+    DeleteResult,
     IntegrationInfo,
+    OAuthAppInfo,
     Page,
 )
 
@@ -73,8 +75,25 @@ class EmbeddedBackend:
     ) -> Page[ConnectionInfo]:
         return self.engine.list_connections(query, page_number, page_size)
 
-    def delete_connection(self, connection_id: str) -> None:
-        self.engine.delete_connection(connection_id)
+    def delete_connection(self, connection_id: str) -> DeleteResult:
+        return self.engine.delete_connection(connection_id)
+
+    def reconnect(self, connection_id: str, scopes: list[str] | None = None) -> ConnectResult:
+        return self.engine.reconnect(connection_id, scopes)
+
+    def complete_authorization(self, params: Mapping[str, str]) -> ConnectionInfo:
+        return self.engine.complete_authorization(params)
+
+    def set_oauth_app(
+        self, integration_id: str, client_id: str, client_secret: str, scopes: list[str] | None = None
+    ) -> OAuthAppInfo:
+        return self.engine.set_oauth_app(integration_id, client_id, client_secret, scopes)
+
+    def get_oauth_app(self, integration_id: str) -> OAuthAppInfo:
+        return self.engine.get_oauth_app(integration_id)
+
+    def delete_oauth_app(self, integration_id: str) -> None:
+        self.engine.delete_oauth_app(integration_id)
 
     def list_actions(self, connection_id: str) -> list[ActionInfo]:
         return self.engine.list_actions(connection_id)

@@ -11,6 +11,7 @@ from plughub.cli.actions import actions, run
 from plughub.cli.connections import connect, connections
 from plughub.cli.integrations import integrations
 from plughub.cli.keys import keys
+from plughub.cli.oauth_apps import oauth_app
 from plughub.exceptions import MissingInputs, PlughubError
 
 __all__ = ["cli", "main"]
@@ -56,6 +57,7 @@ cli.add_command(connect)
 cli.add_command(actions)
 cli.add_command(run)
 cli.add_command(keys)
+cli.add_command(oauth_app)
 
 
 def main() -> None:

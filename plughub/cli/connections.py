@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import click
 
@@ -32,11 +33,29 @@ _SCHEMES = [s.value for s in AuthenticationSchema]
     metavar="KEY=VALUE",
     help="A connect input (token, api_key, username, subdomain, ...). Repeat as needed.",
 )
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="OAuth: listen on PLUGHUB_CALLBACK_URL until the consent completes.",
+)
+@click.option("--timeout", default=300.0, show_default=True, help="OAuth: seconds to wait for the consent.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def connect(
-    integration: str, scheme: str, name: str | None, description: str | None, pairs: tuple[str, ...], as_json: bool
+    integration: str,
+    scheme: str,
+    name: str | None,
+    description: str | None,
+    pairs: tuple[str, ...],
+    wait: bool,
+    timeout: float,
+    as_json: bool,
 ) -> None:
-    """Connect to an integration. Secret inputs not given are prompted for without echo."""
+    """Connect to an integration. Secret inputs not given are prompted for without echo.
+
+    For OAUTH2 and OAUTH1 the consent URL is printed, and plughub listens on the callback address
+    (PLUGHUB_CALLBACK_URL) until the provider sends the browser back.
+    """
     found = IntegrationFactory.get(integration)
     chosen = AuthenticationSchema(scheme.upper())
     info = found.info.scheme(chosen)
@@ -47,13 +66,35 @@ def connect(
             if field.required and code not in data:
                 value = click.prompt(f"{field.name} ({field.description or code})", hide_input=field.secret)
                 data.update(parse_inputs([f"{code}={value}"], {code: field.json_schema}))
-    response = found.connect(chosen, data=data, name=name, description=description)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the URL is printed below instead
+        response = found.connect(chosen, data=data, name=name, description=description)
+    if "redirectURL" in response.data:
+        _await_consent(response.data["id"], response.data["redirectURL"], wait, timeout, as_json)
+        return
     if as_json:
         echo_json(response.data)
         return
     click.echo(f"Connected {found.name} with {chosen.value}: connection id {response.data['id']}")
-    if "redirectURL" in response.data:
-        click.echo(f"Open this URL to give consent: {response.data['redirectURL']}")
+
+
+def _await_consent(connection_id: str, url: str, wait: bool, timeout: float, as_json: bool) -> None:
+    from plughub.callbacks import listen_for_callback
+    from plughub.config import Settings
+
+    callback = Settings.from_env().callback_url
+    if not wait:
+        if as_json:
+            echo_json({"id": connection_id, "status": "pending", "redirectURL": url})
+        else:
+            click.echo(f"Connection {connection_id} is pending. Open this URL to give consent:\n{url}")
+        return
+    click.echo(f"Open this URL to give consent (waiting up to {timeout:g} s on {callback}):\n{url}", err=as_json)
+    tool = listen_for_callback(callback, timeout=timeout)
+    if as_json:
+        echo_json({"id": tool.id, "status": "active"})
+    else:
+        click.echo(f"Connection {tool.id} is active.")
 
 
 @click.group()
@@ -105,6 +146,21 @@ def show(connection_id: str, as_json: bool) -> None:
     table("Connection", ["field", "value"], rows)
 
 
+@connections.command("reconnect")
+@click.argument("connection_id")
+@click.option(
+    "--scope", "scopes", multiple=True, help="A scope to ask for (repeat); the app's or definition's by default."
+)
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Listen until the consent completes.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for the consent.")
+def reconnect(connection_id: str, scopes: tuple[str, ...], wait: bool, timeout: float) -> None:
+    """Ask for OAuth consent again, keeping the connection id."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        response = _tool(connection_id).reconnect(list(scopes) or None)
+    _await_consent(connection_id, response.data["redirectURL"], wait, timeout, False)
+
+
 @connections.command("delete")
 @click.argument("connection_id")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
@@ -113,8 +169,12 @@ def delete(connection_id: str, yes: bool) -> None:
     tool = _tool(connection_id)
     if not yes:
         click.confirm(f"Delete connection {tool.id} ({tool.name})?", abort=True)
-    tool.delete()
-    click.echo(f"Deleted connection {tool.id}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # reported below
+        result = tool.delete()
+    if result.revocation_error:
+        click.echo(f"Warning: the provider did not revoke the tokens: {result.revocation_error}", err=True)
+    click.echo(f"Deleted connection {tool.id}" + (" (tokens revoked at the provider)" if result.revoked else ""))
 
 
 def _tool(connection_id: str) -> ConnectionTool:

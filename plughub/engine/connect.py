@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 
-from plughub.engine.catalog.models import FieldSpec, IntegrationSpec
+from plughub.engine.catalog.models import FieldSpec, IntegrationSpec, OAuth2Spec
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import InvalidInput, MissingInputs, UnknownInputs, UnsupportedScheme
 
-__all__ = ["ConnectInputs", "check_base_url", "split_connect_data"]
+__all__ = ["ConnectInputs", "check_base_url", "parse_scopes", "split_connect_data"]
 
 _TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
 
@@ -25,6 +25,7 @@ class ConnectInputs:
     credentials: dict[str, Any]
     config: dict[str, Any]
     base_url: str | None
+    scopes: list[str] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -62,8 +63,15 @@ def split_connect_data(spec: IntegrationSpec, scheme: AuthenticationSchema, data
     if not isinstance(data, Mapping):
         raise InvalidInput(f"{label}: data must be a dictionary of connect inputs, not {type(data).__name__}")
     oauth = scheme in (AuthenticationSchema.OAUTH1, AuthenticationSchema.OAUTH2)
-    fields = {} if oauth else dict(auth.credential_fields())
-    accepted = [*fields, *spec.connection_config, "base_url"]
+    fields = dict(auth.credential_fields())
+    if isinstance(auth, OAuth2Spec) and auth.grant_type == "client_credentials":
+        fields = {
+            "client_id": FieldSpec(description="Client ID", secret=False),
+            "client_secret": FieldSpec(description="Client secret", secret=True),
+        }
+    elif oauth:
+        fields = {}
+    accepted = [*fields, *spec.connection_config, "base_url", *(["scopes"] if oauth else [])]
     unknown = sorted(k for k in data if k not in accepted)
     if unknown:
         raise UnknownInputs(
@@ -94,7 +102,30 @@ def split_connect_data(spec: IntegrationSpec, scheme: AuthenticationSchema, data
     base_url = data.get("base_url")
     if base_url is not None:
         check_base_url(base_url)
-    return ConnectInputs(credentials=credentials, config=config, base_url=base_url)
+    return ConnectInputs(
+        credentials=credentials, config=config, base_url=base_url, scopes=parse_scopes(data.get("scopes"))
+    )
+
+
+def parse_scopes(value: Any) -> list[str] | None:
+    """Read a `scopes` input: a list of strings, or one string separated by spaces or commas.
+
+    Args:
+        value: The value given.
+
+    Returns:
+        The scopes, or None when not given.
+
+    Raises:
+        InvalidInput: It is neither.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [s for s in re.split(r"[\s,]+", value) if s]
+    if isinstance(value, (list, tuple)) and all(isinstance(s, str) for s in value):
+        return list(value)
+    raise InvalidInput("scopes must be a list of strings or a space-separated string")
 
 
 def check_base_url(value: Any) -> str:

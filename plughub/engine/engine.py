@@ -6,37 +6,35 @@ Both backends end here: the embedded backend calls it in process, the server ove
 from __future__ import annotations
 
 import logging
-import math
 import secrets
 import threading
 from collections.abc import Callable, Mapping
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import httpx
-import yaml
 
 from plughub.config import Settings
-from plughub.engine.auth import auth_for
 from plughub.engine.catalog import Catalog, describe_action, parse_definition
-from plughub.engine.catalog.models import ActionSpec, IntegrationSpec
-from plughub.engine.connect import split_connect_data
+from plughub.engine.catalog.models import ActionSpec, IntegrationSpec, OAuth1Spec, OAuth2Spec
+from plughub.engine.connect import ConnectInputs, split_connect_data
+from plughub.engine.connection_view import describe_connection
 from plughub.engine.executor import Executor, RetryPolicy
+from plughub.engine.integrations import IntegrationsMixin, check_paging, page_of
 from plughub.engine.keyring import load_master_key, open_vault, rotate_data_key
-from plughub.engine.redact import Redactor, mask
-from plughub.engine.request import build_request
+from plughub.engine.oauth.flows import OAuthFlows
+from plughub.engine.oauth_apps import OAuthAppsMixin
+from plughub.engine.runner import run_action
 from plughub.engine.store import ConnectionRecord, StaleKeyError, Store, open_database, sqlite_url
 from plughub.engine.validation import InputValidator
 from plughub.engine.vault import KeyNotInRing, Vault
 from plughub.enums import AuthenticationSchema, ConnectionStatus
 from plughub.exceptions import (
     ActionNotFound,
-    CatalogError,
-    ConfigurationError,
-    ConflictError,
     ConnectionNotFound,
     ConnectionStateError,
     InvalidInput,
+    OAuthProviderError,
 )
 from plughub.schemas import (
     ActionInfo,
@@ -44,7 +42,7 @@ from plughub.schemas import (
     ConnectionInfo,
     ConnectRequest,
     ConnectResult,
-    IntegrationInfo,
+    DeleteResult,
     Page,
 )
 
@@ -59,18 +57,7 @@ _STATIC = (
 )
 
 
-def _page(items: list[Any], total: int, page_number: int, page_size: int) -> Page[Any]:
-    return Page(
-        results=items, total=total, page_number=page_number, page_total=math.ceil(total / page_size) if page_size else 0
-    )
-
-
-def _check_paging(page_number: int, page_size: int) -> None:
-    if page_number < 0 or not 1 <= page_size <= 1000:
-        raise InvalidInput("page_number must be >= 0 and page_size between 1 and 1000")
-
-
-class Engine:
+class Engine(IntegrationsMixin, OAuthAppsMixin):
     """plughub's engine.
 
     Args:
@@ -98,6 +85,7 @@ class Engine:
             transport=transport,
         )
         self.validator = InputValidator()
+        self.oauth = OAuthFlows(self)
         self._vault: Vault | None = None
         self._master: bytes | None = None
         self._lock = threading.Lock()
@@ -143,77 +131,6 @@ class Engine:
         except KeyNotInRing:
             return self._reload_vault().open(record_id, blob)
 
-    # Integrations
-
-    def list_integrations(
-        self, query: str | None = None, page_number: int = 0, page_size: int = 20
-    ) -> Page[IntegrationInfo]:
-        """Search the catalog.
-
-        Args:
-            query: Words to look for; None lists all.
-            page_number: 0-based page.
-            page_size: Results per page.
-
-        Returns:
-            One page of integrations.
-        """
-        _check_paging(page_number, page_size)
-        found = self.catalog.search(query)
-        start = page_number * page_size
-        return _page(found[start : start + page_size], len(found), page_number, page_size)
-
-    def get_integration(self, id_or_name: str) -> IntegrationInfo:
-        """Find an integration by id or display name.
-
-        Args:
-            id_or_name: `github` or `GitHub`.
-
-        Returns:
-            The integration.
-
-        Raises:
-            IntegrationNotFound: Nothing matches.
-        """
-        return self.catalog.info(self.catalog.find(id_or_name).id)
-
-    def create_integration(self, definition: Mapping[str, Any] | str | Path) -> IntegrationInfo:
-        """Validate, register and persist a user-defined integration.
-
-        Args:
-            definition: A mapping, or the path of a YAML or JSON definition file.
-
-        Returns:
-            The registered integration.
-
-        Raises:
-            CatalogError: The definition is broken (the source and the key are named).
-            ConflictError: The id belongs to a bundled or catalog-path integration.
-        """
-        data, source = self._read_definition(definition)
-        spec = parse_definition(data, source=source)
-        if spec.id in self.catalog and self.catalog.info(spec.id).source != "user":
-            raise ConflictError(
-                f"integration '{spec.id}' already exists ({self.catalog.info(spec.id).source}); choose another id"
-            )
-        self.store.put_integration(spec.id, _jsonable(data))
-        self.catalog.add(spec, source="user")
-        return self.catalog.info(spec.id)
-
-    @staticmethod
-    def _read_definition(definition: Mapping[str, Any] | str | Path) -> tuple[Any, str]:
-        if isinstance(definition, Mapping):
-            return dict(definition), "<definition>"
-        path = Path(definition)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CatalogError(f"{path}: cannot read the file ({exc.strerror})") from None
-        try:
-            return yaml.safe_load(text), str(path)
-        except yaml.YAMLError as exc:
-            raise CatalogError(f"{path}: not valid YAML: {exc}") from None
-
     # Connections
 
     def create_connection(self, request: ConnectRequest) -> ConnectResult:
@@ -234,15 +151,9 @@ class Engine:
         """
         spec = self.catalog.spec(request.integration_id)
         inputs = split_connect_data(spec, request.scheme, request.data)
-        if request.scheme not in _STATIC:
-            raise ConfigurationError(
-                f"{request.scheme.value} connections are not available in this version of plughub yet; "
-                f"connect {spec.display_name} with one of: "
-                + ", ".join(a.mode for a in spec.auth if a.scheme in _STATIC)
-            )
-        connection_id = secrets.token_hex(12)
+        auth = spec.auth_for(request.scheme)
         record = ConnectionRecord(
-            id=connection_id,
+            id=secrets.token_hex(12),
             integration_id=spec.id,
             name=request.name or spec.display_name,
             description=request.description or "",
@@ -251,16 +162,81 @@ class Engine:
             config=inputs.config,
             base_url=inputs.base_url,
         )
-        if inputs.credentials:
+        credentials = inputs.credentials
+        if isinstance(auth, OAuth2Spec) and auth.grant_type == "client_credentials":
+            credentials = self._client_credentials(spec, auth, inputs)
+        elif isinstance(auth, (OAuth1Spec, OAuth2Spec)):
+            app = self.oauth_app(spec.id)
+            pending = replace(record, status=ConnectionStatus.PENDING.value)
+            url = self.oauth.start(pending, spec, auth, app, inputs.scopes)
+            return ConnectResult(id=record.id, status=ConnectionStatus.PENDING, redirect_url=url)
+        if credentials:
             self._with_fresh_vault(
-                lambda vault: self.store.insert_connection(
-                    record, (vault.active, vault.seal(connection_id, inputs.credentials))
-                )
+                lambda vault: self.store.insert_connection(record, (vault.active, vault.seal(record.id, credentials)))
             )
         else:
             self.store.insert_connection(record, None)
-        logger.info("connected %s with %s as %s", spec.id, request.scheme.value, connection_id)
-        return ConnectResult(id=connection_id, status=ConnectionStatus.ACTIVE)
+        logger.info("connected %s with %s as %s", spec.id, request.scheme.value, record.id)
+        return ConnectResult(id=record.id, status=ConnectionStatus.ACTIVE)
+
+    def _client_credentials(self, spec: IntegrationSpec, auth: OAuth2Spec, inputs: ConnectInputs) -> dict[str, Any]:
+        try:
+            return self.oauth.client_credentials_token(
+                auth,
+                inputs.config,
+                inputs.credentials["client_id"],
+                inputs.credentials["client_secret"],
+                inputs.scopes,
+            )
+        except OAuthProviderError as exc:
+            raise InvalidInput(
+                f"{spec.display_name} refused these client credentials: {exc.message}; nothing was stored",
+                details=exc.details,
+            ) from None
+
+    def reconnect(self, connection_id: str, scopes: list[str] | None = None) -> ConnectResult:
+        """Start a new consent for an OAuth connection, keeping its id (re-consent, other scopes).
+
+        An active connection stays active with its old tokens until the new consent completes.
+
+        Args:
+            connection_id: The connection.
+            scopes: Scopes to ask for; None for the app's or the definition's.
+
+        Returns:
+            The connection's id and status, and the new `redirect_url`.
+
+        Raises:
+            ConnectionNotFound: No connection has this id.
+            InvalidInput: The connection does not use an OAuth authorization flow.
+            OAuthAppMissing: The integration has no OAuth app.
+        """
+        record = self._record(connection_id)
+        spec = self.catalog.spec(record.integration_id)
+        auth = spec.auth_for(AuthenticationSchema(record.scheme))
+        if not isinstance(auth, (OAuth1Spec, OAuth2Spec)) or getattr(auth, "grant_type", "") == "client_credentials":
+            raise InvalidInput(
+                f"connection {record.id} uses {record.scheme}, which has no consent to renew; "
+                "delete it and connect again with new credentials"
+            )
+        status = record.status if record.status == ConnectionStatus.ACTIVE.value else ConnectionStatus.PENDING.value
+        url = self.oauth.start(replace(record, status=status), spec, auth, self.oauth_app(spec.id), scopes)
+        return ConnectResult(id=record.id, status=ConnectionStatus(status), redirect_url=url)
+
+    def complete_authorization(self, params: Mapping[str, str]) -> ConnectionInfo:
+        """Complete an OAuth authorization from the provider's redirect.
+
+        Args:
+            params: The callback URL's query parameters.
+
+        Returns:
+            The connection, now active.
+
+        Raises:
+            OAuthStateError: The state is missing, unknown, expired or already used.
+            OAuthProviderError: The provider refused (the pending connection is marked failed).
+        """
+        return self.get_connection(self.oauth.complete(params))
 
     def get_connection(self, connection_id: str) -> ConnectionInfo:
         """Describe a connection, secrets masked.
@@ -290,23 +266,43 @@ class Engine:
         Returns:
             One page of connections (credentials not included).
         """
-        _check_paging(page_number, page_size)
+        check_paging(page_number, page_size)
         records, total = self.store.list_connections(
             query=query, integration_id=integration_id, offset=page_number * page_size, limit=page_size
         )
-        return _page([self._describe(r, with_credentials=False) for r in records], total, page_number, page_size)
+        return page_of([self._describe(r, with_credentials=False) for r in records], total, page_number, page_size)
 
-    def delete_connection(self, connection_id: str) -> None:
-        """Delete a connection and its credentials.
+    def delete_connection(self, connection_id: str) -> DeleteResult:
+        """Delete a connection and its credentials, revoking OAuth tokens at the provider first.
+
+        A failed revocation is reported in the result; the local delete happens regardless.
 
         Args:
             connection_id: Its id.
 
+        Returns:
+            Whether the provider revoked the tokens, and why not when it did not.
+
         Raises:
             ConnectionNotFound: No connection has this id.
         """
+        record = self._record(connection_id)
+        problem = None
+        revoked = False
+        if record.scheme == "OAUTH2" and record.integration_id in self.catalog:
+            blob = self.store.get_credentials(record.id)
+            if blob:
+                spec = self.catalog.spec(record.integration_id)
+                problem = self.oauth.revoke(record, spec, self._open(record.id, blob))
+                revoked = problem is None and bool(getattr(spec.auth_for_mode("OAUTH2"), "revocation_url", None))
         if not self.store.delete_connection(connection_id):
             raise self._not_found(connection_id)
+        if problem:
+            logger.warning("deleted connection %s, but revocation failed: %s", connection_id, problem)
+        return DeleteResult(id=connection_id, revoked=revoked, revocation_error=problem)
+
+    def _describe(self, record: ConnectionRecord, *, with_credentials: bool) -> ConnectionInfo:
+        return describe_connection(self, record, with_credentials=with_credentials)
 
     def _record(self, connection_id: str) -> ConnectionRecord:
         record = self.store.get_connection(connection_id)
@@ -319,37 +315,6 @@ class Engine:
         return ConnectionNotFound(
             f"No connection with id '{connection_id}'. List them with "
             "ModelFactory.list(function_type=FunctionType.CONNECTION) or `plughub connections list`."
-        )
-
-    def _describe(self, record: ConnectionRecord, *, with_credentials: bool) -> ConnectionInfo:
-        name = record.integration_id
-        masked: dict[str, str] = {}
-        if record.integration_id in self.catalog:
-            spec = self.catalog.spec(record.integration_id)
-            name = spec.display_name
-            auth = spec.auth_for(AuthenticationSchema(record.scheme))
-            if with_credentials and auth is not None:
-                blob = self.store.get_credentials(record.id)
-                opened = self._open(record.id, blob) if blob else {}
-                fields = auth.credential_fields()
-                for key, value in opened.items():
-                    field = fields.get(key)
-                    shown = field is not None and field.secret is False
-                    masked[key] = str(value) if shown else mask(value)
-        return ConnectionInfo(
-            id=record.id,
-            integration_id=record.integration_id,
-            integration_name=name,
-            name=record.name,
-            description=record.description,
-            scheme=AuthenticationSchema(record.scheme),
-            status=ConnectionStatus(record.status),
-            config=record.config,
-            credentials=masked,
-            base_url=record.base_url,
-            error=record.error,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
         )
 
     # Actions
@@ -426,17 +391,7 @@ class Engine:
         code, found = self._action(spec, action)
         inputs = dict(inputs or {})
         self.validator.validate(code, found, inputs)
-        blob = self.store.get_credentials(record.id)
-        credentials = self._open(record.id, blob) if blob else {}
-        scheme = AuthenticationSchema(record.scheme)
-        auth = auth_for(spec, scheme, credentials, record.config)
-        auth_spec = spec.auth_for(scheme)
-        fields = auth_spec.credential_fields() if auth_spec else {}
-        # Non-secret credential fields (a username, an account id) may legitimately come back.
-        secrets_ = [v for k, v in credentials.items() if k not in fields or fields[k].secret is not False]
-        secrets_ += auth.secret_values if auth else []
-        request = build_request(spec, found, inputs, record.config, base_url=record.base_url)
-        return self.executor.send(f"{spec.display_name} {code}", request, auth, Redactor(secrets_))
+        return run_action(self, record, spec, code, found, inputs)
 
     # Keys
 

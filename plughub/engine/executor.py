@@ -92,6 +92,11 @@ class Executor:
         self.retry = retry or RetryPolicy()
         self._client = build_client(connect_timeout=connect_timeout, read_timeout=read_timeout, transport=transport)
 
+    @property
+    def client(self) -> httpx.Client:
+        """The pooled client (OAuth token requests share it)."""
+        return self._client
+
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()

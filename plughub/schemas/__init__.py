@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from plughub.schemas.actions import ActionInfo, ActionResult
-from plughub.schemas.connections import ConnectionInfo, ConnectRequest, ConnectResult
+from plughub.schemas.connections import ConnectionInfo, ConnectRequest, ConnectResult, DeleteResult, OAuthAppInfo
 from plughub.schemas.integrations import AuthSchemeInfo, InputField, IntegrationInfo
 from plughub.schemas.pages import Page
 
@@ -14,7 +14,9 @@ __all__ = [
     "ConnectRequest",
     "ConnectResult",
     "ConnectionInfo",
+    "DeleteResult",
     "InputField",
     "IntegrationInfo",
+    "OAuthAppInfo",
     "Page",
 ]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from plughub.enums import AuthenticationSchema, ConnectionStatus
 
-__all__ = ["ConnectRequest", "ConnectResult", "ConnectionInfo"]
+__all__ = ["ConnectRequest", "ConnectResult", "ConnectionInfo", "DeleteResult", "OAuthAppInfo"]
 
 
 class ConnectRequest(BaseModel):
@@ -47,5 +47,26 @@ class ConnectionInfo(BaseModel):
     credentials: dict[str, str] = Field(default_factory=dict)
     base_url: str | None = None
     error: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+    expires_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class DeleteResult(BaseModel):
+    """A deleted connection; `revocation_error` says why the provider did not revoke its tokens."""
+
+    id: str
+    revoked: bool = False
+    revocation_error: str | None = None
+
+
+class OAuthAppInfo(BaseModel):
+    """An integration's OAuth app, secret masked."""
+
+    integration_id: str
+    client_id: str
+    client_secret: str
+    scopes: list[str] | None = None
+    source: str = "stored"
+    redirect_uri: str

@@ -5,24 +5,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
+
+from plughub.engine.auth.oauth1 import OAuth1Auth
 from plughub.engine.auth.static import Placement, StaticAuth, resolve_placements
-from plughub.engine.catalog.models import IntegrationSpec
+from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec
+from plughub.engine.oauth.apps import OAuthApp
+from plughub.engine.oauth.oauth1 import client_auth
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import ConfigurationError
 
-__all__ = ["Placement", "StaticAuth", "auth_for", "resolve_placements"]
+__all__ = ["OAuth1Auth", "Placement", "StaticAuth", "auth_for", "resolve_placements"]
 
 
 def auth_for(
-    spec: IntegrationSpec, scheme: AuthenticationSchema, credentials: Mapping[str, Any], config: Mapping[str, Any]
-) -> StaticAuth | None:
+    spec: IntegrationSpec,
+    scheme: AuthenticationSchema,
+    credentials: Mapping[str, Any],
+    config: Mapping[str, Any],
+    app: OAuthApp | None = None,
+) -> httpx.Auth | None:
     """Build the auth flow of a connection.
 
     Args:
         spec: The integration.
         scheme: The connection's scheme.
-        credentials: The connection's opened credentials.
+        credentials: The connection's opened credentials (tokens for OAuth).
         config: The connection's config values.
+        app: The OAuth 1.0a client, which signs every request.
 
     Returns:
         The flow, or None for NO_AUTH.
@@ -38,6 +48,12 @@ def auth_for(
         )
     if scheme is AuthenticationSchema.NO_AUTH:
         return None
-    if scheme in (AuthenticationSchema.OAUTH1, AuthenticationSchema.OAUTH2):
-        raise ConfigurationError(f"{scheme.value} connections are not supported by this version of plughub yet")
+    if scheme is AuthenticationSchema.OAUTH2:
+        # Token types other than bearer (MAC, DPoP) are not in use at the providers we target.
+        return StaticAuth([Placement("header", "Authorization", f"Bearer {credentials['access_token']}")])
+    if scheme is AuthenticationSchema.OAUTH1:
+        assert isinstance(auth, OAuth1Spec) and app is not None  # noqa: S101 - the engine passes the app
+        return OAuth1Auth(
+            client_auth(auth, app, token=credentials["oauth_token"], token_secret=credentials["oauth_token_secret"])
+        )
     return StaticAuth(resolve_placements(auth.apply_items(), credentials, config))

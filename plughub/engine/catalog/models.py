@@ -137,6 +137,7 @@ class OAuth2Spec(_AuthBase):
     token_params: dict[str, str] = Field(default_factory=dict)
     grant_type: Literal["authorization_code", "client_credentials"] = "authorization_code"
     refresh_margin: int = 60
+    issuer: str | None = None
 
     @model_validator(mode="after")
     def _needs_authorize_url(self) -> OAuth2Spec:
@@ -284,6 +285,17 @@ class IntegrationSpec(_Strict):
             The entry, or None when the integration does not support the scheme.
         """
         return next((a for a in self.auth if a.mode == scheme.value), None)
+
+    def auth_for_mode(self, mode: str) -> _AuthBase | None:
+        """Find the auth entry of a mode name (`OAUTH2`).
+
+        Args:
+            mode: The mode.
+
+        Returns:
+            The entry, or None.
+        """
+        return next((a for a in self.auth if a.mode == mode), None)
 
     @property
     def action_prefix(self) -> str:

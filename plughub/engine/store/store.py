@@ -10,15 +10,15 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from plughub.engine.store.tables import connections, credentials, integrations, vault_keys
+from plughub.engine.store.tables import connections, credentials, integrations, oauth_states, vault_keys
 
-__all__ = ["ConnectionRecord", "StaleKeyError", "Store", "VaultKeyRecord", "utcnow"]
+__all__ = ["ConnectionRecord", "LockedCredentials", "StaleKeyError", "StateRecord", "Store", "VaultKeyRecord", "utcnow"]
 
 
 class StaleKeyError(Exception):
@@ -82,6 +82,44 @@ class VaultKeyRecord:
     active: bool
 
 
+@dataclass(frozen=True)
+class StateRecord:
+    """An OAuth authorization state as stored (its hash, never the state itself)."""
+
+    state_hash: str
+    connection_id: str
+    kind: str
+    expires_at: datetime
+    used_at: datetime | None = None
+    payload: bytes | None = field(default=None, repr=False)
+
+
+class LockedCredentials:
+    """A record's credentials read under a write lock, to be replaced in the same transaction."""
+
+    def __init__(self, db: Connection, record_id: str, ciphertext: bytes | None) -> None:
+        self._db = db
+        self.record_id = record_id
+        self.ciphertext = ciphertext
+
+    def __repr__(self) -> str:
+        return f"LockedCredentials({self.record_id!r})"
+
+    def replace(self, ciphertext: tuple[str, bytes]) -> None:
+        """Store new sealed credentials (checked against the active key)."""
+        Store._check_active_key(self._db, ciphertext[0])
+        Store._put_credentials(self._db, self.record_id, self.record_id, ciphertext)
+        self.ciphertext = ciphertext[1]
+
+    def set_status(self, status: str, error: str | None = None) -> None:
+        """Change the connection's status in the same transaction."""
+        self._db.execute(
+            update(connections)
+            .where(connections.c.id == self.record_id)
+            .values(status=status, error=error, updated_at=utcnow())
+        )
+
+
 class Store:
     """Persistence over a SQLAlchemy engine (SQLite embedded, PostgreSQL for the server).
 
@@ -125,23 +163,27 @@ class Store:
         with self.transaction(lock=ciphertext is not None) as db:
             if ciphertext is not None:
                 self._check_active_key(db, ciphertext[0])
-            db.execute(
-                insert(connections).values(
-                    id=record.id,
-                    integration_id=record.integration_id,
-                    name=record.name,
-                    description=record.description,
-                    scheme=record.scheme,
-                    status=record.status,
-                    config=json.dumps(record.config),
-                    base_url=record.base_url,
-                    error=record.error,
-                    created_at=record.created_at,
-                    updated_at=record.updated_at,
-                )
-            )
+            self._insert_connection(db, record)
             if ciphertext is not None:
                 self._put_credentials(db, record.id, record.id, ciphertext)
+
+    @staticmethod
+    def _insert_connection(db: Connection, record: ConnectionRecord) -> None:
+        db.execute(
+            insert(connections).values(
+                id=record.id,
+                integration_id=record.integration_id,
+                name=record.name,
+                description=record.description,
+                scheme=record.scheme,
+                status=record.status,
+                config=json.dumps(record.config),
+                base_url=record.base_url,
+                error=record.error,
+                created_at=record.created_at,
+                updated_at=record.updated_at,
+            )
+        )
 
     def get_connection(self, connection_id: str) -> ConnectionRecord | None:
         """Find a connection.
@@ -270,6 +312,18 @@ class Store:
             )
         )
 
+    def delete_credentials(self, record_id: str) -> bool:
+        """Delete a record's credentials.
+
+        Args:
+            record_id: The owner's id.
+
+        Returns:
+            Whether there were any.
+        """
+        with self.transaction() as db:
+            return db.execute(delete(credentials).where(credentials.c.record_id == record_id)).rowcount > 0
+
     # User integrations
 
     def list_integrations(self) -> list[tuple[str, dict[str, Any]]]:
@@ -344,3 +398,103 @@ class Store:
             db.execute(delete(vault_keys).where(vault_keys.c.kid != key.kid))
             db.execute(update(vault_keys).where(vault_keys.c.kid == key.kid).values(active=True))
         return len(rows)
+
+    # OAuth
+
+    def insert_pending(self, record: ConnectionRecord, state: StateRecord, ciphertext: tuple[str, bytes]) -> None:
+        """Store a pending connection (or re-use an existing one) and its authorization state.
+
+        Args:
+            record: The connection; inserted when new, set to its status when it exists.
+            state: The state's hash, kind and expiry.
+            ciphertext: The sealed flow secrets (PKCE verifier, request token secret).
+        """
+        with self.transaction(lock=True) as db:
+            self._check_active_key(db, ciphertext[0])
+            exists = db.execute(select(connections.c.id).where(connections.c.id == record.id)).scalar()
+            if exists:
+                db.execute(
+                    update(connections)
+                    .where(connections.c.id == record.id)
+                    .values(status=record.status, error=None, updated_at=utcnow())
+                )
+            else:
+                self._insert_connection(db, record)
+            # Forget states that expired a day ago; recent ones still tell "expired" from "unknown".
+            stale = select(oauth_states.c.state_hash).where(oauth_states.c.expires_at < utcnow() - timedelta(days=1))
+            for (old_hash,) in db.execute(stale).all():
+                db.execute(delete(credentials).where(credentials.c.record_id == f"oauth-state:{old_hash}"))
+                db.execute(delete(oauth_states).where(oauth_states.c.state_hash == old_hash))
+            db.execute(
+                insert(oauth_states).values(
+                    state_hash=state.state_hash,
+                    connection_id=state.connection_id,
+                    kind=state.kind,
+                    expires_at=state.expires_at,
+                    used_at=None,
+                    created_at=utcnow(),
+                )
+            )
+            self._put_credentials(db, f"oauth-state:{state.state_hash}", record.id, ciphertext)
+
+    def claim_state(self, state_hash: str) -> StateRecord | None:
+        """Mark a state used, once: the first caller gets it unused, later ones see `used_at`.
+
+        Args:
+            state_hash: SHA-256 of the state.
+
+        Returns:
+            The state as it was before this claim (with its sealed payload), or None when unknown.
+        """
+        with self.transaction(lock=True) as db:
+            row = db.execute(select(oauth_states).where(oauth_states.c.state_hash == state_hash)).first()
+            if row is None:
+                return None
+            record_id = f"oauth-state:{state_hash}"
+            payload = db.execute(select(credentials.c.ciphertext).where(credentials.c.record_id == record_id)).scalar()
+            if row.used_at is None:
+                db.execute(update(oauth_states).where(oauth_states.c.state_hash == state_hash).values(used_at=utcnow()))
+                db.execute(delete(credentials).where(credentials.c.record_id == record_id))
+        return StateRecord(
+            state_hash=row.state_hash,
+            connection_id=row.connection_id,
+            kind=row.kind,
+            expires_at=_aware(row.expires_at),
+            used_at=_aware(row.used_at) if row.used_at else None,
+            payload=payload,
+        )
+
+    def activate(self, connection_id: str, ciphertext: tuple[str, bytes]) -> None:
+        """Store a connection's new credentials and make it active, in one transaction.
+
+        Args:
+            connection_id: The connection.
+            ciphertext: Its sealed credentials (tokens).
+        """
+        with self.transaction(lock=True) as db:
+            self._check_active_key(db, ciphertext[0])
+            self._put_credentials(db, connection_id, connection_id, ciphertext)
+            db.execute(
+                update(connections)
+                .where(connections.c.id == connection_id)
+                .values(status="active", error=None, updated_at=utcnow())
+            )
+
+    @contextmanager
+    def lock_credentials(self, record_id: str) -> Iterator[LockedCredentials]:
+        """Read a record's credentials under a write lock held until the block ends.
+
+        SQLite takes the database write lock (`BEGIN IMMEDIATE`); PostgreSQL locks the row
+        (`SELECT ... FOR UPDATE`). Whoever waits re-reads what the holder wrote.
+
+        Args:
+            record_id: The record (a connection id).
+
+        Yields:
+            The locked credentials; `replace` and `set_status` write in the same transaction.
+        """
+        with self.transaction(lock=True) as db:
+            query = select(credentials.c.ciphertext).where(credentials.c.record_id == record_id)
+            if db.dialect.name != "sqlite":
+                query = query.with_for_update()
+            yield LockedCredentials(db, record_id, db.execute(query).scalar())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, LargeBinary, MetaData, String, Table, Text
 
-__all__ = ["connections", "credentials", "integrations", "metadata", "vault_keys"]
+__all__ = ["connections", "credentials", "integrations", "metadata", "oauth_states", "vault_keys"]
 
 metadata = MetaData()
 
@@ -50,5 +50,19 @@ vault_keys = Table(
     Column("wrapped", LargeBinary, nullable=False),
     Column("master_kid", String(40), nullable=False),
     Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The state itself is never stored, only its SHA-256: a copy of the database cannot complete a
+# flow. The PKCE verifier or OAuth 1.0a request secret is sealed in `credentials` under
+# "oauth-state:<hash>", so key rotation and deletion treat it like any other secret.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("connection_id", String(64), ForeignKey("connections.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )

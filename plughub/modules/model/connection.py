@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from typing import Any
 
 from plughub.enums import ConnectionStatus, Function, FunctionType, Supplier
-from plughub.exceptions import ActionNotFound, InvalidInput
+from plughub.exceptions import ActionNotFound, ConnectionStateError, InvalidInput
 from plughub.modules.model import Model, ModelResponse
-from plughub.modules.model.utils import action_response
-from plughub.schemas import ActionInfo, ConnectionInfo
+from plughub.modules.model.utils import action_response, connect_response
+from plughub.schemas import ActionInfo, ConnectionInfo, DeleteResult
 
 __all__ = ["ConnectAction", "ConnectionTool"]
 
@@ -220,13 +221,77 @@ class ConnectionTool(Model):
             for a in self.action_scope
         ]
 
-    def delete(self) -> None:
-        """Delete the connection and its credentials.
+    def wait_until_active(self, timeout: float = 300.0, poll_interval: float = 0.5) -> ConnectionTool:
+        """Wait for a pending connection to become active (the user gave consent).
+
+        Args:
+            timeout: Seconds to wait.
+            poll_interval: Seconds between checks.
+
+        Returns:
+            The tool itself, active.
+
+        Raises:
+            ConnectionStateError: The connection failed or expired (the reason is in the message).
+            TimeoutError: It was still pending after `timeout` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self.connection
+            if info.status is ConnectionStatus.ACTIVE:
+                return self
+            if info.status in (ConnectionStatus.FAILED, ConnectionStatus.EXPIRED):
+                raise ConnectionStateError(
+                    f"connection {self.id} is {info.status.value}: {info.error or 'no reason given'}"
+                )
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"connection {self.id} is still {info.status.value} after {timeout:g} s")
+            time.sleep(poll_interval)
+
+    def reconnect(self, scopes: list[str] | None = None) -> ModelResponse:
+        """Ask for consent again (new scopes, a revoked or expired grant), keeping the connection id.
+
+        An active connection keeps working with its old tokens until the new consent completes.
+
+        Args:
+            scopes: Scopes to ask for; None for the app's or the definition's.
+
+        Returns:
+            A SUCCESS response whose `data["redirectURL"]` is the provider's consent page.
+
+        Raises:
+            ValueError: The connection does not use an OAuth authorization flow.
+        """
+        response = connect_response(self.backend.reconnect(self.id, scopes))
+        warnings.warn(
+            "Before using the tool, please visit the following URL to complete the connection: "
+            f"{response.data['redirectURL']}",
+            UserWarning,
+            stacklevel=2,
+        )
+        return response
+
+    def delete(self) -> DeleteResult:
+        """Delete the connection and its credentials, revoking OAuth tokens at the provider first.
+
+        A failed revocation is reported with a `UserWarning` (and in the result); the connection
+        is deleted anyway.
+
+        Returns:
+            Whether the tokens were revoked, and why not when they were not.
 
         Raises:
             ConnectionNotFound: It no longer exists.
         """
-        self.backend.delete_connection(self.id)
+        result = self.backend.delete_connection(self.id)
+        if result.revocation_error:
+            warnings.warn(
+                f"Connection {self.id} was deleted, but the provider did not revoke its tokens: "
+                f"{result.revocation_error}",
+                UserWarning,
+                stacklevel=2,
+            )
+        return result
 
     def __repr__(self) -> str:
         return f"ConnectionTool(id={self.id}, name={self.name})"

@@ -11,7 +11,7 @@ from plughub.enums import AuthenticationSchema, Function, FunctionType, Supplier
 from plughub.exceptions import InvalidInput
 from plughub.modules.model import Model, ModelResponse
 from plughub.modules.model.utils import connect_response
-from plughub.schemas import ConnectRequest, IntegrationInfo
+from plughub.schemas import ConnectRequest, IntegrationInfo, OAuthAppInfo
 
 __all__ = ["AuthenticationSchema", "BaseAuthenticationParams", "Integration", "build_connector_params"]
 
@@ -167,6 +167,45 @@ class Integration(Model):
                 stacklevel=2,
             )
         return response
+
+    def set_oauth_app(self, client_id: str, client_secret: str, scopes: list[str] | None = None) -> OAuthAppInfo:
+        """Store the OAuth client plughub is at this provider (sealed in the vault).
+
+        Register an app at the provider with the redirect URI `PLUGHUB_CALLBACK_URL` (default
+        `http://127.0.0.1:8765/oauth/callback`) first. The environment variables
+        `PLUGHUB_OAUTH_<ID>_CLIENT_ID` / `_CLIENT_SECRET` are used when no app is stored.
+
+        Args:
+            client_id: The client id (consumer key for OAuth 1.0a).
+            client_secret: The client secret (consumer secret; the PEM private key for RSA-SHA1).
+            scopes: Scopes to ask for; None for the definition's defaults.
+
+        Returns:
+            The app, secret masked.
+
+        Raises:
+            ValueError: The integration has no OAuth scheme, or a value is empty.
+        """
+        return self.backend.set_oauth_app(self.id, client_id, client_secret, scopes)
+
+    def get_oauth_app(self) -> OAuthAppInfo:
+        """Describe the OAuth client in use (stored or from the environment), secret masked.
+
+        Returns:
+            The app and its source.
+
+        Raises:
+            OAuthAppMissing: None is set.
+        """
+        return self.backend.get_oauth_app(self.id)
+
+    def delete_oauth_app(self) -> None:
+        """Delete the stored OAuth client (environment variables are not touched).
+
+        Raises:
+            NotFoundError: None is stored.
+        """
+        self.backend.delete_oauth_app(self.id)
 
     def __repr__(self) -> str:
         return f"Integration: {self.name} by {self._supplier_name()} (id={self.id})"

@@ -1,0 +1,402 @@
+"""OAuth flows that touch the store: start, complete, refresh (single flight), revoke.
+
+Everything else in `engine/oauth` is pure; this module is where states, tokens and connection
+statuses are read and written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec, OAuth2Spec
+from plughub.engine.oauth import oauth1, oauth2
+from plughub.engine.oauth.apps import OAuthApp
+from plughub.engine.store import ConnectionRecord, StateRecord, utcnow
+from plughub.enums import ConnectionStatus
+from plughub.exceptions import ConnectionExpired, OAuthError, OAuthProviderError, OAuthStateError
+
+if TYPE_CHECKING:
+    from plughub.engine.engine import Engine
+
+__all__ = ["STATE_TTL", "OAuthFlows", "expiring", "state_hash"]
+
+logger = logging.getLogger("plughub.oauth")
+STATE_TTL = timedelta(minutes=10)
+_STRIPES = 64
+
+
+def state_hash(state: str) -> str:
+    """The SHA-256 under which a state is stored."""
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+class OAuthFlows:
+    """OAuth orchestration for an engine.
+
+    Args:
+        engine: The engine whose store, vault and HTTP client the flows use.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        # Threads of one process queue here before the database lock, so that a storm of callers
+        # does not spin on SQLite's busy handler.
+        self._stripes = [threading.Lock() for _ in range(_STRIPES)]
+
+    def __repr__(self) -> str:
+        return "OAuthFlows()"
+
+    @property
+    def _client(self) -> httpx.Client:
+        return self._engine.executor.client
+
+    def _send(self, request: httpx.Request, what: str) -> httpx.Response:
+        try:
+            return self._client.send(request)
+        except httpx.HTTPError as exc:
+            raise OAuthProviderError(
+                f"could not reach the {what} at {request.url.host}: {type(exc).__name__}",
+                details={"error": "unreachable"},
+            ) from None
+
+    # Start
+
+    def start(
+        self,
+        record: ConnectionRecord,
+        spec: IntegrationSpec,
+        auth: OAuth1Spec | OAuth2Spec,
+        app: OAuthApp,
+        scopes: list[str] | None,
+    ) -> str:
+        """Store a pending state for a connection and return the provider's consent URL.
+
+        Args:
+            record: The connection (new, or existing for a reconnect).
+            spec: Its integration.
+            auth: The scheme's entry.
+            app: The client.
+            scopes: Scopes to ask for (OAuth 2.0); None for the app's or the definition's.
+
+        Returns:
+            The `redirectURL`.
+
+        Raises:
+            OAuthProviderError: The OAuth 1.0a provider refused the request token.
+        """
+        state = secrets.token_urlsafe(32)
+        callback = self._engine.settings.callback_url
+        if isinstance(auth, OAuth2Spec):
+            verifier = oauth2.new_code_verifier() if auth.pkce else None
+            chosen = scopes if scopes is not None else app.scopes
+            url = oauth2.authorization_url(
+                auth,
+                record.config,
+                client_id=app.client_id,
+                redirect_uri=callback,
+                scopes=chosen,
+                state=state,
+                code_verifier=verifier,
+            )
+            payload: dict[str, Any] = {"code_verifier": verifier, "redirect_uri": callback}
+            kind = "oauth2"
+        else:
+            sep = "&" if "?" in callback else "?"
+            response = self._send(
+                oauth1.request_token_request(auth, record.config, app, callback=f"{callback}{sep}state={state}"),
+                "request token endpoint",
+            )
+            temporary = oauth1.parse_credentials(response, "request token")
+            url = oauth1.authorize_url(auth, record.config, oauth_token=temporary["oauth_token"])
+            payload = {"token": temporary["oauth_token"], "token_secret": temporary["oauth_token_secret"]}
+            kind = "oauth1"
+        digest = state_hash(state)
+        pending = StateRecord(digest, record.id, kind, utcnow() + STATE_TTL)
+        self._engine._with_fresh_vault(
+            lambda vault: self._engine.store.insert_pending(
+                record, pending, (vault.active, vault.seal(f"oauth-state:{digest}", payload))
+            )
+        )
+        logger.info("started %s authorization for connection %s", kind, record.id)
+        return url
+
+    # Complete
+
+    def complete(self, params: Mapping[str, str]) -> str:
+        """Complete an authorization from the callback's query parameters.
+
+        Args:
+            params: The callback's query (`state`, `code` or `error`, `iss`; or `oauth_token`,
+                `oauth_verifier`).
+
+        Returns:
+            The id of the connection, now active.
+
+        Raises:
+            OAuthStateError: The state is missing, unknown, expired or already used.
+            OAuthProviderError: The provider refused (denied consent, bad code, wrong issuer).
+        """
+        state = params.get("state")
+        if not state:
+            raise OAuthStateError("the callback has no state parameter; it did not come from a plughub authorization")
+        claimed = self._engine.store.claim_state(state_hash(state))
+        if claimed is None:
+            raise OAuthStateError(
+                "unknown state: this authorization was not started by this plughub (or was cleaned up long ago); "
+                "start again with connect() or reconnect()"
+            )
+        record = self._engine._record(claimed.connection_id)
+        if claimed.used_at is not None:
+            self._fail(record, "the authorization callback was replayed: its state was already used")
+            raise OAuthStateError(
+                f"this authorization of connection {record.id} was already completed; a state is single use"
+            )
+        if claimed.expires_at < utcnow():
+            self._fail(record, "the authorization expired (after 10 minutes); call reconnect() for a new link")
+            raise OAuthStateError(
+                f"the authorization of connection {record.id} expired (states live 10 minutes); "
+                "call reconnect() for a new link"
+            )
+        assert claimed.payload is not None  # noqa: S101 - an unused state always has its payload
+        payload = self._engine._open(f"oauth-state:{claimed.state_hash}", claimed.payload)
+        spec = self._engine.catalog.spec(record.integration_id)
+        try:
+            if claimed.kind == "oauth2":
+                tokens = self._complete_oauth2(record, spec, params, payload)
+            else:
+                tokens = self._complete_oauth1(record, spec, params, payload)
+        except OAuthError as exc:
+            self._fail(record, exc.message)
+            raise
+        self._engine._with_fresh_vault(
+            lambda vault: self._engine.store.activate(record.id, (vault.active, vault.seal(record.id, tokens)))
+        )
+        logger.info("connection %s is active", record.id)
+        return record.id
+
+    def _fail(self, record: ConnectionRecord, reason: str) -> None:
+        # A reconnect that goes wrong must not take down a connection that still works.
+        if record.status != ConnectionStatus.ACTIVE.value:
+            self._engine.store.set_status(record.id, ConnectionStatus.FAILED.value, reason)
+
+    def _complete_oauth2(
+        self, record: ConnectionRecord, spec: IntegrationSpec, params: Mapping[str, str], payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        auth = spec.auth_for_mode("OAUTH2")
+        assert isinstance(auth, OAuth2Spec)  # noqa: S101 - the state was created for this scheme
+        if params.get("error"):
+            description = params.get("error_description", "")
+            raise OAuthProviderError(
+                f"{spec.display_name} answered {params['error']}" + (f": {description}" if description else ""),
+                details={"error": params["error"], "error_description": description},
+            )
+        issuer = oauth2.expected_issuer(auth, record.config)
+        if "iss" in params and params["iss"] != issuer:
+            raise OAuthProviderError(
+                f"the callback's issuer {params['iss']!r} is not {spec.display_name}'s ({issuer!r}); "
+                "refusing a response that may come from another authorization server (RFC 9207)",
+                details={"error": "issuer_mismatch"},
+            )
+        if not params.get("code"):
+            raise OAuthProviderError("the callback carries neither a code nor an error", details={"error": "no_code"})
+        app = self._engine.oauth_app(spec.id)
+        request = oauth2.code_exchange_request(
+            auth,
+            record.config,
+            app,
+            code=params["code"],
+            redirect_uri=payload["redirect_uri"],
+            code_verifier=payload.get("code_verifier"),
+        )
+        return oauth2.parse_token_response(self._send(request, "token endpoint"))
+
+    def _complete_oauth1(
+        self, record: ConnectionRecord, spec: IntegrationSpec, params: Mapping[str, str], payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        auth = spec.auth_for_mode("OAUTH1")
+        assert isinstance(auth, OAuth1Spec)  # noqa: S101 - the state was created for this scheme
+        if params.get("denied") or params.get("error"):
+            raise OAuthProviderError(
+                f"{spec.display_name} answered access_denied: the user did not give consent",
+                details={"error": "access_denied"},
+            )
+        if params.get("oauth_token") != payload["token"] or not params.get("oauth_verifier"):
+            raise OAuthProviderError(
+                "the callback's oauth_token or oauth_verifier is missing or does not match",
+                details={"error": "invalid_request"},
+            )
+        app = self._engine.oauth_app(spec.id)
+        request = oauth1.access_token_request(
+            auth,
+            record.config,
+            app,
+            token=payload["token"],
+            token_secret=payload["token_secret"],
+            verifier=params["oauth_verifier"],
+        )
+        return oauth1.parse_credentials(self._send(request, "access token endpoint"), "access token")
+
+    # Refresh
+
+    def refresh(
+        self,
+        record: ConnectionRecord,
+        spec: IntegrationSpec,
+        auth: OAuth2Spec,
+        seen: Mapping[str, Any],
+        *,
+        force: bool,
+    ) -> dict[str, Any]:
+        """Return live tokens, refreshing them once however many callers ask at the same moment.
+
+        The connection's credentials row is locked; whoever gets the lock re-reads it, and only
+        refreshes when the token is still the one the caller saw (a 401) or still expiring. The new
+        tokens, with any rotated refresh token, are stored before the lock is released.
+
+        Args:
+            record: The connection.
+            spec: Its integration.
+            auth: The OAuth 2.0 entry.
+            seen: The credentials the caller used.
+            force: Refresh even if not expiring (the service answered 401 to this token).
+
+        Returns:
+            The current credentials.
+
+        Raises:
+            ConnectionExpired: The provider refused the refresh token (the connection is now expired).
+            OAuthProviderError: The token endpoint failed otherwise, or no refresh is possible.
+        """
+        with self._stripes[hash(record.id) % _STRIPES], self._engine.store.lock_credentials(record.id) as locked:
+            current = self._engine._open(record.id, locked.ciphertext) if locked.ciphertext else dict(seen)
+            moved_on = current.get("access_token") != seen.get("access_token")
+            if moved_on or not (force or expiring(current, auth.refresh_margin)):
+                return current
+            request = self._refresh_request(record, spec, auth, current)
+            try:
+                fresh = oauth2.parse_token_response(self._send(request, "token endpoint"))
+            except OAuthProviderError as exc:
+                if exc.details.get("error") in ("invalid_grant", "invalid_client", "unauthorized_client"):
+                    reason = (
+                        f"the provider refused to refresh the token ({exc.details['error']}); "
+                        "call reconnect() to give consent again"
+                    )
+                    locked.set_status(ConnectionStatus.EXPIRED.value, reason)
+                    raise ConnectionExpired(f"connection {record.id} expired: {reason}") from None
+                raise
+            merged = {**current, **fresh}
+            if "refresh_token" not in fresh and "refresh_token" in current:
+                merged["refresh_token"] = current["refresh_token"]
+            if "expires_at" not in fresh:
+                merged.pop("expires_at", None)
+            vault = self._engine.vault
+            locked.replace((vault.active, vault.seal(record.id, merged)))
+            logger.info("refreshed the token of connection %s", record.id)
+            return merged
+
+    def _refresh_request(
+        self, record: ConnectionRecord, spec: IntegrationSpec, auth: OAuth2Spec, current: Mapping[str, Any]
+    ) -> httpx.Request:
+        if auth.grant_type == "client_credentials":
+            app = OAuthApp(current["client_id"], current["client_secret"])
+            scopes = current["scope"].split(" ") if current.get("scope") else None
+            return oauth2.client_credentials_request(auth, record.config, app, scopes=scopes)
+        if not current.get("refresh_token"):
+            raise OAuthProviderError(
+                f"the token of connection {record.id} expired and the provider gave no refresh token; call reconnect()",
+                details={"error": "no_refresh_token"},
+            )
+        app = self._engine.oauth_app(spec.id)
+        return oauth2.refresh_request(auth, record.config, app, refresh_token=current["refresh_token"])
+
+    # Client credentials
+
+    def client_credentials_token(
+        self,
+        auth: OAuth2Spec,
+        config: Mapping[str, Any],
+        client_id: str,
+        client_secret: str,
+        scopes: list[str] | None,
+    ) -> dict[str, Any]:
+        """Fetch a token with the client credentials grant.
+
+        Args:
+            auth: The OAuth 2.0 entry.
+            config: The connection's config values.
+            client_id: The client id.
+            client_secret: The client secret.
+            scopes: Scopes to ask for.
+
+        Returns:
+            The credentials to store: the client and its token.
+
+        Raises:
+            OAuthProviderError: The provider refused the client or could not be reached.
+        """
+        app = OAuthApp(client_id, client_secret)
+        response = self._send(oauth2.client_credentials_request(auth, config, app, scopes=scopes), "token endpoint")
+        return {"client_id": client_id, "client_secret": client_secret, **oauth2.parse_token_response(response)}
+
+    # Revoke
+
+    def revoke(self, record: ConnectionRecord, spec: IntegrationSpec, credentials: Mapping[str, Any]) -> str | None:
+        """Revoke a connection's tokens at the provider (RFC 7009), refresh token first.
+
+        Args:
+            record: The connection.
+            spec: Its integration.
+            credentials: Its opened credentials.
+
+        Returns:
+            None when every token was revoked (or there is nothing to revoke); otherwise why not.
+        """
+        auth = spec.auth_for_mode("OAUTH2")
+        if not isinstance(auth, OAuth2Spec) or not auth.revocation_url:
+            return None
+        try:
+            app = (
+                OAuthApp(credentials["client_id"], credentials["client_secret"])
+                if "client_secret" in credentials
+                else self._engine.oauth_app(spec.id)
+            )
+        except OAuthError as exc:
+            return exc.message
+        problems = []
+        for hint in ("refresh_token", "access_token"):
+            token = credentials.get(hint)
+            if not token:
+                continue
+            request = oauth2.revocation_request(auth, record.config, app, token=token, hint=hint)
+            try:
+                response = self._client.send(request)
+            except httpx.HTTPError as exc:
+                problems.append(f"{hint}: could not reach {request.url.host} ({type(exc).__name__})")
+                continue
+            if response.status_code != 200:
+                problems.append(f"{hint}: the provider answered {response.status_code}")
+        return "; ".join(problems) or None
+
+
+def expiring(credentials: Mapping[str, Any], margin: float, now: float | None = None) -> bool:
+    """Whether an access token expires within `margin` seconds (False when its expiry is unknown).
+
+    Args:
+        credentials: The connection's credentials.
+        margin: Seconds.
+        now: The current time.
+
+    Returns:
+        Whether to refresh before use.
+    """
+    expires_at = credentials.get("expires_at")
+    return expires_at is not None and float(expires_at) - margin <= (now if now is not None else time.time())

@@ -1,0 +1,125 @@
+"""The engine's OAuth app calls: the client plughub is at each provider."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from plughub.config import Settings
+from plughub.engine.catalog import Catalog
+from plughub.engine.oauth import OAuthApp, app_record_id, env_app, env_names
+from plughub.engine.redact import mask
+from plughub.engine.store import Store
+from plughub.engine.vault import Vault
+from plughub.exceptions import InvalidInput, NotFoundError, OAuthAppMissing
+from plughub.schemas import OAuthAppInfo
+
+__all__ = ["OAuthAppsMixin"]
+
+
+class OAuthAppsMixin:
+    """OAuth app calls of the `Engine`."""
+
+    catalog: Catalog
+    store: Store
+    settings: Settings
+
+    def _open(self, record_id: str, blob: bytes) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _with_fresh_vault(self, write: Callable[[Vault], None]) -> None:
+        raise NotImplementedError
+
+    def oauth_app(self, integration_id: str) -> OAuthApp:
+        """The OAuth client of an integration: stored with `set_oauth_app`, else from the environment.
+
+        Args:
+            integration_id: The integration.
+
+        Returns:
+            The app.
+
+        Raises:
+            OAuthAppMissing: Neither is set (the message says how to set one).
+        """
+        blob = self.store.get_credentials(app_record_id(integration_id))
+        if blob:
+            data = self._open(app_record_id(integration_id), blob)
+            return OAuthApp(data["client_id"], data["client_secret"], data.get("scopes"), "stored")
+        app = env_app(integration_id)
+        if app is None:
+            id_name, secret_name = env_names(integration_id)
+            raise OAuthAppMissing(
+                f"No OAuth app is set for {integration_id}. Register an app at the provider with the redirect URI "
+                f"{self.settings.callback_url}, then call IntegrationFactory.get({integration_id!r}).set_oauth_app("
+                f"client_id=..., client_secret=...), or set {id_name} and {secret_name}, "
+                f"or run `plughub oauth-app set {integration_id}`."
+            )
+        return app
+
+    def set_oauth_app(
+        self, integration_id: str, client_id: str, client_secret: str, scopes: list[str] | None = None
+    ) -> OAuthAppInfo:
+        """Store an integration's OAuth client, sealed.
+
+        Args:
+            integration_id: The integration.
+            client_id: The client id (consumer key).
+            client_secret: The client secret (consumer secret, or a PEM key for RSA-SHA1).
+            scopes: Scopes to ask for; None for the definition's defaults.
+
+        Returns:
+            The app, secret masked.
+
+        Raises:
+            IntegrationNotFound: Unknown integration.
+            InvalidInput: The integration has no OAuth scheme, or a value is empty.
+        """
+        spec = self.catalog.spec(integration_id)
+        if not any(a.mode in ("OAUTH1", "OAUTH2") for a in spec.auth):
+            raise InvalidInput(
+                f"{spec.display_name} has no OAuth scheme; it supports " + ", ".join(a.mode for a in spec.auth)
+            )
+        if not client_id or not client_secret:
+            raise InvalidInput("client_id and client_secret are both required")
+        record_id = app_record_id(integration_id)
+        data = {"client_id": client_id, "client_secret": client_secret, "scopes": scopes}
+        self._with_fresh_vault(
+            lambda vault: self.store.put_credentials(record_id, (vault.active, vault.seal(record_id, data)))
+        )
+        return self.get_oauth_app(integration_id)
+
+    def get_oauth_app(self, integration_id: str) -> OAuthAppInfo:
+        """Describe an integration's OAuth client, secret masked.
+
+        Args:
+            integration_id: The integration.
+
+        Returns:
+            The app and where it comes from.
+
+        Raises:
+            OAuthAppMissing: None is set.
+        """
+        self.catalog.spec(integration_id)
+        app = self.oauth_app(integration_id)
+        return OAuthAppInfo(
+            integration_id=integration_id,
+            client_id=app.client_id,
+            client_secret=mask(app.client_secret),
+            scopes=app.scopes,
+            source=app.source,
+            redirect_uri=self.settings.callback_url,
+        )
+
+    def delete_oauth_app(self, integration_id: str) -> None:
+        """Delete an integration's stored OAuth client (environment variables are not touched).
+
+        Args:
+            integration_id: The integration.
+
+        Raises:
+            NotFoundError: No app is stored for it.
+        """
+        if not self.store.delete_credentials(app_record_id(integration_id)):
+            raise NotFoundError(f"No OAuth app is stored for {integration_id}")

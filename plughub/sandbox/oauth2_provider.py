@@ -1,0 +1,462 @@
+"""An OAuth 2.0 authorization server (RFC 6749, 7636, 7009, 9207) for the sandbox, on Authlib's server classes.
+
+Authlib has no integration for a bare `http.server`, so this module supplies what
+`authlib.integrations.flask_oauth2` does for Flask: the request and payload wrappers,
+`handle_response` and `send_signal`. Everything lives in memory behind one lock.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import json
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc6749 import (
+    AuthorizationCodeGrant,
+    AuthorizationCodeMixin,
+    AuthorizationServer,
+    ClientCredentialsGrant,
+    ClientMixin,
+    InvalidRequestError,
+    JsonRequest,
+    OAuth2Error,
+    OAuth2Payload,
+    OAuth2Request,
+    RefreshTokenGrant,
+    TokenMixin,
+    list_to_scope,
+    scope_to_list,
+)
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc9207 import IssuerParameter
+
+__all__ = ["OAuth2Provider"]
+
+USER = "alice"
+CODE_TTL = 600
+FORM = "application/x-www-form-urlencoded"
+Response = tuple[int, dict[str, str], bytes]
+
+
+class _Payload(OAuth2Payload):  # type: ignore[misc]
+    """Query and form parameters merged, the query first (like Werkzeug's `request.values`)."""
+
+    def __init__(self, query: list[tuple[str, str]], form: list[tuple[str, str]]) -> None:
+        self._datalist: defaultdict[str, list[str]] = defaultdict(list)
+        for key, value in [*query, *form]:
+            self._datalist[key].append(value)
+        self._data = {key: values[0] for key, values in self._datalist.items()}
+
+    data = property(lambda self: self._data)
+    datalist = property(lambda self: self._datalist)
+
+
+class _Request(OAuth2Request):  # type: ignore[misc]
+    """What `create_oauth2_request` gives Authlib: `.payload` merges query and form, `.args`/`.form` do not."""
+
+    def __init__(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> None:
+        hdrs = httpx.Headers(headers)
+        uri = f"http://{hdrs.get('Host') or '127.0.0.1'}{path}" + (f"?{query}" if query else "")
+        super().__init__(method.upper(), uri, headers=hdrs)  # raises InsecureTransportError off loopback
+        args = parse_qsl(query, keep_blank_values=True)
+        form = (
+            parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            if FORM in hdrs.get("Content-Type", "")
+            else []
+        )
+        self.raw_body, self.payload = body, _Payload(args, form)
+        self._args, self._form = dict(reversed(args)), dict(reversed(form))
+
+    args = property(lambda self: self._args)
+    form = property(lambda self: self._form)
+
+
+@dataclass
+class _Client(ClientMixin):  # type: ignore[misc]
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uris: list[str]
+    scopes: list[str]
+    auth_method: str
+    grant_types: tuple[str, ...]
+
+    def get_default_redirect_uri(self) -> str | None:
+        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
+
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        if not scope:
+            return str(list_to_scope(self.scopes))
+        allowed = [s for s in scope_to_list(scope) if s in self.scopes]
+        return str(list_to_scope(allowed)) if allowed else None
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.redirect_uris
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return hmac.compare_digest(self.client_secret.encode(), client_secret.encode())
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method == self.auth_method
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+
+@dataclass
+class _Code(AuthorizationCodeMixin):  # type: ignore[misc]
+    code: str
+    client_id: str
+    redirect_uri: str | None
+    scope: str
+    user: str
+    code_challenge: str | None
+    code_challenge_method: str | None
+    expires_at: float = field(default_factory=lambda: time.time() + CODE_TTL)
+
+    def get_redirect_uri(self) -> str | None:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+@dataclass
+class _Token(TokenMixin):  # type: ignore[misc]
+    access_token: str
+    refresh_token: str | None
+    client_id: str
+    user: str | None
+    scope: str
+    expires_in: int
+    expires_at: float
+    access_revoked: bool = False
+    refresh_revoked: bool = False
+
+    def check_client(self, client: _Client) -> bool:
+        return client.client_id == self.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def is_expired(self) -> bool:
+        return time.time() >= self.expires_at
+
+    def is_revoked(self) -> bool:
+        return self.access_revoked
+
+
+class _HttpResponse:
+    """What `handle_response` returns; `location` is what RFC 9207's extension rewrites."""
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("Location")
+
+    @location.setter
+    def location(self, value: str) -> None:
+        self.headers["Location"] = value
+
+    def as_tuple(self) -> Response:
+        return self.status, self.headers, self.body
+
+
+class _Server(AuthorizationServer):  # type: ignore[misc]
+    """The framework integration: what `flask_oauth2.AuthorizationServer` does for Flask."""
+
+    def __init__(self, provider: OAuth2Provider) -> None:
+        super().__init__()
+        self.provider = provider
+
+    def query_client(self, client_id: str) -> _Client | None:
+        return self.provider._clients.get(client_id)
+
+    def save_token(self, token: dict[str, Any], request: _Request) -> None:
+        self.provider._save_token(token, request)
+
+    def create_oauth2_request(self, request: _Request) -> _Request:
+        return request  # handle() already wrapped the raw request
+
+    def create_json_request(self, request: _Request) -> Any:
+        json_request = JsonRequest(request.method, request.uri, request.headers)
+        json_request.payload = BasicOAuth2Payload(json.loads(request.raw_body or b"{}"))
+        return json_request
+
+    def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> _HttpResponse:
+        raw = json.dumps(body).encode() if isinstance(body, dict) else str(body or "").encode()
+        return _HttpResponse(status, dict(headers), raw)
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """No signal system here; the provider records what tests need itself."""
+
+
+class _Pkce(CodeChallenge):  # type: ignore[misc]
+    """Authlib's RFC 7636 extension; when required, a `code_challenge` (S256) is mandatory."""
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if self.required and not data.get("code_challenge"):
+            raise InvalidRequestError("Missing 'code_challenge' (PKCE is required).")
+        if self.required and data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("'code_challenge_method' must be 'S256'.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+class _Issuer(IssuerParameter):  # type: ignore[misc]
+    def __init__(self, provider: OAuth2Provider) -> None:
+        self.provider = provider
+
+    def get_issuer(self) -> str | None:
+        return self.provider.issuer or None
+
+
+class _CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def save_authorization_code(self, code: str, request: _Request) -> None:
+        data = request.payload.data
+        item = _Code(
+            code, request.client.client_id, request.payload.redirect_uri, request.scope, request.user,
+            data.get("code_challenge"), data.get("code_challenge_method"),
+        )  # fmt: skip
+        self.server.provider._codes[code] = item
+
+    def query_authorization_code(self, code: str, client: _Client) -> _Code | None:
+        item: _Code | None = self.server.provider._codes.get(code)
+        if item and item.client_id == client.client_id and item.expires_at > time.time():
+            return item
+        return None
+
+    def delete_authorization_code(self, authorization_code: _Code) -> None:
+        self.server.provider._codes.pop(authorization_code.code, None)
+
+    def authenticate_user(self, authorization_code: _Code) -> str:
+        return authorization_code.user
+
+
+class _RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def __init__(self, request: _Request, server: _Server) -> None:
+        super().__init__(request, server)
+        self.INCLUDE_NEW_REFRESH_TOKEN = server.provider.rotate_refresh_tokens
+
+    def authenticate_refresh_token(self, refresh_token: str) -> _Token | None:
+        token: _Token | None = self.server.provider._refresh.get(refresh_token)
+        return token if token and not token.refresh_revoked else None
+
+    def authenticate_user(self, refresh_token: _Token) -> str | None:
+        return refresh_token.user
+
+    def revoke_old_credential(self, refresh_token: _Token) -> None:
+        if self.INCLUDE_NEW_REFRESH_TOKEN:
+            refresh_token.refresh_revoked = True
+
+
+class _ClientCredentialsGrant(ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+class _Revocation(RevocationEndpoint):  # type: ignore[misc]
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> _Token | None:
+        provider: OAuth2Provider = self.server.provider
+        if token_type_hint == "refresh_token":  # noqa: S105 - a hint, not a secret
+            return provider._refresh.get(token_string) or provider._access.get(token_string)
+        return provider._access.get(token_string) or provider._refresh.get(token_string)
+
+    def revoke_token(self, token: _Token, request: _Request) -> None:
+        value = request.form["token"]
+        token.access_revoked = True
+        if value == token.refresh_token:  # RFC 7009 §2.1: revoking the grant's refresh token ends it
+            token.refresh_revoked = True
+        self.server.provider.revoked.append(value)
+
+
+def _page(title: str, content: str) -> bytes:
+    head = f"<!doctype html><html><head><title>{html.escape(title)}</title></head>"
+    return f"{head}<body>{content}</body></html>".encode()
+
+
+class OAuth2Provider:
+    """OAuth 2.0 authorization server (RFC 6749) built on authlib.oauth2 server classes.
+
+    Args:
+        access_token_ttl: Lifetime of access tokens in seconds (the `expires_in` it returns).
+        rotate_refresh_tokens: Issue a new refresh token on refresh and invalidate the old one.
+        require_pkce: Demand PKCE (S256) in authorization requests.
+        send_iss: Add `iss` to authorization responses (RFC 9207).
+
+    Attributes:
+        issuer: The `iss` value, e.g. "http://127.0.0.1:PORT"; the first request's Host sets it when empty.
+        token_requests: Token endpoint requests per `grant_type`, successful or not.
+        revoked: Tokens revoked through `/oauth2/revoke`.
+    """
+
+    def __init__(
+        self,
+        *,
+        access_token_ttl: int = 3600,
+        rotate_refresh_tokens: bool = True,
+        require_pkce: bool = True,
+        send_iss: bool = True,
+    ) -> None:
+        self.access_token_ttl = access_token_ttl
+        self.rotate_refresh_tokens = rotate_refresh_tokens
+        self.issuer = ""
+        self.token_requests: dict[str, int] = {}
+        self.revoked: list[str] = []
+        self._lock = threading.RLock()
+        self._clients: dict[str, _Client] = {}
+        self._codes: dict[str, _Code] = {}
+        self._access: dict[str, _Token] = {}
+        self._refresh: dict[str, _Token] = {}
+        self._server = _Server(self)
+        self._server.register_token_generator(
+            "default",
+            BearerTokenGenerator(
+                lambda **_: generate_token(42), lambda **_: generate_token(48), lambda *_: self.access_token_ttl
+            ),
+        )
+        self._server.register_grant(_CodeGrant, [_Pkce(required=require_pkce)])
+        self._server.register_grant(_RefreshGrant)
+        self._server.register_grant(_ClientCredentialsGrant)
+        self._server.register_endpoint(_Revocation)
+        self._issuer_extension = _Issuer(self) if send_iss else None
+        if self._issuer_extension:
+            self._server.register_extension(self._issuer_extension)
+
+    def register_client(
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_uris: list[str],
+        scopes: list[str],
+        token_endpoint_auth_method: str = "client_secret_basic",  # noqa: S107 - a method name
+        grant_types: tuple[str, ...] = ("authorization_code", "refresh_token", "client_credentials"),
+    ) -> None:
+        """Register (or replace) a client.
+
+        Args:
+            client_id: Its identifier.
+            client_secret: Its secret.
+            redirect_uris: The redirect URIs it may use, compared exactly.
+            scopes: The scopes it may obtain; a request without `scope` gets them all.
+            token_endpoint_auth_method: "client_secret_basic", "client_secret_post" or "none".
+            grant_types: The grant types it may use.
+        """
+        client = _Client(client_id, client_secret, list(redirect_uris), list(scopes), token_endpoint_auth_method,
+                         tuple(grant_types))  # fmt: skip
+        with self._lock:
+            self._clients[client_id] = client
+
+    def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Response | None:
+        """Serve /oauth2/authorize (GET: consent page; POST: decision), /oauth2/token, /oauth2/revoke.
+
+        Args:
+            method: The HTTP method.
+            path: The request path, without the query.
+            query: The raw query string.
+            headers: The request headers.
+            body: The request body.
+
+        Returns:
+            (status, headers, body), or None for a path it does not serve.
+        """
+        path = path.rstrip("/")
+        if path not in ("/oauth2/authorize", "/oauth2/token", "/oauth2/revoke"):
+            return None
+        with self._lock:
+            try:
+                request = _Request(method, path, query, headers, body)
+                self.issuer = self.issuer or request.uri.split(path, 1)[0]
+                if path == "/oauth2/token":
+                    grant_type = request.payload.data.get("grant_type", "")
+                    self.token_requests[grant_type] = self.token_requests.get(grant_type, 0) + 1
+                    return self._server.create_token_response(request).as_tuple()  # type: ignore[no-any-return]
+                if path == "/oauth2/revoke":
+                    response = self._server.create_endpoint_response("revocation", request)
+                    return response.as_tuple()  # type: ignore[no-any-return]
+                if request.method not in ("GET", "POST"):
+                    return 405, {"Allow": "GET, POST", "Content-Type": "text/plain"}, b"method not allowed"
+                return self._authorize(request, query)
+            except OAuth2Error as error:  # e.g. insecure transport, raised before Authlib's own handling
+                return self._server.handle_error_response(None, error).as_tuple()  # type: ignore[no-any-return]
+
+    def _authorize(self, request: _Request, query: str) -> Response:
+        try:
+            grant = self._server.get_consent_grant(request, end_user=USER)
+        except OAuth2Error as error:
+            if not error.redirect_uri:  # bad client or redirect_uri: never redirect (RFC 6749 §4.1.2.1)
+                text = f"<h1>Authorization error</h1><p>{html.escape(f'{error.error}: {error.description}')}</p>"
+                return 400, {"Content-Type": "text/html; charset=utf-8"}, _page("Authorization error", text)
+            response: _HttpResponse = self._server.handle_error_response(request, error)
+            if self._issuer_extension:
+                self._issuer_extension.add_issuer_parameter(self._server, response)
+            return response.as_tuple()
+        if request.method == "POST":
+            user = USER if request.form.get("decision") == "approve" else None
+            result = self._server.create_authorization_response(request, grant_user=user, grant=grant)
+            return result.as_tuple()  # type: ignore[no-any-return]
+        client = grant.client
+        action = "/oauth2/authorize?" + quote(query, safe="&=%+-._~!$'()*,;:@/?")
+        content = (
+            f"<h1>Authorize {html.escape(client.client_id)}</h1>"
+            f"<p>Signed in as <b>{USER}</b>. Grant access to: {html.escape(request.scope or '(none)')}?</p>"
+            f'<form method="post" action="{action}">'
+            '<button name="decision" value="approve">Approve</button> '
+            '<button name="decision" value="deny">Deny</button></form>'
+        )
+        return 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}, _page("Consent", content)
+
+    def _save_token(self, token: dict[str, Any], request: _Request) -> None:
+        expires_in = int(token.get("expires_in", self.access_token_ttl))
+        item = _Token(token["access_token"], token.get("refresh_token"), request.client.client_id, request.user,
+                      token.get("scope", ""), expires_in, time.time() + expires_in)  # fmt: skip
+        self._access[item.access_token] = item
+        if item.refresh_token:
+            self._refresh[item.refresh_token] = item
+
+    def validate_bearer(self, token: str) -> dict[str, Any] | None:
+        """Look up a bearer access token.
+
+        Args:
+            token: The access token.
+
+        Returns:
+            {"client_id", "user", "scope"} for a live access token (issued, not expired, not revoked), else None.
+        """
+        with self._lock:
+            item = self._access.get(token)
+            if item is None or item.is_revoked() or item.is_expired():
+                return None
+            return {"client_id": item.client_id, "user": item.user, "scope": item.scope}
+
+    def expire_access_tokens(self) -> None:
+        """Make every issued access token expired now (tests of refresh)."""
+        with self._lock:
+            for item in self._access.values():
+                item.expires_at = min(item.expires_at, time.time() - 1)
+
+    def revoke_all_access_tokens(self) -> None:
+        """Make every access token invalid, so a 401 follows (tests of reactive refresh)."""
+        with self._lock:
+            for item in self._access.values():
+                item.access_revoked = True
