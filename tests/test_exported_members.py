@@ -48,6 +48,7 @@ PUBLIC = {
         "Supplier",
         "__version__",
         "build_connector_params",
+        "complete_authorization",
     ],
     "plughub.modules.model.integration": [
         "AuthenticationSchema",

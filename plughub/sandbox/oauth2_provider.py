@@ -19,22 +19,7 @@ from urllib.parse import parse_qsl, quote
 
 import httpx
 from authlib.common.security import generate_token
-from authlib.oauth2.rfc6749 import (
-    AuthorizationCodeGrant,
-    AuthorizationCodeMixin,
-    AuthorizationServer,
-    ClientCredentialsGrant,
-    ClientMixin,
-    InvalidRequestError,
-    JsonRequest,
-    OAuth2Error,
-    OAuth2Payload,
-    OAuth2Request,
-    RefreshTokenGrant,
-    TokenMixin,
-    list_to_scope,
-    scope_to_list,
-)
+from authlib.oauth2 import rfc6749
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -49,7 +34,7 @@ FORM = "application/x-www-form-urlencoded"
 Response = tuple[int, dict[str, str], bytes]
 
 
-class _Payload(OAuth2Payload):  # type: ignore[misc]
+class _Payload(rfc6749.OAuth2Payload):  # type: ignore[misc]
     """Query and form parameters merged, the query first (like Werkzeug's `request.values`)."""
 
     def __init__(self, query: list[tuple[str, str]], form: list[tuple[str, str]]) -> None:
@@ -62,7 +47,7 @@ class _Payload(OAuth2Payload):  # type: ignore[misc]
     datalist = property(lambda self: self._datalist)
 
 
-class _Request(OAuth2Request):  # type: ignore[misc]
+class _Request(rfc6749.OAuth2Request):  # type: ignore[misc]
     """What `create_oauth2_request` gives Authlib: `.payload` merges query and form, `.args`/`.form` do not."""
 
     def __init__(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> None:
@@ -83,7 +68,7 @@ class _Request(OAuth2Request):  # type: ignore[misc]
 
 
 @dataclass
-class _Client(ClientMixin):  # type: ignore[misc]
+class _Client(rfc6749.ClientMixin):  # type: ignore[misc]
     client_id: str
     client_secret: str = field(repr=False)
     redirect_uris: list[str]
@@ -96,9 +81,9 @@ class _Client(ClientMixin):  # type: ignore[misc]
 
     def get_allowed_scope(self, scope: str | None) -> str | None:
         if not scope:
-            return str(list_to_scope(self.scopes))
-        allowed = [s for s in scope_to_list(scope) if s in self.scopes]
-        return str(list_to_scope(allowed)) if allowed else None
+            return str(rfc6749.list_to_scope(self.scopes))
+        allowed = [s for s in rfc6749.scope_to_list(scope) if s in self.scopes]
+        return str(rfc6749.list_to_scope(allowed)) if allowed else None
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.redirect_uris
@@ -117,7 +102,7 @@ class _Client(ClientMixin):  # type: ignore[misc]
 
 
 @dataclass
-class _Code(AuthorizationCodeMixin):  # type: ignore[misc]
+class _Code(rfc6749.AuthorizationCodeMixin):  # type: ignore[misc]
     code: str
     client_id: str
     redirect_uri: str | None
@@ -135,7 +120,7 @@ class _Code(AuthorizationCodeMixin):  # type: ignore[misc]
 
 
 @dataclass
-class _Token(TokenMixin):  # type: ignore[misc]
+class _Token(rfc6749.TokenMixin):  # type: ignore[misc]
     access_token: str
     refresh_token: str | None
     client_id: str
@@ -152,32 +137,21 @@ class _Token(TokenMixin):  # type: ignore[misc]
     def get_scope(self) -> str:
         return self.scope
 
-    def is_expired(self) -> bool:
-        return time.time() >= self.expires_at
 
-    def is_revoked(self) -> bool:
-        return self.access_revoked
-
-
+@dataclass
 class _HttpResponse:
     """What `handle_response` returns; `location` is what RFC 9207's extension rewrites."""
 
-    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.status, self.headers, self.body = status, headers, body
-
-    @property
-    def location(self) -> str | None:
-        return self.headers.get("Location")
-
-    @location.setter
-    def location(self, value: str) -> None:
-        self.headers["Location"] = value
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    location: str | None = None
 
     def as_tuple(self) -> Response:
-        return self.status, self.headers, self.body
+        return self.status, {**self.headers, **({"Location": self.location} if self.location else {})}, self.body
 
 
-class _Server(AuthorizationServer):  # type: ignore[misc]
+class _Server(rfc6749.AuthorizationServer):  # type: ignore[misc]
     """The framework integration: what `flask_oauth2.AuthorizationServer` does for Flask."""
 
     def __init__(self, provider: OAuth2Provider) -> None:
@@ -194,13 +168,14 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
         return request  # handle() already wrapped the raw request
 
     def create_json_request(self, request: _Request) -> Any:
-        json_request = JsonRequest(request.method, request.uri, request.headers)
+        json_request = rfc6749.JsonRequest(request.method, request.uri, request.headers)
         json_request.payload = BasicOAuth2Payload(json.loads(request.raw_body or b"{}"))
         return json_request
 
     def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> _HttpResponse:
         raw = json.dumps(body).encode() if isinstance(body, dict) else str(body or "").encode()
-        return _HttpResponse(status, dict(headers), raw)
+        out = dict(headers)
+        return _HttpResponse(status, out, raw, out.pop("Location", None))
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """No signal system here; the provider records what tests need itself."""
@@ -212,9 +187,9 @@ class _Pkce(CodeChallenge):  # type: ignore[misc]
     def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
         data = grant.request.payload.data
         if self.required and not data.get("code_challenge"):
-            raise InvalidRequestError("Missing 'code_challenge' (PKCE is required).")
+            raise rfc6749.InvalidRequestError("Missing 'code_challenge' (PKCE is required).")
         if self.required and data.get("code_challenge_method") != "S256":
-            raise InvalidRequestError("'code_challenge_method' must be 'S256'.")
+            raise rfc6749.InvalidRequestError("'code_challenge_method' must be 'S256'.")
         super().validate_code_challenge(grant, redirect_uri)
 
 
@@ -226,7 +201,7 @@ class _Issuer(IssuerParameter):  # type: ignore[misc]
         return self.provider.issuer or None
 
 
-class _CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
+class _CodeGrant(rfc6749.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def save_authorization_code(self, code: str, request: _Request) -> None:
@@ -250,7 +225,7 @@ class _CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
         return authorization_code.user
 
 
-class _RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
+class _RefreshGrant(rfc6749.RefreshTokenGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def __init__(self, request: _Request, server: _Server) -> None:
@@ -269,7 +244,7 @@ class _RefreshGrant(RefreshTokenGrant):  # type: ignore[misc]
             refresh_token.refresh_revoked = True
 
 
-class _ClientCredentialsGrant(ClientCredentialsGrant):  # type: ignore[misc]
+class _ClientCredentialsGrant(rfc6749.ClientCredentialsGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
@@ -397,13 +372,13 @@ class OAuth2Provider:
                 if request.method not in ("GET", "POST"):
                     return 405, {"Allow": "GET, POST", "Content-Type": "text/plain"}, b"method not allowed"
                 return self._authorize(request, query)
-            except OAuth2Error as error:  # e.g. insecure transport, raised before Authlib's own handling
+            except rfc6749.OAuth2Error as error:  # e.g. insecure transport, raised before Authlib's own handling
                 return self._server.handle_error_response(None, error).as_tuple()  # type: ignore[no-any-return]
 
     def _authorize(self, request: _Request, query: str) -> Response:
         try:
             grant = self._server.get_consent_grant(request, end_user=USER)
-        except OAuth2Error as error:
+        except rfc6749.OAuth2Error as error:
             if not error.redirect_uri:  # bad client or redirect_uri: never redirect (RFC 6749 §4.1.2.1)
                 text = f"<h1>Authorization error</h1><p>{html.escape(f'{error.error}: {error.description}')}</p>"
                 return 400, {"Content-Type": "text/html; charset=utf-8"}, _page("Authorization error", text)
@@ -445,7 +420,7 @@ class OAuth2Provider:
         """
         with self._lock:
             item = self._access.get(token)
-            if item is None or item.is_revoked() or item.is_expired():
+            if item is None or item.access_revoked or item.expires_at <= time.time():
                 return None
             return {"client_id": item.client_id, "user": item.user, "scope": item.scope}
 

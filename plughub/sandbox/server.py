@@ -1,8 +1,10 @@
 """A small HTTP API on 127.0.0.1 that demands each static scheme: the offline demo's upstream.
 
 It checks credentials exactly as a real service would: an `X-Api-Key` header, an
-`Authorization: Bearer` token, or HTTP Basic; `/public/*` needs none. It keeps notes in memory
-and records every request it receives, so tests can check what plughub really sent.
+`Authorization: Bearer` token (its own static one, or one its OAuth 2.0 provider issued), HTTP
+Basic, or an OAuth 1.0a signature; `/public/*` needs none. Under `/oauth2/` and `/oauth1/` it
+runs real OAuth providers built on Authlib's server side. It keeps notes in memory and records
+every request it receives, so tests can check what plughub really sent.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from plughub.sandbox.oauth1_provider import OAuth1Provider
+from plughub.sandbox.oauth2_provider import OAuth2Provider
 
 __all__ = ["ReceivedRequest", "SandboxCredentials", "SandboxServer"]
 
@@ -51,13 +56,19 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the demo prints its own output."""
 
-    def _scheme(self) -> str | None:
+    def _scheme(self, raw: bytes) -> str | None:
         creds = self.server.credentials
         header = self.headers.get("Authorization", "")
         if self.headers.get("X-Api-Key") is not None:
             return "API_KEY" if _equal(self.headers["X-Api-Key"], creds.api_key) else None
         if header.startswith("Bearer "):
-            return "BEARER_TOKEN" if _equal(header[7:], creds.token) else None
+            if _equal(header[7:], creds.token):
+                return "BEARER_TOKEN"
+            return "OAUTH2" if self.server.oauth2.validate_bearer(header[7:]) else None
+        if header.startswith("OAuth "):
+            uri = f"http://{self.headers.get('Host', '127.0.0.1')}{self.path}"
+            valid = self.server.oauth1.validate_request(self.command, uri, dict(self.headers), raw)
+            return "OAUTH1" if valid else None
         if header.startswith("Basic "):
             try:
                 user, _, password = base64.b64decode(header[6:]).decode().partition(":")
@@ -86,7 +97,11 @@ class _Handler(BaseHTTPRequestHandler):
         path = parts.path.rstrip("/") or "/"
         if path.startswith("/public/"):
             return self._public(path, query)
-        scheme = self._scheme()
+        for provider in (self.server.oauth2, self.server.oauth1):
+            answer = provider.handle(self.command, parts.path, parts.query, dict(self.headers), raw)
+            if answer is not None:
+                return self._raw(*answer)
+        scheme = self._scheme(raw)
         if scheme is None:
             return self._send(
                 401,
@@ -94,10 +109,22 @@ class _Handler(BaseHTTPRequestHandler):
                 {"WWW-Authenticate": 'Bearer realm="sandbox"'},
             )
         try:
-            body = json.loads(raw) if raw else {}
+            if "application/x-www-form-urlencoded" in self.headers.get("Content-Type", ""):
+                body: dict[str, Any] = dict(parse_qsl(raw.decode()))
+            else:
+                body = json.loads(raw) if raw else {}
         except ValueError:
-            return self._send(400, {"error": "bad_request", "message": "the body is not JSON"})
+            return self._send(400, {"error": "bad_request", "message": "the body is neither JSON nor a form"})
         self._private(path, scheme, query, body)
+
+    def _raw(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            if key.lower() != "content-length":
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _public(self, path: str, query: dict[str, str]) -> None:
         if path == "/public/echo":
@@ -114,6 +141,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/notes" and self.command == "GET":
             limit = int(query.get("limit", "50"))
             return self._send(200, {"notes": list(notes.values())[:limit], "total": len(notes)})
+        if path == "/notes/search" and self.command == "POST":
+            words = str(body.get("q", "")).casefold()
+            found = [n for n in notes.values() if words in n["text"].casefold()]
+            return self._send(200, {"notes": found, "total": len(found), "scheme": scheme})
         if path == "/notes" and self.command == "POST":
             if not isinstance(body.get("text"), str):
                 return self._send(422, {"error": "invalid", "message": "text is required"})
@@ -145,10 +176,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Tests and the refresh storm open many connections at once; the default backlog of 5 resets them.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], credentials: SandboxCredentials) -> None:
         super().__init__(address, _Handler)
         self.credentials = credentials
+        self.oauth2 = OAuth2Provider()
+        self.oauth1 = OAuth1Provider()
         self.notes: dict[int, dict[str, Any]] = {}
         self.next_id = 0
         self.lock = threading.Lock()
@@ -171,6 +206,7 @@ class SandboxServer:
 
     def __init__(self, credentials: SandboxCredentials, port: int = 0) -> None:
         self._server = _Server(("127.0.0.1", port), credentials)
+        self._server.oauth2.issuer = self.url
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="plughub-sandbox", daemon=True
         )
@@ -184,6 +220,40 @@ class SandboxServer:
     def url(self) -> str:
         """Its base URL."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def oauth2(self) -> OAuth2Provider:
+        """The OAuth 2.0 provider under `/oauth2/`."""
+        return self._server.oauth2
+
+    @property
+    def oauth1(self) -> OAuth1Provider:
+        """The OAuth 1.0a provider under `/oauth1/`."""
+        return self._server.oauth1
+
+    def register_oauth_client(
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        token_endpoint_auth_method: str = "client_secret_basic",
+    ) -> None:
+        """Register one client with both OAuth providers.
+
+        Args:
+            client_id: The client id (consumer key).
+            client_secret: The client secret (consumer secret).
+            redirect_uri: The client's callback URL.
+            token_endpoint_auth_method: How it authenticates at the OAuth 2.0 token endpoint.
+        """
+        self.oauth2.register_client(
+            client_id,
+            client_secret,
+            [redirect_uri],
+            ["notes:read", "notes:write"],
+            token_endpoint_auth_method=token_endpoint_auth_method,
+        )
+        self.oauth1.register_client(client_id, client_secret, redirect_uri)
 
     @property
     def received(self) -> list[ReceivedRequest]:

@@ -276,7 +276,7 @@ def test_connect_missing_basic_password_without_tty(runner: CliRunner, sandbox: 
 
 
 def test_connect_unsupported_scheme(runner: CliRunner) -> None:
-    one_line_error(invoke(runner, "connect", "sandbox", "--scheme", "OAUTH2"), "OAUTH2", "API_KEY")
+    one_line_error(invoke(runner, "connect", "github", "--scheme", "API_KEY"), "API_KEY", "OAUTH2, BEARER_TOKEN")
 
 
 def test_connect_unknown_scheme_is_a_usage_error(runner: CliRunner) -> None:

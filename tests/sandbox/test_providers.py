@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -62,6 +62,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 resets connections when 20 clients connect at once
     oauth2: OAuth2Provider
     oauth1: OAuth1Provider
 
@@ -142,10 +143,22 @@ def _browse(hub: Hub, path: str, params: dict[str, str], decision: str) -> httpx
     return hub.http.post(form.action, data={"decision": decision})
 
 
-def _authorize(hub: Hub, decision: str = "approve", **extra: str) -> tuple[dict[str, str], str]:
+def _params(pkce: bool = True) -> tuple[dict[str, str], str]:
     verifier, challenge = _pkce()
-    params = {"response_type": "code", "client_id": "app", "redirect_uri": CALLBACK, "scope": "read write"}
-    params |= {"state": "st-1", "code_challenge": challenge, "code_challenge_method": "S256", **extra}
+    params = {
+        "response_type": "code",
+        "client_id": "app",
+        "redirect_uri": CALLBACK,
+        "scope": "read write",
+        "state": "st-1",
+    }
+    if pkce:
+        params |= {"code_challenge": challenge, "code_challenge_method": "S256"}
+    return params, verifier
+
+
+def _authorize(hub: Hub, decision: str = "approve", pkce: bool = True) -> tuple[dict[str, str], str]:
+    params, verifier = _params(pkce)
     response = _browse(hub, "/oauth2/authorize", params, decision)
     assert response.status_code == 302
     assert response.headers["Location"].startswith(CALLBACK + "?")
@@ -174,7 +187,8 @@ def test_authorization_code_flow_with_pkce(hub: Hub) -> None:
     token = response.json()
     assert token["token_type"] == "Bearer" and token["expires_in"] == 600 and token["scope"] == "read write"
     assert token["refresh_token"] and response.headers["Cache-Control"] == "no-store"
-    assert hub.oauth2.validate_bearer(token["access_token"]) == {"client_id": "app", "user": "alice", "scope": "read write"}
+    live = {"client_id": "app", "user": "alice", "scope": "read write"}
+    assert hub.oauth2.validate_bearer(token["access_token"]) == live
     me = hub.http.get("/api/me", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert me.status_code == 200 and me.json()["user"] == "alice"
     assert _token(hub, **form, code_verifier=verifier).json()["error"] == "invalid_grant"  # codes are single-use
@@ -182,9 +196,11 @@ def test_authorization_code_flow_with_pkce(hub: Hub) -> None:
 
 
 def test_pkce_is_required_and_checked(hub: Hub) -> None:
-    params, _ = _authorize(hub, code_challenge="", code_challenge_method="")
-    assert params["error"] == "invalid_request" and params["state"] == "st-1" and params["iss"] == hub.url
-    assert "code" not in params
+    for pkce in ({}, {"code_challenge_method": "plain"}):
+        response = hub.http.get("/oauth2/authorize", params={**_params(pkce=False)[0], **pkce})
+        params = _query(response.headers["Location"])  # redirect_uri is valid: the error goes back to the client
+        assert params == {"error": "invalid_request", "error_description": params["error_description"],
+                          "state": "st-1", "iss": hub.url}  # fmt: skip
     params, _ = _authorize(hub)
     form = {"grant_type": "authorization_code", "code": params["code"], "redirect_uri": CALLBACK}
     assert _token(hub, **form).json()["error"] == "invalid_request"  # the verifier is missing
@@ -195,7 +211,7 @@ def test_pkce_is_required_and_checked(hub: Hub) -> None:
 
 def test_pkce_is_optional_when_not_required(make_hub: Callable[..., Hub]) -> None:
     hub = make_hub(require_pkce=False, send_iss=False)
-    params, _ = _authorize(hub, code_challenge="", code_challenge_method="")
+    params, _ = _authorize(hub, pkce=False)
     assert "iss" not in params
     response = _token(hub, grant_type="authorization_code", code=params["code"], redirect_uri=CALLBACK)
     assert response.status_code == 200, response.text
@@ -231,6 +247,7 @@ def test_client_authentication(hub: Hub) -> None:
 
 def test_deny_redirects_with_access_denied(hub: Hub) -> None:
     params, _ = _authorize(hub, decision="deny")
+    assert params.pop("error_description")
     assert params == {"error": "access_denied", "state": "st-1", "iss": hub.url}
 
 
@@ -319,9 +336,11 @@ def _rsa_pair() -> tuple[str, str]:
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
@@ -364,14 +383,20 @@ def test_oauth1_flow_and_signed_requests(hub: Hub, method: str) -> None:
     posted = _signed(hub, auth, "POST", "/api/me?x=1", form={"text": "a note", "tags": "x y"})
     assert posted.headers["Authorization"].startswith("OAuth ")
     assert hub.http.send(posted).status_code == 200
-    uri, headers = str(posted.url), dict(posted.headers)
-    if method != "PLAINTEXT":  # PLAINTEXT signs no request content; its nonce still forbids a replay
-        assert hub.oauth1.validate_request("POST", uri, headers, b"text=another+note&tags=x+y") is None
-        tampered = _signed(hub, auth, "GET", "/api/me?q=1")
-        assert hub.oauth1.validate_request("GET", str(tampered.url) + "0", dict(tampered.headers), b"") is None
-    assert hub.http.send(posted).status_code == 401  # the nonce was seen
-    fresh = _signed(hub, auth, "GET", "/api/me")
-    assert hub.oauth1.validate_request("GET", str(fresh.url), dict(fresh.headers), b"") is not None
+    assert hub.http.send(posted).status_code == 401  # a replay: the nonce was seen
+
+    def check(request: httpx.Request, uri: str | None = None, body: bytes | None = None) -> dict[str, Any] | None:
+        content = request.content if body is None else body
+        return hub.oauth1.validate_request(request.method, uri or str(request.url), dict(request.headers), content)
+
+    assert check(_signed(hub, auth, "POST", "/api/me", form={"text": "a note"})) == me.json()
+    assert check(_signed(hub, auth, "GET", "/api/me?q=1")) == me.json()
+    tampered_body = check(_signed(hub, auth, "POST", "/api/me", form={"text": "a note"}), body=b"text=another")
+    tampered_query = check(_signed(hub, auth, "GET", "/api/me?q=1"), uri=f"{hub.url}/api/me?q=2")
+    if method == "PLAINTEXT":  # PLAINTEXT signs no request content, only the secrets (RFC 5849 §3.4.4)
+        assert tampered_body and tampered_query
+    else:
+        assert tampered_body is None and tampered_query is None
     stranger = ClientAuth("tw", "tw-secret", token="made-up", token_secret="x")
     assert hub.http.send(_signed(hub, stranger, "GET", "/api/me")).status_code == 401
 
@@ -379,7 +404,9 @@ def test_oauth1_flow_and_signed_requests(hub: Hub, method: str) -> None:
 def test_oauth1_deny_keeps_the_callback_query(hub: Hub) -> None:
     temporary, keys = _oauth1_tokens(hub, "HMAC-SHA1", decision="deny")
     assert temporary["denied"] == temporary["oauth_token"] and temporary["error"] == "access_denied"
-    assert parse_qs(urlsplit(f"?state={temporary['state']}").query)["state"] == ["abc"]
+    assert temporary["state"] == "abc" and "oauth_verifier" not in temporary
+    grant = {"token": temporary["oauth_token"], "token_secret": temporary["oauth_token_secret"], "verifier": "guess"}
+    assert hub.http.send(_signed(hub, ClientAuth(**keys, **grant), "POST", "/oauth1/access_token")).status_code == 401
     page = hub.http.get("/oauth1/authorize", params={"oauth_token": temporary["oauth_token"]})
     assert page.status_code == 400  # the temporary credential is spent
 
@@ -396,3 +423,14 @@ def test_oauth1_rejects_bad_requests(hub: Hub) -> None:
     assert hub.http.send(_signed(hub, verifier_less, "POST", "/oauth1/access_token")).status_code == 401
     assert hub.http.get("/oauth1/elsewhere").status_code == 404
     assert hub.oauth1.validate_request("GET", hub.url + "/api/me", {"Authorization": "Bearer x"}, b"") is None
+
+
+def test_oauth1_signature_methods_can_be_restricted() -> None:
+    provider = OAuth1Provider(signature_methods=("HMAC-SHA1",))
+    provider.register_client("tw", "tw-secret", CALLBACK)
+    for method, expected in (("PLAINTEXT", 400), ("HMAC-SHA1", 200)):
+        auth = ClientAuth("tw", "tw-secret", redirect_uri=CALLBACK, signature_method=method)
+        _, headers, _ = auth.prepare("POST", "http://127.0.0.1:9/oauth1/request_token", {"Host": "127.0.0.1:9"}, b"")
+        result = provider.handle("POST", "/oauth1/request_token", "", headers, b"")
+        assert result is not None and result[0] == expected, result
+    assert provider.handle("GET", "/elsewhere", "", {}, b"") is None

@@ -124,7 +124,14 @@ def test_integration_repr_and_supplier_dict() -> None:
 
 def test_authentication_methods_lists_scheme_names() -> None:
     assert IntegrationFactory.get("github").authentication_methods == ["OAUTH2", "BEARER_TOKEN"]
-    assert IntegrationFactory.get("sandbox").authentication_methods == ["API_KEY", "BEARER_TOKEN", "BASIC", "NO_AUTH"]
+    assert IntegrationFactory.get("sandbox").authentication_methods == [
+        "API_KEY",
+        "BEARER_TOKEN",
+        "BASIC",
+        "NO_AUTH",
+        "OAUTH2",
+        "OAUTH1",
+    ]
 
 
 def test_integration_built_by_hand_fetches_its_schemes() -> None:
@@ -295,7 +302,8 @@ def test_connection_tool_run_with_inputs_or_data(sandbox) -> None:  # type: igno
     created = tool.run("SANDBOX_CREATE_NOTE", {"text": "one"})
     assert created.status is ResponseStatus.SUCCESS
     assert created.completed is True
-    fetched = tool.run(tool.actions[3], data={"note_id": created.data["id"]})
+    get_note = next(a for a in tool.actions if a.code == "SANDBOX_GET_NOTE")
+    fetched = tool.run(get_note, data={"note_id": created.data["id"]})
     assert fetched.data["text"] == "one"
     # The integration prefix may be left out.
     assert tool.run("LIST_NOTES", {"limit": 1}).data["total"] == 1
