@@ -1,8 +1,10 @@
 """`plughub demo`: the whole path, offline, in a temporary home.
 
 It starts the sandbox API on 127.0.0.1, connects to it with API_KEY, BEARER_TOKEN, BASIC and
-NO_AUTH through the public SDK, runs real actions, shows a refused input and a failed call, rotates
-the data key, and proves that no secret is stored in clear.
+NO_AUTH through the public SDK, runs real actions, shows a refused input and a failed call,
+completes OAuth 2.0 and OAuth 1.0a consents headlessly against the sandbox's Authlib providers,
+shows a token refresh and the client credentials grant, rotates the data key, and proves that no
+secret is stored in clear.
 """
 
 from __future__ import annotations
@@ -11,16 +13,18 @@ import json
 import secrets
 import stat
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from plughub.backends import EmbeddedBackend, reset_backend, set_backend
+from plughub.callbacks import complete_authorization
 from plughub.config import Settings
 from plughub.enums import AuthenticationSchema
 from plughub.factories import IntegrationFactory, ModelFactory
 from plughub.modules.model.connection import ConnectionTool
-from plughub.sandbox import SandboxCredentials, SandboxServer
+from plughub.sandbox import SandboxCredentials, SandboxServer, give_consent
 
 __all__ = ["run_demo"]
 
@@ -101,7 +105,9 @@ def _walkthrough(
     except ValueError as exc:
         echo(f"   ValueError: {exc}")
 
-    echo("\n5. Rotate the data key; every connection still works:")
+    oauth_secrets = _oauth(echo, integration, sandbox)
+
+    echo("\n8. Rotate the data key; every connection still works:")
     engine = _engine()
     count = engine.rotate_keys()
     again = tools["BEARER_TOKEN"].run("SANDBOX_WHOAMI", {})
@@ -109,8 +115,8 @@ def _walkthrough(
         f"   re-encrypted {count} records under key {engine.vault.active}; BEARER_TOKEN whoami -> {_short(again.data)}"
     )
 
-    echo("\n6. Secrets on disk:")
-    leaked = _scan(home, [creds.api_key, creds.token, creds.password])
+    echo("\n9. Secrets on disk:")
+    leaked = _scan(home, [creds.api_key, creds.token, creds.password, *oauth_secrets])
     row = engine.store.get_credentials(tools["API_KEY"].id) or b""
     key_file = home / "master.key"
     echo(f"   credentials row of the API_KEY connection: {row[:24].hex()}... ({len(row)} bytes, AES-256-GCM)")
@@ -119,6 +125,54 @@ def _walkthrough(
     echo(f"   scanned {', '.join(files)}: " + ("SECRET FOUND IN CLEAR!" if leaked else "no secret appears in clear"))
     echo("\nDone. The temporary home is deleted now; use `plughub connect` to make real connections.")
     return {"connections": {k: t.id for k, t in tools.items()}, "leaked": leaked}
+
+
+def _oauth(echo: Callable[[str], None], integration: Any, sandbox: SandboxServer) -> list[str]:
+    """Steps 5 to 7: OAuth 2.0 with a refresh, OAuth 1.0a, client credentials. Returns the secrets used."""
+    client_id, client_secret = "demo-client", "demo-secret-" + secrets.token_urlsafe(18)
+    callback = _engine().settings.callback_url
+    sandbox.register_oauth_client(client_id, client_secret, callback)
+    sandbox.oauth2.register_client(
+        "demo-m2m", client_secret, [callback], ["notes:read"], token_endpoint_auth_method="client_secret_post"
+    )
+    integration.set_oauth_app(client_id=client_id, client_secret=client_secret)
+
+    echo("\n5. OAuth 2.0 (authorization code with PKCE) against the sandbox's Authlib provider:")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the URL is printed below instead
+        pending = integration.connect(AuthenticationSchema.OAUTH2, data={"port": sandbox.port})
+    echo(
+        f"   connection {pending.data['id']} is {pending.data['status']}; consent page: "
+        f"{_short(pending.data['redirectURL'], 90)}"
+    )
+    callback_url = give_consent(pending.data["redirectURL"])
+    echo("   approved in a headless browser; the provider redirected to the callback with a code")
+    tool = complete_authorization(callback_url)
+    echo(f"   complete_authorization -> {tool.status.value}; whoami -> {_short(tool.run('SANDBOX_WHOAMI', {}).data)}")
+    sandbox.oauth2.revoke_all_access_tokens()
+    again = tool.run("SANDBOX_WHOAMI", {})
+    echo(
+        f"   the provider revoked the access token: 401, one refresh, retry -> {_short(again.data)} "
+        f"(refresh requests at the provider: {sandbox.oauth2.token_requests.get('refresh_token', 0)})"
+    )
+
+    echo("\n6. OAuth 1.0a (HMAC-SHA1 signatures):")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pending = integration.connect(AuthenticationSchema.OAUTH1, data={"port": sandbox.port})
+    tool1 = complete_authorization(give_consent(pending.data["redirectURL"]))
+    found = tool1.run("SANDBOX_SEARCH_NOTES", {"q": "ship"})
+    echo(f"   connection {tool1.id} is {tool1.status.value}; signed form POST -> {_short(found.data)}")
+
+    echo("\n7. OAuth 2.0 client credentials (machine to machine):")
+    m2m = IntegrationFactory.get("sandbox-m2m").connect(
+        AuthenticationSchema.OAUTH2,
+        data={"port": sandbox.port, "client_id": "demo-m2m", "client_secret": client_secret},
+    )
+    machine = ModelFactory.get(m2m.data["id"])
+    assert isinstance(machine, ConnectionTool)  # noqa: S101 - a connection id always yields a tool
+    echo(f"   connection {machine.id} -> {_short(machine.run('SANDBOX_M2M_WHOAMI', {}).data)}")
+    return [client_secret, *sandbox.oauth2.issued_tokens()]
 
 
 def _engine() -> Any:

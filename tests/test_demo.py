@@ -61,10 +61,17 @@ def test_run_demo(demo: tuple[dict[str, Any], list[str]], home: Path) -> None:
     assert "SANDBOX_CREATE_NOTE" in refused[0] and "'text'" in refused[0] and "txt" in refused[0]
     assert "'password'" in refused[1] and "BASIC" in refused[1]
 
-    # key rotation: the three credentialed connections, and BEARER_TOKEN still works
+    # OAuth: both consents completed headlessly, a refresh after the provider revoked the token
+    assert '-> {"scheme": "OAUTH2", "user": "demo"} (refresh requests at the provider: 1)' in _line(
+        lines, "401, one refresh"
+    )
+    assert "is active; signed form POST ->" in _line(lines, "signed form POST")
+    assert _line(lines, "connection", '-> {"scheme": "OAUTH2"')  # the client credentials connection
+
+    # key rotation: the three static credentials, the OAuth app, and three OAuth connections
     rotated = _line(lines, "re-encrypted")
     assert re.search(
-        r"re-encrypted 3 records under key \S+; BEARER_TOKEN whoami -> "
+        r"re-encrypted 7 records under key \S+; BEARER_TOKEN whoami -> "
         r'\{"scheme": "BEARER_TOKEN", "user": "demo"\}',
         rotated,
     ), rotated

@@ -14,7 +14,7 @@ class AuthenticationSchema(Enum):
     written in a definition file.
     """
 
-    BEARER_TOKEN = "BEARER_TOKEN"  # noqa: S105 - a scheme name
+    BEARER_TOKEN = "BEARER_TOKEN"
     OAUTH1 = "OAUTH1"
     OAUTH2 = "OAUTH2"
     API_KEY = "API_KEY"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from plughub.sandbox.consent import give_consent
 from plughub.sandbox.server import ReceivedRequest, SandboxCredentials, SandboxServer
 
-__all__ = ["ReceivedRequest", "SandboxCredentials", "SandboxServer"]
+__all__ = ["ReceivedRequest", "SandboxCredentials", "SandboxServer", "give_consent"]

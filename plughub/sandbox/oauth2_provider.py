@@ -253,7 +253,7 @@ class _Revocation(RevocationEndpoint):  # type: ignore[misc]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> _Token | None:
         provider: OAuth2Provider = self.server.provider
-        if token_type_hint == "refresh_token":  # noqa: S105 - a hint, not a secret
+        if token_type_hint == "refresh_token":
             return provider._refresh.get(token_string) or provider._access.get(token_string)
         return provider._access.get(token_string) or provider._refresh.get(token_string)
 
@@ -303,6 +303,7 @@ class OAuth2Provider:
         self._codes: dict[str, _Code] = {}
         self._access: dict[str, _Token] = {}
         self._refresh: dict[str, _Token] = {}
+        self._issued: list[str] = []
         self._server = _Server(self)
         self._server.register_token_generator(
             "default",
@@ -324,7 +325,7 @@ class OAuth2Provider:
         client_secret: str,
         redirect_uris: list[str],
         scopes: list[str],
-        token_endpoint_auth_method: str = "client_secret_basic",  # noqa: S107 - a method name
+        token_endpoint_auth_method: str = "client_secret_basic",
         grant_types: tuple[str, ...] = ("authorization_code", "refresh_token", "client_credentials"),
     ) -> None:
         """Register (or replace) a client.
@@ -406,8 +407,19 @@ class OAuth2Provider:
         item = _Token(token["access_token"], token.get("refresh_token"), request.client.client_id, request.user,
                       token.get("scope", ""), expires_in, time.time() + expires_in)  # fmt: skip
         self._access[item.access_token] = item
+        self._issued.append(item.access_token)
         if item.refresh_token:
             self._refresh[item.refresh_token] = item
+            self._issued.append(item.refresh_token)
+
+    def issued_tokens(self) -> list[str]:
+        """Every access and refresh token issued so far (tests and the demo scan for leaks).
+
+        Returns:
+            The token strings.
+        """
+        with self._lock:
+            return list(self._issued)
 
     def validate_bearer(self, token: str) -> dict[str, Any] | None:
         """Look up a bearer access token.

@@ -132,7 +132,7 @@ class OAuth2Spec(_AuthBase):
     default_scopes: list[str] = Field(default_factory=list)
     scope_separator: str = " "
     pkce: bool = True
-    token_request_auth_method: Literal["basic", "post"] = "basic"  # noqa: S105 - not a secret
+    token_request_auth_method: Literal["basic", "post"] = "basic"
     authorization_params: dict[str, str] = Field(default_factory=dict)
     token_params: dict[str, str] = Field(default_factory=dict)
     grant_type: Literal["authorization_code", "client_credentials"] = "authorization_code"
@@ -193,7 +193,7 @@ class BasicSpec(_AuthBase):
         }
 
     def _default_apply(self) -> list[ApplySpec]:
-        pair = BasicPair(username="${credentials.username}", password="${credentials.password}")  # noqa: S106
+        pair = BasicPair(username="${credentials.username}", password="${credentials.password}")
         return [ApplySpec(basic=pair)]
 
 

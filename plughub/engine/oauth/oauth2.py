@@ -103,7 +103,7 @@ def _token_request(
 ) -> httpx.Request:
     headers = {"Accept": "application/json", "Content-Type": _FORM}
     form = {**spec.token_params, **form}
-    if spec.token_request_auth_method == "basic":  # noqa: S105 - a method name, not a secret
+    if spec.token_request_auth_method == "basic":
         # RFC 6749 §2.3.1: both halves are form-urlencoded before the Basic encoding.
         pair = f"{quote(app.client_id, safe='')}:{quote(app.client_secret, safe='')}"
         headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
