@@ -24,7 +24,7 @@ class _Group(click.Group):
         debug = bool(ctx.params.get("debug"))
         try:
             return super().invoke(ctx)
-        except (PlughubError, ValueError) as exc:
+        except (PlughubError, ValueError, TimeoutError) as exc:
             if debug:
                 raise
             message = exc.message if isinstance(exc, PlughubError) else str(exc)
