@@ -226,6 +226,19 @@ def expire_stored_token(engine: Engine, connection_id: str) -> None:
     rewrite_credentials(engine, connection_id, expires_at=time.time() - 30)
 
 
+def row_counts(engine: Engine) -> dict[str, int]:
+    """Rows per table that an OAuth flow writes to."""
+    from sqlalchemy import func, select
+
+    from plughub.engine.store.tables import connections, credentials, oauth_states
+
+    with engine.store.engine.connect() as db:
+        return {
+            table.name: int(db.execute(select(func.count()).select_from(table)).scalar() or 0)
+            for table in (connections, credentials, oauth_states)
+        }
+
+
 def home_bytes(home: Path) -> bytes:
     """Every file under PLUGHUB_HOME, concatenated."""
     return b"\n".join(p.read_bytes() for p in sorted(home.rglob("*")) if p.is_file())

@@ -20,7 +20,7 @@ import httpx
 from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec, OAuth2Spec
 from plughub.engine.oauth import oauth1, oauth2
 from plughub.engine.oauth.apps import OAuthApp
-from plughub.engine.store import ConnectionRecord, StateRecord, utcnow
+from plughub.engine.store import ConnectionRecord, StaleKeyError, StateRecord, utcnow
 from plughub.enums import ConnectionStatus
 from plughub.exceptions import ConnectionExpired, OAuthError, OAuthProviderError, OAuthStateError
 
@@ -299,7 +299,13 @@ class OAuthFlows:
             if "expires_at" not in fresh:
                 merged.pop("expires_at", None)
             vault = self._engine.vault
-            locked.replace((vault.active, vault.seal(record.id, merged)))
+            try:
+                locked.replace((vault.active, vault.seal(record.id, merged)))
+            except StaleKeyError:
+                # Keys were rotated elsewhere since this process loaded them; the lock we hold
+                # keeps them from changing again before the commit.
+                vault = self._engine._reload_vault()
+                locked.replace((vault.active, vault.seal(record.id, merged)))
             logger.info("refreshed the token of connection %s", record.id)
             return merged
 
