@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import html
 import json
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -25,6 +26,10 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9207 import IssuerParameter
+
+# Authlib's grants log every token they issue at DEBUG; the sandbox is a provider inside the
+# demo process, so keep its tokens out of the logs like plughub keeps its own.
+logging.getLogger("authlib.oauth2.rfc6749.grants").setLevel(logging.INFO)
 
 __all__ = ["OAuth2Provider"]
 

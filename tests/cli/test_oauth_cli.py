@@ -43,8 +43,9 @@ def runner() -> CliRunner:
 
 
 def test_oauth_app_set_show_delete(runner: CliRunner, callback: str) -> None:
-    stored = ok(invoke(runner, "oauth-app", "set", "github", "--client-id", "gh-client", "--scope", "repo",
-                       input=f"{SECRET}\n"))
+    stored = ok(
+        invoke(runner, "oauth-app", "set", "github", "--client-id", "gh-client", "--scope", "repo", input=f"{SECRET}\n")
+    )
     assert SECRET not in stored.output  # prompted without echo
     assert callback in stored.output
     shown = ok(invoke(runner, "oauth-app", "show", "github"))
@@ -53,27 +54,34 @@ def test_oauth_app_set_show_delete(runner: CliRunner, callback: str) -> None:
     as_json = ok(invoke(runner, "oauth-app", "show", "github", "--json"))
     assert '"client_id": "gh-client"' in as_json.output and SECRET not in as_json.output
     ok(invoke(runner, "oauth-app", "delete", "github"))
-    one_line_error(invoke(runner, "oauth-app", "show", "github"), "No OAuth app is set for github",
-                   "plughub oauth-app set github")
+    one_line_error(
+        invoke(runner, "oauth-app", "show", "github"), "No OAuth app is set for github", "plughub oauth-app set github"
+    )
     one_line_error(invoke(runner, "oauth-app", "delete", "github"), "No OAuth app is stored for github")
 
 
 def test_oauth_app_refused_for_an_integration_without_oauth(runner: CliRunner) -> None:
-    one_line_error(invoke(runner, "oauth-app", "set", "openai", "--client-id", "x", "--client-secret", "y"),
-                   "OpenAI has no OAuth scheme")
+    one_line_error(
+        invoke(runner, "oauth-app", "set", "openai", "--client-id", "x", "--client-secret", "y"),
+        "OpenAI has no OAuth scheme",
+    )
 
 
 def test_connect_oauth2_without_an_app_says_how_to_set_one(runner: CliRunner, sandbox: SandboxServer) -> None:
-    one_line_error(invoke(runner, "connect", "sandbox", "--scheme", "OAUTH2", "-i", f"port={sandbox.port}"),
-                   "No OAuth app is set for sandbox", "PLUGHUB_OAUTH_SANDBOX_CLIENT_ID")
+    one_line_error(
+        invoke(runner, "connect", "sandbox", "--scheme", "OAUTH2", "-i", f"port={sandbox.port}"),
+        "No OAuth app is set for sandbox",
+        "PLUGHUB_OAUTH_SANDBOX_CLIENT_ID",
+    )
     listed = ok(invoke(runner, "connections", "list", "--json"))
     assert '"total": 0' in listed.output
 
 
 def test_connect_no_wait_prints_the_consent_url(runner: CliRunner, registered: SandboxServer) -> None:
     ok(invoke(runner, "oauth-app", "set", "sandbox", "--client-id", "cli-client", "--client-secret", SECRET))
-    result = ok(invoke(runner, "connect", "sandbox", "--scheme", "OAUTH2", "-i", f"port={registered.port}",
-                       "--no-wait"))
+    result = ok(
+        invoke(runner, "connect", "sandbox", "--scheme", "OAUTH2", "-i", f"port={registered.port}", "--no-wait")
+    )
     assert "is pending" in result.output
     assert f"{registered.url}/oauth2/authorize?response_type=code" in result.output
 
@@ -93,8 +101,13 @@ def test_connect_waits_for_the_callback_then_reconnect_and_delete(
 ) -> None:
     ok(invoke(runner, "oauth-app", "set", "sandbox", "--client-id", "cli-client", "--client-secret", SECRET))
     outcome: dict[str, object] = {}
-    worker = threading.Thread(target=lambda: outcome.update(result=invoke(
-        runner, "connect", "sandbox", "--scheme", "OAUTH2", "-i", f"port={registered.port}", "--timeout", "20")))
+    worker = threading.Thread(
+        target=lambda: outcome.update(
+            result=invoke(
+                runner, "connect", "sandbox", "--scheme", "OAUTH2", "-i", f"port={registered.port}", "--timeout", "20"
+            )
+        )
+    )
     worker.start()
     _wait_for_port(callback)
     # The URL is printed before the listener waits; find it in the provider's view instead of the
@@ -119,14 +132,21 @@ def test_connect_waits_for_the_callback_then_reconnect_and_delete(
 def test_connect_reports_a_denied_consent(runner: CliRunner, registered: SandboxServer, callback: str) -> None:
     ok(invoke(runner, "oauth-app", "set", "sandbox", "--client-id", "cli-client", "--client-secret", SECRET))
     outcome: dict[str, object] = {}
-    worker = threading.Thread(target=lambda: outcome.update(result=invoke(
-        runner, "connect", "sandbox", "--scheme", "OAUTH2", "-i", f"port={registered.port}", "--timeout", "20")))
+    worker = threading.Thread(
+        target=lambda: outcome.update(
+            result=invoke(
+                runner, "connect", "sandbox", "--scheme", "OAUTH2", "-i", f"port={registered.port}", "--timeout", "20"
+            )
+        )
+    )
     worker.start()
     _wait_for_port(callback)
     listed = ok(invoke(runner, "connections", "list", "--json"))
     connection_id = re.search(r'"id": "([0-9a-f]{24})"', listed.output).group(1)  # type: ignore[union-attr]
-    url = re.search(r"(http://\S+/oauth2/authorize\S+)",  # type: ignore[union-attr]
-                    ok(invoke(runner, "connections", "reconnect", connection_id, "--no-wait")).output).group(1)
+    url = re.search(
+        r"(http://\S+/oauth2/authorize\S+)",  # type: ignore[union-attr]
+        ok(invoke(runner, "connections", "reconnect", connection_id, "--no-wait")).output,
+    ).group(1)
     page = httpx.get(give_consent(url, approve=False))
     assert page.status_code == 400 and "access_denied" in page.text
     worker.join(30)
@@ -135,7 +155,8 @@ def test_connect_reports_a_denied_consent(runner: CliRunner, registered: Sandbox
 
 def test_connect_times_out(runner: CliRunner, registered: SandboxServer) -> None:
     ok(invoke(runner, "oauth-app", "set", "sandbox", "--client-id", "cli-client", "--client-secret", SECRET))
-    result = invoke(runner, "connect", "sandbox", "--scheme", "OAUTH2", "-i", f"port={registered.port}",
-                    "--timeout", "0.3")
+    result = invoke(
+        runner, "connect", "sandbox", "--scheme", "OAUTH2", "-i", f"port={registered.port}", "--timeout", "0.3"
+    )
     assert result.exit_code == 1
     assert "no OAuth callback reached" in result.stderr

@@ -10,8 +10,6 @@ from __future__ import annotations
 import copy
 import socket
 import time
-import warnings
-from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -250,10 +248,3 @@ def issued_tokens(sb: SandboxServer) -> list[str]:
     for credential in sb.oauth1._tokens.values():
         found += [credential.oauth_token, credential.oauth_token_secret]
     return found
-
-
-def quiet(call: Callable[[], Any]) -> Any:
-    """Call something whose warnings are not the point."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return call()

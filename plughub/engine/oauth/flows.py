@@ -20,7 +20,7 @@ import httpx
 from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec, OAuth2Spec
 from plughub.engine.oauth import oauth1, oauth2
 from plughub.engine.oauth.apps import OAuthApp
-from plughub.engine.store import ConnectionRecord, StaleKeyError, StateRecord, utcnow
+from plughub.engine.store import ConnectionRecord, LockedCredentials, StaleKeyError, StateRecord, utcnow
 from plughub.enums import ConnectionStatus
 from plughub.exceptions import ConnectionExpired, OAuthError, OAuthProviderError, OAuthStateError
 
@@ -276,6 +276,7 @@ class OAuthFlows:
             ConnectionExpired: The provider refused the refresh token (the connection is now expired).
             OAuthProviderError: The token endpoint failed otherwise, or no refresh is possible.
         """
+        refused: OAuthProviderError | None = None
         with self._stripes[hash(record.id) % _STRIPES], self._engine.store.lock_credentials(record.id) as locked:
             current = self._engine._open(record.id, locked.ciphertext) if locked.ciphertext else dict(seen)
             moved_on = current.get("access_token") != seen.get("access_token")
@@ -285,29 +286,33 @@ class OAuthFlows:
             try:
                 fresh = oauth2.parse_token_response(self._send(request, "token endpoint"))
             except OAuthProviderError as exc:
-                if exc.details.get("error") in ("invalid_grant", "invalid_client", "unauthorized_client"):
-                    reason = (
-                        f"the provider refused to refresh the token ({exc.details['error']}); "
-                        "call reconnect() to give consent again"
-                    )
-                    locked.set_status(ConnectionStatus.EXPIRED.value, reason)
-                    raise ConnectionExpired(f"connection {record.id} expired: {reason}") from None
-                raise
-            merged = {**current, **fresh}
-            if "refresh_token" not in fresh and "refresh_token" in current:
-                merged["refresh_token"] = current["refresh_token"]
-            if "expires_at" not in fresh:
-                merged.pop("expires_at", None)
-            vault = self._engine.vault
-            try:
-                locked.replace((vault.active, vault.seal(record.id, merged)))
-            except StaleKeyError:
-                # Keys were rotated elsewhere since this process loaded them; the lock we hold
-                # keeps them from changing again before the commit.
-                vault = self._engine._reload_vault()
-                locked.replace((vault.active, vault.seal(record.id, merged)))
-            logger.info("refreshed the token of connection %s", record.id)
-            return merged
+                if exc.details.get("error") not in ("invalid_grant", "invalid_client", "unauthorized_client"):
+                    raise
+                refused = exc
+                # Leave the block normally so that the status change commits with the lock.
+                locked.set_status(ConnectionStatus.EXPIRED.value, _expired_reason(exc))
+            else:
+                return self._store_refreshed(locked, record, current, fresh)
+        raise ConnectionExpired(f"connection {record.id} expired: {_expired_reason(refused)}")
+
+    def _store_refreshed(
+        self, locked: LockedCredentials, record: ConnectionRecord, current: dict[str, Any], fresh: dict[str, Any]
+    ) -> dict[str, Any]:
+        merged = {**current, **fresh}
+        if "refresh_token" not in fresh and "refresh_token" in current:
+            merged["refresh_token"] = current["refresh_token"]
+        if "expires_at" not in fresh:
+            merged.pop("expires_at", None)
+        vault = self._engine.vault
+        try:
+            locked.replace((vault.active, vault.seal(record.id, merged)))
+        except StaleKeyError:
+            # Keys were rotated elsewhere since this process loaded them; the lock we hold keeps
+            # them from changing again before the commit.
+            vault = self._engine._reload_vault()
+            locked.replace((vault.active, vault.seal(record.id, merged)))
+        logger.info("refreshed the token of connection %s", record.id)
+        return merged
 
     def _refresh_request(
         self, record: ConnectionRecord, spec: IntegrationSpec, auth: OAuth2Spec, current: Mapping[str, Any]
@@ -391,6 +396,11 @@ class OAuthFlows:
             if response.status_code != 200:
                 problems.append(f"{hint}: the provider answered {response.status_code}")
         return "; ".join(problems) or None
+
+
+def _expired_reason(exc: OAuthProviderError | None) -> str:
+    code = exc.details.get("error") if exc is not None else "invalid_grant"
+    return f"the provider refused to refresh the token ({code}); call reconnect() to give consent again"
 
 
 def expiring(credentials: Mapping[str, Any], margin: float, now: float | None = None) -> bool:
