@@ -36,8 +36,8 @@ def describe_connection(engine: Engine, record: ConnectionRecord, *, with_creden
     masked: dict[str, str] = {}
     scopes: list[str] = []
     expires_at: datetime | None = None
-    if record.integration_id in engine.catalog:
-        spec = engine.catalog.spec(record.integration_id)
+    if engine.catalog.contains(record.integration_id, record.team_id):
+        spec = engine.catalog.spec(record.integration_id, record.team_id)
         name = spec.display_name
         auth = spec.auth_for(AuthenticationSchema(record.scheme))
         if with_credentials and auth is not None:
@@ -64,6 +64,7 @@ def describe_connection(engine: Engine, record: ConnectionRecord, *, with_creden
         config=record.config,
         credentials=masked,
         base_url=record.base_url,
+        end_user_id=record.end_user_id,
         error=record.error,
         scopes=scopes,
         expires_at=expires_at,

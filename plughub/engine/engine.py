@@ -25,7 +25,7 @@ from plughub.engine.keyring import load_master_key, open_vault, rotate_data_key
 from plughub.engine.oauth.flows import OAuthFlows
 from plughub.engine.oauth_apps import OAuthAppsMixin
 from plughub.engine.runner import run_action
-from plughub.engine.store import ConnectionRecord, StaleKeyError, Store, open_database, sqlite_url
+from plughub.engine.store import LOCAL_TEAM, ConnectionRecord, StaleKeyError, Store, open_database, sqlite_url
 from plughub.engine.validation import InputValidator
 from plughub.engine.vault import KeyNotInRing, Vault
 from plughub.enums import AuthenticationSchema, ConnectionStatus
@@ -76,8 +76,8 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         self.settings = settings or Settings.from_env()
         self.store = Store(open_database(database_url or sqlite_url(self.settings.home)))
         self.catalog = Catalog(self.settings.catalog_path)
-        for integration_id, definition in self.store.list_integrations():
-            self.catalog.add(parse_definition(definition, source=f"stored integration '{integration_id}'"))
+        for team, integration_id, definition in self.store.list_integrations():
+            self.catalog.add(parse_definition(definition, source=f"stored integration '{integration_id}'"), team)
         self.executor = Executor(
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
@@ -133,11 +133,12 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
 
     # Connections
 
-    def create_connection(self, request: ConnectRequest) -> ConnectResult:
+    def create_connection(self, request: ConnectRequest, *, team: str = LOCAL_TEAM) -> ConnectResult:
         """Connect to an integration: validate, seal the credentials, store the connection.
 
         Args:
-            request: The integration, scheme, name and connect data.
+            request: The integration, scheme, name, connect data and end user.
+            team: The team that owns the connection.
 
         Returns:
             The new connection's id and status.
@@ -149,7 +150,7 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
             UnknownInputs: Inputs the scheme does not take.
             InvalidInput: A value is malformed.
         """
-        spec = self.catalog.spec(request.integration_id)
+        spec = self.catalog.spec(request.integration_id, team)
         inputs = split_connect_data(spec, request.scheme, request.data)
         auth = spec.auth_for(request.scheme)
         record = ConnectionRecord(
@@ -161,12 +162,14 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
             status=ConnectionStatus.ACTIVE.value,
             config=inputs.config,
             base_url=inputs.base_url,
+            team_id=team,
+            end_user_id=request.end_user_id,
         )
         credentials = inputs.credentials
         if isinstance(auth, OAuth2Spec) and auth.grant_type == "client_credentials":
             credentials = self._client_credentials(spec, auth, inputs)
         elif isinstance(auth, (OAuth1Spec, OAuth2Spec)):
-            app = self.oauth_app(spec.id)
+            app = self.oauth_app(spec.id, team)
             pending = replace(record, status=ConnectionStatus.PENDING.value)
             url = self.oauth.start(pending, spec, auth, app, inputs.scopes)
             return ConnectResult(id=record.id, status=ConnectionStatus.PENDING, redirect_url=url)
@@ -194,7 +197,9 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
                 details=exc.details,
             ) from None
 
-    def reconnect(self, connection_id: str, scopes: list[str] | None = None) -> ConnectResult:
+    def reconnect(
+        self, connection_id: str, scopes: list[str] | None = None, *, team: str = LOCAL_TEAM
+    ) -> ConnectResult:
         """Start a new consent for an OAuth connection, keeping its id (re-consent, other scopes).
 
         An active connection stays active with its old tokens until the new consent completes.
@@ -202,6 +207,7 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         Args:
             connection_id: The connection.
             scopes: Scopes to ask for; None for the app's or the definition's.
+            team: The team that owns the connection.
 
         Returns:
             The connection's id and status, and the new `redirect_url`.
@@ -211,8 +217,8 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
             InvalidInput: The connection does not use an OAuth authorization flow.
             OAuthAppMissing: The integration has no OAuth app.
         """
-        record = self._record(connection_id)
-        spec = self.catalog.spec(record.integration_id)
+        record = self._record(connection_id, team)
+        spec = self.catalog.spec(record.integration_id, team)
         auth = spec.auth_for(AuthenticationSchema(record.scheme))
         if not isinstance(auth, (OAuth1Spec, OAuth2Spec)) or getattr(auth, "grant_type", "") == "client_credentials":
             raise InvalidInput(
@@ -220,7 +226,7 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
                 "delete it and connect again with new credentials"
             )
         status = record.status if record.status == ConnectionStatus.ACTIVE.value else ConnectionStatus.PENDING.value
-        url = self.oauth.start(replace(record, status=status), spec, auth, self.oauth_app(spec.id), scopes)
+        url = self.oauth.start(replace(record, status=status), spec, auth, self.oauth_app(spec.id, team), scopes)
         return ConnectResult(id=record.id, status=ConnectionStatus(status), redirect_url=url)
 
     def complete_authorization(self, params: Mapping[str, str]) -> ConnectionInfo:
@@ -238,11 +244,12 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         """
         return self.get_connection(self.oauth.complete(params))
 
-    def get_connection(self, connection_id: str) -> ConnectionInfo:
+    def get_connection(self, connection_id: str, *, team: str | None = LOCAL_TEAM) -> ConnectionInfo:
         """Describe a connection, secrets masked.
 
         Args:
             connection_id: Its id.
+            team: The team that owns the connection (another team's id is not found).
 
         Returns:
             The connection.
@@ -250,35 +257,50 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         Raises:
             ConnectionNotFound: No connection has this id.
         """
-        return self._describe(self._record(connection_id), with_credentials=True)
+        return self._describe(self._record(connection_id, team), with_credentials=True)
 
     def list_connections(
-        self, query: str | None = None, page_number: int = 0, page_size: int = 20, integration_id: str | None = None
+        self,
+        query: str | None = None,
+        page_number: int = 0,
+        page_size: int = 20,
+        integration_id: str | None = None,
+        *,
+        team: str = LOCAL_TEAM,
+        end_user_id: str | None = None,
     ) -> Page[ConnectionInfo]:
-        """List connections, newest first.
+        """List a team's connections, newest first.
 
         Args:
             query: Text to find in the name, description or integration id.
             page_number: 0-based page.
             page_size: Results per page.
             integration_id: Only this integration's connections.
+            team: The team.
+            end_user_id: Only this end user's connections.
 
         Returns:
             One page of connections (credentials not included).
         """
         check_paging(page_number, page_size)
         records, total = self.store.list_connections(
-            query=query, integration_id=integration_id, offset=page_number * page_size, limit=page_size
+            team_id=team,
+            query=query,
+            integration_id=integration_id,
+            end_user_id=end_user_id,
+            offset=page_number * page_size,
+            limit=page_size,
         )
         return page_of([self._describe(r, with_credentials=False) for r in records], total, page_number, page_size)
 
-    def delete_connection(self, connection_id: str) -> DeleteResult:
+    def delete_connection(self, connection_id: str, *, team: str = LOCAL_TEAM) -> DeleteResult:
         """Delete a connection and its credentials, revoking OAuth tokens at the provider first.
 
         A failed revocation is reported in the result; the local delete happens regardless.
 
         Args:
             connection_id: Its id.
+            team: The team that owns the connection (another team's id is not found).
 
         Returns:
             Whether the provider revoked the tokens, and why not when it did not.
@@ -286,16 +308,16 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         Raises:
             ConnectionNotFound: No connection has this id.
         """
-        record = self._record(connection_id)
+        record = self._record(connection_id, team)
         problem = None
         revoked = False
-        if record.scheme == "OAUTH2" and record.integration_id in self.catalog:
+        if record.scheme == "OAUTH2" and self.catalog.contains(record.integration_id, team):
             blob = self.store.get_credentials(record.id)
             if blob:
-                spec = self.catalog.spec(record.integration_id)
+                spec = self.catalog.spec(record.integration_id, team)
                 problem = self.oauth.revoke(record, spec, self._open(record.id, blob))
                 revoked = problem is None and bool(getattr(spec.auth_for_mode("OAUTH2"), "revocation_url", None))
-        if not self.store.delete_connection(connection_id):
+        if not self.store.delete_connection(connection_id, team):
             raise self._not_found(connection_id)
         if problem:
             logger.warning("deleted connection %s, but revocation failed: %s", connection_id, problem)
@@ -304,8 +326,9 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
     def _describe(self, record: ConnectionRecord, *, with_credentials: bool) -> ConnectionInfo:
         return describe_connection(self, record, with_credentials=with_credentials)
 
-    def _record(self, connection_id: str) -> ConnectionRecord:
-        record = self.store.get_connection(connection_id)
+    def _record(self, connection_id: str, team: str | None) -> ConnectionRecord:
+        # Another team's connection answers exactly like a missing one.
+        record = self.store.get_connection(connection_id, team)
         if record is None:
             raise self._not_found(connection_id)
         return record
@@ -319,11 +342,12 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
 
     # Actions
 
-    def list_actions(self, connection_id: str) -> list[ActionInfo]:
+    def list_actions(self, connection_id: str, *, team: str = LOCAL_TEAM) -> list[ActionInfo]:
         """List a connection's actions with their inputs.
 
         Args:
             connection_id: The connection.
+            team: The team that owns the connection (another team's id is not found).
 
         Returns:
             The actions, in the definition's order.
@@ -331,15 +355,16 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         Raises:
             ConnectionNotFound: No connection has this id.
         """
-        spec = self.catalog.spec(self._record(connection_id).integration_id)
+        spec = self.catalog.spec(self._record(connection_id, team).integration_id, team)
         return [describe_action(code, action) for code, action in spec.actions.items()]
 
-    def get_action(self, connection_id: str, action: str) -> ActionInfo:
+    def get_action(self, connection_id: str, action: str, *, team: str = LOCAL_TEAM) -> ActionInfo:
         """Describe one action of a connection.
 
         Args:
             connection_id: The connection.
             action: The action code (the integration prefix may be left out).
+            team: The team that owns the connection (another team's id is not found).
 
         Returns:
             The action.
@@ -348,7 +373,7 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
             ConnectionNotFound: No connection has this id.
             ActionNotFound: The integration has no such action.
         """
-        spec = self.catalog.spec(self._record(connection_id).integration_id)
+        spec = self.catalog.spec(self._record(connection_id, team).integration_id, team)
         code, found = self._action(spec, action)
         return describe_action(code, found)
 
@@ -363,13 +388,16 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
             f"{spec.display_name} has no action '{action}'. Its actions: {shown}.", details={"actions": codes}
         )
 
-    def run_action(self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:
+    def run_action(
+        self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None, *, team: str = LOCAL_TEAM
+    ) -> ActionResult:
         """Run an action of a connection against the real service.
 
         Args:
             connection_id: The connection.
             action: The action code (the integration prefix may be left out).
             inputs: The action's inputs.
+            team: The team that owns the connection (another team's id is not found).
 
         Returns:
             SUCCESS with the service's answer, or FAILED with its status and a sanitised excerpt.
@@ -380,14 +408,14 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
             ActionNotFound: The integration has no such action.
             InvalidInput: The inputs break the action's schema (nothing is sent).
         """
-        record = self._record(connection_id)
+        record = self._record(connection_id, team)
         if record.status != ConnectionStatus.ACTIVE.value:
             raise ConnectionStateError(
                 f"connection {record.id} is {record.status}"
                 + (f" ({record.error})" if record.error else "")
                 + "; it must be active to run actions."
             )
-        spec = self.catalog.spec(record.integration_id)
+        spec = self.catalog.spec(record.integration_id, team)
         code, found = self._action(spec, action)
         inputs = dict(inputs or {})
         self.validator.validate(code, found, inputs)

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from plughub.engine.catalog import Catalog, parse_definition
-from plughub.engine.store import Store
+from plughub.engine.store import LOCAL_TEAM, Store
 from plughub.exceptions import CatalogError, ConflictError, InvalidInput
 from plughub.schemas import IntegrationInfo, Page
 
@@ -53,7 +53,7 @@ class IntegrationsMixin:
     store: Store
 
     def list_integrations(
-        self, query: str | None = None, page_number: int = 0, page_size: int = 20
+        self, query: str | None = None, page_number: int = 0, page_size: int = 20, *, team: str = LOCAL_TEAM
     ) -> Page[IntegrationInfo]:
         """Search the catalog.
 
@@ -61,20 +61,22 @@ class IntegrationsMixin:
             query: Words to look for; None lists all.
             page_number: 0-based page.
             page_size: Results per page.
+            team: The team asking (its own definitions are included).
 
         Returns:
             One page of integrations.
         """
         check_paging(page_number, page_size)
-        found = self.catalog.search(query)
+        found = self.catalog.search(query, team)
         start = page_number * page_size
         return page_of(found[start : start + page_size], len(found), page_number, page_size)
 
-    def get_integration(self, id_or_name: str) -> IntegrationInfo:
+    def get_integration(self, id_or_name: str, *, team: str = LOCAL_TEAM) -> IntegrationInfo:
         """Find an integration by id or display name.
 
         Args:
             id_or_name: `github` or `GitHub`.
+            team: The team asking.
 
         Returns:
             The integration.
@@ -82,13 +84,16 @@ class IntegrationsMixin:
         Raises:
             IntegrationNotFound: Nothing matches.
         """
-        return self.catalog.info(self.catalog.find(id_or_name).id)
+        return self.catalog.info(self.catalog.find(id_or_name, team).id, team)
 
-    def create_integration(self, definition: Mapping[str, Any] | str | Path) -> IntegrationInfo:
-        """Validate, register and persist a user-defined integration.
+    def create_integration(
+        self, definition: Mapping[str, Any] | str | Path, *, team: str = LOCAL_TEAM
+    ) -> IntegrationInfo:
+        """Validate, register and persist a user-defined integration, visible to one team.
 
         Args:
             definition: A mapping, or the path of a YAML or JSON definition file.
+            team: The team that owns it.
 
         Returns:
             The registered integration.
@@ -99,13 +104,13 @@ class IntegrationsMixin:
         """
         data, source = self._read_definition(definition)
         spec = parse_definition(data, source=source)
-        if spec.id in self.catalog and self.catalog.info(spec.id).source != "user":
+        if self.catalog.contains(spec.id) and self.catalog.source(spec.id, team) != "user":
             raise ConflictError(
-                f"integration '{spec.id}' already exists ({self.catalog.info(spec.id).source}); choose another id"
+                f"integration '{spec.id}' already exists ({self.catalog.source(spec.id)}); choose another id"
             )
-        self.store.put_integration(spec.id, _jsonable(data))
-        self.catalog.add(spec, source="user")
-        return self.catalog.info(spec.id)
+        self.store.put_integration(team, spec.id, _jsonable(data))
+        self.catalog.add(spec, team)
+        return self.catalog.info(spec.id, team)
 
     @staticmethod
     def _read_definition(definition: Mapping[str, Any] | str | Path) -> tuple[Any, str]:

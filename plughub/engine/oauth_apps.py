@@ -9,7 +9,7 @@ from plughub.config import Settings
 from plughub.engine.catalog import Catalog
 from plughub.engine.oauth import OAuthApp, app_record_id, env_app, env_names
 from plughub.engine.redact import mask
-from plughub.engine.store import Store
+from plughub.engine.store import LOCAL_TEAM, Store
 from plughub.engine.vault import Vault
 from plughub.exceptions import InvalidInput, NotFoundError, OAuthAppMissing
 from plughub.schemas import OAuthAppInfo
@@ -30,11 +30,12 @@ class OAuthAppsMixin:
     def _with_fresh_vault(self, write: Callable[[Vault], None]) -> None:
         raise NotImplementedError
 
-    def oauth_app(self, integration_id: str) -> OAuthApp:
+    def oauth_app(self, integration_id: str, team: str = LOCAL_TEAM) -> OAuthApp:
         """The OAuth client of an integration: stored with `set_oauth_app`, else from the environment.
 
         Args:
             integration_id: The integration.
+            team: The team whose app it is.
 
         Returns:
             The app.
@@ -42,9 +43,10 @@ class OAuthAppsMixin:
         Raises:
             OAuthAppMissing: Neither is set (the message says how to set one).
         """
-        blob = self.store.get_credentials(app_record_id(integration_id))
+        record_id = app_record_id(integration_id, team)
+        blob = self.store.get_credentials(record_id)
         if blob:
-            data = self._open(app_record_id(integration_id), blob)
+            data = self._open(record_id, blob)
             return OAuthApp(data["client_id"], data["client_secret"], data.get("scopes"), "stored")
         app = env_app(integration_id)
         if app is None:
@@ -58,7 +60,13 @@ class OAuthAppsMixin:
         return app
 
     def set_oauth_app(
-        self, integration_id: str, client_id: str, client_secret: str, scopes: list[str] | None = None
+        self,
+        integration_id: str,
+        client_id: str,
+        client_secret: str,
+        scopes: list[str] | None = None,
+        *,
+        team: str = LOCAL_TEAM,
     ) -> OAuthAppInfo:
         """Store an integration's OAuth client, sealed.
 
@@ -67,6 +75,7 @@ class OAuthAppsMixin:
             client_id: The client id (consumer key).
             client_secret: The client secret (consumer secret, or a PEM key for RSA-SHA1).
             scopes: Scopes to ask for; None for the definition's defaults.
+            team: The team whose app it is.
 
         Returns:
             The app, secret masked.
@@ -75,25 +84,26 @@ class OAuthAppsMixin:
             IntegrationNotFound: Unknown integration.
             InvalidInput: The integration has no OAuth scheme, or a value is empty.
         """
-        spec = self.catalog.spec(integration_id)
+        spec = self.catalog.spec(integration_id, team)
         if not any(a.mode in ("OAUTH1", "OAUTH2") for a in spec.auth):
             raise InvalidInput(
                 f"{spec.display_name} has no OAuth scheme; it supports " + ", ".join(a.mode for a in spec.auth)
             )
         if not client_id or not client_secret:
             raise InvalidInput("client_id and client_secret are both required")
-        record_id = app_record_id(integration_id)
+        record_id = app_record_id(integration_id, team)
         data = {"client_id": client_id, "client_secret": client_secret, "scopes": scopes}
         self._with_fresh_vault(
             lambda vault: self.store.put_credentials(record_id, (vault.active, vault.seal(record_id, data)))
         )
-        return self.get_oauth_app(integration_id)
+        return self.get_oauth_app(integration_id, team=team)
 
-    def get_oauth_app(self, integration_id: str) -> OAuthAppInfo:
+    def get_oauth_app(self, integration_id: str, *, team: str = LOCAL_TEAM) -> OAuthAppInfo:
         """Describe an integration's OAuth client, secret masked.
 
         Args:
             integration_id: The integration.
+            team: The team whose app it is.
 
         Returns:
             The app and where it comes from.
@@ -101,8 +111,8 @@ class OAuthAppsMixin:
         Raises:
             OAuthAppMissing: None is set.
         """
-        self.catalog.spec(integration_id)
-        app = self.oauth_app(integration_id)
+        self.catalog.spec(integration_id, team)
+        app = self.oauth_app(integration_id, team)
         return OAuthAppInfo(
             integration_id=integration_id,
             client_id=app.client_id,
@@ -112,14 +122,15 @@ class OAuthAppsMixin:
             redirect_uri=self.settings.callback_url,
         )
 
-    def delete_oauth_app(self, integration_id: str) -> None:
+    def delete_oauth_app(self, integration_id: str, *, team: str = LOCAL_TEAM) -> None:
         """Delete an integration's stored OAuth client (environment variables are not touched).
 
         Args:
             integration_id: The integration.
+            team: The team whose app it is.
 
         Raises:
             NotFoundError: No app is stored for it.
         """
-        if not self.store.delete_credentials(app_record_id(integration_id)):
+        if not self.store.delete_credentials(app_record_id(integration_id, team)):
             raise NotFoundError(f"No OAuth app is stored for {integration_id}")

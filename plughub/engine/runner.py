@@ -79,7 +79,7 @@ def _send(
     inputs: Mapping[str, Any],
     credentials: Mapping[str, Any],
 ) -> ActionResult:
-    app = engine.oauth_app(spec.id) if scheme is AuthenticationSchema.OAUTH1 else None
+    app = engine.oauth_app(spec.id, record.team_id) if scheme is AuthenticationSchema.OAUTH1 else None
     auth = auth_for(spec, scheme, credentials, record.config, app)
     auth_spec = spec.auth_for(scheme)
     fields = auth_spec.credential_fields() if auth_spec else {}

@@ -22,6 +22,7 @@ class ConnectRequest(BaseModel):
     scheme: AuthenticationSchema
     name: str | None = None
     description: str | None = None
+    end_user_id: str | None = None
     data: dict[str, Any] = Field(default_factory=dict, repr=False)
 
 
@@ -46,6 +47,7 @@ class ConnectionInfo(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     credentials: dict[str, str] = Field(default_factory=dict)
     base_url: str | None = None
+    end_user_id: str | None = None
     error: str | None = None
     scopes: list[str] = Field(default_factory=list)
     expires_at: datetime | None = None

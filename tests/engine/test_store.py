@@ -119,7 +119,7 @@ def test_opening_twice_is_idempotent(home: Path) -> None:
         second.close()
     third = Store(open_database(sqlite_url(home)))
     try:
-        assert third.list_connections()[1] == 1
+        assert third.list_connections(team_id="local")[1] == 1
     finally:
         third.close()
 
@@ -158,7 +158,7 @@ def test_insert_connection_is_atomic(store: Store) -> None:
         store.insert_connection(_record("c1"), ("k1", None))  # type: ignore[arg-type]
     assert store.get_connection("c1") is None
     assert store.get_credentials("c1") is None
-    assert store.list_connections() == ([], 0)
+    assert store.list_connections(team_id="local") == ([], 0)
 
 
 def test_insert_connection_with_a_duplicate_id_keeps_the_first(store: Store) -> None:

@@ -26,9 +26,9 @@ class OAuthApp:
     source: str = "stored"
 
 
-def app_record_id(integration_id: str) -> str:
-    """The vault record id of an integration's stored app."""
-    return f"oauth-app:{integration_id}"
+def app_record_id(integration_id: str, team: str) -> str:
+    """The vault record id of a team's stored app for an integration."""
+    return f"oauth-app:{team}:{integration_id}"
 
 
 def env_names(integration_id: str) -> tuple[str, str]:

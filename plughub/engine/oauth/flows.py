@@ -154,7 +154,7 @@ class OAuthFlows:
                 "unknown state: this authorization was not started by this plughub (or was cleaned up long ago); "
                 "start again with connect() or reconnect()"
             )
-        record = self._engine._record(claimed.connection_id)
+        record = self._engine._record(claimed.connection_id, None)
         if claimed.used_at is not None:
             self._fail(record, "the authorization callback was replayed: its state was already used")
             raise OAuthStateError(
@@ -168,7 +168,7 @@ class OAuthFlows:
             )
         assert claimed.payload is not None  # noqa: S101 - an unused state always has its payload
         payload = self._engine._open(f"oauth-state:{claimed.state_hash}", claimed.payload)
-        spec = self._engine.catalog.spec(record.integration_id)
+        spec = self._engine.catalog.spec(record.integration_id, record.team_id)
         try:
             if claimed.kind == "oauth2":
                 tokens = self._complete_oauth2(record, spec, params, payload)
@@ -208,7 +208,7 @@ class OAuthFlows:
             )
         if not params.get("code"):
             raise OAuthProviderError("the callback carries neither a code nor an error", details={"error": "no_code"})
-        app = self._engine.oauth_app(spec.id)
+        app = self._engine.oauth_app(spec.id, record.team_id)
         request = oauth2.code_exchange_request(
             auth,
             record.config,
@@ -234,7 +234,7 @@ class OAuthFlows:
                 "the callback's oauth_token or oauth_verifier is missing or does not match",
                 details={"error": "invalid_request"},
             )
-        app = self._engine.oauth_app(spec.id)
+        app = self._engine.oauth_app(spec.id, record.team_id)
         request = oauth1.access_token_request(
             auth,
             record.config,
@@ -326,7 +326,7 @@ class OAuthFlows:
                 f"the token of connection {record.id} expired and the provider gave no refresh token; call reconnect()",
                 details={"error": "no_refresh_token"},
             )
-        app = self._engine.oauth_app(spec.id)
+        app = self._engine.oauth_app(spec.id, record.team_id)
         return oauth2.refresh_request(auth, record.config, app, refresh_token=current["refresh_token"])
 
     # Client credentials
@@ -378,7 +378,7 @@ class OAuthFlows:
             app = (
                 OAuthApp(credentials["client_id"], credentials["client_secret"])
                 if "client_secret" in credentials
-                else self._engine.oauth_app(spec.id)
+                else self._engine.oauth_app(spec.id, record.team_id)
             )
         except OAuthError as exc:
             return exc.message

@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
-__all__ = ["connections", "credentials", "integrations", "metadata", "oauth_states", "vault_keys"]
+__all__ = [
+    "api_keys",
+    "connect_sessions",
+    "connections",
+    "credentials",
+    "integrations",
+    "metadata",
+    "oauth_states",
+    "runs",
+    "teams",
+    "vault_keys",
+]
 
 metadata = MetaData()
 
@@ -20,6 +44,8 @@ connections = Table(
     Column("config", Text, nullable=False, default="{}"),
     Column("base_url", Text, nullable=True),
     Column("error", Text, nullable=True),
+    Column("team_id", String(64), nullable=False, index=True, server_default="local"),
+    Column("end_user_id", String(200), nullable=True, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -38,6 +64,7 @@ credentials = Table(
 integrations = Table(
     "integrations",
     metadata,
+    Column("team_id", String(64), primary_key=True),
     Column("id", String(100), primary_key=True),
     Column("definition", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -65,4 +92,56 @@ oauth_states = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Keys are 256-bit random strings, so a plain SHA-256 is a safe verifier (no password hashing needed).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("team_id", String(64), ForeignKey("teams.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+connect_sessions = Table(
+    "connect_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("team_id", String(64), nullable=False, index=True),
+    Column("integration_id", String(100), nullable=False),
+    Column("schemes", Text, nullable=False),
+    Column("end_user_id", String(200), nullable=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("connection_id", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team_id", String(64), nullable=False),
+    Column("connection_id", String(64), nullable=False),
+    Column("action", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("upstream_status", Integer, nullable=True),
+    Column("error_code", String(64), nullable=True),
+    Column("duration_ms", Float, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_runs_connection_created", "connection_id", "created_at"),
 )

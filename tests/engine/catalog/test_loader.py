@@ -210,7 +210,7 @@ actions:
         "hacker-news.yaml",
     )
     bundled = Catalog()
-    assert "acme" not in bundled
+    assert not bundled.contains("acme")
     assert bundled.spec("hacker-news").display_name != "My Hacker News"
 
     catalog = Catalog([directory])

@@ -1,0 +1,126 @@
+"""OAuth in the store: pending states, activation, and the credentials lock of the refresh."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import delete, insert, select, update
+
+from plughub.engine.store.base import StoreBase
+from plughub.engine.store.connections import insert_connection_row
+from plughub.engine.store.records import (
+    ConnectionRecord,
+    LockedCredentials,
+    StateRecord,
+    aware,
+    check_active_key,
+    put_credentials,
+    utcnow,
+)
+from plughub.engine.store.tables import connections, credentials, oauth_states
+
+__all__ = ["OAuthStatesMixin"]
+
+
+class OAuthStatesMixin(StoreBase):
+    """Authorization states and token storage."""
+
+    def insert_pending(self, record: ConnectionRecord, state: StateRecord, ciphertext: tuple[str, bytes]) -> None:
+        """Store a pending connection (or re-use an existing one) and its authorization state.
+
+        Args:
+            record: The connection; inserted when new, set to its status when it exists.
+            state: The state's hash, kind and expiry.
+            ciphertext: The sealed flow secrets (PKCE verifier, request token secret).
+        """
+        with self.transaction(lock=True) as db:
+            check_active_key(db, ciphertext[0])
+            exists = db.execute(select(connections.c.id).where(connections.c.id == record.id)).scalar()
+            if exists:
+                db.execute(
+                    update(connections)
+                    .where(connections.c.id == record.id)
+                    .values(status=record.status, error=None, updated_at=utcnow())
+                )
+            else:
+                insert_connection_row(db, record)
+            # Forget states that expired a day ago; recent ones still tell "expired" from "unknown".
+            stale = select(oauth_states.c.state_hash).where(oauth_states.c.expires_at < utcnow() - timedelta(days=1))
+            for (old_hash,) in db.execute(stale).all():
+                db.execute(delete(credentials).where(credentials.c.record_id == f"oauth-state:{old_hash}"))
+                db.execute(delete(oauth_states).where(oauth_states.c.state_hash == old_hash))
+            db.execute(
+                insert(oauth_states).values(
+                    state_hash=state.state_hash,
+                    connection_id=state.connection_id,
+                    kind=state.kind,
+                    expires_at=state.expires_at,
+                    used_at=None,
+                    created_at=utcnow(),
+                )
+            )
+            put_credentials(db, f"oauth-state:{state.state_hash}", record.id, ciphertext)
+
+    def claim_state(self, state_hash: str) -> StateRecord | None:
+        """Mark a state used, once: the first caller gets it unused, later ones see `used_at`.
+
+        Args:
+            state_hash: SHA-256 of the state.
+
+        Returns:
+            The state as it was before this claim (with its sealed payload), or None when unknown.
+        """
+        with self.transaction(lock=True) as db:
+            row = db.execute(select(oauth_states).where(oauth_states.c.state_hash == state_hash)).first()
+            if row is None:
+                return None
+            record_id = f"oauth-state:{state_hash}"
+            payload = db.execute(select(credentials.c.ciphertext).where(credentials.c.record_id == record_id)).scalar()
+            if row.used_at is None:
+                db.execute(update(oauth_states).where(oauth_states.c.state_hash == state_hash).values(used_at=utcnow()))
+                db.execute(delete(credentials).where(credentials.c.record_id == record_id))
+        return StateRecord(
+            state_hash=row.state_hash,
+            connection_id=row.connection_id,
+            kind=row.kind,
+            expires_at=aware(row.expires_at),
+            used_at=aware(row.used_at) if row.used_at else None,
+            payload=payload,
+        )
+
+    def activate(self, connection_id: str, ciphertext: tuple[str, bytes]) -> None:
+        """Store a connection's new credentials and make it active, in one transaction.
+
+        Args:
+            connection_id: The connection.
+            ciphertext: Its sealed credentials (tokens).
+        """
+        with self.transaction(lock=True) as db:
+            check_active_key(db, ciphertext[0])
+            put_credentials(db, connection_id, connection_id, ciphertext)
+            db.execute(
+                update(connections)
+                .where(connections.c.id == connection_id)
+                .values(status="active", error=None, updated_at=utcnow())
+            )
+
+    @contextmanager
+    def lock_credentials(self, record_id: str) -> Iterator[LockedCredentials]:
+        """Read a record's credentials under a write lock held until the block ends.
+
+        SQLite takes the database write lock (`BEGIN IMMEDIATE`); PostgreSQL locks the row
+        (`SELECT ... FOR UPDATE`). Whoever waits re-reads what the holder wrote.
+
+        Args:
+            record_id: The record (a connection id).
+
+        Yields:
+            The locked credentials; `replace` and `set_status` write in the same transaction.
+        """
+        with self.transaction(lock=True) as db:
+            query = select(credentials.c.ciphertext).where(credentials.c.record_id == record_id)
+            if db.dialect.name != "sqlite":
+                query = query.with_for_update()
+            yield LockedCredentials(db, record_id, db.execute(query).scalar())

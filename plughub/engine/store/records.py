@@ -1,0 +1,168 @@
+"""Rows as frozen records, and the helpers every store module shares."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from plughub.engine.store.tables import connections, credentials, vault_keys
+
+__all__ = [
+    "LOCAL_TEAM",
+    "ConnectionRecord",
+    "LockedCredentials",
+    "StaleKeyError",
+    "StateRecord",
+    "VaultKeyRecord",
+    "aware",
+    "check_active_key",
+    "put_credentials",
+    "utcnow",
+]
+
+# The team of the embedded engine; the server creates its own teams.
+LOCAL_TEAM = "local"
+
+
+class StaleKeyError(Exception):
+    """The data key a ciphertext was sealed with is no longer the store's active key.
+
+    Another process rotated the keys; the caller reloads its vault and seals again.
+    """
+
+
+def utcnow() -> datetime:
+    """Return the current time in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def aware(value: datetime) -> datetime:
+    """Mark a naive datetime as UTC (SQLite hands them back naive; plughub stores UTC)."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class ConnectionRecord:
+    """A connection row."""
+
+    id: str
+    integration_id: str
+    name: str
+    scheme: str
+    status: str
+    description: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    base_url: str | None = None
+    error: str | None = None
+    team_id: str = LOCAL_TEAM
+    end_user_id: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+    @classmethod
+    def from_row(cls, row: Any) -> ConnectionRecord:
+        """Build a record from a database row."""
+        return cls(
+            id=row.id,
+            integration_id=row.integration_id,
+            name=row.name,
+            scheme=row.scheme,
+            status=row.status,
+            description=row.description or "",
+            config=json.loads(row.config or "{}"),
+            base_url=row.base_url,
+            error=row.error,
+            team_id=row.team_id,
+            end_user_id=row.end_user_id,
+            created_at=aware(row.created_at),
+            updated_at=aware(row.updated_at),
+        )
+
+
+@dataclass(frozen=True)
+class VaultKeyRecord:
+    """A data key, wrapped by the master key."""
+
+    kid: str
+    wrapped: bytes
+    master_kid: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class StateRecord:
+    """An OAuth authorization state as stored (its hash, never the state itself)."""
+
+    state_hash: str
+    connection_id: str
+    kind: str
+    expires_at: datetime
+    used_at: datetime | None = None
+    payload: bytes | None = field(default=None, repr=False)
+
+
+class LockedCredentials:
+    """A record's credentials read under a write lock, to be replaced in the same transaction."""
+
+    def __init__(self, db: Connection, record_id: str, ciphertext: bytes | None) -> None:
+        self._db = db
+        self.record_id = record_id
+        self.ciphertext = ciphertext
+
+    def __repr__(self) -> str:
+        return f"LockedCredentials({self.record_id!r})"
+
+    def replace(self, ciphertext: tuple[str, bytes]) -> None:
+        """Store new sealed credentials (checked against the active key)."""
+        check_active_key(self._db, ciphertext[0])
+        put_credentials(self._db, self.record_id, self.record_id, ciphertext)
+        self.ciphertext = ciphertext[1]
+
+    def set_status(self, status: str, error: str | None = None) -> None:
+        """Change the connection's status in the same transaction."""
+        self._db.execute(
+            update(connections)
+            .where(connections.c.id == self.record_id)
+            .values(status=status, error=error, updated_at=utcnow())
+        )
+
+
+def check_active_key(db: Connection, kid: str) -> None:
+    """Refuse a ciphertext sealed with a key that is no longer the store's active one.
+
+    Args:
+        db: The open transaction.
+        kid: The key id the ciphertext was sealed with.
+
+    Raises:
+        StaleKeyError: Another process rotated the keys.
+    """
+    active = db.execute(select(vault_keys.c.active).where(vault_keys.c.kid == kid)).scalar()
+    if not active:
+        raise StaleKeyError(kid)
+
+
+def put_credentials(db: Connection, record_id: str, connection_id: str | None, ciphertext: tuple[str, bytes]) -> None:
+    """Store (or replace) a record's sealed credentials inside a transaction.
+
+    Args:
+        db: The open transaction.
+        record_id: The owner's id.
+        connection_id: The connection it belongs to, if any (deleted with it).
+        ciphertext: `(key id, sealed credentials)`.
+    """
+    db.execute(delete(credentials).where(credentials.c.record_id == record_id))
+    db.execute(
+        insert(credentials).values(
+            record_id=record_id,
+            connection_id=connection_id,
+            key_id=ciphertext[0],
+            ciphertext=ciphertext[1],
+            updated_at=utcnow(),
+        )
+    )

@@ -1,0 +1,284 @@
+"""Teams, API keys, hosted connect sessions and the audit of action runs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from plughub.engine.store.base import StoreBase
+from plughub.engine.store.records import aware, utcnow
+from plughub.engine.store.tables import api_keys, connect_sessions, runs, teams
+
+__all__ = ["ApiKeyRecord", "ConnectSessionRecord", "RunRecord", "TeamRecord", "TenancyMixin", "digest"]
+
+
+def digest(secret: str) -> str:
+    """The SHA-256 under which a high-entropy secret (API key, session token) is stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TeamRecord:
+    """A team: the unit of tenancy."""
+
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """An API key as stored (never the key itself; `prefix` identifies it to people)."""
+
+    id: str
+    team_id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ConnectSessionRecord:
+    """A hosted connect session: one end user, one integration, some schemes, single use."""
+
+    token_hash: str
+    team_id: str
+    integration_id: str
+    schemes: list[str]
+    end_user_id: str | None
+    csrf_token: str = field(repr=False)
+    expires_at: datetime = field(default_factory=utcnow)
+    used_at: datetime | None = None
+    connection_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One action run, as audited (never inputs, outputs or secrets)."""
+
+    team_id: str
+    connection_id: str
+    action: str
+    status: str
+    upstream_status: int | None
+    error_code: str | None
+    duration_ms: float
+    created_at: datetime = field(default_factory=utcnow)
+
+
+def _key_record(row: Any) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        row.id,
+        row.team_id,
+        row.name,
+        row.prefix,
+        aware(row.created_at),
+        aware(row.last_used_at) if row.last_used_at else None,
+        aware(row.revoked_at) if row.revoked_at else None,
+    )
+
+
+class TenancyMixin(StoreBase):
+    """Teams, keys, sessions and runs."""
+
+    # Teams
+
+    def create_team(self, name: str) -> TeamRecord | None:
+        """Create a team.
+
+        Args:
+            name: A unique name.
+
+        Returns:
+            The team, or None when the name is taken.
+        """
+        record = TeamRecord("team_" + secrets.token_hex(8), name, utcnow())
+        try:
+            with self.transaction() as db:
+                db.execute(insert(teams).values(id=record.id, name=name, created_at=record.created_at))
+        except IntegrityError:
+            return None
+        return record
+
+    def find_team(self, id_or_name: str) -> TeamRecord | None:
+        """Find a team by id or name."""
+        with self.engine.connect() as db:
+            row = db.execute(select(teams).where((teams.c.id == id_or_name) | (teams.c.name == id_or_name))).first()
+        return TeamRecord(row.id, row.name, aware(row.created_at)) if row else None
+
+    def list_teams(self) -> list[TeamRecord]:
+        """Every team, oldest first."""
+        with self.engine.connect() as db:
+            rows = db.execute(select(teams).order_by(teams.c.created_at)).all()
+        return [TeamRecord(r.id, r.name, aware(r.created_at)) for r in rows]
+
+    # API keys
+
+    def create_api_key(self, team_id: str, name: str) -> tuple[ApiKeyRecord, str]:
+        """Create an API key for a team.
+
+        Args:
+            team_id: The team.
+            name: What the key is for.
+
+        Returns:
+            The stored record and the key itself, which is shown once and never stored.
+        """
+        key = "phk_" + secrets.token_urlsafe(32)
+        record = ApiKeyRecord("key_" + secrets.token_hex(6), team_id, name, key[:10], utcnow())
+        with self.transaction() as db:
+            db.execute(
+                insert(api_keys).values(
+                    id=record.id,
+                    team_id=team_id,
+                    name=name,
+                    prefix=record.prefix,
+                    key_hash=digest(key),
+                    created_at=record.created_at,
+                )
+            )
+        return record, key
+
+    def list_api_keys(self, team_id: str) -> list[ApiKeyRecord]:
+        """A team's keys, revoked ones included."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(api_keys).where(api_keys.c.team_id == team_id).order_by(api_keys.c.created_at)
+            ).all()
+        return [_key_record(r) for r in rows]
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Revoke a key.
+
+        Args:
+            key_id: The key's id (not the key).
+
+        Returns:
+            Whether an active key was revoked.
+        """
+        with self.transaction() as db:
+            result = db.execute(
+                update(api_keys)
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+            return result.rowcount > 0
+
+    def authenticate(self, key: str) -> ApiKeyRecord | None:
+        """Find the live key matching a presented key.
+
+        Args:
+            key: The key from the request.
+
+        Returns:
+            Its record, or None for an unknown or revoked key.
+        """
+        with self.engine.connect() as db:
+            row = db.execute(select(api_keys).where(api_keys.c.key_hash == digest(key))).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        return _key_record(row)
+
+    # Connect sessions
+
+    def create_connect_session(self, session: ConnectSessionRecord) -> None:
+        """Store a connect session (by the hash of its token)."""
+        with self.transaction() as db:
+            db.execute(
+                insert(connect_sessions).values(
+                    token_hash=session.token_hash,
+                    team_id=session.team_id,
+                    integration_id=session.integration_id,
+                    schemes=json.dumps(session.schemes),
+                    end_user_id=session.end_user_id,
+                    csrf_token=session.csrf_token,
+                    expires_at=session.expires_at,
+                    created_at=utcnow(),
+                )
+            )
+
+    def get_connect_session(self, token_hash: str) -> ConnectSessionRecord | None:
+        """Find a connect session by the hash of its token."""
+        with self.engine.connect() as db:
+            row = db.execute(select(connect_sessions).where(connect_sessions.c.token_hash == token_hash)).first()
+        if row is None:
+            return None
+        return ConnectSessionRecord(
+            row.token_hash,
+            row.team_id,
+            row.integration_id,
+            json.loads(row.schemes),
+            row.end_user_id,
+            row.csrf_token,
+            aware(row.expires_at),
+            aware(row.used_at) if row.used_at else None,
+            row.connection_id,
+        )
+
+    def use_connect_session(self, token_hash: str, connection_id: str) -> bool:
+        """Mark a session used by a connection, once.
+
+        Args:
+            token_hash: The session.
+            connection_id: The connection made through it.
+
+        Returns:
+            Whether this call was the one that used it.
+        """
+        with self.transaction(lock=True) as db:
+            result = db.execute(
+                update(connect_sessions)
+                .where(connect_sessions.c.token_hash == token_hash, connect_sessions.c.used_at.is_(None))
+                .values(used_at=utcnow(), connection_id=connection_id)
+            )
+            return result.rowcount > 0
+
+    # Runs
+
+    def record_run(self, run: RunRecord) -> None:
+        """Append an action run to the audit."""
+        with self.transaction() as db:
+            db.execute(
+                insert(runs).values(
+                    team_id=run.team_id,
+                    connection_id=run.connection_id,
+                    action=run.action,
+                    status=run.status,
+                    upstream_status=run.upstream_status,
+                    error_code=run.error_code,
+                    duration_ms=run.duration_ms,
+                    created_at=run.created_at,
+                )
+            )
+
+    def list_runs(self, connection_id: str, limit: int = 50) -> list[RunRecord]:
+        """A connection's runs, newest first."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                select(runs)
+                .where(runs.c.connection_id == connection_id)
+                .order_by(runs.c.created_at.desc(), runs.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [
+            RunRecord(
+                r.team_id,
+                r.connection_id,
+                r.action,
+                r.status,
+                r.upstream_status,
+                r.error_code,
+                r.duration_ms,
+                aware(r.created_at),
+            )
+            for r in rows
+        ]
