@@ -43,6 +43,12 @@ class Settings:
         retry_attempts: `PLUGHUB_RETRY_ATTEMPTS`, attempts for idempotent requests (default 3).
         retry_max_wait: `PLUGHUB_RETRY_MAX_WAIT`, the longest wait between attempts, in seconds;
             a longer `Retry-After` ends the retries.
+        database_url: `PLUGHUB_DATABASE_URL`, the server's database (SQLite under `home` when unset).
+        public_url: `PLUGHUB_PUBLIC_URL`, where people reach the server (connect pages); the origin
+            of the callback URL when unset.
+        allow_private_networks: `PLUGHUB_ALLOW_PRIVATE_NETWORKS`, networks and hosts the server may
+            call although they are private or loopback (comma-separated; `*` for all).
+        max_body_bytes: `PLUGHUB_MAX_BODY_BYTES`, the largest request body the server accepts.
     """
 
     home: Path = field(default_factory=lambda: Path("~/.plughub").expanduser())
@@ -55,6 +61,10 @@ class Settings:
     read_timeout: float = 30.0
     retry_attempts: int = 3
     retry_max_wait: float = 10.0
+    database_url: str | None = field(default=None, repr=False)
+    public_url: str | None = None
+    allow_private_networks: str | None = None
+    max_body_bytes: int = 1_048_576
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,4 +93,16 @@ class Settings:
             read_timeout=_float(env, "PLUGHUB_READ_TIMEOUT", 30.0),
             retry_attempts=int(_float(env, "PLUGHUB_RETRY_ATTEMPTS", 3)),
             retry_max_wait=_float(env, "PLUGHUB_RETRY_MAX_WAIT", 10.0),
+            database_url=env.get("PLUGHUB_DATABASE_URL") or None,
+            public_url=(env.get("PLUGHUB_PUBLIC_URL") or "").rstrip("/") or None,
+            allow_private_networks=env.get("PLUGHUB_ALLOW_PRIVATE_NETWORKS") or None,
+            max_body_bytes=int(_float(env, "PLUGHUB_MAX_BODY_BYTES", 1_048_576)),
         )
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the server: `public_url`, else the callback URL's origin."""
+        if self.public_url:
+            return self.public_url
+        scheme, _, rest = self.callback_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"

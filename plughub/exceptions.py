@@ -3,6 +3,8 @@
 ```
 * PlughubError                       plughub_error           500
   x ConfigurationError               configuration_error     500
+  x AuthenticationError              unauthorized            401   (missing, invalid or revoked API key)
+  x PayloadTooLarge                  payload_too_large       413
   x InvalidInput (ValueError)        invalid_input           422
     + UnsupportedScheme              unsupported_scheme      422
     + MissingInputs                  missing_inputs          422
@@ -40,6 +42,7 @@ __all__ = [
     "ERRORS_BY_CODE",
     "ActionError",
     "ActionNotFound",
+    "AuthenticationError",
     "BackendError",
     "CatalogError",
     "ConfigurationError",
@@ -56,6 +59,7 @@ __all__ = [
     "OAuthError",
     "OAuthProviderError",
     "OAuthStateError",
+    "PayloadTooLarge",
     "PlughubError",
     "UnknownInputs",
     "UnsupportedScheme",
@@ -95,6 +99,20 @@ class ConfigurationError(PlughubError):
     """plughub is not configured correctly (a bad setting, an unreadable home directory)."""
 
     code = "configuration_error"
+
+
+class AuthenticationError(PlughubError):
+    """The request carries no API key, or one that is unknown or revoked."""
+
+    code = "unauthorized"
+    status_code = 401
+
+
+class PayloadTooLarge(PlughubError):
+    """The request body is larger than the server accepts."""
+
+    code = "payload_too_large"
+    status_code = 413
 
 
 class InvalidInput(PlughubError, ValueError):

@@ -18,11 +18,14 @@ _lock = threading.Lock()
 def get_backend() -> Backend:
     """Return the process's default backend, creating it from the environment on first use.
 
+    `PLUGHUB_URL` (with `PLUGHUB_API_KEY`) selects a plughub server; otherwise the embedded engine
+    under `PLUGHUB_HOME` serves.
+
     Returns:
         The backend.
 
     Raises:
-        ConfigurationError: `PLUGHUB_URL` is set, and this version has no remote backend yet.
+        ConfigurationError: `PLUGHUB_URL` is set without `PLUGHUB_API_KEY`.
     """
     global _default
     if _default is None:
@@ -30,11 +33,16 @@ def get_backend() -> Backend:
             if _default is None:
                 settings = Settings.from_env()
                 if settings.url:
-                    raise ConfigurationError(
-                        "PLUGHUB_URL is set, but this version of plughub has no remote backend yet; "
-                        "unset PLUGHUB_URL to use the embedded engine under PLUGHUB_HOME."
-                    )
-                _default = EmbeddedBackend(settings=settings)
+                    from plughub.backends.remote import RemoteBackend
+
+                    if not settings.api_key:
+                        raise ConfigurationError(
+                            "PLUGHUB_URL is set but PLUGHUB_API_KEY is not: create a key with "
+                            "`plughub api-keys create --team TEAM` on the server and export it"
+                        )
+                    _default = RemoteBackend(settings.url, settings.api_key)
+                else:
+                    _default = EmbeddedBackend(settings=settings)
     return _default
 
 

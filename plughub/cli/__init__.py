@@ -12,6 +12,7 @@ from plughub.cli.connections import connect, connections
 from plughub.cli.integrations import integrations
 from plughub.cli.keys import keys
 from plughub.cli.oauth_apps import oauth_app
+from plughub.cli.server import api_keys, db, serve, teams
 from plughub.exceptions import MissingInputs, PlughubError
 
 __all__ = ["cli", "main"]
@@ -58,6 +59,8 @@ cli.add_command(actions)
 cli.add_command(run)
 cli.add_command(keys)
 cli.add_command(oauth_app)
+for _command in (serve, db, teams, api_keys):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -22,10 +22,19 @@ from plughub.engine.connection_view import describe_connection
 from plughub.engine.executor import Executor, RetryPolicy
 from plughub.engine.integrations import IntegrationsMixin, check_paging, page_of
 from plughub.engine.keyring import load_master_key, open_vault, rotate_data_key
+from plughub.engine.netguard import GuardedTransport, parse_allowlist
 from plughub.engine.oauth.flows import OAuthFlows
 from plughub.engine.oauth_apps import OAuthAppsMixin
 from plughub.engine.runner import run_action
-from plughub.engine.store import LOCAL_TEAM, ConnectionRecord, StaleKeyError, Store, open_database, sqlite_url
+from plughub.engine.store import (
+    LOCAL_TEAM,
+    ConnectionRecord,
+    RunRecord,
+    StaleKeyError,
+    Store,
+    open_database,
+    sqlite_url,
+)
 from plughub.engine.validation import InputValidator
 from plughub.engine.vault import KeyNotInRing, Vault
 from plughub.enums import AuthenticationSchema, ConnectionStatus
@@ -64,6 +73,9 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         settings: The configuration; read from the environment when omitted.
         database_url: A SQLAlchemy URL; the SQLite file under `PLUGHUB_HOME` by default.
         transport: An httpx transport for upstream calls (tests); the network by default.
+        guard_outbound: Refuse private, loopback, link-local and metadata addresses unless
+            `PLUGHUB_ALLOW_PRIVATE_NETWORKS` allows them (the server turns this on).
+        audit: Record every action run (team, connection, action, status, duration).
     """
 
     def __init__(
@@ -72,17 +84,26 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         *,
         database_url: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        guard_outbound: bool = False,
+        audit: bool | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
         self.store = Store(open_database(database_url or sqlite_url(self.settings.home)))
         self.catalog = Catalog(self.settings.catalog_path)
         for team, integration_id, definition in self.store.list_integrations():
             self.catalog.add(parse_definition(definition, source=f"stored integration '{integration_id}'"), team)
+        if guard_outbound and transport is None:
+            transport = GuardedTransport(
+                parse_allowlist(self.settings.allow_private_networks),
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30),
+            )
+        self.audit = guard_outbound if audit is None else audit
         self.executor = Executor(
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
             retry=RetryPolicy(attempts=max(1, self.settings.retry_attempts), max_wait=self.settings.retry_max_wait),
             transport=transport,
+            trust_env=not guard_outbound,
         )
         self.validator = InputValidator()
         self.oauth = OAuthFlows(self)
@@ -242,7 +263,7 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
             OAuthStateError: The state is missing, unknown, expired or already used.
             OAuthProviderError: The provider refused (the pending connection is marked failed).
         """
-        return self.get_connection(self.oauth.complete(params))
+        return self.get_connection(self.oauth.complete(params), team=None)
 
     def get_connection(self, connection_id: str, *, team: str | None = LOCAL_TEAM) -> ConnectionInfo:
         """Describe a connection, secrets masked.
@@ -419,7 +440,20 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         code, found = self._action(spec, action)
         inputs = dict(inputs or {})
         self.validator.validate(code, found, inputs)
-        return run_action(self, record, spec, code, found, inputs)
+        result = run_action(self, record, spec, code, found, inputs)
+        if self.audit:
+            self.store.record_run(
+                RunRecord(
+                    team_id=record.team_id,
+                    connection_id=record.id,
+                    action=code,
+                    status=result.status.value,
+                    upstream_status=result.status_code,
+                    error_code=result.error_code,
+                    duration_ms=round(result.run_time * 1000, 3),
+                )
+            )
+        return result
 
     # Keys
 

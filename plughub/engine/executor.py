@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from plughub.engine.http import USER_AGENT, build_client
+from plughub.engine.netguard import OutboundBlocked
 from plughub.engine.redact import Redactor
 from plughub.enums import ResponseStatus
 from plughub.schemas import ActionResult
@@ -78,7 +79,8 @@ class Executor:
         connect_timeout: Seconds to open a connection.
         read_timeout: Seconds to wait for data.
         retry: The retry policy.
-        transport: A transport to use instead of the network (tests).
+        transport: A transport to use instead of the network (tests, the network guard).
+        trust_env: Honour proxy environment variables.
     """
 
     def __init__(
@@ -88,9 +90,12 @@ class Executor:
         read_timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        trust_env: bool = True,
     ) -> None:
         self.retry = retry or RetryPolicy()
-        self._client = build_client(connect_timeout=connect_timeout, read_timeout=read_timeout, transport=transport)
+        self._client = build_client(
+            connect_timeout=connect_timeout, read_timeout=read_timeout, transport=transport, trust_env=trust_env
+        )
 
     @property
     def client(self) -> httpx.Client:
@@ -121,6 +126,14 @@ class Executor:
             response = self._send_with_retries(request, auth)
         except httpx.TimeoutException as exc:
             return self._unreachable(label, request, f"no answer in time ({type(exc).__name__})", started)
+        except OutboundBlocked as exc:
+            return ActionResult(
+                status=ResponseStatus.FAILED,
+                error_code="outbound_blocked",
+                error_message=f"{label}: {exc}",
+                details={"host": request.url.host},
+                run_time=time.perf_counter() - started,
+            )
         except httpx.TransportError as exc:
             return self._unreachable(label, request, redactor.text(_transport_reason(exc)), started)
         except _CrossOriginRedirect as exc:
@@ -146,9 +159,9 @@ class Executor:
             last = attempt == attempts - 1
             try:
                 response = self._send_following(request, auth)
-            except httpx.ConnectError:
+            except httpx.ConnectError as exc:
                 # Nothing reached the server; safe to try again for idempotent calls.
-                if last:
+                if last or isinstance(exc, OutboundBlocked):
                     raise
                 delay = self.retry.wait(attempt, None)
             else:

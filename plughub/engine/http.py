@@ -48,7 +48,11 @@ for _name in ("httpx", "httpcore"):
 
 
 def build_client(
-    *, connect_timeout: float, read_timeout: float, transport: httpx.BaseTransport | None = None
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    transport: httpx.BaseTransport | None = None,
+    trust_env: bool = True,
 ) -> httpx.Client:
     """Build the pooled client the executor sends every action through.
 
@@ -58,7 +62,8 @@ def build_client(
     Args:
         connect_timeout: Seconds to open a connection.
         read_timeout: Seconds to wait for data.
-        transport: A transport to use instead of the network (tests).
+        transport: A transport to use instead of the network (tests, the network guard).
+        trust_env: Honour proxy variables; off behind the network guard, which a proxy would bypass.
 
     Returns:
         The client.
@@ -71,5 +76,5 @@ def build_client(
         headers={"User-Agent": USER_AGENT},
         transport=transport,
         follow_redirects=False,
-        trust_env=True,
+        trust_env=trust_env,
     )

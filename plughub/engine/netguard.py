@@ -167,7 +167,7 @@ class GuardedTransport(httpx.BaseTransport):
         host = request.url.host
         addresses = self._resolve(request)
         for ip in addresses:
-            if is_blocked_address(ip) and not self.allowlist.allows(host, ip):
+            if is_blocked_address(ip) and not self.allowlist.allows(request.url.raw_host.decode("ascii"), ip):
                 where = host if host == str(ip) else f"{host} (resolves to {ip})"
                 raise OutboundBlocked(
                     f"refused by plughub's network guard (allow it in {ALLOWLIST_ENV}): {where} is a private, "

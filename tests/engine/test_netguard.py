@@ -298,18 +298,19 @@ def test_unresolvable_name_is_a_connect_error(dns: FakeDNS) -> None:
     assert "canary-q" not in str(info.value)
 
 
-def test_executor_turns_a_refusal_into_a_failed_result(upstream: Upstream) -> None:
-    executor = Executor(retry=RetryPolicy(attempts=1), transport=GuardedTransport(transport=Forbidden()))
+def test_executor_reports_a_refusal_without_retrying(upstream: Upstream, dns: FakeDNS) -> None:
+    executor = Executor(retry=RetryPolicy(attempts=3, base_wait=0), transport=GuardedTransport(transport=Forbidden()))
     try:
         request = httpx.Request("GET", f"{upstream.url}/ping", params={"appid": "canary-appid"})
         result = executor.send("Echo ECHO_PING", request, None, Redactor(["canary-appid"]))
     finally:
         executor.close()
     assert result.status == ResponseStatus.FAILED
-    assert result.error_code == "upstream_unreachable"
+    assert result.error_code == "outbound_blocked"
     assert result.error_message is not None
     assert ALLOWLIST_ENV in result.error_message
     assert "canary-appid" not in result.error_message
+    assert dns.calls.count("127.0.0.1") == 1  # a refusal is final: GET is not retried
     assert upstream.seen == []
 
 

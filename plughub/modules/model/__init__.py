@@ -60,8 +60,18 @@ class Model:
 
     @property
     def backend(self) -> Backend:
-        """The backend this object's calls go to (the process default unless one was given)."""
-        return self._backend if self._backend is not None else get_backend()
+        """The backend this object's calls go to.
+
+        Its own backend when one was given; else the process default, with this object's
+        `api_key` when the default is a remote server.
+        """
+        if self._backend is not None:
+            return self._backend
+        default = get_backend()
+        if self.api_key and hasattr(default, "with_api_key"):
+            self._backend = default.with_api_key(self.api_key)
+            return self._backend
+        return default
 
     def _supplier_name(self) -> str:
         if isinstance(self.supplier, dict):

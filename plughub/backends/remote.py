@@ -1,0 +1,161 @@
+"""The remote backend: the SDK against a `plughub serve` server, with the same exceptions.
+
+It never imports the engine: a remote-only install needs neither the crypto nor the SQL stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import yaml
+
+from plughub.exceptions import BackendError, InvalidInput, error_class
+from plughub.schemas import (
+    ActionInfo,
+    ActionResult,
+    ConnectionInfo,
+    ConnectRequest,
+    ConnectResult,
+    DeleteResult,
+    IntegrationInfo,
+    OAuthAppInfo,
+    Page,
+)
+
+__all__ = ["RemoteBackend"]
+
+
+def _segment(value: str) -> str:
+    # Ids go into paths; keep a slash or a dot-dot from changing the route.
+    return quote(value, safe="")
+
+
+class RemoteBackend:
+    """Calls a plughub server's `/v1` API.
+
+    Args:
+        base_url: The server (`PLUGHUB_URL`).
+        api_key: The team's API key (`PLUGHUB_API_KEY`).
+        client: An httpx client to use (tests pass one bound to an in-process app).
+        timeout: Seconds to wait for the server (action runs included).
+    """
+
+    def __init__(
+        self, base_url: str, api_key: str | None, *, client: httpx.Client | None = None, timeout: float = 60.0
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._client = client or httpx.Client(base_url=self.base_url, timeout=timeout)
+        self._owns_client = client is None
+
+    def __repr__(self) -> str:
+        return f"RemoteBackend({self.base_url!r})"
+
+    def with_api_key(self, api_key: str) -> RemoteBackend:
+        """The same server with another team's key (an SDK object's own `api_key`).
+
+        Args:
+            api_key: The key.
+
+        Returns:
+            A backend sharing this one's connection pool.
+        """
+        return RemoteBackend(self.base_url, api_key, client=self._client)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        if self._owns_client:
+            self._client.close()
+
+    def _call(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._client.request(method, path, json=json, params=query, headers=headers)
+        except httpx.HTTPError as exc:
+            raise BackendError(f"cannot reach the plughub server at {self.base_url}: {type(exc).__name__}") from None
+        if response.is_success:
+            return response.json() if response.content else None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if isinstance(body, dict) and "error" in body:
+            raise error_class(str(body["error"]))(str(body.get("message", "")), details=body.get("details") or {})
+        raise BackendError(f"the plughub server answered {response.status_code} without an error body")
+
+    def list_integrations(
+        self, query: str | None = None, page_number: int = 0, page_size: int = 20
+    ) -> Page[IntegrationInfo]:
+        data = self._call(
+            "GET", "/v1/integrations", params={"query": query, "page_number": page_number, "page_size": page_size}
+        )
+        return Page[IntegrationInfo].model_validate(data)
+
+    def get_integration(self, id_or_name: str) -> IntegrationInfo:
+        return IntegrationInfo.model_validate(self._call("GET", f"/v1/integrations/{_segment(id_or_name)}"))
+
+    def create_integration(self, definition: Mapping[str, Any] | str | Path) -> IntegrationInfo:
+        body: Any = definition
+        if not isinstance(definition, Mapping):
+            try:
+                body = yaml.safe_load(Path(definition).read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError) as exc:
+                raise InvalidInput(f"{definition}: cannot read the definition ({exc})") from None
+        return IntegrationInfo.model_validate(self._call("POST", "/v1/integrations", json=body))
+
+    def create_connection(self, request: ConnectRequest) -> ConnectResult:
+        body = request.model_dump(mode="json")
+        return ConnectResult.model_validate(self._call("POST", "/v1/connections", json=body))
+
+    def get_connection(self, connection_id: str) -> ConnectionInfo:
+        return ConnectionInfo.model_validate(self._call("GET", f"/v1/connections/{_segment(connection_id)}"))
+
+    def list_connections(
+        self, query: str | None = None, page_number: int = 0, page_size: int = 20
+    ) -> Page[ConnectionInfo]:
+        data = self._call(
+            "GET", "/v1/connections", params={"query": query, "page_number": page_number, "page_size": page_size}
+        )
+        return Page[ConnectionInfo].model_validate(data)
+
+    def delete_connection(self, connection_id: str) -> DeleteResult:
+        return DeleteResult.model_validate(self._call("DELETE", f"/v1/connections/{_segment(connection_id)}"))
+
+    def reconnect(self, connection_id: str, scopes: list[str] | None = None) -> ConnectResult:
+        data = self._call("POST", f"/v1/connections/{_segment(connection_id)}/reconnect", json={"scopes": scopes})
+        return ConnectResult.model_validate(data)
+
+    def complete_authorization(self, params: Mapping[str, str]) -> ConnectionInfo:
+        data = self._call("POST", "/v1/oauth/complete", json={"params": dict(params)})
+        return ConnectionInfo.model_validate(data)
+
+    def list_actions(self, connection_id: str) -> list[ActionInfo]:
+        data = self._call("GET", f"/v1/connections/{_segment(connection_id)}/actions")
+        return [ActionInfo.model_validate(item) for item in data]
+
+    def get_action(self, connection_id: str, action: str) -> ActionInfo:
+        path = f"/v1/connections/{_segment(connection_id)}/actions/{_segment(action)}"
+        return ActionInfo.model_validate(self._call("GET", path))
+
+    def run_action(self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:
+        path = f"/v1/connections/{_segment(connection_id)}/actions/{_segment(action)}/run"
+        return ActionResult.model_validate(self._call("POST", path, json={"inputs": dict(inputs or {})}))
+
+    def set_oauth_app(
+        self, integration_id: str, client_id: str, client_secret: str, scopes: list[str] | None = None
+    ) -> OAuthAppInfo:
+        body = {"client_id": client_id, "client_secret": client_secret, "scopes": scopes}
+        return OAuthAppInfo.model_validate(
+            self._call("PUT", f"/v1/integrations/{_segment(integration_id)}/oauth-app", json=body)
+        )
+
+    def get_oauth_app(self, integration_id: str) -> OAuthAppInfo:
+        return OAuthAppInfo.model_validate(self._call("GET", f"/v1/integrations/{_segment(integration_id)}/oauth-app"))
+
+    def delete_oauth_app(self, integration_id: str) -> None:
+        self._call("DELETE", f"/v1/integrations/{_segment(integration_id)}/oauth-app")

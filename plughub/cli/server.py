@@ -1,0 +1,153 @@
+"""`plughub serve`, `plughub db upgrade`, `plughub teams ...`, `plughub api-keys ...`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from plughub.cli.output import echo_json, table
+
+__all__ = ["api_keys", "db", "serve", "teams"]
+
+_DB_HELP = "SQLAlchemy URL (postgresql+psycopg://user@host/db); PLUGHUB_DATABASE_URL or SQLite under PLUGHUB_HOME."
+
+
+def _store(database_url: str | None):  # type: ignore[no-untyped-def]
+    from plughub.config import Settings
+    from plughub.engine.store import Store, open_database, sqlite_url
+
+    settings = Settings.from_env()
+    return Store(open_database(database_url or settings.database_url or sqlite_url(settings.home)))
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, help="Port to listen on.")
+@click.option("--database-url", default=None, help=_DB_HELP)
+@click.option("--workers", default=1, show_default=True, help="Worker processes.")
+def serve(host: str, port: int, database_url: str | None, workers: int) -> None:
+    """Serve the REST API, the OAuth callback and the hosted connect pages."""
+    import uvicorn
+
+    if database_url:
+        os.environ["PLUGHUB_DATABASE_URL"] = database_url
+    _store(database_url).close()  # migrate once, before any worker starts
+    click.echo(f"plughub serving on http://{host}:{port} (API docs at /docs)", err=True)
+    uvicorn.run(
+        "plughub.server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+@click.option("--database-url", default=None, help=_DB_HELP)
+def upgrade(database_url: str | None) -> None:
+    """Apply every pending migration (plughub serve also does it at start)."""
+    from plughub.engine.store import HEAD_REVISION
+
+    _store(database_url).close()
+    click.echo(f"The database is at revision {HEAD_REVISION}.")
+
+
+@click.group()
+def teams() -> None:
+    """Teams of the server."""
+
+
+@teams.command("create")
+@click.argument("name")
+@click.option("--database-url", default=None, help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def create_team(name: str, database_url: str | None, as_json: bool) -> None:
+    """Create a team."""
+    store = _store(database_url)
+    team = store.create_team(name)
+    store.close()
+    if team is None:
+        raise click.ClickException(f"a team named {name!r} exists already")
+    if as_json:
+        echo_json({"id": team.id, "name": team.name})
+    else:
+        click.echo(f"Created team {team.name} ({team.id})")
+
+
+@teams.command("list")
+@click.option("--database-url", default=None, help=_DB_HELP)
+def list_teams(database_url: str | None) -> None:
+    """List teams."""
+    store = _store(database_url)
+    rows = [(t.id, t.name, t.created_at.strftime("%Y-%m-%d %H:%M")) for t in store.list_teams()]
+    store.close()
+    table("Teams", ["id", "name", "created"], rows)
+
+
+@click.group("api-keys")
+def api_keys() -> None:
+    """API keys of a team (shown once, stored hashed)."""
+
+
+def _team(store, team: str):  # type: ignore[no-untyped-def]
+    found = store.find_team(team)
+    if found is None:
+        raise click.ClickException(f"no team {team!r}; create it with `plughub teams create {team}`")
+    return found
+
+
+@api_keys.command("create")
+@click.option("--team", required=True, help="Team id or name.")
+@click.option("--name", default="default", show_default=True, help="What the key is for.")
+@click.option("--database-url", default=None, help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def create_key(team: str, name: str, database_url: str | None, as_json: bool) -> None:
+    """Create a key; it is printed once and cannot be shown again."""
+    store = _store(database_url)
+    record, key = store.create_api_key(_team(store, team).id, name)
+    store.close()
+    if as_json:
+        echo_json({"id": record.id, "team_id": record.team_id, "name": record.name, "key": key})
+    else:
+        click.echo(f"Created key {record.id} for team {record.team_id}. Store it now, it is not shown again:\n{key}")
+
+
+@api_keys.command("list")
+@click.option("--team", required=True, help="Team id or name.")
+@click.option("--database-url", default=None, help=_DB_HELP)
+def list_keys(team: str, database_url: str | None) -> None:
+    """List a team's keys (never the keys themselves)."""
+    store = _store(database_url)
+    rows = [
+        (
+            k.id,
+            k.name,
+            k.prefix + "...",
+            k.created_at.strftime("%Y-%m-%d %H:%M"),
+            k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else "",
+        )
+        for k in store.list_api_keys(_team(store, team).id)
+    ]
+    store.close()
+    table("API keys", ["id", "name", "prefix", "created", "revoked"], rows)
+
+
+@api_keys.command("revoke")
+@click.argument("key_id")
+@click.option("--database-url", default=None, help=_DB_HELP)
+def revoke_key(key_id: str, database_url: str | None) -> None:
+    """Revoke a key by its id."""
+    store = _store(database_url)
+    revoked = store.revoke_api_key(key_id)
+    store.close()
+    if not revoked:
+        raise click.ClickException(f"no active key {key_id!r}")
+    click.echo(f"Revoked key {key_id}")

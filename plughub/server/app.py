@@ -1,0 +1,97 @@
+"""`create_app`: the engine behind an HTTP API, for teams and their end users."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from plughub.config import Settings
+from plughub.engine import Engine
+from plughub.server.errors import install_error_handlers
+from plughub.server.logs import configure_json_logs, request_id_var
+from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions
+
+__all__ = ["app_from_env", "create_app"]
+
+logger = logging.getLogger("plughub.server")
+
+
+def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
+    """Build the server application.
+
+    Args:
+        engine: The engine to serve; one is opened from `settings` otherwise (with the outbound
+            guard on, as a multi-tenant server needs).
+        settings: The configuration; read from the environment when omitted.
+
+    Returns:
+        The ASGI application.
+    """
+    settings = settings or (engine.settings if engine else Settings.from_env())
+    owned = engine is None
+    served = engine or Engine(settings, database_url=settings.database_url, guard_outbound=True)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            served.close()
+
+    app = FastAPI(
+        title="plughub",
+        version="1",
+        description="A self-hosted integration hub: integrations, connections, actions, OAuth.",
+        lifespan=lifespan,
+    )
+    app.state.engine = served
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def limits_and_request_ids(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            length = request.headers.get("content-length")
+            if length and length.isdigit() and int(length) > settings.max_body_bytes:
+                return JSONResponse(
+                    {
+                        "error": "payload_too_large",
+                        "message": f"the body is larger than {settings.max_body_bytes} bytes",
+                        "details": {"limit": settings.max_body_bytes},
+                    },
+                    status_code=413,
+                )
+            response = await call_next(request)
+            response.headers["X-Request-Id"] = request_id
+            logger.info(
+                "%s %s -> %s in %.1f ms",
+                request.method,
+                request.url.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+    for module in (health, integrations, connections, actions, oauth, sessions, pages):
+        app.include_router(module.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The application as `plughub serve` runs it (an app factory for uvicorn workers).
+
+    Returns:
+        The application, with JSON logs.
+    """
+    configure_json_logs()
+    return create_app()

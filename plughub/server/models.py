@@ -1,0 +1,86 @@
+"""Request bodies of the REST API (responses are the `plughub.schemas` models)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from plughub.enums import AuthenticationSchema, ConnectionStatus
+
+__all__ = [
+    "ConnectSessionCreated",
+    "ConnectSessionRequest",
+    "OAuthAppBody",
+    "OAuthCompleteBody",
+    "ReconnectBody",
+    "RunBody",
+    "RunInfo",
+    "StatusInfo",
+]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunBody(_Body):
+    """Inputs of an action run."""
+
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReconnectBody(_Body):
+    """Scopes for a new consent (None: the app's or the definition's)."""
+
+    scopes: list[str] | None = None
+
+
+class OAuthAppBody(_Body):
+    """An integration's OAuth client."""
+
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=1, repr=False)
+    scopes: list[str] | None = None
+
+
+class OAuthCompleteBody(_Body):
+    """The query parameters of an OAuth callback an application received."""
+
+    params: dict[str, str]
+
+
+class StatusInfo(BaseModel):
+    """A connection's status."""
+
+    id: str
+    status: ConnectionStatus
+    error: str | None = None
+
+
+class RunInfo(BaseModel):
+    """One audited action run."""
+
+    action: str
+    status: str
+    upstream_status: int | None = None
+    error_code: str | None = None
+    duration_ms: float
+    created_at: datetime
+
+
+class ConnectSessionRequest(_Body):
+    """Ask for a hosted connect page for one end user."""
+
+    integration_id: str
+    schemes: list[AuthenticationSchema] | None = None
+    end_user_id: str | None = None
+    name: str | None = None
+
+
+class ConnectSessionCreated(BaseModel):
+    """A single-use connect page."""
+
+    url: str
+    expires_at: datetime

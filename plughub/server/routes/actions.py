@@ -1,0 +1,33 @@
+"""`/v1/connections/{id}/actions`: list, describe and run actions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from plughub.schemas import ActionInfo, ActionResult
+from plughub.server.models import RunBody
+from plughub.server.security import Team
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/connections/{connection_id}/actions", tags=["actions"])
+
+
+@router.get("")
+def list_actions(request: Request, key: Team, connection_id: str) -> list[ActionInfo]:
+    """The connection's actions with their inputs."""
+    return request.app.state.engine.list_actions(connection_id, team=key.team_id)  # type: ignore[no-any-return]
+
+
+@router.get("/{action}")
+def get_action(request: Request, key: Team, connection_id: str, action: str) -> ActionInfo:
+    """One action and its inputs (JSON Schema included)."""
+    return request.app.state.engine.get_action(connection_id, action, team=key.team_id)  # type: ignore[no-any-return]
+
+
+@router.post("/{action}/run")
+def run_action(request: Request, key: Team, connection_id: str, action: str, body: RunBody) -> ActionResult:
+    """Run an action against the real service; a failure at the service is a FAILED result, not an error."""
+    return request.app.state.engine.run_action(  # type: ignore[no-any-return]
+        connection_id, action, body.inputs, team=key.team_id
+    )

@@ -1,0 +1,60 @@
+"""`/v1/integrations`: the catalog and each team's own definitions and OAuth apps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from plughub.schemas import IntegrationInfo, OAuthAppInfo, Page
+from plughub.server.models import OAuthAppBody
+from plughub.server.security import Team
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
+
+
+@router.get("")
+def list_integrations(
+    request: Request,
+    key: Team,
+    query: str | None = None,
+    page_number: int = Query(0, ge=0),
+    page_size: int = Query(20, ge=1, le=1000),
+) -> Page[IntegrationInfo]:
+    """Search the catalog."""
+    return request.app.state.engine.list_integrations(query, page_number, page_size, team=key.team_id)  # type: ignore[no-any-return]
+
+
+@router.post("", status_code=201)
+def create_integration(request: Request, key: Team, definition: dict[str, Any]) -> IntegrationInfo:
+    """Register a definition, visible to the caller's team."""
+    return request.app.state.engine.create_integration(definition, team=key.team_id)  # type: ignore[no-any-return]
+
+
+@router.get("/{id_or_name}")
+def get_integration(request: Request, key: Team, id_or_name: str) -> IntegrationInfo:
+    """One integration, by id or name."""
+    return request.app.state.engine.get_integration(id_or_name, team=key.team_id)  # type: ignore[no-any-return]
+
+
+@router.put("/{integration_id}/oauth-app")
+def set_oauth_app(request: Request, key: Team, integration_id: str, body: OAuthAppBody) -> OAuthAppInfo:
+    """Store the team's OAuth client for an integration (sealed)."""
+    return request.app.state.engine.set_oauth_app(  # type: ignore[no-any-return]
+        integration_id, body.client_id, body.client_secret, body.scopes, team=key.team_id
+    )
+
+
+@router.get("/{integration_id}/oauth-app")
+def get_oauth_app(request: Request, key: Team, integration_id: str) -> OAuthAppInfo:
+    """The team's OAuth client for an integration, secret masked."""
+    return request.app.state.engine.get_oauth_app(integration_id, team=key.team_id)  # type: ignore[no-any-return]
+
+
+@router.delete("/{integration_id}/oauth-app", status_code=204)
+def delete_oauth_app(request: Request, key: Team, integration_id: str) -> Response:
+    """Delete the team's stored OAuth client."""
+    request.app.state.engine.delete_oauth_app(integration_id, team=key.team_id)
+    return Response(status_code=204)

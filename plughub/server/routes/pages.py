@@ -1,0 +1,100 @@
+"""`/connect/{token}`: the hosted connect page an end user opens (no API key: the token is the key)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from plughub.engine.store import ConnectSessionRecord, digest, utcnow
+from plughub.enums import AuthenticationSchema
+from plughub.exceptions import PlughubError
+from plughub.schemas import ConnectRequest, IntegrationInfo
+from plughub.server.pages_html import connect_page, result_page
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["connect page"], include_in_schema=False)
+_COOKIE = "plughub_csrf"
+
+
+def _session(request: Request, token: str) -> tuple[ConnectSessionRecord | None, HTMLResponse | None]:
+    session = request.app.state.engine.store.get_connect_session(digest(token))
+    if session is None:
+        return None, HTMLResponse(result_page(False, "This connect link is not valid."), status_code=404)
+    if session.used_at is not None:
+        return None, HTMLResponse(
+            result_page(False, "This connect link was already used; ask for a new one."), status_code=410
+        )
+    if session.expires_at < utcnow():
+        return None, HTMLResponse(result_page(False, "This connect link expired; ask for a new one."), status_code=410)
+    return session, None
+
+
+@router.get("/connect/{token}", response_class=HTMLResponse)
+def show(request: Request, token: str) -> Response:
+    """The connect page: a form per allowed scheme."""
+    session, refusal = _session(request, token)
+    if refusal is not None or session is None:
+        return refusal or HTMLResponse(status_code=404)
+    info = request.app.state.engine.get_integration(session.integration_id, team=session.team_id)
+    response = HTMLResponse(connect_page(info, session.schemes, f"/connect/{token}", session.csrf_token))
+    response.set_cookie(_COOKIE, session.csrf_token, httponly=True, samesite="strict", path=f"/connect/{token}")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _data(info: IntegrationInfo, scheme: str, form: dict[str, Any]) -> dict[str, Any]:
+    """Keep the scheme's declared inputs from the form, typed; drop empty optional ones."""
+    declared = next((s for s in info.auth_schemes if s.scheme.value == scheme), None)
+    data: dict[str, Any] = {}
+    for field in declared.inputs if declared else []:
+        raw = str(form.get(field.code, "")).strip()
+        if raw == "":
+            continue
+        kind = field.json_schema.get("type")
+        data[field.code] = int(raw) if kind == "integer" and raw.lstrip("-").isdigit() else raw
+    return data
+
+
+@router.post("/connect/{token}", response_class=HTMLResponse)
+async def submit(request: Request, token: str) -> Response:
+    """Connect with the submitted scheme and inputs; OAuth continues at the provider."""
+    session, refusal = _session(request, token)
+    if refusal is not None or session is None:
+        return refusal or HTMLResponse(status_code=404)
+    form = dict(await request.form())
+    sent, cookie = str(form.get("csrf_token", "")), request.cookies.get(_COOKIE, "")
+    if not (hmac.compare_digest(sent, session.csrf_token) and hmac.compare_digest(cookie, session.csrf_token)):
+        return HTMLResponse(
+            result_page(False, "The form expired or did not come from this page; reload it."), status_code=403
+        )
+    engine = request.app.state.engine
+    info = engine.get_integration(session.integration_id, team=session.team_id)
+    scheme = str(form.get("scheme", ""))
+    if scheme not in session.schemes:
+        return HTMLResponse(result_page(False, f"{scheme or 'That scheme'} is not offered here."), status_code=400)
+    try:
+        result = engine.create_connection(
+            ConnectRequest(
+                integration_id=info.id,
+                scheme=AuthenticationSchema(scheme),
+                end_user_id=session.end_user_id,
+                data=_data(info, scheme, form),
+            ),
+            team=session.team_id,
+        )
+    except PlughubError as exc:
+        values = {k: str(v) for k, v in form.items() if k not in ("csrf_token", "scheme")}
+        page = connect_page(info, session.schemes, f"/connect/{token}", session.csrf_token, exc.message, values)
+        return HTMLResponse(page, status_code=exc.status_code if exc.status_code < 500 else 400)
+    if not engine.store.use_connect_session(session.token_hash, result.id):
+        engine.delete_connection(result.id, team=session.team_id)
+        return HTMLResponse(
+            result_page(False, "This connect link was already used; ask for a new one."), status_code=410
+        )
+    if result.redirect_url:
+        return RedirectResponse(result.redirect_url, status_code=303)
+    return HTMLResponse(result_page(True, f"{info.name} is connected. You can close this window."))
