@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from plughub.backends import EmbeddedBackend, reset_backend, set_backend
+from plughub.backends import Backend, EmbeddedBackend, reset_backend, set_backend
 from plughub.config import Settings
 from plughub.engine import Engine
 from plughub.factories import IntegrationFactory, ModelFactory
@@ -61,6 +61,31 @@ def backend(engine: Engine) -> EmbeddedBackend:
     embedded = EmbeddedBackend(engine=engine)
     set_backend(embedded)
     return embedded
+
+
+@pytest.fixture(params=["embedded", "remote"])
+def any_backend(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Backend]:
+    """The process default backend: the engine in process, or a real server over it.
+
+    The server's API key belongs to the team `local`, the embedded engine's, so both see the same
+    data and tests can compare them.
+    """
+    if request.param == "embedded":
+        embedded = EmbeddedBackend(engine=engine)
+        set_backend(embedded)
+        yield embedded
+        return
+    from plughub.backends.remote import RemoteBackend
+    from plughub.server import create_app
+    from tests.servers import serve_app
+
+    engine.store.create_team("local team", team_id="local")
+    _record, key = engine.store.create_api_key("local", "tests")
+    with serve_app(create_app(engine)) as url:
+        remote = RemoteBackend(url, key)
+        set_backend(remote)
+        yield remote
+        remote.close()
 
 
 @pytest.fixture

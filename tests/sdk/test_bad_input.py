@@ -16,7 +16,7 @@ from plughub.exceptions import (
 from tests.conftest import CANARY_API_KEY, CANARY_PASSWORD, CANARY_TOKEN
 from tests.upstream import Reply
 
-pytestmark = pytest.mark.usefixtures("backend")
+pytestmark = pytest.mark.usefixtures("any_backend")
 
 
 def _stored() -> int:

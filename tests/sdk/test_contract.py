@@ -29,7 +29,7 @@ from plughub import (
 )
 from tests.conftest import CANARY_API_KEY, CANARY_PASSWORD, CANARY_TOKEN
 
-pytestmark = pytest.mark.usefixtures("backend")
+pytestmark = pytest.mark.usefixtures("any_backend")
 
 
 def test_import_paths_are_the_aixplain_ones() -> None:

@@ -92,16 +92,17 @@ class TenancyMixin(StoreBase):
 
     # Teams
 
-    def create_team(self, name: str) -> TeamRecord | None:
+    def create_team(self, name: str, team_id: str | None = None) -> TeamRecord | None:
         """Create a team.
 
         Args:
             name: A unique name.
+            team_id: Its id; a random one by default (`local` adopts the embedded engine's data).
 
         Returns:
-            The team, or None when the name is taken.
+            The team, or None when the name or id is taken.
         """
-        record = TeamRecord("team_" + secrets.token_hex(8), name, utcnow())
+        record = TeamRecord(team_id or "team_" + secrets.token_hex(8), name, utcnow())
         try:
             with self.transaction() as db:
                 db.execute(insert(teams).values(id=record.id, name=name, created_at=record.created_at))
