@@ -89,3 +89,23 @@ def test_importing_plughub_does_not_load_the_engine() -> None:
     code = f"import sys, plughub; print(sorted(m for m in sys.modules if m.startswith({heavy})))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_remote_backend_never_imports_the_engine() -> None:
+    # A remote-only install needs neither the crypto nor the SQL stack.
+    imports = _imports(ROOT / "backends" / "remote.py")
+    assert not [name for name in imports if name.startswith("plughub.engine")]
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom plughub.backends.remote import RemoteBackend\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('plughub.engine', 'sqlalchemy', 'cryptography'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_engine_never_imports_the_server() -> None:
+    assert _offenders(_layer_imports("engine"), ("plughub.server",)) == []
+    assert _offenders(_layer_imports("server"), ("plughub.modules", "plughub.factories", "plughub.cli")) == []
