@@ -15,6 +15,7 @@
     + ActionNotFound                 action_not_found
   x ConflictError (ValueError)       conflict                409
   x CatalogError                     catalog_error           500   (file and key in the message)
+    + InvalidDefinition (ValueError) invalid_definition      422   (a user-submitted definition)
   x CredentialError                  credential_error        500
     + VaultKeyError                  vault_key_error         500   (never echoes a key)
   x ConnectionStateError (ValueError) connection_not_active  409
@@ -52,6 +53,7 @@ __all__ = [
     "ConnectionStateError",
     "CredentialError",
     "IntegrationNotFound",
+    "InvalidDefinition",
     "InvalidInput",
     "MissingInputs",
     "NotFoundError",
@@ -176,6 +178,13 @@ class CatalogError(PlughubError):
     """An integration definition is broken; the message names the file and the key."""
 
     code = "catalog_error"
+
+
+class InvalidDefinition(CatalogError, InvalidInput):
+    """A definition a user submitted is broken; the message names the key."""
+
+    code = "invalid_definition"
+    status_code = 422
 
 
 class CredentialError(PlughubError):

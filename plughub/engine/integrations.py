@@ -11,7 +11,7 @@ import yaml
 
 from plughub.engine.catalog import Catalog, parse_definition
 from plughub.engine.store import LOCAL_TEAM, Store
-from plughub.exceptions import CatalogError, ConflictError, InvalidInput
+from plughub.exceptions import CatalogError, ConflictError, InvalidDefinition, InvalidInput
 from plughub.schemas import IntegrationInfo, Page
 
 __all__ = ["IntegrationsMixin", "check_paging", "page_of"]
@@ -103,7 +103,10 @@ class IntegrationsMixin:
             ConflictError: The id belongs to a bundled or catalog-path integration.
         """
         data, source = self._read_definition(definition)
-        spec = parse_definition(data, source=source)
+        try:
+            spec = parse_definition(data, source=source)
+        except CatalogError as exc:
+            raise InvalidDefinition(exc.message) from None
         if self.catalog.contains(spec.id) and self.catalog.source(spec.id, team) != "user":
             raise ConflictError(
                 f"integration '{spec.id}' already exists ({self.catalog.source(spec.id)}); choose another id"

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 
 from plughub.config import Settings
 from plughub.engine import Engine
 from plughub.server.errors import install_error_handlers
+from plughub.server.limits import BodyLimit
 from plughub.server.logs import configure_json_logs, request_id_var
 from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions
 
@@ -59,16 +59,6 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         try:
-            length = request.headers.get("content-length")
-            if length and length.isdigit() and int(length) > settings.max_body_bytes:
-                return JSONResponse(
-                    {
-                        "error": "payload_too_large",
-                        "message": f"the body is larger than {settings.max_body_bytes} bytes",
-                        "details": {"limit": settings.max_body_bytes},
-                    },
-                    status_code=413,
-                )
             response = await call_next(request)
             response.headers["X-Request-Id"] = request_id
             logger.info(
@@ -84,6 +74,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     for module in (health, integrations, connections, actions, oauth, sessions, pages):
         app.include_router(module.router)
+    # Outermost, so that an oversized body is refused before any route reads it.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
 
 

@@ -1,0 +1,122 @@
+"""Walk `paths` with the structural checks both versions share; errors carry JSON pointers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from plughub.engine.openapi.model import HTTP_METHODS
+from plughub.engine.openapi.refs import ExternalRef, Resolver, join
+from plughub.exceptions import CatalogError
+
+__all__ = ["RawOperation", "iter_operations", "merged_parameters", "text"]
+
+
+@dataclass
+class RawOperation:
+    """An operation as found, before a front end reads it.
+
+    Attributes:
+        path: The path template.
+        method: Lower case.
+        item: The path item (dereferenced).
+        item_pointer: The path item's pointer (its target when it was a `$ref`).
+        operation: The operation mapping.
+        pointer: The operation's pointer.
+    """
+
+    path: str
+    method: str
+    item: Mapping[str, Any]
+    item_pointer: str
+    operation: Mapping[str, Any]
+    pointer: str
+
+
+def text(value: Any) -> str:
+    """Return a document string field as text (`None` and non-strings tolerated).
+
+    Args:
+        value: The field's value.
+
+    Returns:
+        The text, stripped; empty when absent.
+    """
+    if value is None:
+        return ""
+    return (value if isinstance(value, str) else str(value)).strip()
+
+
+def iter_operations(root: Mapping[str, Any], resolver: Resolver) -> Iterator[RawOperation]:
+    """Yield every (path, method) pair of the document, checking the structure on the way.
+
+    Args:
+        root: The document.
+        resolver: Its resolver (a path item may be a `$ref`).
+
+    Yields:
+        The operations, in document order.
+
+    Raises:
+        CatalogError: `paths`, a path item or an operation is not a mapping, or a `$ref` is broken.
+    """
+    paths = root.get("paths")
+    if paths is None:
+        return
+    if not isinstance(paths, Mapping):
+        raise CatalogError(f"#/paths: must be a mapping of path templates, not {type(paths).__name__}")
+    for path, item in paths.items():
+        if not isinstance(path, str) or path.startswith("x-"):
+            continue
+        pointer = join("#/paths", path)
+        try:
+            item, item_pointer = resolver.deref(item, pointer)
+        except ExternalRef as exc:
+            raise CatalogError(f"{pointer}: $ref {exc.ref} points at another document (not supported)") from None
+        if item is None:
+            continue
+        if not isinstance(item, Mapping):
+            raise CatalogError(f"{pointer}: a path item must be a mapping, not {type(item).__name__}")
+        for method in HTTP_METHODS:
+            if method not in item:
+                continue
+            operation = item[method]
+            op_pointer = join(item_pointer, method)
+            if not isinstance(operation, Mapping):
+                raise CatalogError(f"{op_pointer}: an operation must be a mapping, not {type(operation).__name__}")
+            yield RawOperation(path, method, item, item_pointer, operation, op_pointer)
+
+
+def merged_parameters(raw: RawOperation, resolver: Resolver) -> list[tuple[Mapping[str, Any], str]]:
+    """Merge path-level and operation-level parameters (the operation's win on `(name, in)`).
+
+    Args:
+        raw: The operation.
+        resolver: The document's resolver.
+
+    Returns:
+        Dereferenced parameters with their pointers.
+
+    Raises:
+        CatalogError: `parameters` is not a list, a parameter is not a mapping or lacks `name` or
+            `in`, or a `$ref` does not resolve.
+        ExternalRef: A parameter points at another document.
+    """
+    merged: dict[tuple[str, str], tuple[Mapping[str, Any], str]] = {}
+    for owner, owner_pointer in ((raw.item, raw.item_pointer), (raw.operation, raw.pointer)):
+        params = owner.get("parameters")
+        if params is None:
+            continue
+        at = join(owner_pointer, "parameters")
+        if not isinstance(params, list):
+            raise CatalogError(f"{at}: must be a list, not {type(params).__name__}")
+        for index, param in enumerate(params):
+            param, pointer = resolver.deref(param, join(at, index))
+            if not isinstance(param, Mapping):
+                raise CatalogError(f"{join(at, index)}: a parameter must be a mapping, not {type(param).__name__}")
+            name, location = param.get("name"), param.get("in")
+            if not isinstance(name, str) or not isinstance(location, str):
+                raise CatalogError(f"{join(at, index)}: a parameter needs a string `name` and `in`")
+            merged[(name, location)] = (param, pointer)
+    return list(merged.values())

@@ -1,0 +1,269 @@
+"""Turn OpenAPI schemas (3.0, 3.1, Swagger 2.0) into self-contained JSON Schema 2020-12.
+
+Local `$ref`s are inlined. A reference met again inside its own expansion (a recursive schema) is
+cut with a `$ref`-free approximation (`{"type": "object", "description": "(recursive: Node)"}`), and
+so is a reference nested deeper than `max_depth` references, which keeps heavily shared schemas
+(Stripe's expandable objects) from growing without bound. OpenAPI-only keywords are converted
+(`nullable`, `example`, boolean `exclusiveMinimum`, `type: file`) or dropped (`discriminator`,
+`xml`, `externalDocs`, `x-*`), so that the result passes `Draft202012Validator.check_schema`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from plughub.engine.openapi.refs import ExternalRef, Resolver, join
+from plughub.exceptions import CatalogError
+
+__all__ = ["DEFAULT_MAX_DEPTH", "SchemaConverter", "plain"]
+
+DEFAULT_MAX_DEPTH = 6
+TYPES = frozenset(("string", "number", "integer", "boolean", "array", "object", "null"))
+_SUBSCHEMA = (
+    "items",
+    "additionalProperties",
+    "not",
+    "contains",
+    "propertyNames",
+    "if",
+    "then",
+    "else",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+)
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas")
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_COUNTS = ("maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties", "maxContains", "minContains")
+_NUMBERS = ("maximum", "minimum")
+_TEXTS = ("title", "description", "format", "contentEncoding", "contentMediaType", "$comment")
+_FLAGS = ("uniqueItems", "deprecated", "readOnly", "writeOnly")
+_ANNOTATIONS = frozenset(("title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly"))
+# Handled on their own, or dropped on purpose (OpenAPI-only, or meaningless once inlined).
+_SPECIAL = frozenset(("$ref", "type", "nullable", "example", "examples", "exclusiveMinimum", "exclusiveMaximum"))
+
+
+def plain(value: Any) -> Any:
+    """Make a value from YAML plain JSON: dates become ISO strings, keys strings.
+
+    Args:
+        value: A parsed value.
+
+    Returns:
+        The same value with only JSON types in it.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _compiles(pattern: Any) -> bool:
+    if not isinstance(pattern, str):
+        return False
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return True
+
+
+class SchemaConverter:
+    """Converts the schemas of one document.
+
+    Args:
+        resolver: The document's resolver.
+        max_depth: How many `$ref`s deep to inline before approximating.
+    """
+
+    def __init__(self, resolver: Resolver, *, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+        self.resolver = resolver
+        self.max_depth = max_depth
+
+    def convert(self, schema: Any, pointer: str, notes: list[str]) -> dict[str, Any] | bool:
+        """Convert one schema.
+
+        Args:
+            schema: The raw schema (a mapping, a boolean, or None for "anything").
+            pointer: Where it was read, for error messages.
+            notes: Receives a line for each thing approximated or dropped.
+
+        Returns:
+            A JSON Schema 2020-12 schema without `$ref`.
+
+        Raises:
+            CatalogError: A `$ref` does not resolve; the message names its pointer.
+        """
+        if schema is None:
+            return {}
+        return self._walk(schema, pointer, (), 0, notes)
+
+    def _walk(self, node: Any, ptr: str, stack: tuple[str, ...], depth: int, notes: list[str]) -> dict[str, Any] | bool:
+        if isinstance(node, bool):
+            return node
+        if not isinstance(node, Mapping):
+            notes.append(f"{ptr}: a schema must be a mapping; replaced by an empty schema")
+            return {}
+        if "$ref" in node:
+            return self._reference(node, ptr, stack, depth, notes)
+        out: dict[str, Any] = {}
+        types = self._types(node.get("type"), out)
+        for key, value in node.items():
+            if value is None or not isinstance(key, str) or key in _SPECIAL or key.startswith("x-"):
+                continue
+            at = join(ptr, key)
+            if key in _SUBSCHEMA:
+                if key == "items" and isinstance(value, list):
+                    out["prefixItems"] = [self._walk(v, join(at, i), stack, depth, notes) for i, v in enumerate(value)]
+                elif isinstance(value, (Mapping, bool)):
+                    out[key] = self._walk(value, at, stack, depth, notes)
+            elif key in _SUBSCHEMA_MAPS and isinstance(value, Mapping):
+                children = {
+                    str(k): self._walk(v, join(at, str(k)), stack, depth, notes)
+                    for k, v in value.items()
+                    if v is not None and (key != "patternProperties" or _compiles(k))
+                }
+                out[key] = children
+            elif key in _SUBSCHEMA_LISTS and isinstance(value, list):
+                out[key] = [self._walk(v, join(at, i), stack, depth, notes) for i, v in enumerate(value)]
+            elif key in _COUNTS:
+                if _number(value) and value >= 0 and float(value).is_integer():
+                    out[key] = int(value)
+            elif key in _NUMBERS:
+                if _number(value):
+                    out[key] = value
+            elif key == "multipleOf":
+                if _number(value) and value > 0:
+                    out[key] = value
+            elif key in _TEXTS:
+                out[key] = value if isinstance(value, str) else str(value)
+            elif key in _FLAGS:
+                if isinstance(value, bool):
+                    out[key] = value
+            elif key == "pattern":
+                if _compiles(value):
+                    out[key] = value
+                else:
+                    notes.append(f"{at}: pattern {value!r} is not a Python regular expression; dropped")
+            elif key == "required":
+                if isinstance(value, list):
+                    out[key] = list(dict.fromkeys(str(v) for v in value if isinstance(v, (str, int))))
+            elif key == "enum":
+                if isinstance(value, list):
+                    out[key] = plain(value)
+            elif key in ("const", "default"):
+                out[key] = plain(value)
+            elif key == "dependentRequired" and isinstance(value, Mapping):
+                out[key] = {str(k): [str(v) for v in vs] for k, vs in value.items() if isinstance(vs, list)}
+        self._exclusive(node, out)
+        self._examples(node, out)
+        if node.get("nullable") is True:
+            return self._nullable(out, types)
+        return out
+
+    @staticmethod
+    def _types(value: Any, out: dict[str, Any]) -> list[str]:
+        raw = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        types: list[str] = []
+        for item in raw:
+            if item == "file":
+                out.setdefault("format", "binary")
+                item = "string"
+            if item in TYPES and item not in types:
+                types.append(item)
+        if types:
+            out["type"] = types[0] if len(types) == 1 and isinstance(value, str) else types
+        return types
+
+    @staticmethod
+    def _exclusive(node: Mapping[str, Any], out: dict[str, Any]) -> None:
+        for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            value = node.get(key)
+            if value is True and _number(node.get(bound)):
+                out[key] = out.pop(bound)
+            elif _number(value):
+                out[key] = value
+
+    @staticmethod
+    def _examples(node: Mapping[str, Any], out: dict[str, Any]) -> None:
+        examples = node.get("examples")
+        if isinstance(examples, list):
+            out["examples"] = plain(examples)
+        elif "example" in node and node["example"] is not None:
+            out["examples"] = [plain(node["example"])]
+
+    @staticmethod
+    def _nullable(out: dict[str, Any], types: list[str]) -> dict[str, Any]:
+        if types:
+            if "null" not in types:
+                out["type"] = [*types, "null"]
+            if isinstance(out.get("enum"), list) and None not in out["enum"]:
+                out["enum"] = [*out["enum"], None]
+            return out
+        if any(k in out for k in ("allOf", "anyOf", "oneOf", "enum", "const", "not")):
+            return {"anyOf": [out, {"type": "null"}]}
+        return out
+
+    def _reference(
+        self, node: Mapping[str, Any], ptr: str, stack: tuple[str, ...], depth: int, notes: list[str]
+    ) -> dict[str, Any] | bool:
+        ref = node["$ref"]
+        if not isinstance(ref, str):
+            raise CatalogError(f"{ptr}/$ref: must be a string, not {type(ref).__name__}")
+        target = self._expand(ref, ptr, stack, depth, notes)
+        siblings = {k: v for k, v in node.items() if k != "$ref" and isinstance(k, str) and not k.startswith("x-")}
+        if not siblings:
+            return target
+        nullable = siblings.pop("nullable", None) is True
+        extra = self._walk(siblings, ptr, stack, depth, notes) if siblings else {}
+        result: dict[str, Any] | bool
+        if not extra:
+            result = target
+        elif isinstance(extra, dict) and isinstance(target, dict) and set(extra) <= _ANNOTATIONS:
+            result = {**target, **extra}
+        else:
+            assert isinstance(extra, dict)  # noqa: S101 - a mapping converts to a mapping
+            result = {**extra, "allOf": [*extra.get("allOf", []), target]}
+        if nullable:
+            return {"anyOf": [result, {"type": "null"}]}
+        return result
+
+    def _expand(self, ref: str, ptr: str, stack: tuple[str, ...], depth: int, notes: list[str]) -> dict[str, Any] | bool:
+        try:
+            target = self.resolver.lookup(ref, ptr)
+        except ExternalRef:
+            notes.append(f"{ptr}: $ref {ref} points at another document; replaced by an empty schema")
+            return {"description": f"(external reference: {ref})"}
+        name = ref.rsplit("/", 1)[-1]
+        if ref in stack:
+            return self._approximation(target, ref, f"recursive: {name}")
+        if depth >= self.max_depth:
+            return self._approximation(target, ref, f"nested too deep: {name}")
+        return self._walk(target, ref, (*stack, ref), depth + 1, notes)
+
+    def _approximation(self, target: Any, ref: str, label: str) -> dict[str, Any]:
+        """A `$ref`-free stand-in that accepts at least what the real schema accepts."""
+        try:
+            target, _at = self.resolver.deref(target, ref)
+        except (CatalogError, ExternalRef):
+            target = {}
+        out: dict[str, Any] = {}
+        if isinstance(target, Mapping):
+            types = self._types(target.get("type"), out)
+            out.pop("format", None)
+            if not types and "properties" in target and not any(k in target for k in _SUBSCHEMA_LISTS):
+                types = ["object"]
+                out["type"] = "object"
+            if types and target.get("nullable") is True and "null" not in types:
+                out["type"] = [*types, "null"]
+        out["description"] = f"({label})"
+        return out

@@ -1,0 +1,80 @@
+"""Refuse request bodies above a size, whether or not they declare a Content-Length."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["BodyLimit"]
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+
+class BodyLimit:
+    """ASGI middleware answering 413 for bodies larger than `limit` bytes.
+
+    A declared `Content-Length` is refused before anything is read; a chunked body is counted as
+    it arrives and refused as soon as it passes the limit (nothing reaches the application).
+
+    Args:
+        app: The application to protect.
+        limit: The largest body accepted, in bytes.
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:  # noqa: D102
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        # Read the body first (it is small by definition), then replay it to the application.
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message: Message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                await self._refuse(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            following: Message = await receive()
+            return following
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = json.dumps(
+            {
+                "error": "payload_too_large",
+                "message": f"the body is larger than {self.limit} bytes",
+                "details": {"limit": self.limit},
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
