@@ -89,8 +89,16 @@ def _await_consent(connection_id: str, url: str, wait: bool, timeout: float, as_
         else:
             click.echo(f"Connection {connection_id} is pending. Open this URL to give consent:\n{url}")
         return
-    click.echo(f"Open this URL to give consent (waiting up to {timeout:g} s on {callback}):\n{url}", err=as_json)
-    tool = listen_for_callback(callback, timeout=timeout)
+    from plughub.backends import get_backend
+    from plughub.backends.remote import RemoteBackend
+
+    if isinstance(get_backend(), RemoteBackend):
+        # The server receives the callback; follow the connection's status instead of listening.
+        click.echo(f"Open this URL to give consent (waiting up to {timeout:g} s):\n{url}", err=as_json)
+        tool = _tool(connection_id).wait_until_active(timeout)
+    else:
+        click.echo(f"Open this URL to give consent (waiting up to {timeout:g} s on {callback}):\n{url}", err=as_json)
+        tool = listen_for_callback(callback, timeout=timeout)
     if as_json:
         echo_json({"id": tool.id, "status": "active"})
     else:
