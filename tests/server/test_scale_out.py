@@ -208,17 +208,6 @@ def test_an_oauth_flow_started_on_a_completes_on_b(
     assert [c["id"] for c in listed["results"]] == [connection_id]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: plughub/engine/store/records.py put_credentials() replaces the credentials row by DELETE + "
-        "INSERT; on PostgreSQL a replica waiting in lock_credentials()' SELECT ... FOR UPDATE "
-        "(plughub/engine/store/oauth.py) gets no row once the holder commits, so OAuthFlows.refresh() "
-        "(plughub/engine/oauth/flows.py) falls back to the caller's stale tokens, refreshes again with the "
-        "rotated-out refresh token, gets invalid_grant and marks the connection expired "
-        "(2 refresh requests, most calls 409 connection_not_active)"
-    ),
-)
 def test_a_stale_token_is_refreshed_once_across_replicas(
     replicas: tuple[Replica, Replica], clients: tuple[httpx.Client, httpx.Client], sandbox: SandboxServer
 ) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from plughub.engine.store.tables import connections, credentials, vault_keys
@@ -156,13 +156,14 @@ def put_credentials(db: Connection, record_id: str, connection_id: str | None, c
         connection_id: The connection it belongs to, if any (deleted with it).
         ciphertext: `(key id, sealed credentials)`.
     """
-    db.execute(delete(credentials).where(credentials.c.record_id == record_id))
-    db.execute(
-        insert(credentials).values(
-            record_id=record_id,
-            connection_id=connection_id,
-            key_id=ciphertext[0],
-            ciphertext=ciphertext[1],
-            updated_at=utcnow(),
-        )
-    )
+    # Update in place: a replica waiting on `SELECT ... FOR UPDATE` of this row must find it after
+    # the holder commits (a delete and insert would leave it holding nothing).
+    values = {
+        "connection_id": connection_id,
+        "key_id": ciphertext[0],
+        "ciphertext": ciphertext[1],
+        "updated_at": utcnow(),
+    }
+    updated = db.execute(update(credentials).where(credentials.c.record_id == record_id).values(**values))
+    if updated.rowcount == 0:
+        db.execute(insert(credentials).values(record_id=record_id, **values))

@@ -1,0 +1,233 @@
+"""Operations -> actions: codes, descriptions, inputs, body encoding and output."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from plughub.engine.openapi.inputs import Skip, body_encoding, body_properties, make_input, parameter_problem, place
+from plughub.engine.openapi.model import Operation
+from plughub.engine.openapi.naming import unique, upper_snake
+from plughub.engine.openapi.schema import SchemaConverter
+from plughub.engine.openapi.security import AuthResult
+
+__all__ = ["ActionBuilder"]
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+_DROPPED_HEADERS = ("accept", "content-type", "authorization")
+_PATH_VARIABLE = re.compile(r"\{([^{}]+)\}")
+_DESCRIPTION_LIMIT = 500
+_PUBLIC = (
+    "Public: the document says this operation needs no credentials (the definition format has no per-action "
+    "auth, so the connection's credentials are sent anyway)."
+)
+
+
+def _trim(text: str, limit: int) -> str:
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 3].rsplit(None, 1)[0] if " " in text[: limit - 3] else text[: limit - 3]
+    return cut.rstrip(" ,;:.") + "..."
+
+
+class ActionBuilder:
+    """Builds the actions of one definition, collecting warnings and skipped operations.
+
+    Args:
+        converter: The document's schema converter.
+        prefix: The action code prefix (`PETSTORE_`).
+        auth: The imported auth, for per-operation security notes and credential parameters.
+    """
+
+    def __init__(self, converter: SchemaConverter, *, prefix: str, auth: AuthResult) -> None:
+        self.converter = converter
+        self.prefix = prefix
+        self.auth = auth
+        self.actions: dict[str, dict[str, Any]] = {}
+        self.warnings: list[str] = []
+        self.skipped: list[str] = []
+
+    def skip(self, operation: Operation, reason: str) -> None:
+        """Record an operation that is not imported.
+
+        Args:
+            operation: The operation.
+            reason: Why.
+        """
+        self.skipped.append(f"{operation.label}: {reason}")
+
+    def add(self, operation: Operation) -> None:
+        """Import one operation, or record why it is skipped.
+
+        Args:
+            operation: The operation.
+
+        Raises:
+            CatalogError: A `$ref` of the operation does not resolve.
+        """
+        notes: list[str] = []
+        try:
+            action = self._action(operation, notes)
+        except Skip as exc:
+            self.skip(operation, str(exc))
+            self.warnings.append(f"{operation.label}: skipped: {exc}")
+            return
+        finally:
+            self.warnings.extend(f"{operation.label}: {note}" for note in dict.fromkeys(notes))
+        code = self._code(operation)
+        if code in self.actions:
+            code = unique(code, self.actions)
+            self.warnings.append(f"{operation.label}: action code made unique as {code}")
+        self.actions[code] = action
+
+    def _code(self, operation: Operation) -> str:
+        base = upper_snake(operation.operation_id or f"{operation.method} {operation.path}")
+        if not base:
+            base = operation.method
+        return base if base.startswith(self.prefix) else self.prefix + base
+
+    def _action(self, operation: Operation, notes: list[str]) -> dict[str, Any]:
+        if operation.problems:
+            raise Skip(operation.problems[0])
+        if operation.method not in METHODS:
+            raise Skip(f"method {operation.method} is not supported by the definition format")
+        inputs: dict[str, dict[str, Any]] = {}
+        path = self._parameters(operation, inputs, notes)
+        action: dict[str, Any] = {
+            "display_name": _trim((operation.summary or "").split("\n")[0], 120) or self._code(operation),
+            "description": self._description(operation),
+            "method": operation.method,
+            "path": path,
+        }
+        encoding = self._body(operation, inputs, notes)
+        if inputs:
+            action["inputs"] = inputs
+        if encoding and encoding != "json":
+            action["body_encoding"] = encoding
+        self._check(inputs, notes)
+        if operation.output is not None:
+            output = self.converter.convert(operation.output[0], operation.output[1], [])
+            if isinstance(output, dict) and output:
+                action["output"] = output
+        return action
+
+    def _parameters(self, operation: Operation, inputs: dict[str, dict[str, Any]], notes: list[str]) -> str:
+        in_template = list(dict.fromkeys(_PATH_VARIABLE.findall(operation.path)))
+        names: dict[str, str] = {}
+        for param in operation.parameters:
+            wire, location = param.name, param.location
+            if location == "header" and wire.lower() in _DROPPED_HEADERS:
+                continue
+            if (location, wire.lower()) in self.auth.credential_params:
+                continue
+            problem = None
+            if location not in ("path", "query", "header"):
+                problem = f"{location} parameter '{wire}' cannot be sent (inputs go in the path, query, header or body)"
+            elif location == "path" and wire not in in_template:
+                notes.append(f"path parameter '{wire}' is not in the path template; left out")
+                continue
+            schema = self.converter.convert(param.schema, param.pointer, notes)
+            if param.json_content:
+                schema = {"type": "string", "contentMediaType": "application/json"}
+            problem = problem or parameter_problem(param, schema)
+            if problem:
+                if param.required:
+                    raise Skip(f"required {problem}")
+                notes.append(f"{problem}; left out")
+                continue
+            name, alias = place(wire, location, inputs)
+            if location == "path":
+                names[wire] = name
+            inputs[name] = make_input(
+                schema,
+                location=location,
+                required=param.required,
+                alias=alias,
+                description=param.description,
+                deprecated=param.deprecated,
+                explode=param.explode,
+            )
+        for wire in in_template:
+            if wire not in names:
+                name, _alias = place(wire, "path", inputs)
+                names[wire] = name
+                inputs[name] = {"type": "string", "in": "path", "required": True}
+                notes.append(f"path variable '{wire}' is not declared as a parameter; added as a string input")
+        return _PATH_VARIABLE.sub(lambda m: f"${{inputs.{names[m.group(1)]}}}", operation.path)
+
+    def _body(self, operation: Operation, inputs: dict[str, dict[str, Any]], notes: list[str]) -> str | None:
+        if not operation.bodies:
+            return None
+        media = ", ".join(b.media_type for b in operation.bodies)
+
+        def unsupported(reason: str) -> None:
+            if operation.body_required:
+                raise Skip(reason)
+            notes.append(f"{reason}; the optional body is left out")
+
+        chosen = body_encoding(operation.bodies)
+        if chosen is None:
+            unsupported(f"request body media type {media} is not supported (only JSON, form and multipart)")
+            return None
+        if operation.method in ("GET", "HEAD"):
+            unsupported(f"a {operation.method} request with a body cannot be sent")
+            return None
+        body, encoding = chosen
+        schema = self.converter.convert(body.schema, body.pointer, notes)
+        properties, required, note = body_properties(schema)
+        if note:
+            notes.append(note)
+        if not properties:
+            unsupported("the request body declares no properties (a free-form object)")
+            return None
+        for wire, prop in properties.items():
+            if isinstance(prop, dict) and prop.get("readOnly") is True:
+                continue
+            name, alias = place(wire, "body", inputs)
+            inputs[name] = make_input(prop, location="body", required=wire in required, alias=alias)
+        return encoding
+
+    def _description(self, operation: Operation) -> str:
+        summary, description = operation.summary, operation.description
+        text = description if not summary or description.startswith(summary) else f"{summary}\n\n{description}".strip()
+        text = _trim(text or summary, _DESCRIPTION_LIMIT)
+        extra: list[str] = []
+        if operation.deprecated:
+            extra.append("Deprecated.")
+        security = operation.security
+        if security is not None and (not security or any(not r for r in security)):
+            extra.append(_PUBLIC)
+        elif security:
+            modes = {self.auth.modes[n] for r in security for n in r if n in self.auth.modes}
+            every = {e["mode"] for e in self.auth.entries} - {"NO_AUTH"}
+            if not modes:
+                wanted = ", ".join(sorted({n for r in security for n in r}))
+                extra.append(f"Authentication: needs {wanted}, which the definition does not support.")
+            elif modes != every:
+                extra.append(f"Authentication: {', '.join(sorted(modes))} only.")
+        return "\n\n".join([p for p in (text, *extra) if p])
+
+    @staticmethod
+    def _check(inputs: dict[str, dict[str, Any]], notes: list[str]) -> None:
+        """Make sure the inputs form valid JSON Schema, dropping a keyword the metaschema refuses."""
+        plughub_keys = ("in", "required", "alias", "explode")
+        for _attempt in range(20):
+            properties = {n: {k: v for k, v in i.items() if k not in plughub_keys} for n, i in inputs.items()}
+            try:
+                Draft202012Validator.check_schema({"type": "object", "properties": properties})
+                return
+            except SchemaError as exc:
+                parts = list(exc.path)
+                if len(parts) < 3 or parts[0] != "properties":
+                    raise Skip(f"the inputs are not valid JSON Schema: {exc.message}") from None
+                parent: Any = inputs[parts[1]]
+                for part in parts[2:-1]:
+                    parent = parent[part]
+                del parent[parts[-1]]
+                where = ".".join(map(str, parts[1:]))
+                notes.append(f"inputs.{where}: dropped, not valid JSON Schema ({exc.message})")
+        raise Skip("the inputs are not valid JSON Schema")

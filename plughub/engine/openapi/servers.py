@@ -1,0 +1,88 @@
+"""Servers -> `base_url`, with server variables as `connection_config` fields."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from plughub.engine.openapi.model import Document
+from plughub.engine.openapi.naming import unique, upper_snake
+from plughub.engine.openapi.paths import text
+
+__all__ = ["SERVER_URL_FIELD", "build_base_url"]
+
+SERVER_URL_FIELD = "server_url"
+_VARIABLE = re.compile(r"\{([^{}]+)\}")
+_TEMPLATE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def build_base_url(
+    doc: Document, *, override: str | None, document_url: str | None, warnings: list[str]
+) -> tuple[str, dict[str, Any]]:
+    """Choose the base URL: the caller's, else the first server's.
+
+    A server variable becomes a connection_config field (a string with the variable's default,
+    enum and description) used as `${connection_config.name}`. A relative server URL resolves
+    against the document's URL; when that is unknown, the base URL asks connections for
+    `server_url` and a warning says to pass `base_url=` instead.
+
+    Args:
+        doc: The document.
+        override: The caller's `base_url`, which wins.
+        document_url: Where the document was read from, when it was an URL.
+        warnings: Receives notes on relative URLs and extra servers.
+
+    Returns:
+        The base URL template and the connection_config fields it uses.
+    """
+    if override:
+        return override.rstrip("/") or override, {}
+    if len(doc.servers) > 1:
+        others = ", ".join(s.url for s in doc.servers[1:])
+        warnings.append(f"servers: using the first server {doc.servers[0].url}; also listed: {others}")
+    server = doc.servers[0] if doc.servers else None
+    url = server.url.strip() if server else "/"
+    config: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for raw in dict.fromkeys(_VARIABLE.findall(url)):
+        name = raw if _TEMPLATE_NAME.match(raw) else upper_snake(raw).lower() or "server"
+        if not name[0].isalpha():
+            name = f"var_{name}"
+        name = unique(name, config)
+        names[raw] = name
+        variable = server.variables.get(raw) if server else None
+        config[name] = _field(raw, variable if isinstance(variable, Mapping) else {})
+    template = _VARIABLE.sub(lambda m: f"${{connection_config.{names[m.group(1)]}}}", url)
+    if not template.startswith("${") and not urlsplit(template).scheme:
+        if template.startswith("//"):
+            scheme = urlsplit(document_url).scheme if document_url else "https"
+            template = f"{scheme}:{template}"
+        elif document_url:
+            template = urljoin(document_url, template)
+        else:
+            field_name = unique(SERVER_URL_FIELD, config)
+            warnings.append(
+                f"servers: the server URL '{url}' is relative and the document's location is unknown; "
+                f"pass base_url= to import_openapi, or give {field_name} when connecting"
+            )
+            config[field_name] = {
+                "type": "string",
+                "description": f"Root URL of the service (the document gives only '{url}')",
+                "example": "https://api.example.com",
+            }
+            template = f"${{connection_config.{field_name}}}" + ("" if template == "/" else template)
+    return template.rstrip("/") or template, config
+
+
+def _field(raw: str, variable: Mapping[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = {"type": "string"}
+    description = text(variable.get("description")) or f"Server variable {raw}"
+    spec["description"] = description[:300]
+    enum = variable.get("enum")
+    if isinstance(enum, list) and enum:
+        spec["enum"] = [str(v) for v in enum]
+    if variable.get("default") not in (None, ""):
+        spec["default"] = str(variable["default"])
+    return spec
