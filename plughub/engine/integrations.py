@@ -44,6 +44,9 @@ def check_paging(page_number: int, page_size: int) -> None:
     """
     if page_number < 0 or not 1 <= page_size <= 1000:
         raise InvalidInput("page_number must be >= 0 and page_size between 1 and 1000")
+    # Databases count rows in 64-bit integers; far beyond any real listing, refuse politely.
+    if page_number * page_size > 1_000_000_000:
+        raise InvalidInput("page_number is out of range: page_number * page_size must not exceed 1,000,000,000")
 
 
 class IntegrationsMixin:

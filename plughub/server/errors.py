@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,8 +11,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plughub.exceptions import PlughubError
+from plughub.server.logs import request_id_var
 
 __all__ = ["install_error_handlers"]
+
+logger = logging.getLogger("plughub.server")
 
 
 def _body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -33,10 +37,20 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []
         for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+            # A JSON decoding error is located at a character offset, not a field: call it the body.
+            parts = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            where = "body" if err.get("type") == "json_invalid" else ".".join(parts)
             problems.append({"field": where or "body", "problem": err.get("msg", "invalid")})
         message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5]) or "invalid request"
         return JSONResponse(_body("invalid_input", message, {"problems": problems}), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+        # Only the class name is logged and returned: an exception's text may hold anything.
+        request_id = request_id_var.get()
+        logger.error("unexpected %s while serving a request", type(exc).__name__)
+        message = "an unexpected error occurred" + (f" (request id {request_id})" if request_id else "")
+        return JSONResponse(_body("internal_error", message, {"request_id": request_id}), status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
+import uuid
 from typing import Any
 
 __all__ = ["BodyLimit"]
+
+logger = logging.getLogger("plughub.server")
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -32,7 +36,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         # Read the body first (it is small by definition), then replay it to the application.
         chunks: list[bytes] = []
@@ -44,7 +48,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             seen += len(chunk)
             if seen > self.limit:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -62,7 +66,10 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Any) -> None:
+    async def _refuse(self, scope: Scope, send: Any) -> None:
+        # This answer bypasses the application, so it carries the request id and logs itself.
+        sent_id = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = sent_id or uuid.uuid4().hex
         body = json.dumps(
             {
                 "error": "payload_too_large",
@@ -70,11 +77,17 @@ class BodyLimit:
                 "details": {"limit": self.limit},
             }
         ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode("latin-1")),
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+        logger.info(
+            "%s %s -> 413 (body over %d bytes) request_id=%s",
+            scope.get("method"),
+            scope.get("path"),
+            self.limit,
+            request_id,
+        )

@@ -91,7 +91,12 @@ def test_cli_admin_on_postgres(pg_url: str, make_hub: HubFactory) -> None:
 
     hub = make_hub(database_url=pg_url)
     client = hub.client(key)
-    definition = {"id": "acme-ping", "display_name": "Acme Ping", "base_url": "https://ping.example", "auth": [{"mode": "NO_AUTH"}]}
+    definition = {
+        "id": "acme-ping",
+        "display_name": "Acme Ping",
+        "base_url": "https://ping.example",
+        "auth": [{"mode": "NO_AUTH"}],
+    }
     assert client.post("/v1/integrations", json=definition).status_code == 201
     assert client.get("/v1/integrations/acme-ping").status_code == 200
     assert CANARY_API_KEY not in client.get("/v1/connections").text

@@ -30,7 +30,11 @@ def test_secrets_never_come_back(hub: Hub, team_a: Tenant, sandbox: SandboxServe
     )
     bearer = team_a.client.post(
         "/v1/connections",
-        json={"integration_id": "sandbox", "scheme": "BEARER_TOKEN", "data": {"token": CANARY_TOKEN, "port": sandbox.port}},
+        json={
+            "integration_id": "sandbox",
+            "scheme": "BEARER_TOKEN",
+            "data": {"token": CANARY_TOKEN, "port": sandbox.port},
+        },
     )
     responses += [basic, bearer]
     ids = [connection_id, basic.json()["id"], bearer.json()["id"]]
@@ -103,7 +107,9 @@ def test_a_guarded_engine_without_the_allowlist_refuses_the_sandbox(
     assert_no_canary(response.text)
     assert sandbox.received == []
     runs = tenant.client.get(f"/v1/connections/{connection_id}/runs").json()
-    assert [(r["status"], r["error_code"], r["upstream_status"]) for r in runs] == [("FAILED", "outbound_blocked", None)]
+    assert [(r["status"], r["error_code"], r["upstream_status"]) for r in runs] == [
+        ("FAILED", "outbound_blocked", None)
+    ]
 
 
 def test_a_base_url_override_to_loopback_is_refused(make_hub: HubFactory, sandbox: SandboxServer) -> None:
@@ -134,10 +140,13 @@ def test_the_allowlist_lets_the_server_reach_loopback(hub: Hub, team_a: Tenant, 
     assert team_a.client.post("/v1/integrations", json=NOTES_DEFINITION).status_code == 201
     created = team_a.client.post(
         "/v1/connections",
-        json={"integration_id": "team-notes", "scheme": "BEARER_TOKEN", "data": {"token": CANARY_TOKEN, "base_url": sandbox.url}},
+        json={
+            "integration_id": "team-notes",
+            "scheme": "BEARER_TOKEN",
+            "data": {"token": CANARY_TOKEN, "base_url": sandbox.url},
+        },
     )
     response = run(team_a.client, created.json()["id"], "TEAM_NOTES_WHOAMI")
     assert response.json()["status"] == "SUCCESS", response.text
     assert response.json()["data"] == {"scheme": "BEARER_TOKEN", "user": "demo"}
     assert [r.path for r in sandbox.received] == ["/whoami"]
-

@@ -20,6 +20,9 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 _DROPPED_HEADERS = ("accept", "content-type", "authorization")
 _PATH_VARIABLE = re.compile(r"\{([^{}]+)\}")
 _DESCRIPTION_LIMIT = 500
+# The output schema is informative: kept shallow so that large APIs make reasonable definitions.
+OUTPUT_DEPTH = 2
+OUTPUT_NODES = 300
 _PUBLIC = (
     "Public: the document says this operation needs no credentials (the definition format has no per-action "
     "auth, so the connection's credentials are sent anyway)."
@@ -110,7 +113,9 @@ class ActionBuilder:
             action["body_encoding"] = encoding
         self._check(inputs, notes)
         if operation.output is not None:
-            output = self.converter.convert(operation.output[0], operation.output[1], [])
+            output = self.converter.convert(
+                operation.output[0], operation.output[1], [], max_depth=OUTPUT_DEPTH, max_nodes=OUTPUT_NODES
+            )
             if isinstance(output, dict) and output:
                 action["output"] = output
         return action

@@ -58,7 +58,7 @@ def read_document(root: Any) -> Document:
 def import_openapi(
     source: str | Path | Mapping[str, Any],
     *,
-    id: str | None = None,  # noqa: A002 - the definition's own key
+    id: str | None = None,
     name: str | None = None,
     base_url: str | None = None,
     include: Sequence[str] | None = None,

@@ -18,9 +18,10 @@ from typing import Any
 from plughub.engine.openapi.refs import ExternalRef, Resolver, join
 from plughub.exceptions import CatalogError
 
-__all__ = ["DEFAULT_MAX_DEPTH", "SchemaConverter", "plain"]
+__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_NODES", "SchemaConverter", "plain"]
 
 DEFAULT_MAX_DEPTH = 6
+DEFAULT_MAX_NODES = 2000
 TYPES = frozenset(("string", "number", "integer", "boolean", "array", "object", "null"))
 _SUBSCHEMA = (
     "items",
@@ -36,7 +37,16 @@ _SUBSCHEMA = (
 )
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas")
 _SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
-_COUNTS = ("maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties", "maxContains", "minContains")
+_COUNTS = (
+    "maxLength",
+    "minLength",
+    "maxItems",
+    "minItems",
+    "maxProperties",
+    "minProperties",
+    "maxContains",
+    "minContains",
+)
 _NUMBERS = ("maximum", "minimum")
 _TEXTS = ("title", "description", "format", "contentEncoding", "contentMediaType", "$comment")
 _FLAGS = ("uniqueItems", "deprecated", "readOnly", "writeOnly")
@@ -45,8 +55,14 @@ _ANNOTATIONS = frozenset(("title", "description", "default", "examples", "deprec
 _SPECIAL = frozenset(("$ref", "type", "nullable", "example", "examples", "exclusiveMinimum", "exclusiveMaximum"))
 
 
+class _TooBig(Exception):
+    """The expansion went over the node budget; the converter retries one level shallower."""
+
+
 def plain(value: Any) -> Any:
     """Make a value from YAML plain JSON: dates become ISO strings, keys strings.
+
+    Null members of mappings are left out (the definition loader refuses keys without a value).
 
     Args:
         value: A parsed value.
@@ -55,7 +71,7 @@ def plain(value: Any) -> Any:
         The same value with only JSON types in it.
     """
     if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     if isinstance(value, (datetime.date, datetime.datetime)):
@@ -80,22 +96,41 @@ def _compiles(pattern: Any) -> bool:
 class SchemaConverter:
     """Converts the schemas of one document.
 
+    A schema whose expansion goes over `max_nodes` schema nodes is converted again with
+    references inlined one level less deep, down to none at all.
+
     Args:
         resolver: The document's resolver.
         max_depth: How many `$ref`s deep to inline before approximating.
+        max_nodes: How many schema nodes one conversion may produce before it is made shallower.
     """
 
-    def __init__(self, resolver: Resolver, *, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+    def __init__(
+        self, resolver: Resolver, *, max_depth: int = DEFAULT_MAX_DEPTH, max_nodes: int = DEFAULT_MAX_NODES
+    ) -> None:
         self.resolver = resolver
         self.max_depth = max_depth
+        self.max_nodes = max_nodes
+        self._depth_limit = max_depth
+        self._budget = -1
 
-    def convert(self, schema: Any, pointer: str, notes: list[str]) -> dict[str, Any] | bool:
+    def convert(
+        self,
+        schema: Any,
+        pointer: str,
+        notes: list[str],
+        *,
+        max_depth: int | None = None,
+        max_nodes: int | None = None,
+    ) -> dict[str, Any] | bool:
         """Convert one schema.
 
         Args:
             schema: The raw schema (a mapping, a boolean, or None for "anything").
             pointer: Where it was read, for error messages.
             notes: Receives a line for each thing approximated or dropped.
+            max_depth: Overrides the converter's `max_depth` for this schema.
+            max_nodes: Overrides the converter's `max_nodes` for this schema.
 
         Returns:
             A JSON Schema 2020-12 schema without `$ref`.
@@ -105,6 +140,16 @@ class SchemaConverter:
         """
         if schema is None:
             return {}
+        for depth in range(self.max_depth if max_depth is None else max_depth, 0, -1):
+            self._depth_limit, self._budget = depth, max_nodes or self.max_nodes
+            attempt: list[str] = []
+            try:
+                result = self._walk(schema, pointer, (), 0, attempt)
+            except _TooBig:
+                continue
+            notes.extend(attempt)
+            return result
+        self._depth_limit, self._budget = 0, -1
         return self._walk(schema, pointer, (), 0, notes)
 
     def _walk(self, node: Any, ptr: str, stack: tuple[str, ...], depth: int, notes: list[str]) -> dict[str, Any] | bool:
@@ -115,6 +160,9 @@ class SchemaConverter:
             return {}
         if "$ref" in node:
             return self._reference(node, ptr, stack, depth, notes)
+        self._budget -= 1
+        if self._budget == 0:
+            raise _TooBig
         out: dict[str, Any] = {}
         types = self._types(node.get("type"), out)
         for key, value in node.items():
@@ -237,7 +285,9 @@ class SchemaConverter:
             return {"anyOf": [result, {"type": "null"}]}
         return result
 
-    def _expand(self, ref: str, ptr: str, stack: tuple[str, ...], depth: int, notes: list[str]) -> dict[str, Any] | bool:
+    def _expand(
+        self, ref: str, ptr: str, stack: tuple[str, ...], depth: int, notes: list[str]
+    ) -> dict[str, Any] | bool:
         try:
             target = self.resolver.lookup(ref, ptr)
         except ExternalRef:
@@ -246,7 +296,7 @@ class SchemaConverter:
         name = ref.rsplit("/", 1)[-1]
         if ref in stack:
             return self._approximation(target, ref, f"recursive: {name}")
-        if depth >= self.max_depth:
+        if depth >= self._depth_limit:
             return self._approximation(target, ref, f"nested too deep: {name}")
         return self._walk(target, ref, (*stack, ref), depth + 1, notes)
 

@@ -135,7 +135,11 @@ def _candidates(scheme: Scheme, base: str | None, fetch: Fetch, warnings: list[s
             warnings.append(f"{label}: apiKey in '{location}' named '{name}' is not supported; left out")
             return []
         field_spec = {"type": "string", "description": _description(scheme, f"API key ({location} {name})")}
-        entry = {"mode": "API_KEY", "credentials": {"api_key": {**field_spec, "secret": True}}, "apply": {location: name}}
+        entry = {
+            "mode": "API_KEY",
+            "credentials": {"api_key": {**field_spec, "secret": True}},
+            "apply": {location: name},
+        }
         return [_Candidate("API_KEY", entry, scheme)]
     if scheme.type == "http":
         kind = text(raw.get("scheme")).lower()

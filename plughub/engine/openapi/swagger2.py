@@ -127,7 +127,9 @@ def _operation(raw: RawOperation, root: Mapping[str, Any], resolver: Resolver) -
         if form:
             multipart = _MULTIPART in consumes and (has_file or _FORM not in consumes)
             schema = {"type": "object", "properties": form, "required": form_required}
-            operation.bodies.append(MediaBody(_MULTIPART if multipart else _FORM, schema, join(raw.pointer, "parameters")))
+            operation.bodies.append(
+                MediaBody(_MULTIPART if multipart else _FORM, schema, join(raw.pointer, "parameters"))
+            )
             operation.body_required = bool(form_required)
         if not produces or any("json" in p for p in produces):
             operation.output = _output(op, raw.pointer, resolver)

@@ -23,7 +23,8 @@ def callback(request: Request) -> HTMLResponse:
     try:
         info = request.app.state.engine.complete_authorization(dict(request.query_params))
     except PlughubError as exc:
-        return HTMLResponse(result_page(False, exc.message), status_code=exc.status_code)
+        # The browser made a bad request (denied, replayed, expired), whatever the provider did.
+        return HTMLResponse(result_page(False, exc.message), status_code=400)
     return HTMLResponse(result_page(True, f"{info.integration_name} is connected. You can close this window."))
 
 
