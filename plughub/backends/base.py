@@ -30,7 +30,7 @@ class Backend(Protocol):
     """
 
     def list_integrations(
-        self, query: str | None = None, page_number: int = 0, page_size: int = 20
+        self, query: str | None = None, page_number: int = 0, page_size: int = 20, category: str | None = None
     ) -> Page[IntegrationInfo]:
         """Search the catalog."""
         ...

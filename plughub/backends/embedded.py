@@ -54,9 +54,9 @@ class EmbeddedBackend:
         return self._engine
 
     def list_integrations(
-        self, query: str | None = None, page_number: int = 0, page_size: int = 20
+        self, query: str | None = None, page_number: int = 0, page_size: int = 20, category: str | None = None
     ) -> Page[IntegrationInfo]:
-        return self.engine.list_integrations(query, page_number, page_size)
+        return self.engine.list_integrations(query, page_number, page_size, category=category)
 
     def get_integration(self, id_or_name: str) -> IntegrationInfo:
         return self.engine.get_integration(id_or_name)

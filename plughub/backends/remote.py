@@ -89,10 +89,12 @@ class RemoteBackend:
         raise BackendError(f"the plughub server answered {response.status_code} without an error body")
 
     def list_integrations(
-        self, query: str | None = None, page_number: int = 0, page_size: int = 20
+        self, query: str | None = None, page_number: int = 0, page_size: int = 20, category: str | None = None
     ) -> Page[IntegrationInfo]:
         data = self._call(
-            "GET", "/v1/integrations", params={"query": query, "page_number": page_number, "page_size": page_size}
+            "GET",
+            "/v1/integrations",
+            params={"query": query, "page_number": page_number, "page_size": page_size, "category": category},
         )
         return Page[IntegrationInfo].model_validate(data)
 

@@ -18,13 +18,20 @@ def integrations() -> None:
 
 
 @integrations.command("list")
-@click.option("--query", "-q", default=None, help="Words to look for in ids, names, descriptions, categories.")
+@click.option(
+    "--query",
+    "--search",
+    "-q",
+    default=None,
+    help="Words to look for in ids, names, descriptions, categories and action names.",
+)
+@click.option("--category", "-c", default=None, help="Only this category (see `plughub integrations categories`).")
 @click.option("--page", default=0, show_default=True, help="0-based page number.")
 @click.option("--page-size", default=50, show_default=True, help="Results per page.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_(query: str | None, page: int, page_size: int, as_json: bool) -> None:
+def list_(query: str | None, category: str | None, page: int, page_size: int, as_json: bool) -> None:
     """List integrations."""
-    found = IntegrationFactory.list(query=query, page_number=page, page_size=page_size)
+    found = IntegrationFactory.list(query=query, page_number=page, page_size=page_size, category=category)
     infos = [item.info for item in found["results"]]
     if as_json:
         echo_json({**found, "results": infos})
@@ -66,3 +73,14 @@ def schema() -> None:
     from plughub.engine.catalog.schema import definition_schema
 
     click.echo(json.dumps(definition_schema(), indent=2))
+
+
+@integrations.command("categories")
+def categories() -> None:
+    """List the categories and how many integrations each has."""
+    found = IntegrationFactory.list(page_size=1000)
+    counts: dict[str, int] = {}
+    for item in found["results"]:
+        for category in item.info.categories:
+            counts[category] = counts.get(category, 0) + 1
+    table("Categories", ["category", "integrations"], sorted(counts.items()))

@@ -56,7 +56,13 @@ class IntegrationsMixin:
     store: Store
 
     def list_integrations(
-        self, query: str | None = None, page_number: int = 0, page_size: int = 20, *, team: str = LOCAL_TEAM
+        self,
+        query: str | None = None,
+        page_number: int = 0,
+        page_size: int = 20,
+        *,
+        team: str = LOCAL_TEAM,
+        category: str | None = None,
     ) -> Page[IntegrationInfo]:
         """Search the catalog.
 
@@ -65,12 +71,13 @@ class IntegrationsMixin:
             page_number: 0-based page.
             page_size: Results per page.
             team: The team asking (its own definitions are included).
+            category: Only integrations in this category.
 
         Returns:
             One page of integrations.
         """
         check_paging(page_number, page_size)
-        found = self.catalog.search(query, team)
+        found = self.catalog.search(query, team, category)
         start = page_number * page_size
         return page_of(found[start : start + page_size], len(found), page_number, page_size)
 

@@ -45,18 +45,21 @@ class IntegrationFactory:
         return integration(backend.get_integration(wanted), cls.backend, api_key)
 
     @classmethod
-    def list(cls, query: str | None = None, page_number: int = 0, page_size: int = 20) -> dict[str, Any]:
+    def list(
+        cls, query: str | None = None, page_number: int = 0, page_size: int = 20, category: str | None = None
+    ) -> dict[str, Any]:
         """Search the catalog.
 
         Args:
-            query: Words to look for in ids, names, descriptions and categories.
+            query: Words to look for in ids, names, descriptions, categories and action names.
             page_number: 0-based page.
             page_size: Results per page.
+            category: Only integrations in this category (`crm`, `payments`, ...).
 
         Returns:
             `{"results": [Integration, ...], "page_total", "page_number", "total"}`.
         """
-        page = cls._backend().list_integrations(query, page_number, page_size)
+        page = cls._backend().list_integrations(query, page_number, page_size, category)
         return {
             "results": [integration(info, cls.backend) for info in page.results],
             "page_total": page.page_total,

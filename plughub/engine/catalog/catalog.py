@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from plughub.engine.catalog.describe import describe_integration
-from plughub.engine.catalog.loader import bundled_specs, load_directory
+from plughub.engine.catalog.loader import BUNDLED_DIR, load_directory, load_file
 from plughub.engine.catalog.models import IntegrationSpec
 from plughub.exceptions import CatalogError, IntegrationNotFound
 from plughub.schemas import IntegrationInfo
@@ -20,27 +20,31 @@ class Catalog:
     """Integrations by id, searchable.
 
     The shared catalog is the bundled definitions, overridden by each `PLUGHUB_CATALOG_PATH`
-    directory in order. On top of it, each team sees the definitions it created; no team sees
-    another's.
+    directory in order. Bundled files are parsed lazily, one integration at a time, when first
+    asked for (a listing or search reads them all once). On top of the shared catalog, each team
+    sees the definitions it created; no team sees another's.
 
     Args:
         paths: Extra directories of definition files.
     """
 
     def __init__(self, paths: Iterable[Path] = ()) -> None:
-        self._shared: dict[str, IntegrationSpec] = dict(bundled_specs())
-        self._sources: dict[str, str] = dict.fromkeys(self._shared, "bundled")
+        # The file name is the id (the loader enforces it), so ids are known without parsing.
+        self._bundled_paths = {p.stem: p for p in sorted(BUNDLED_DIR.glob("*.yaml"))}
+        self._bundled: dict[str, IntegrationSpec] = {}
+        self._overrides: dict[str, IntegrationSpec] = {}
+        self._sources: dict[str, str] = {}
         for directory in paths:
             if not directory.is_dir():
                 raise CatalogError(f"{directory}: PLUGHUB_CATALOG_PATH names a directory that does not exist")
             for key, (spec, path) in load_directory(directory).items():
-                self._shared[key] = spec
+                self._overrides[key] = spec
                 self._sources[key] = str(path)
         self._teams: dict[str, dict[str, IntegrationSpec]] = {}
         self._infos: dict[tuple[str | None, str], IntegrationInfo] = {}
 
     def __len__(self) -> int:
-        return len(self._shared)
+        return len(self._bundled_paths.keys() | self._overrides.keys())
 
     def add(self, spec: IntegrationSpec, team: str) -> None:
         """Register a team's definition.
@@ -52,19 +56,34 @@ class Catalog:
         self._teams.setdefault(team, {})[spec.id] = spec
         self._infos.pop((team, spec.id), None)
 
-    def _visible(self, team: str | None) -> dict[str, IntegrationSpec]:
+    def _shared(self, integration_id: str) -> IntegrationSpec | None:
+        if integration_id in self._overrides:
+            return self._overrides[integration_id]
+        if integration_id not in self._bundled and integration_id in self._bundled_paths:
+            self._bundled[integration_id] = load_file(self._bundled_paths[integration_id], trusted=True)
+        return self._bundled.get(integration_id)
+
+    def _lookup(self, integration_id: str, team: str | None) -> IntegrationSpec | None:
         own = self._teams.get(team, {}) if team is not None else {}
-        return {**self._shared, **own} if own else self._shared
+        return own.get(integration_id) or self._shared(integration_id)
+
+    def ids(self, team: str | None = None) -> list[str]:
+        """Every id a team (or the shared catalog, for None) sees, sorted."""
+        own = self._teams.get(team, {}).keys() if team is not None else set()
+        return sorted(self._bundled_paths.keys() | self._overrides.keys() | own)
 
     def contains(self, integration_id: str, team: str | None = None) -> bool:
         """Whether a team (or the shared catalog, for None) knows an integration."""
-        return integration_id in self._visible(team)
+        own = self._teams.get(team, {}) if team is not None else {}
+        return integration_id in own or integration_id in self._overrides or integration_id in self._bundled_paths
 
     def source(self, integration_id: str, team: str | None = None) -> str:
         """Where a definition comes from: `bundled`, a file path, or `user`."""
         if team is not None and integration_id in self._teams.get(team, {}):
             return "user"
-        return self._sources.get(integration_id, "user")
+        if integration_id in self._sources:
+            return self._sources[integration_id]
+        return "bundled" if integration_id in self._bundled_paths else "user"
 
     def spec(self, integration_id: str, team: str | None = None) -> IntegrationSpec:
         """Return the definition of an integration.
@@ -79,10 +98,10 @@ class Catalog:
         Raises:
             IntegrationNotFound: No integration has this id.
         """
-        try:
-            return self._visible(team)[integration_id]
-        except KeyError:
-            raise IntegrationNotFound(f"No integration with id '{integration_id}'. {_NOT_FOUND}") from None
+        found = self._lookup(integration_id, team)
+        if found is None:
+            raise IntegrationNotFound(f"No integration with id '{integration_id}'. {_NOT_FOUND}")
+        return found
 
     def info(self, integration_id: str, team: str | None = None) -> IntegrationInfo:
         """Return the public description of an integration.
@@ -118,32 +137,60 @@ class Catalog:
         Raises:
             IntegrationNotFound: Nothing matches.
         """
-        visible = self._visible(team)
-        if id_or_name in visible:
-            return visible[id_or_name]
+        found = self._lookup(id_or_name, team)
+        if found is not None:
+            return found
         wanted = id_or_name.strip().casefold()
-        for spec in visible.values():
+        for key in self.ids(team):
+            spec = self.spec(key, team)
             if spec.display_name.casefold() == wanted:
                 return spec
         raise IntegrationNotFound(f"No integration with id or name '{id_or_name}'. {_NOT_FOUND}")
 
-    def search(self, query: str | None = None, team: str | None = None) -> list[IntegrationInfo]:
-        """Search integrations by id, name, description, category and supplier.
+    def categories(self, team: str | None = None) -> dict[str, int]:
+        """Every category with how many integrations are in it.
+
+        Args:
+            team: The team asking.
+
+        Returns:
+            Counts by category, sorted by name.
+        """
+        counts: dict[str, int] = {}
+        for key in self.ids(team):
+            for category in self.spec(key, team).categories:
+                counts[category] = counts.get(category, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def search(
+        self, query: str | None = None, team: str | None = None, category: str | None = None
+    ) -> list[IntegrationInfo]:
+        """Search integrations in full text.
+
+        The text searched is the id, name, description, categories and supplier, and the names,
+        codes and descriptions of the actions.
 
         Args:
             query: Words that must all appear (case-insensitive); None lists everything.
             team: The team asking.
+            category: Only integrations in this category.
 
         Returns:
-            Matches, best first: id or name matches before description matches, then by name.
+            Matches, best first: id or name matches, then description matches, then action
+            matches; by name within each.
         """
         words = (query or "").casefold().split()
         ranked: list[tuple[int, str, str]] = []
-        for key, spec in self._visible(team).items():
+        for key in self.ids(team):
+            spec = self.spec(key, team)
+            if category and category.casefold() not in (c.casefold() for c in spec.categories):
+                continue
             title = f"{spec.id} {spec.display_name}".casefold()
-            text = " ".join([title, spec.description, " ".join(spec.categories), spec.supplier or ""]).casefold()
-            if all(w in text for w in words):
-                rank = 0 if words and all(w in title for w in words) else 1
+            about = " ".join([title, spec.description, " ".join(spec.categories), spec.supplier or ""]).casefold()
+            actions = " ".join(f"{code} {a.display_name} {a.description}" for code, a in spec.actions.items())
+            everything = f"{about} {actions.casefold()}"
+            if all(w in everything for w in words):
+                rank = 0 if words and all(w in title for w in words) else 1 if all(w in about for w in words) else 2
                 ranked.append((rank, spec.display_name.casefold(), key))
         ranked.sort()
         return [self.info(key, team) for _rank, _name, key in ranked]

@@ -37,6 +37,13 @@ def _trim(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:.") + "..."
 
 
+def _empty_object(schema: Any) -> bool:
+    """Whether a body schema says "an object with no members" (Stripe's GET bodies)."""
+    if not isinstance(schema, dict) or any(k in schema for k in ("allOf", "anyOf", "oneOf")):
+        return False
+    return schema.get("properties") == {} or schema.get("additionalProperties") is False
+
+
 class ActionBuilder:
     """Builds the actions of one definition, collecting warnings and skipped operations.
 
@@ -121,7 +128,8 @@ class ActionBuilder:
         return action
 
     def _parameters(self, operation: Operation, inputs: dict[str, dict[str, Any]], notes: list[str]) -> str:
-        in_template = list(dict.fromkeys(_PATH_VARIABLE.findall(operation.path)))
+        path = operation.path.replace("${", "{")  # a stray `$` before a path variable (Trello)
+        in_template = list(dict.fromkeys(_PATH_VARIABLE.findall(path)))
         names: dict[str, str] = {}
         for param in operation.parameters:
             wire, location = param.name, param.location
@@ -162,7 +170,7 @@ class ActionBuilder:
                 names[wire] = name
                 inputs[name] = {"type": "string", "in": "path", "required": True}
                 notes.append(f"path variable '{wire}' is not declared as a parameter; added as a string input")
-        return _PATH_VARIABLE.sub(lambda m: f"${{inputs.{names[m.group(1)]}}}", operation.path)
+        return _PATH_VARIABLE.sub(lambda m: f"${{inputs.{names[m.group(1)]}}}", path)
 
     def _body(self, operation: Operation, inputs: dict[str, dict[str, Any]], notes: list[str]) -> str | None:
         if not operation.bodies:
@@ -176,19 +184,20 @@ class ActionBuilder:
 
         chosen = body_encoding(operation.bodies)
         if chosen is None:
-            unsupported(f"request body media type {media} is not supported (only JSON, form and multipart)")
+            raise Skip(f"request body media type {media} is not supported (only JSON, form and multipart)")
+        body, encoding = chosen
+        schema = self.converter.convert(body.schema, body.pointer, notes)
+        properties, required, note = body_properties(schema)
+        if not properties:
+            if not operation.body_required and _empty_object(schema):
+                return None  # nothing could be sent anyway
+            unsupported("the request body declares no properties (a free-form object)")
             return None
         if operation.method in ("GET", "HEAD"):
             unsupported(f"a {operation.method} request with a body cannot be sent")
             return None
-        body, encoding = chosen
-        schema = self.converter.convert(body.schema, body.pointer, notes)
-        properties, required, note = body_properties(schema)
         if note:
             notes.append(note)
-        if not properties:
-            unsupported("the request body declares no properties (a free-form object)")
-            return None
         for wire, prop in properties.items():
             if isinstance(prop, dict) and prop.get("readOnly") is True:
                 continue
@@ -229,7 +238,7 @@ class ActionBuilder:
                 parts = list(exc.path)
                 if len(parts) < 3 or parts[0] != "properties":
                     raise Skip(f"the inputs are not valid JSON Schema: {exc.message}") from None
-                parent: Any = inputs[parts[1]]
+                parent: Any = inputs[str(parts[1])]
                 for part in parts[2:-1]:
                     parent = parent[part]
                 del parent[parts[-1]]

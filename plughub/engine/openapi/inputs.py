@@ -186,7 +186,7 @@ def make_input(
         The input mapping.
     """
     spec = {k: v for k, v in schema.items() if k in JSON_SCHEMA_KEYWORDS} if isinstance(schema, dict) else {}
-    nested = spec.pop("required", None)
+    nested = schema.get("required") if isinstance(schema, dict) else None
     if nested:
         spec["allOf"] = [*spec.get("allOf", []), {"required": nested}]
     if description:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
 from plughub.engine.catalog.models import INPUT_NAME
 
@@ -58,7 +59,7 @@ def input_name(wire: str) -> str:
     return value if value[0].isalpha() else f"n{value}"
 
 
-def unique(name: str, taken: set[str] | dict[str, object], *, first_suffix: int = 2) -> str:
+def unique(name: str, taken: Container[str], *, first_suffix: int = 2) -> str:
     """Return `name`, or `name_2`, `name_3`, ... whichever is not taken yet.
 
     Args:

@@ -10,87 +10,31 @@ so is a reference nested deeper than `max_depth` references, which keeps heavily
 
 from __future__ import annotations
 
-import datetime
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from plughub.engine.openapi.keywords import (
+    ANNOTATIONS,
+    SPECIAL,
+    SUBSCHEMA,
+    SUBSCHEMA_LISTS,
+    SUBSCHEMA_MAPS,
+    TYPES,
+    compiles,
+    convert_annotations,
+    convert_value,
+)
 from plughub.engine.openapi.refs import ExternalRef, Resolver, join
 from plughub.exceptions import CatalogError
 
-__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_NODES", "SchemaConverter", "plain"]
+__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_NODES", "SchemaConverter"]
 
-DEFAULT_MAX_DEPTH = 6
-DEFAULT_MAX_NODES = 2000
-TYPES = frozenset(("string", "number", "integer", "boolean", "array", "object", "null"))
-_SUBSCHEMA = (
-    "items",
-    "additionalProperties",
-    "not",
-    "contains",
-    "propertyNames",
-    "if",
-    "then",
-    "else",
-    "unevaluatedItems",
-    "unevaluatedProperties",
-)
-_SUBSCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas")
-_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
-_COUNTS = (
-    "maxLength",
-    "minLength",
-    "maxItems",
-    "minItems",
-    "maxProperties",
-    "minProperties",
-    "maxContains",
-    "minContains",
-)
-_NUMBERS = ("maximum", "minimum")
-_TEXTS = ("title", "description", "format", "contentEncoding", "contentMediaType", "$comment")
-_FLAGS = ("uniqueItems", "deprecated", "readOnly", "writeOnly")
-_ANNOTATIONS = frozenset(("title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly"))
-# Handled on their own, or dropped on purpose (OpenAPI-only, or meaningless once inlined).
-_SPECIAL = frozenset(("$ref", "type", "nullable", "example", "examples", "exclusiveMinimum", "exclusiveMaximum"))
+DEFAULT_MAX_DEPTH = 5
+DEFAULT_MAX_NODES = 800
 
 
 class _TooBig(Exception):
     """The expansion went over the node budget; the converter retries one level shallower."""
-
-
-def plain(value: Any) -> Any:
-    """Make a value from YAML plain JSON: dates become ISO strings, keys strings.
-
-    Null members of mappings are left out (the definition loader refuses keys without a value).
-
-    Args:
-        value: A parsed value.
-
-    Returns:
-        The same value with only JSON types in it.
-    """
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items() if v is not None}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    return value
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _compiles(pattern: Any) -> bool:
-    if not isinstance(pattern, str):
-        return False
-    try:
-        re.compile(pattern)
-    except (re.error, RecursionError, OverflowError):
-        return False
-    return True
 
 
 class SchemaConverter:
@@ -160,63 +104,38 @@ class SchemaConverter:
             return {}
         if "$ref" in node:
             return self._reference(node, ptr, stack, depth, notes)
-        self._budget -= 1
-        if self._budget == 0:
-            raise _TooBig
+        self._spend()
         out: dict[str, Any] = {}
         types = self._types(node.get("type"), out)
         for key, value in node.items():
-            if value is None or not isinstance(key, str) or key in _SPECIAL or key.startswith("x-"):
+            if value is None or not isinstance(key, str) or key in SPECIAL or key.startswith("x-"):
                 continue
             at = join(ptr, key)
-            if key in _SUBSCHEMA:
+            if key in SUBSCHEMA:
                 if key == "items" and isinstance(value, list):
                     out["prefixItems"] = [self._walk(v, join(at, i), stack, depth, notes) for i, v in enumerate(value)]
                 elif isinstance(value, (Mapping, bool)):
                     out[key] = self._walk(value, at, stack, depth, notes)
-            elif key in _SUBSCHEMA_MAPS and isinstance(value, Mapping):
+            elif key in SUBSCHEMA_MAPS and isinstance(value, Mapping):
                 children = {
                     str(k): self._walk(v, join(at, str(k)), stack, depth, notes)
                     for k, v in value.items()
-                    if v is not None and (key != "patternProperties" or _compiles(k))
+                    if v is not None and (key != "patternProperties" or compiles(k))
                 }
                 out[key] = children
-            elif key in _SUBSCHEMA_LISTS and isinstance(value, list):
+            elif key in SUBSCHEMA_LISTS and isinstance(value, list):
                 out[key] = [self._walk(v, join(at, i), stack, depth, notes) for i, v in enumerate(value)]
-            elif key in _COUNTS:
-                if _number(value) and value >= 0 and float(value).is_integer():
-                    out[key] = int(value)
-            elif key in _NUMBERS:
-                if _number(value):
-                    out[key] = value
-            elif key == "multipleOf":
-                if _number(value) and value > 0:
-                    out[key] = value
-            elif key in _TEXTS:
-                out[key] = value if isinstance(value, str) else str(value)
-            elif key in _FLAGS:
-                if isinstance(value, bool):
-                    out[key] = value
-            elif key == "pattern":
-                if _compiles(value):
-                    out[key] = value
-                else:
-                    notes.append(f"{at}: pattern {value!r} is not a Python regular expression; dropped")
-            elif key == "required":
-                if isinstance(value, list):
-                    out[key] = list(dict.fromkeys(str(v) for v in value if isinstance(v, (str, int))))
-            elif key == "enum":
-                if isinstance(value, list):
-                    out[key] = plain(value)
-            elif key in ("const", "default"):
-                out[key] = plain(value)
-            elif key == "dependentRequired" and isinstance(value, Mapping):
-                out[key] = {str(k): [str(v) for v in vs] for k, vs in value.items() if isinstance(vs, list)}
-        self._exclusive(node, out)
-        self._examples(node, out)
+            else:
+                convert_value(key, value, out, at, notes)
+        convert_annotations(node, out)
         if node.get("nullable") is True:
             return self._nullable(out, types)
         return out
+
+    def _spend(self) -> None:
+        self._budget -= 1
+        if self._budget == 0:
+            raise _TooBig
 
     @staticmethod
     def _types(value: Any, out: dict[str, Any]) -> list[str]:
@@ -231,23 +150,6 @@ class SchemaConverter:
         if types:
             out["type"] = types[0] if len(types) == 1 and isinstance(value, str) else types
         return types
-
-    @staticmethod
-    def _exclusive(node: Mapping[str, Any], out: dict[str, Any]) -> None:
-        for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-            value = node.get(key)
-            if value is True and _number(node.get(bound)):
-                out[key] = out.pop(bound)
-            elif _number(value):
-                out[key] = value
-
-    @staticmethod
-    def _examples(node: Mapping[str, Any], out: dict[str, Any]) -> None:
-        examples = node.get("examples")
-        if isinstance(examples, list):
-            out["examples"] = plain(examples)
-        elif "example" in node and node["example"] is not None:
-            out["examples"] = [plain(node["example"])]
 
     @staticmethod
     def _nullable(out: dict[str, Any], types: list[str]) -> dict[str, Any]:
@@ -276,7 +178,7 @@ class SchemaConverter:
         result: dict[str, Any] | bool
         if not extra:
             result = target
-        elif isinstance(extra, dict) and isinstance(target, dict) and set(extra) <= _ANNOTATIONS:
+        elif isinstance(extra, dict) and isinstance(target, dict) and set(extra) <= ANNOTATIONS:
             result = {**target, **extra}
         else:
             assert isinstance(extra, dict)  # noqa: S101 - a mapping converts to a mapping
@@ -302,6 +204,7 @@ class SchemaConverter:
 
     def _approximation(self, target: Any, ref: str, label: str) -> dict[str, Any]:
         """A `$ref`-free stand-in that accepts at least what the real schema accepts."""
+        self._spend()
         try:
             target, _at = self.resolver.deref(target, ref)
         except (CatalogError, ExternalRef):
@@ -310,7 +213,7 @@ class SchemaConverter:
         if isinstance(target, Mapping):
             types = self._types(target.get("type"), out)
             out.pop("format", None)
-            if not types and "properties" in target and not any(k in target for k in _SUBSCHEMA_LISTS):
+            if not types and "properties" in target and not any(k in target for k in SUBSCHEMA_LISTS):
                 types = ["object"]
                 out["type"] = "object"
             if types and target.get("nullable") is True and "null" not in types:

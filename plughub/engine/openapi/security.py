@@ -167,9 +167,11 @@ def _absolute(url: str, base: str | None) -> str | None:
 
 def _oauth2(scheme: Scheme, base: str | None, warnings: list[str]) -> list[_Candidate]:
     label = f"security scheme '{scheme.name}'"
-    flows = scheme.raw.get("flows") if isinstance(scheme.raw.get("flows"), Mapping) else {}
+    raw_flows = scheme.raw.get("flows")
+    flows: Mapping[str, Any] = raw_flows if isinstance(raw_flows, Mapping) else {}
     chosen: _Candidate | None = None
-    for flow_name, flow in flows.items():
+    preference = {"authorizationCode": 0, "clientCredentials": 1}
+    for flow_name, flow in sorted(flows.items(), key=lambda item: preference.get(item[0], 2)):
         if flow_name not in ("authorizationCode", "clientCredentials"):
             warnings.append(f"{label}: the OAuth 2 {flow_name} flow is not supported; left out")
             continue

@@ -81,8 +81,8 @@ def load_source(
         CatalogError: The source cannot be read or parsed.
     """
     reader = fetch or http_fetch
-    if isinstance(source, Mapping):
-        return source, None, reader
+    if not isinstance(source, (str, Path)):
+        return source, None, reader  # parsed already (a mapping, or anything else the caller passed)
     text_source = str(source)
     if isinstance(source, str) and text_source.lower().startswith(("http://", "https://")):
         try:

@@ -22,9 +22,13 @@ def list_integrations(
     query: str | None = None,
     page_number: int = Query(0, ge=0),
     page_size: int = Query(20, ge=1, le=1000),
+    category: str | None = None,
 ) -> Page[IntegrationInfo]:
-    """Search the catalog."""
-    return request.app.state.engine.list_integrations(query, page_number, page_size, team=key.team_id)  # type: ignore[no-any-return]
+    """Search the catalog (full text, including action names); filter by category."""
+    engine = request.app.state.engine
+    return engine.list_integrations(  # type: ignore[no-any-return]
+        query, page_number, page_size, team=key.team_id, category=category
+    )
 
 
 @router.post("", status_code=201)

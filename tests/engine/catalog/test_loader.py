@@ -339,3 +339,19 @@ def test_connection_config_pattern_that_is_not_a_regex(tmp_path: Path) -> None:
 def test_the_same_action_code_twice(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD + "  ACME_GET_ITEM:\n    display_name: Again\n    path: /again\n")
     _fails(path, "ACME_GET_ITEM")
+
+
+def test_search_covers_actions_and_categories() -> None:
+    catalog = Catalog()
+    by_action = [i.id for i in catalog.search("comment issue")]
+    assert "github" in by_action  # GITHUB_CREATE_ISSUE_COMMENT: found through its action
+    assert {i.id for i in catalog.search(category="payments")} >= {"stripe"}
+    assert all("payments" in i.categories for i in catalog.search(category="payments"))
+    assert catalog.categories()["payments"] >= 1
+
+
+def test_bundled_definitions_load_lazily() -> None:
+    catalog = Catalog()
+    assert catalog.contains("github") and not catalog._bundled  # nothing parsed yet
+    catalog.spec("github")
+    assert set(catalog._bundled) == {"github"}
