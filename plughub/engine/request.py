@@ -108,7 +108,13 @@ def build_request(
         if action.base_url
         else resolve_base_url(spec, config, base_url)
     )
-    path = render(action.path, {"inputs": inputs}, escape=lambda v: quote(v, safe=""))
+    # Path defaults (and consts) fill the template when the caller leaves them out.
+    path_values = {
+        name: _value(action, name, spec, inputs)
+        for name, spec in action.inputs.items()
+        if input_location(action, name, spec) == "path"
+    }
+    path = render(action.path, {"inputs": path_values}, escape=lambda v: quote(v, safe=""))
     url = base.rstrip("/") + path if path.startswith("/") else base + path
     query: list[tuple[str, str | int | float | bool | None]] = []
     headers = {k: render(v, {"connection_config": config}) for k, v in spec.headers.items()}

@@ -333,3 +333,18 @@ def test_cross_origin_redirects_are_not_followed(upstream: Upstream) -> None:
         assert other.seen == []
     finally:
         other.close()
+
+
+def test_a_path_input_default_fills_the_path(upstream: Upstream) -> None:
+    upstream.route("GET", "/users/me/messages", Reply(200, {"ok": True}))
+    actions = {
+        "ECHO_API_MESSAGES": {
+            "display_name": "Messages",
+            "method": "GET",
+            "path": "/users/${inputs.user_id}/messages",
+            "inputs": {"user_id": {"type": "string", "default": "me", "required": True}},
+        }
+    }
+    tool = _connect(_definition(upstream.url, [{"mode": "NO_AUTH"}], actions), AuthenticationSchema.NO_AUTH, {})
+    assert tool.run("ECHO_API_MESSAGES", {}).data == {"ok": True}
+    assert upstream.seen[-1].path == "/users/me/messages"
