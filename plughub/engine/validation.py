@@ -69,6 +69,11 @@ class InputValidator:
                 details={"unknown": unknown, "accepted": accepted},
             )
         present = {k: v for k, v in inputs.items() if v is not None}
+        for name in action.input_schema["required"]:
+            # A required input left out but carrying a const or default is filled with it.
+            schema = action.inputs[name].json_schema()
+            if name not in present and _has_fallback(schema):
+                present[name] = schema["const"] if "const" in schema else schema["default"]
         errors = sorted(self._validator(action).iter_errors(present), key=lambda e: list(map(str, e.path)))
         if errors:
             problems = [_describe(e) for e in errors[:5]]
