@@ -84,3 +84,12 @@ def categories() -> None:
         for category in item.info.categories:
             counts[category] = counts.get(category, 0) + 1
     table("Categories", ["category", "integrations"], sorted(counts.items()))
+
+
+@integrations.command("docs")
+def docs() -> None:
+    """Print the bundled catalog as Markdown, grouped by category (docs/catalog.md)."""
+    from plughub.engine.catalog import Catalog
+    from plughub.engine.catalog.markdown import catalog_markdown
+
+    click.echo(catalog_markdown(Catalog()), nl=False)

@@ -348,3 +348,27 @@ def test_a_path_input_default_fills_the_path(upstream: Upstream) -> None:
     tool = _connect(_definition(upstream.url, [{"mode": "NO_AUTH"}], actions), AuthenticationSchema.NO_AUTH, {})
     assert tool.run("ECHO_API_MESSAGES", {}).data == {"ok": True}
     assert upstream.seen[-1].path == "/users/me/messages"
+
+
+def test_an_oauth2_token_can_be_applied_elsewhere(upstream: Upstream, engine) -> None:  # type: ignore[no-untyped-def]
+    from plughub.engine.auth import auth_for
+    from plughub.engine.catalog import parse_definition
+
+    spec = parse_definition(
+        _definition(
+            upstream.url,
+            [
+                {
+                    "mode": "OAUTH2",
+                    "authorization_url": "https://x.example/a",
+                    "token_url": "https://x.example/t",
+                    "apply": {"header": "X-Shop-Token", "format": "${credentials.access_token}"},
+                }
+            ],
+            PING,
+        )
+    )
+    auth = auth_for(spec, AuthenticationSchema.OAUTH2, {"access_token": CANARY_TOKEN}, {})
+    request = next(auth.sync_auth_flow(__import__("httpx").Request("GET", upstream.url)))  # type: ignore[union-attr]
+    assert request.headers["X-Shop-Token"] == CANARY_TOKEN
+    assert "Authorization" not in request.headers

@@ -49,6 +49,9 @@ def auth_for(
     if scheme is AuthenticationSchema.NO_AUTH:
         return None
     if scheme is AuthenticationSchema.OAUTH2:
+        if auth.apply:
+            # A provider that wants the token elsewhere (Shopify's X-Shopify-Access-Token).
+            return StaticAuth(resolve_placements(auth.apply_items(), credentials, config))
         # Token types other than bearer (MAC, DPoP) are not in use at the providers we target.
         return StaticAuth([Placement("header", "Authorization", f"Bearer {credentials['access_token']}")])
     if scheme is AuthenticationSchema.OAUTH1:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 from plughub.engine.openapi.inputs import Skip, body_encoding, body_properties, make_input, parameter_problem, place
 from plughub.engine.openapi.model import Operation
 from plughub.engine.openapi.naming import unique, upper_snake
@@ -118,7 +115,6 @@ class ActionBuilder:
             action["inputs"] = inputs
         if encoding and encoding != "json":
             action["body_encoding"] = encoding
-        self._check(inputs, notes)
         if operation.output is not None:
             output = self.converter.convert(
                 operation.output[0], operation.output[1], [], max_depth=OUTPUT_DEPTH, max_nodes=OUTPUT_NODES
@@ -224,24 +220,3 @@ class ActionBuilder:
             elif modes != every:
                 extra.append(f"Authentication: {', '.join(sorted(modes))} only.")
         return "\n\n".join([p for p in (text, *extra) if p])
-
-    @staticmethod
-    def _check(inputs: dict[str, dict[str, Any]], notes: list[str]) -> None:
-        """Make sure the inputs form valid JSON Schema, dropping a keyword the metaschema refuses."""
-        plughub_keys = ("in", "required", "alias", "explode")
-        for _attempt in range(20):
-            properties = {n: {k: v for k, v in i.items() if k not in plughub_keys} for n, i in inputs.items()}
-            try:
-                Draft202012Validator.check_schema({"type": "object", "properties": properties})
-                return
-            except SchemaError as exc:
-                parts = list(exc.path)
-                if len(parts) < 3 or parts[0] != "properties":
-                    raise Skip(f"the inputs are not valid JSON Schema: {exc.message}") from None
-                parent: Any = inputs[str(parts[1])]
-                for part in parts[2:-1]:
-                    parent = parent[part]
-                del parent[parts[-1]]
-                where = ".".join(map(str, parts[1:]))
-                notes.append(f"inputs.{where}: dropped, not valid JSON Schema ({exc.message})")
-        raise Skip("the inputs are not valid JSON Schema")

@@ -142,7 +142,7 @@ def convert_value(key: str, value: Any, out: dict[str, Any], at: str, notes: lis
     elif key in ("const", "default"):
         out[key] = plain(value)
     elif key == "dependentRequired" and isinstance(value, Mapping):
-        out[key] = {str(k): [str(v) for v in vs] for k, vs in value.items() if isinstance(vs, list)}
+        out[key] = {str(k): list(dict.fromkeys(str(v) for v in vs)) for k, vs in value.items() if isinstance(vs, list)}
 
 
 def convert_annotations(node: Mapping[str, Any], out: dict[str, Any]) -> None:

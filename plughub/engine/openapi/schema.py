@@ -30,7 +30,7 @@ from plughub.exceptions import CatalogError
 __all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_NODES", "SchemaConverter"]
 
 DEFAULT_MAX_DEPTH = 5
-DEFAULT_MAX_NODES = 800
+DEFAULT_MAX_NODES = 500
 
 
 class _TooBig(Exception):
@@ -112,7 +112,7 @@ class SchemaConverter:
                 continue
             at = join(ptr, key)
             if key in SUBSCHEMA:
-                if key == "items" and isinstance(value, list):
+                if key == "items" and isinstance(value, list) and value:
                     out["prefixItems"] = [self._walk(v, join(at, i), stack, depth, notes) for i, v in enumerate(value)]
                 elif isinstance(value, (Mapping, bool)):
                     out[key] = self._walk(value, at, stack, depth, notes)
@@ -123,7 +123,7 @@ class SchemaConverter:
                     if v is not None and (key != "patternProperties" or compiles(k))
                 }
                 out[key] = children
-            elif key in SUBSCHEMA_LISTS and isinstance(value, list):
+            elif key in SUBSCHEMA_LISTS and isinstance(value, list) and value:  # JSON Schema wants them non-empty
                 out[key] = [self._walk(v, join(at, i), stack, depth, notes) for i, v in enumerate(value)]
             else:
                 convert_value(key, value, out, at, notes)

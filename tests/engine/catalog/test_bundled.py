@@ -154,3 +154,21 @@ def test_json_schema_rejects_what_the_loader_rejects() -> None:
     assert validator.is_valid(document)
     assert not validator.is_valid({**document, "unknown_key": 1})
     assert not validator.is_valid({**document, "auth": [{"mode": "OAUTH3"}]})
+
+
+def test_the_catalog_page_is_current() -> None:
+    from pathlib import Path
+
+    from plughub.engine.catalog import Catalog
+    from plughub.engine.catalog.markdown import catalog_markdown
+
+    page = Path(__file__).resolve().parents[3] / "docs" / "catalog.md"
+    assert page.read_text(encoding="utf-8") == catalog_markdown(Catalog()), (
+        "docs/catalog.md is out of date; regenerate it with `plughub integrations docs > docs/catalog.md`"
+    )
+
+
+def test_at_least_150_integrations_in_categories() -> None:
+    specs = {k: v for k, v in bundled_specs().items() if not k.startswith("sandbox")}
+    assert len(specs) >= 150
+    assert all(spec.categories for spec in specs.values())
