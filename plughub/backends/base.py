@@ -13,6 +13,7 @@ from plughub.schemas import (
     ConnectRequest,
     ConnectResult,
     DeleteResult,
+    ImportReport,
     IntegrationInfo,
     OAuthAppInfo,
     Page,
@@ -41,6 +42,10 @@ class Backend(Protocol):
 
     def create_integration(self, definition: Mapping[str, Any] | str | Path) -> IntegrationInfo:
         """Register a user-defined integration."""
+        ...
+
+    def import_integration(self, source: Mapping[str, Any] | str | Path, options: Mapping[str, Any]) -> ImportReport:
+        """Import an OpenAPI document as an integration (options: id, name, base_url, include, exclude)."""
         ...
 
     def create_connection(self, request: ConnectRequest) -> ConnectResult:

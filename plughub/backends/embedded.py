@@ -15,6 +15,7 @@ from plughub.schemas import (
     ConnectRequest,
     ConnectResult,
     DeleteResult,
+    ImportReport,
     IntegrationInfo,
     OAuthAppInfo,
     Page,
@@ -63,6 +64,9 @@ class EmbeddedBackend:
 
     def create_integration(self, definition: Mapping[str, Any] | str | Path) -> IntegrationInfo:
         return self.engine.create_integration(definition)
+
+    def import_integration(self, source: Mapping[str, Any] | str | Path, options: Mapping[str, Any]) -> ImportReport:
+        return self.engine.import_integration(source, **options)
 
     def create_connection(self, request: ConnectRequest) -> ConnectResult:
         return self.engine.create_connection(request)

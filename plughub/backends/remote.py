@@ -21,6 +21,7 @@ from plughub.schemas import (
     ConnectRequest,
     ConnectResult,
     DeleteResult,
+    ImportReport,
     IntegrationInfo,
     OAuthAppInfo,
     Page,
@@ -109,6 +110,19 @@ class RemoteBackend:
             except (OSError, yaml.YAMLError) as exc:
                 raise InvalidInput(f"{definition}: cannot read the definition ({exc})") from None
         return IntegrationInfo.model_validate(self._call("POST", "/v1/integrations", json=body))
+
+    def import_integration(self, source: Mapping[str, Any] | str | Path, options: Mapping[str, Any]) -> ImportReport:
+        body: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
+        if isinstance(source, Mapping):
+            body["document"] = dict(source)
+        elif str(source).startswith(("http://", "https://")):
+            body["url"] = str(source)  # the server fetches it, through its network guard
+        else:
+            try:
+                body["document"] = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError) as exc:
+                raise InvalidInput(f"{source}: cannot read the document ({exc})") from None
+        return ImportReport.model_validate(self._call("POST", "/v1/integrations/import", json=body))
 
     def create_connection(self, request: ConnectRequest) -> ConnectResult:
         body = request.model_dump(mode="json")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from plughub.engine.catalog import Catalog, parse_definition
+from plughub.engine.executor import Executor
 from plughub.engine.store import LOCAL_TEAM, Store
 from plughub.exceptions import CatalogError, ConflictError, InvalidDefinition, InvalidInput
-from plughub.schemas import IntegrationInfo, Page
+from plughub.schemas import ImportReport, IntegrationInfo, Page
 
 __all__ = ["IntegrationsMixin", "check_paging", "page_of"]
 
@@ -54,6 +55,7 @@ class IntegrationsMixin:
 
     catalog: Catalog
     store: Store
+    executor: Executor
 
     def list_integrations(
         self,
@@ -124,6 +126,62 @@ class IntegrationsMixin:
         self.store.put_integration(team, spec.id, _jsonable(data))
         self.catalog.add(spec, team)
         return self.catalog.info(spec.id, team)
+
+    def import_integration(
+        self,
+        source: Mapping[str, Any] | str | Path,
+        *,
+        id: str | None = None,
+        name: str | None = None,
+        base_url: str | None = None,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        register: bool = True,
+        team: str = LOCAL_TEAM,
+    ) -> ImportReport:
+        """Turn an OpenAPI 3.x or Swagger 2.0 document into an integration, and register it.
+
+        Args:
+            source: A file path, an http(s) URL (fetched through the engine's HTTP client, so the
+                server's network guard applies), or the parsed document.
+            id: The integration id; a slug of the document's title by default.
+            name: The display name; the document's title by default.
+            base_url: The base URL, instead of the document's first server.
+            include: Keep only operations with one of these tags or path prefixes.
+            exclude: Leave out operations with one of these tags or path prefixes.
+            register: Register (and persist) the definition for the team; False only builds it.
+            team: The team that owns it.
+
+        Returns:
+            The definition, the registered integration, and the warnings and skipped operations.
+
+        Raises:
+            InvalidDefinition: The document is malformed (the JSON pointer of the problem is named).
+            ConflictError: The id belongs to a bundled integration.
+        """
+        from plughub.engine.openapi import import_openapi
+
+        def fetch(url: str) -> bytes:
+            response = self.executor.client.get(url, follow_redirects=True)
+            response.raise_for_status()
+            content: bytes = response.content
+            return content
+
+        try:
+            result = import_openapi(
+                source, id=id, name=name, base_url=base_url, include=include, exclude=exclude, fetch=fetch
+            )
+        except CatalogError as exc:
+            raise InvalidDefinition(exc.message) from None
+        info = self.create_integration(result.definition, team=team) if register else None
+        return ImportReport(
+            definition=result.definition,
+            integration=info,
+            operations=result.operations,
+            actions=len(result.definition.get("actions", {})),
+            warnings=result.warnings,
+            skipped=result.skipped,
+        )
 
     @staticmethod
     def _read_definition(definition: Mapping[str, Any] | str | Path) -> tuple[Any, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +84,48 @@ class IntegrationFactory:
             ConflictError: The id belongs to a bundled integration.
         """
         return integration(cls._backend().create_integration(definition), cls.backend)
+
+    @classmethod
+    def from_openapi(
+        cls,
+        source: dict[str, Any] | str | Path,
+        id: str | None = None,
+        name: str | None = None,
+        base_url: str | None = None,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+    ) -> Integration:
+        """Turn an OpenAPI 3.x or Swagger 2.0 document into a registered integration.
+
+        Operations become actions, security schemes become authentication schemes, servers the
+        base URL (server variables become connection config). What could not be imported is
+        reported with a `UserWarning` and kept on `integration.additional_info["import_report"]`.
+
+        Args:
+            source: A file path, an http(s) URL, or the parsed document.
+            id: The integration id; a slug of the document's title by default.
+            name: The display name; the document's title by default.
+            base_url: The base URL, instead of the document's first server.
+            include: Keep only operations with one of these tags or path prefixes (`/pets`).
+            exclude: Leave out operations with one of these tags or path prefixes.
+
+        Returns:
+            The integration.
+
+        Raises:
+            InvalidDefinition: The document is malformed (the JSON pointer of the problem is named).
+            ConflictError: The id belongs to a bundled integration.
+        """
+        options = {"id": id, "name": name, "base_url": base_url, "include": include, "exclude": exclude}
+        report = cls._backend().import_integration(source, options)
+        assert report.integration is not None  # noqa: S101 - registering always describes it
+        if report.skipped:
+            warnings.warn(
+                f"{report.integration.name}: {len(report.skipped)} of {report.operations} operations were not "
+                f"imported (first: {report.skipped[0]}); see additional_info['import_report']",
+                UserWarning,
+                stacklevel=2,
+            )
+        found = integration(report.integration, cls.backend)
+        found.additional_info["import_report"] = report
+        return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from plughub.schemas.actions import ActionInfo, ActionResult
 from plughub.schemas.connections import ConnectionInfo, ConnectRequest, ConnectResult, DeleteResult, OAuthAppInfo
-from plughub.schemas.integrations import AuthSchemeInfo, InputField, IntegrationInfo
+from plughub.schemas.integrations import AuthSchemeInfo, ImportReport, InputField, IntegrationInfo
 from plughub.schemas.pages import Page
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "ConnectResult",
     "ConnectionInfo",
     "DeleteResult",
+    "ImportReport",
     "InputField",
     "IntegrationInfo",
     "OAuthAppInfo",

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from plughub.enums import AuthenticationSchema
 
-__all__ = ["AuthSchemeInfo", "InputField", "IntegrationInfo"]
+__all__ = ["AuthSchemeInfo", "ImportReport", "InputField", "IntegrationInfo"]
 
 
 class InputField(BaseModel):
@@ -67,3 +67,14 @@ class IntegrationInfo(BaseModel):
             Its description, or None when the integration does not support it.
         """
         return next((s for s in self.auth_schemes if s.scheme is scheme), None)
+
+
+class ImportReport(BaseModel):
+    """What an OpenAPI import made: the definition, and what it approximated or left out."""
+
+    definition: dict[str, Any]
+    integration: IntegrationInfo | None = None
+    operations: int = 0
+    actions: int = 0
+    warnings: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)

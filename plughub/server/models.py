@@ -12,6 +12,7 @@ from plughub.enums import AuthenticationSchema, ConnectionStatus
 __all__ = [
     "ConnectSessionCreated",
     "ConnectSessionRequest",
+    "ImportBody",
     "OAuthAppBody",
     "OAuthCompleteBody",
     "ReconnectBody",
@@ -84,3 +85,15 @@ class ConnectSessionCreated(BaseModel):
 
     url: str
     expires_at: datetime
+
+
+class ImportBody(_Body):
+    """An OpenAPI document (or its URL) to import as an integration."""
+
+    document: dict[str, Any] | None = None
+    url: str | None = None
+    id: str | None = None
+    name: str | None = None
+    base_url: str | None = None
+    include: list[str] | None = None
+    exclude: list[str] | None = None

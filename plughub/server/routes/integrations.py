@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from plughub.schemas import IntegrationInfo, OAuthAppInfo, Page
-from plughub.server.models import OAuthAppBody
+from plughub.exceptions import InvalidInput
+from plughub.schemas import ImportReport, IntegrationInfo, OAuthAppInfo, Page
+from plughub.server.models import ImportBody, OAuthAppBody
 from plughub.server.security import Team
 
 __all__ = ["router"]
@@ -35,6 +36,16 @@ def list_integrations(
 def create_integration(request: Request, key: Team, definition: dict[str, Any]) -> IntegrationInfo:
     """Register a definition, visible to the caller's team."""
     return request.app.state.engine.create_integration(definition, team=key.team_id)  # type: ignore[no-any-return]
+
+
+@router.post("/import", status_code=201)
+def import_integration(request: Request, key: Team, body: ImportBody) -> ImportReport:
+    """Import an OpenAPI 3.x or Swagger 2.0 document (inline, or by URL) as the team's integration."""
+    source = body.document if body.document is not None else body.url
+    if source is None:
+        raise InvalidInput("send the OpenAPI document as `document`, or its address as `url`")
+    options = body.model_dump(exclude={"document", "url"})
+    return request.app.state.engine.import_integration(source, team=key.team_id, **options)  # type: ignore[no-any-return]
 
 
 @router.get("/{id_or_name}")
