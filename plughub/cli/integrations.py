@@ -143,7 +143,7 @@ def import_(
         target = Path(save_dir) / f"{spec.id}.yaml"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(yaml.safe_dump(result.definition, sort_keys=False, allow_unicode=True), encoding="utf-8")
-        summary = {
+        summary: dict[str, Any] = {
             "id": spec.id,
             "file": str(target),
             "operations": result.operations,
