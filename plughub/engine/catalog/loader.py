@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -293,11 +294,24 @@ def _action_problems(
             yield f"{input_key}.in: a {action.method} request has no body"
     if not meta_check:
         return
+    problem = _schema_problem(json.dumps(action.input_schema, sort_keys=True, default=str))
+    if problem:
+        yield f"{key}.inputs: {problem}"
+
+
+@lru_cache(maxsize=4096)
+def _schema_problem(schema_json: str) -> str | None:
+    """Check a schema against the JSON Schema 2020-12 meta-schema, once per distinct schema.
+
+    The check costs a few milliseconds (the meta-schema's dynamic references); definitions that
+    repeat schemas, and engines reopened in one process, pay it once.
+    """
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
     try:
-        Draft202012Validator.check_schema(action.input_schema)
+        Draft202012Validator.check_schema(json.loads(schema_json))
     except SchemaError as exc:
         path = ".".join(str(p) for p in exc.path)
-        yield f"{key}.inputs: not valid JSON Schema at {path or 'top level'}: {exc.message}"
+        return f"not valid JSON Schema at {path or 'top level'}: {exc.message}"
+    return None
