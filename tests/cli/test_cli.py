@@ -123,14 +123,14 @@ def test_integrations_schema_prints_json_schema(runner: CliRunner) -> None:
 
 
 def test_integrations_list_table_shows_github(runner: CliRunner) -> None:
-    result = ok(invoke(runner, "integrations", "list"))
+    result = ok(invoke(runner, "integrations", "list", "--page-size", "500"))
     assert re.search(r"│ github\s+│ GitHub\s+│", result.stdout)
     assert "sandbox" in result.stdout
     assert re.search(r"page 1 of 1, \d+ in all", result.stdout)
 
 
 def test_integrations_list_json(runner: CliRunner) -> None:
-    data = json.loads(ok(invoke(runner, "integrations", "list", "--json")).stdout)
+    data = json.loads(ok(invoke(runner, "integrations", "list", "--json", "--page-size", "500")).stdout)
     assert {"results", "total"} <= data.keys()
     ids = [item["id"] for item in data["results"]]
     assert "github" in ids and "sandbox" in ids
