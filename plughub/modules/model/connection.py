@@ -6,9 +6,10 @@ import time
 import warnings
 from typing import Any
 
-from plughub.enums import ConnectionStatus, Function, FunctionType, Supplier
+from plughub.enums import ConnectionStatus, Function, FunctionType, ResponseStatus, Supplier
 from plughub.exceptions import ActionNotFound, ConnectionStateError, InvalidInput
 from plughub.modules.model import Model, ModelResponse
+from plughub.modules.model.tools import build_tools, parse_tool_call, tool_result
 from plughub.modules.model.utils import action_response, connect_response
 from plughub.schemas import ActionInfo, ConnectionInfo, DeleteResult
 
@@ -220,6 +221,62 @@ class ConnectionTool(Model):
             {"code": a.code, "name": a.name, "description": a.description, "inputs": self.get_action_inputs(a)}
             for a in self.action_scope
         ]
+
+    def _scoped_infos(self) -> list[ActionInfo]:
+        infos = self.backend.list_actions(self.id)
+        if not self.action_scope:
+            return infos
+        allowed = {a.code if isinstance(a, ConnectAction) else a for a in self.action_scope}
+        return [i for i in infos if i.code in allowed]
+
+    def as_tools(self, format: str = "openai") -> list[dict[str, Any]]:
+        """Describe the actions (those in `action_scope`, when set) as tools for an LLM API.
+
+        Args:
+            format: `openai` (function tools), `anthropic` (tools with `input_schema`) or `mcp`.
+
+        Returns:
+            The tool definitions; names fit each API's limits and schemas are cleaned of keywords
+            the API rejects.
+
+        Raises:
+            ValueError: An unknown format.
+        """
+        tools, names = build_tools(self._scoped_infos(), format)
+        self._tool_names = names
+        return tools
+
+    def run_tool_call(self, call: Any) -> dict[str, Any]:
+        """Run a tool call an LLM made, and return the message that carries its result back.
+
+        Args:
+            call: An OpenAI chat-completions tool call, an OpenAI Responses `function_call` item,
+                or an Anthropic `tool_use` block (a dict or the SDK's object).
+
+        Returns:
+            The result in the shape the API expects (`role: tool`, `function_call_output` or
+            `tool_result`); a failed action is reported as an error result, not raised.
+
+        Raises:
+            ValueError: The call is malformed or names a tool this connection does not offer.
+        """
+        shape, call_id, name, arguments = parse_tool_call(call)
+        names = getattr(self, "_tool_names", None) or build_tools(self._scoped_infos(), "openai")[1]
+        code = names.get(name)
+        if code is None:
+            code = next((c for c in (name, name.upper()) if c in names.values()), None)
+        if code is None:
+            raise InvalidInput(f"tool {name!r} is not one of this connection's tools: {', '.join(sorted(names))}")
+        try:
+            response = self.run(code, arguments)
+        except ValueError as exc:  # invalid arguments: the model gets the message and can retry
+            response = ModelResponse(
+                status=ResponseStatus.FAILED,
+                error_code=getattr(exc, "code", "invalid_input"),
+                error_message=str(exc),
+                completed=True,
+            )
+        return tool_result(call_id, response, shape)
 
     def wait_until_active(self, timeout: float = 300.0, poll_interval: float = 0.5) -> ConnectionTool:
         """Wait for a pending connection to become active (the user gave consent).
