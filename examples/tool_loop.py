@@ -1,5 +1,7 @@
-"""An agent's tool loop, without calling any LLM: recorded tool calls in OpenAI's and Anthropic's
-shapes are run by plughub against the sandbox API, and the results printed as each API expects them.
+"""An agent's tool loop, without calling any LLM.
+
+Recorded tool calls in OpenAI's and Anthropic's shapes are run by plughub against the sandbox API,
+and the results printed as each API expects them.
 
 Run it with `python examples/tool_loop.py` (offline: a temporary PLUGHUB_HOME and the sandbox).
 """
@@ -13,8 +15,8 @@ import tempfile
 
 os.environ.setdefault("PLUGHUB_HOME", tempfile.mkdtemp(prefix="plughub-example-"))
 
-from plughub import AuthenticationSchema, IntegrationFactory, ModelFactory  # noqa: E402
-from plughub.sandbox import SandboxCredentials, SandboxServer  # noqa: E402
+from plughub import AuthenticationSchema, IntegrationFactory, ModelFactory
+from plughub.sandbox import SandboxCredentials, SandboxServer
 
 key = secrets.token_urlsafe(16)
 with SandboxServer(SandboxCredentials(api_key=key, token=secrets.token_urlsafe(16), password="x" * 16)) as sandbox:

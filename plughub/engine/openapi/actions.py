@@ -10,6 +10,7 @@ from plughub.engine.openapi.model import Operation
 from plughub.engine.openapi.naming import unique, upper_snake
 from plughub.engine.openapi.schema import SchemaConverter
 from plughub.engine.openapi.security import AuthResult
+from plughub.engine.openapi.servers import OperationServers
 
 __all__ = ["ActionBuilder"]
 
@@ -48,10 +49,14 @@ class ActionBuilder:
         converter: The document's schema converter.
         prefix: The action code prefix (`PETSTORE_`).
         auth: The imported auth, for per-operation security notes and credential parameters.
+        servers: Resolves an operation's own servers into an action `base_url`.
     """
 
-    def __init__(self, converter: SchemaConverter, *, prefix: str, auth: AuthResult) -> None:
+    def __init__(
+        self, converter: SchemaConverter, *, prefix: str, auth: AuthResult, servers: OperationServers | None = None
+    ) -> None:
         self.converter = converter
+        self.servers = servers
         self.prefix = prefix
         self.auth = auth
         self.actions: dict[str, dict[str, Any]] = {}
@@ -110,6 +115,9 @@ class ActionBuilder:
             "method": operation.method,
             "path": path,
         }
+        own_base_url = self.servers.base_url_for(operation.servers, notes) if self.servers else None
+        if own_base_url:
+            action["base_url"] = own_base_url
         encoding = self._body(operation, inputs, notes)
         if inputs:
             action["inputs"] = inputs
@@ -139,7 +147,7 @@ class ActionBuilder:
             elif location == "path" and wire not in in_template:
                 notes.append(f"path parameter '{wire}' is not in the path template; left out")
                 continue
-            schema = self.converter.convert(param.schema, param.pointer, notes)
+            schema = self.converter.convert(param.schema, param.pointer, notes, request=True)
             if param.json_content:
                 schema = {"type": "string", "contentMediaType": "application/json"}
             problem = problem or parameter_problem(param, schema)
@@ -182,7 +190,7 @@ class ActionBuilder:
         if chosen is None:
             raise Skip(f"request body media type {media} is not supported (only JSON, form and multipart)")
         body, encoding = chosen
-        schema = self.converter.convert(body.schema, body.pointer, notes)
+        schema = self.converter.convert(body.schema, body.pointer, notes, request=True)
         properties, required, note = body_properties(schema)
         if not properties:
             if not operation.body_required and _empty_object(schema):
@@ -195,8 +203,6 @@ class ActionBuilder:
         if note:
             notes.append(note)
         for wire, prop in properties.items():
-            if isinstance(prop, dict) and prop.get("readOnly") is True:
-                continue
             name, alias = place(wire, "body", inputs)
             inputs[name] = make_input(prop, location="body", required=wire in required, alias=alias)
         return encoding

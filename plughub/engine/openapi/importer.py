@@ -6,18 +6,17 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from plughub.engine.catalog.models import ID_PATTERN
 from plughub.engine.openapi.actions import ActionBuilder
 from plughub.engine.openapi.model import Document, ImportResult, Operation
 from plughub.engine.openapi.naming import slug
 from plughub.engine.openapi.oas3 import read_oas3
-from plughub.engine.openapi.paths import text
+from plughub.engine.openapi.paths import text, url_scheme
 from plughub.engine.openapi.refs import Resolver
 from plughub.engine.openapi.schema import SchemaConverter
 from plughub.engine.openapi.security import build_auth
-from plughub.engine.openapi.servers import build_base_url
+from plughub.engine.openapi.servers import OperationServers, build_base_url
 from plughub.engine.openapi.source import load_source
 from plughub.engine.openapi.swagger2 import read_swagger2
 from plughub.exceptions import CatalogError
@@ -93,7 +92,7 @@ def import_openapi(
     if not re.match(ID_PATTERN, integration_id):
         raise CatalogError(f"id: '{integration_id}' must match {ID_PATTERN}")
     base, config = build_base_url(doc, override=base_url, document_url=document_url, warnings=warnings)
-    absolute = base if "${" not in base and urlsplit(base).scheme in ("http", "https") else None
+    absolute = base if "${" not in base and url_scheme(base) in ("http", "https") else None
     auth = build_auth(
         doc,
         base_url=absolute,
@@ -103,7 +102,8 @@ def import_openapi(
         warnings=warnings,
     )
     prefix = integration_id.upper().replace("-", "_") + "_"
-    builder = ActionBuilder(SchemaConverter(Resolver(root)), prefix=prefix, auth=auth)
+    servers = OperationServers(doc, base, base_url, document_url)
+    builder = ActionBuilder(SchemaConverter(Resolver(root)), prefix=prefix, auth=auth, servers=servers)
     for operation in doc.operations:
         reason = _filtered(operation, include, exclude)
         if reason:

@@ -148,12 +148,28 @@ def convert_value(key: str, value: Any, out: dict[str, Any], at: str, notes: lis
 def convert_annotations(node: Mapping[str, Any], out: dict[str, Any]) -> None:
     """Convert boolean `exclusiveMinimum`/`exclusiveMaximum` and `example` (OpenAPI 3.0).
 
+    `format: int32` becomes bounds too, as OpenAPI validators enforce it and JSON Schema's do not.
+
     Args:
         node: The schema in the document.
         out: The converted schema.
     """
     _exclusive(node, out)
     _examples(node, out)
+    _integer_bounds(out)
+
+
+_INTEGER_BOUNDS = {"int32": 2**31}  # int64 bounds would only add noise: no agent sends 2**63
+
+
+def _integer_bounds(out: dict[str, Any]) -> None:
+    size = _INTEGER_BOUNDS.get(out.get("format", ""))
+    if size is None:
+        return
+    if "minimum" not in out and "exclusiveMinimum" not in out:
+        out["minimum"] = -size
+    if "maximum" not in out and "exclusiveMaximum" not in out:
+        out["maximum"] = size - 1
 
 
 def _exclusive(node: Mapping[str, Any], out: dict[str, Any]) -> None:

@@ -105,6 +105,7 @@ class Operation:
         body_required: Whether the request body is required.
         security: The operation's own security requirements, or None to inherit the document's.
         output: The first 2xx JSON response schema and its pointer, if any.
+        servers: The operation's (else its path item's) own servers, which override the document's.
         problems: Reasons found while reading that make the operation unimportable.
     """
 
@@ -121,6 +122,7 @@ class Operation:
     body_required: bool = False
     security: list[dict[str, Any]] | None = None
     output: tuple[Any, str] | None = None
+    servers: list[Server] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property

@@ -49,7 +49,7 @@ def read_oas3(root: Mapping[str, Any], resolver: Resolver, version: str) -> Docu
     return Document(
         root=root,
         version=version,
-        info=dict(root.get("info") or {}),
+        info=dict(info) if isinstance(info := root.get("info"), Mapping) else {},
         external_docs=text(external.get("url")) or None if isinstance(external, Mapping) else None,
         servers=servers,
         schemes=schemes,
@@ -79,6 +79,10 @@ def security_requirements(value: Any, pointer: str) -> list[dict[str, Any]] | No
     return [dict(r) for r in value]
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _list(value: Any, pointer: str) -> list[Any]:
     if value is None:
         return []
@@ -98,7 +102,7 @@ def _server(value: Any, pointer: str) -> Server:
 
 def _operation(raw: RawOperation, resolver: Resolver) -> Operation:
     op = raw.operation
-    tags = [str(t) for t in op.get("tags") or [] if isinstance(t, (str, int))]
+    tags = [str(t) for t in _as_list(op.get("tags")) if isinstance(t, (str, int))]
     operation = Operation(
         method=raw.method.upper(),
         path=raw.path,
@@ -110,6 +114,11 @@ def _operation(raw: RawOperation, resolver: Resolver) -> Operation:
         deprecated=op.get("deprecated") is True,
         security=security_requirements(op.get("security"), join(raw.pointer, "security")),
     )
+    for owner, pointer in ((op, raw.pointer), (raw.item, raw.item_pointer)):
+        if owner.get("servers"):
+            at = join(pointer, "servers")
+            operation.servers = [_server(s, join(at, i)) for i, s in enumerate(_list(owner["servers"], at))]
+            break
     try:
         for param, pointer in merged_parameters(raw, resolver):
             operation.parameters.append(_parameter(param, pointer))

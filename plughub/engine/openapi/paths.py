@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from plughub.engine.openapi.model import HTTP_METHODS
 from plughub.engine.openapi.refs import ExternalRef, Resolver, join
 from plughub.exceptions import CatalogError
 
-__all__ = ["RawOperation", "iter_operations", "merged_parameters", "text"]
+__all__ = ["RawOperation", "iter_operations", "merged_parameters", "text", "url_scheme"]
 
 
 @dataclass
@@ -46,6 +47,21 @@ def text(value: Any) -> str:
     if value is None:
         return ""
     return (value if isinstance(value, str) else str(value)).strip()
+
+
+def url_scheme(url: str) -> str:
+    """Return the scheme of an URL from the document, tolerating malformed ones.
+
+    Args:
+        url: An URL or a relative reference.
+
+    Returns:
+        The scheme in lower case; empty for a relative or unparsable URL.
+    """
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError:
+        return ""
 
 
 def iter_operations(root: Mapping[str, Any], resolver: Resolver) -> Iterator[RawOperation]:

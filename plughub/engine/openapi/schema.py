@@ -5,7 +5,9 @@ cut with a `$ref`-free approximation (`{"type": "object", "description": "(recur
 so is a reference nested deeper than `max_depth` references, which keeps heavily shared schemas
 (Stripe's expandable objects) from growing without bound. OpenAPI-only keywords are converted
 (`nullable`, `example`, boolean `exclusiveMinimum`, `type: file`) or dropped (`discriminator`,
-`xml`, `externalDocs`, `x-*`), so that the result passes `Draft202012Validator.check_schema`.
+`xml`, `externalDocs`, `x-*`), and every keyword kept has a valid value, so that the result passes
+`Draft202012Validator.check_schema` by construction. In a request schema, `readOnly` properties are
+left out: a server refuses to have them written.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class SchemaConverter:
         self.max_nodes = max_nodes
         self._depth_limit = max_depth
         self._budget = -1
+        self._request = False
 
     def convert(
         self,
@@ -66,6 +69,7 @@ class SchemaConverter:
         *,
         max_depth: int | None = None,
         max_nodes: int | None = None,
+        request: bool = False,
     ) -> dict[str, Any] | bool:
         """Convert one schema.
 
@@ -75,6 +79,8 @@ class SchemaConverter:
             notes: Receives a line for each thing approximated or dropped.
             max_depth: Overrides the converter's `max_depth` for this schema.
             max_nodes: Overrides the converter's `max_nodes` for this schema.
+            request: The schema describes what a request sends: `readOnly` properties (which a
+                server refuses to be written) are left out.
 
         Returns:
             A JSON Schema 2020-12 schema without `$ref`.
@@ -84,6 +90,7 @@ class SchemaConverter:
         """
         if schema is None:
             return {}
+        self._request = request
         for depth in range(self.max_depth if max_depth is None else max_depth, 0, -1):
             self._depth_limit, self._budget = depth, max_nodes or self.max_nodes
             attempt: list[str] = []
@@ -122,12 +129,19 @@ class SchemaConverter:
                     for k, v in value.items()
                     if v is not None and (key != "patternProperties" or compiles(k))
                 }
+                if self._request and key == "properties":
+                    children = {k: v for k, v in children.items() if not (isinstance(v, dict) and v.get("readOnly"))}
                 out[key] = children
             elif key in SUBSCHEMA_LISTS and isinstance(value, list) and value:  # JSON Schema wants them non-empty
                 out[key] = [self._walk(v, join(at, i), stack, depth, notes) for i, v in enumerate(value)]
             else:
                 convert_value(key, value, out, at, notes)
         convert_annotations(node, out)
+        if self._request and isinstance(out.get("required"), list) and isinstance(out.get("properties"), dict):
+            dropped = {str(k) for k in node["properties"]} - set(out["properties"])
+            out["required"] = [name for name in out["required"] if name not in dropped]
+            if not out["required"]:
+                del out["required"]
         if node.get("nullable") is True:
             return self._nullable(out, types)
         return out
@@ -145,7 +159,7 @@ class SchemaConverter:
             if item == "file":
                 out.setdefault("format", "binary")
                 item = "string"
-            if item in TYPES and item not in types:
+            if isinstance(item, str) and item in TYPES and item not in types:
                 types.append(item)
         if types:
             out["type"] = types[0] if len(types) == 1 and isinstance(value, str) else types

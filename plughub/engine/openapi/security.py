@@ -6,11 +6,11 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from plughub.engine.openapi.model import Document, Scheme
 from plughub.engine.openapi.naming import unique, upper_snake
-from plughub.engine.openapi.paths import text
+from plughub.engine.openapi.paths import text, url_scheme
 
 __all__ = ["AuthResult", "build_auth"]
 
@@ -158,10 +158,13 @@ def _candidates(scheme: Scheme, base: str | None, fetch: Fetch, warnings: list[s
 
 
 def _absolute(url: str, base: str | None) -> str | None:
-    if urlsplit(url).scheme in ("http", "https"):
+    if url_scheme(url) in ("http", "https"):
         return url
-    if base and urlsplit(base).scheme in ("http", "https"):
-        return urljoin(base, url)
+    if base and url_scheme(base) in ("http", "https"):
+        try:
+            return urljoin(base, url)
+        except ValueError:
+            return None
     return None
 
 

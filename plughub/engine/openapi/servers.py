@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-from plughub.engine.openapi.model import Document
+from plughub.engine.openapi.model import Document, Server
 from plughub.engine.openapi.naming import unique, upper_snake
-from plughub.engine.openapi.paths import text
+from plughub.engine.openapi.paths import text, url_scheme
 
-__all__ = ["SERVER_URL_FIELD", "build_base_url"]
+__all__ = ["SERVER_URL_FIELD", "OperationServers", "build_base_url"]
 
 SERVER_URL_FIELD = "server_url"
 _VARIABLE = re.compile(r"\{([^{}]+)\}")
@@ -55,11 +56,11 @@ def build_base_url(
         variable = server.variables.get(raw) if server else None
         config[name] = _field(raw, variable if isinstance(variable, Mapping) else {})
     template = _VARIABLE.sub(lambda m: f"${{connection_config.{names[m.group(1)]}}}", url)
-    if not template.startswith("${") and not urlsplit(template).scheme:
+    if not template.startswith("${") and not url_scheme(template):
         if template.startswith("//"):
-            scheme = urlsplit(document_url).scheme if document_url else "https"
+            scheme = url_scheme(document_url) if document_url else "https"
             template = f"{scheme}:{template}"
-        elif document_url:
+        elif document_url and _joins(document_url, template):
             template = urljoin(document_url, template)
         else:
             field_name = unique(SERVER_URL_FIELD, config)
@@ -76,6 +77,14 @@ def build_base_url(
     return template.rstrip("/") or template, config
 
 
+def _joins(base: str, reference: str) -> bool:
+    try:
+        urljoin(base, reference)
+    except ValueError:
+        return False
+    return True
+
+
 def _field(raw: str, variable: Mapping[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {"type": "string"}
     description = text(variable.get("description")) or f"Server variable {raw}"
@@ -86,3 +95,71 @@ def _field(raw: str, variable: Mapping[str, Any]) -> dict[str, Any]:
     if variable.get("default") not in (None, ""):
         spec["default"] = str(variable["default"])
     return spec
+
+
+@dataclass
+class OperationServers:
+    """Resolves an operation's own `servers` into an action `base_url`.
+
+    Attributes:
+        doc: The document.
+        base_url: The definition's base URL.
+        override: The caller's `base_url`, if any: an operation server on the same origin as the
+            document's first server moves to the override's origin with it.
+        document_url: Where the document was read from, when it was an URL.
+    """
+
+    doc: Document
+    base_url: str
+    override: str | None
+    document_url: str | None
+
+    def base_url_for(self, servers: list[Server], notes: list[str]) -> str | None:
+        """The action's own base URL, when its servers differ from the document's.
+
+        Args:
+            servers: The operation's (or its path item's) servers.
+            notes: Receives a line when they cannot be used.
+
+        Returns:
+            An absolute URL without variables, or None to use the definition's base URL.
+        """
+        if not servers:
+            return None
+        url = _with_defaults(servers[0])
+        if url is None:
+            notes.append(f"its own server {servers[0].url} has variables without defaults; not used")
+            return None
+        if not url_scheme(url):
+            first = _with_defaults(self.doc.servers[0]) if self.doc.servers else None
+            reference = self.document_url or (first if first and url_scheme(first) else None)
+            if not reference or not _joins(reference, url):
+                notes.append(f"its own server {url} is relative to an unknown location; not used")
+                return None
+            url = urljoin(reference, url)
+        first = _with_defaults(self.doc.servers[0]) if self.doc.servers else None
+        if self.override and first and _origin(url) == _origin(first):
+            url = _origin(self.override) + url[len(_origin(first)) :]
+        url = url.rstrip("/") or url
+        return None if url == self.base_url else url
+
+
+def _origin(url: str) -> str:
+    match = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*", url)
+    return match.group(0) if match else ""
+
+
+def _with_defaults(server: Server) -> str | None:
+    missing = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal missing
+        variable = server.variables.get(match.group(1))
+        default = variable.get("default") if isinstance(variable, Mapping) else None
+        if default is None:
+            missing = True
+            return ""
+        return str(default)
+
+    url = _VARIABLE.sub(value, server.url.strip())
+    return None if missing else url

@@ -47,24 +47,34 @@ def read_swagger2(root: Mapping[str, Any], resolver: Resolver) -> Document:
     return Document(
         root=root,
         version="2.0",
-        info=dict(root.get("info") or {}),
+        info=dict(info) if isinstance(info := root.get("info"), Mapping) else {},
         external_docs=text(external.get("url")) or None if isinstance(external, Mapping) else None,
         servers=_servers(root),
         schemes=_schemes(root),
         security=security_requirements(root.get("security"), "#/security"),
         operations=operations,
-        tags=[text(t.get("name")) for t in root.get("tags") or [] if isinstance(t, Mapping)],
+        tags=[text(t.get("name")) for t in _as_list(root.get("tags")) if isinstance(t, Mapping)],
     )
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in value if isinstance(v, (str, int))] if isinstance(value, list) else []
+
+
 def _servers(root: Mapping[str, Any]) -> list[Server]:
+    if root.get("host") is not None and not isinstance(root.get("host"), str):
+        raise CatalogError("#/host: must be a string")
     host = text(root.get("host"))
     base_path = text(root.get("basePath")) or "/"
     if not base_path.startswith("/"):
         base_path = "/" + base_path
     if not host:
         return [Server(base_path)] if base_path != "/" else []
-    schemes = [s for s in root.get("schemes") or [] if isinstance(s, str)]
+    schemes = _strings(root.get("schemes"))
     scheme = "https" if "https" in schemes or not schemes else schemes[0]
     return [Server(f"{scheme}://{host}{base_path.rstrip('/')}")]
 
@@ -101,12 +111,12 @@ def _operation(raw: RawOperation, root: Mapping[str, Any], resolver: Resolver) -
         operation_id=text(op.get("operationId")) or None,
         summary=text(op.get("summary")),
         description=text(op.get("description")),
-        tags=[str(t) for t in op.get("tags") or [] if isinstance(t, (str, int))],
+        tags=[str(t) for t in _strings(op.get("tags"))],
         deprecated=op.get("deprecated") is True,
         security=security_requirements(op.get("security"), join(raw.pointer, "security")),
     )
-    consumes = [str(c).lower() for c in op.get("consumes") or root.get("consumes") or []]
-    produces = [str(c).lower() for c in op.get("produces") or root.get("produces") or []]
+    consumes = [c.lower() for c in _strings(op.get("consumes") or root.get("consumes"))]
+    produces = [c.lower() for c in _strings(op.get("produces") or root.get("produces"))]
     form: dict[str, Any] = {}
     form_required: list[str] = []
     has_file = False
