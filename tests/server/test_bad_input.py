@@ -248,3 +248,10 @@ def test_an_unexpected_exception_answers_the_json_error_shape(settings: Settings
     assert set(body) == {"error", "message", "details"}
     assert body["error"]
     assert "s3cr3t" not in response.text
+
+
+def test_import_by_url_never_reads_the_servers_files(hub: Hub, team_a: Tenant) -> None:
+    for url in ("/etc/passwd", "master.key", "file:///etc/passwd"):
+        body = assert_error(team_a.client.post("/v1/integrations/import", json={"url": url}), 422, "invalid_input")
+        assert "http:// or https://" in body["message"]
+    assert_error(team_a.client.post("/v1/integrations/import", json={}), 422, "invalid_input")

@@ -44,6 +44,9 @@ def import_integration(request: Request, key: Team, body: ImportBody) -> ImportR
     source = body.document if body.document is not None else body.url
     if source is None:
         raise InvalidInput("send the OpenAPI document as `document`, or its address as `url`")
+    if isinstance(source, str) and not source.startswith(("http://", "https://")):
+        # A bare string would be read as a path on the server's disk.
+        raise InvalidInput("url must be an http:// or https:// address; send a document inline as `document`")
     options = body.model_dump(exclude={"document", "url"})
     return request.app.state.engine.import_integration(source, team=key.team_id, **options)  # type: ignore[no-any-return]
 
