@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -131,14 +133,21 @@ class OutboundBlocked(httpx.ConnectError):
     """An outbound request was refused because its host resolves to a blocked address."""
 
 
+_MAX_POOLS = 256
+
+
 class GuardedTransport(httpx.BaseTransport):
     """A transport that checks resolved addresses and pins each request to the address checked.
 
+    Pinning rewrites the URL to the address, so a connection pool would be keyed by IP and could
+    hand a TLS connection verified for one host name to another name on the same address. Each
+    host name therefore gets its own pool (the most recent 256 are kept).
+
     Args:
         allowlist: What is allowed despite being private; nothing by default.
-        transport: The transport that sends the pinned request; by default an
-            `httpx.HTTPTransport(**transport_kwargs)`.
-        **transport_kwargs: Passed to the default `httpx.HTTPTransport` (verify, limits, ...).
+        transport: One transport that sends every pinned request (tests); by default an
+            `httpx.HTTPTransport(**transport_kwargs)` per host name.
+        **transport_kwargs: Passed to each default `httpx.HTTPTransport` (verify, limits, ...).
     """
 
     def __init__(
@@ -149,7 +158,24 @@ class GuardedTransport(httpx.BaseTransport):
         **transport_kwargs: Any,
     ) -> None:
         self.allowlist = allowlist or Allowlist()
-        self._inner = transport if transport is not None else httpx.HTTPTransport(**transport_kwargs)
+        self._injected = transport
+        self._kwargs = transport_kwargs
+        self._by_host: OrderedDict[str, httpx.BaseTransport] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _inner_for(self, host: str) -> httpx.BaseTransport:
+        if self._injected is not None:
+            return self._injected
+        with self._lock:
+            inner = self._by_host.get(host)
+            if inner is None:
+                inner = self._by_host[host] = httpx.HTTPTransport(**self._kwargs)
+                if len(self._by_host) > _MAX_POOLS:
+                    _old_host, oldest = self._by_host.popitem(last=False)
+                    oldest.close()
+            else:
+                self._by_host.move_to_end(host)
+            return inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Resolve, check and send the request to the first permitted address.
@@ -180,11 +206,16 @@ class GuardedTransport(httpx.BaseTransport):
             extensions.setdefault("sni_hostname", request.url.raw_host.decode("ascii"))
         url = request.url.copy_with(host=str(addresses[0]))
         pinned = httpx.Request(request.method, url, headers=headers, stream=request.stream, extensions=extensions)
-        return self._inner.handle_request(pinned)
+        return self._inner_for(request.url.raw_host.decode("ascii").lower()).handle_request(pinned)
 
     def close(self) -> None:
-        """Close the inner transport."""
-        self._inner.close()
+        """Close the inner transports."""
+        if self._injected is not None:
+            self._injected.close()
+        with self._lock:
+            for inner in self._by_host.values():
+                inner.close()
+            self._by_host.clear()
 
     @staticmethod
     def _resolve(request: httpx.Request) -> list[IPAddress]:

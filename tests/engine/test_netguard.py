@@ -317,9 +317,27 @@ def test_executor_reports_a_refusal_without_retrying(upstream: Upstream, dns: Fa
 def test_default_inner_transport_takes_client_options() -> None:
     limits = httpx.Limits(max_connections=3)
     with GuardedTransport(limits=limits, verify=False) as transport:
-        assert isinstance(transport._inner, httpx.HTTPTransport)
+        assert isinstance(transport._inner_for("example.test"), httpx.HTTPTransport)
 
 
 def test_guard_fixture_refuses_non_loopback_connects() -> None:
     with socket.socket() as sock, pytest.raises(pytest.fail.Exception):
         sock.connect(("192.0.2.1", 9))  # TEST-NET-1: the fixture stops it before any packet
+
+
+def test_each_host_name_gets_its_own_pool(upstream: Upstream, dns: FakeDNS) -> None:
+    # Two names on one address: a connection (TLS-verified for one name) is never reused for the other.
+    port = int(upstream.url.rsplit(":", 1)[1])
+    upstream.route("GET", "/ping", Reply(200, {"ok": True}))
+    dns.set("one.test", ["127.0.0.1"])
+    dns.set("two.test", ["127.0.0.1"])
+    guard = GuardedTransport(parse_allowlist("127.0.0.0/8"))
+    with httpx.Client(transport=guard) as client:
+        assert client.get(f"http://one.test:{port}/ping").json() == {"ok": True}
+        assert client.get(f"http://two.test:{port}/ping").json() == {"ok": True}
+        assert client.get(f"http://ONE.test:{port}/ping").status_code == 200
+        pools = dict(guard._by_host)
+    assert set(pools) == {"one.test", "two.test"}
+    assert pools["one.test"] is not pools["two.test"]
+    assert [s.header("Host").lower() for s in upstream.seen] == [f"{n}.test:{port}" for n in ("one", "two", "one")]
+    assert guard._by_host == {}  # closed with the client
