@@ -18,6 +18,7 @@ from plughub.factories import IntegrationFactory, ModelFactory
 from plughub.modules.model import Model, ModelResponse
 from plughub.modules.model.connection import ConnectAction, ConnectionTool
 from plughub.modules.model.integration import BaseAuthenticationParams, Integration, build_connector_params
+from plughub.modules.model.mcp_connection import MCPConnection
 
 __all__ = [
     "AuthenticationSchema",
@@ -28,6 +29,7 @@ __all__ = [
     "FunctionType",
     "Integration",
     "IntegrationFactory",
+    "MCPConnection",
     "Model",
     "ModelFactory",
     "ModelResponse",

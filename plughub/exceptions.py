@@ -55,6 +55,7 @@ __all__ = [
     "IntegrationNotFound",
     "InvalidDefinition",
     "InvalidInput",
+    "McpProtocolError",
     "MissingInputs",
     "NotFoundError",
     "OAuthAppMissing",
@@ -66,6 +67,7 @@ __all__ = [
     "UnknownInputs",
     "UnsupportedScheme",
     "UpstreamStatusError",
+    "UpstreamTimeout",
     "UpstreamTransportError",
     "VaultKeyError",
     "error_class",
@@ -258,6 +260,18 @@ class UpstreamTransportError(ActionError):
 
     code = "upstream_unreachable"
     status_code = 504
+
+
+class UpstreamTimeout(UpstreamTransportError):
+    """The service did not answer in time."""
+
+    code = "upstream_timeout"
+
+
+class McpProtocolError(ActionError):
+    """An MCP server answered something that is not MCP (bad JSON-RPC, HTML, a wrong endpoint)."""
+
+    code = "mcp_protocol_error"
 
 
 class BackendError(PlughubError):

@@ -41,6 +41,7 @@ PUBLIC = {
         "FunctionType",
         "Integration",
         "IntegrationFactory",
+        "MCPConnection",
         "Model",
         "ModelFactory",
         "ModelResponse",
@@ -57,6 +58,7 @@ PUBLIC = {
         "build_connector_params",
     ],
     "plughub.modules.model.connection": ["ConnectAction", "ConnectionTool"],
+    "plughub.modules.model.mcp_connection": ["MCPConnection"],
     "plughub.modules.model": ["Model", "ModelResponse"],
     "plughub.factories": ["IntegrationFactory", "ModelFactory"],
     "plughub.enums": [

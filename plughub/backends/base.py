@@ -92,6 +92,10 @@ class Backend(Protocol):
         """List a connection's actions."""
         ...
 
+    def refresh_actions(self, connection_id: str) -> list[ActionInfo]:
+        """List a connection's actions again, bypassing caches (an MCP server's tools)."""
+        ...
+
     def get_action(self, connection_id: str, action: str) -> ActionInfo:
         """Describe one action."""
         ...

@@ -102,6 +102,9 @@ class EmbeddedBackend:
     def list_actions(self, connection_id: str) -> list[ActionInfo]:
         return self.engine.list_actions(connection_id)
 
+    def refresh_actions(self, connection_id: str) -> list[ActionInfo]:
+        return self.engine.refresh_actions(connection_id)
+
     def get_action(self, connection_id: str, action: str) -> ActionInfo:
         return self.engine.get_action(connection_id, action)
 

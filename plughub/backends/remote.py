@@ -154,6 +154,10 @@ class RemoteBackend:
         data = self._call("GET", f"/v1/connections/{_segment(connection_id)}/actions")
         return [ActionInfo.model_validate(item) for item in data]
 
+    def refresh_actions(self, connection_id: str) -> list[ActionInfo]:
+        data = self._call("POST", f"/v1/connections/{_segment(connection_id)}/actions/refresh")
+        return [ActionInfo.model_validate(item) for item in data]
+
     def get_action(self, connection_id: str, action: str) -> ActionInfo:
         path = f"/v1/connections/{_segment(connection_id)}/actions/{_segment(action)}"
         return ActionInfo.model_validate(self._call("GET", path))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from plughub.engine.redact import mask
 from plughub.engine.store import ConnectionRecord
-from plughub.enums import AuthenticationSchema, ConnectionStatus
+from plughub.enums import AuthenticationSchema, ConnectionStatus, FunctionType
 from plughub.schemas import ConnectionInfo
 
 if TYPE_CHECKING:
@@ -36,9 +36,12 @@ def describe_connection(engine: Engine, record: ConnectionRecord, *, with_creden
     masked: dict[str, str] = {}
     scopes: list[str] = []
     expires_at: datetime | None = None
+    function_type = FunctionType.CONNECTION
     if engine.catalog.contains(record.integration_id, record.team_id):
         spec = engine.catalog.spec(record.integration_id, record.team_id)
         name = spec.display_name
+        if spec.protocol == "mcp":
+            function_type = FunctionType.MCP_CONNECTION
         auth = spec.auth_for(AuthenticationSchema(record.scheme))
         if with_credentials and auth is not None:
             blob = engine.store.get_credentials(record.id)
@@ -57,6 +60,7 @@ def describe_connection(engine: Engine, record: ConnectionRecord, *, with_creden
         id=record.id,
         integration_id=record.integration_id,
         integration_name=name,
+        function_type=function_type,
         name=record.name,
         description=record.description,
         scheme=AuthenticationSchema(record.scheme),

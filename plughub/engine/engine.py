@@ -22,6 +22,7 @@ from plughub.engine.connection_view import describe_connection
 from plughub.engine.executor import Executor, RetryPolicy
 from plughub.engine.integrations import IntegrationsMixin, check_paging, page_of
 from plughub.engine.keyring import load_master_key, open_vault, rotate_data_key
+from plughub.engine.mcp import McpConnections, mcp_config
 from plughub.engine.netguard import GuardedTransport, parse_allowlist
 from plughub.engine.oauth.flows import OAuthFlows
 from plughub.engine.oauth_apps import OAuthAppsMixin
@@ -98,6 +99,7 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30),
             )
         self.audit = guard_outbound if audit is None else audit
+        self.guard_outbound = guard_outbound
         self.executor = Executor(
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
@@ -107,6 +109,7 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         )
         self.validator = InputValidator()
         self.oauth = OAuthFlows(self)
+        self.mcp = McpConnections(self)
         self._vault: Vault | None = None
         self._master: bytes | None = None
         self._lock = threading.Lock()
@@ -115,7 +118,8 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"
 
     def close(self) -> None:
-        """Release the database and the HTTP pool."""
+        """Release the database, the HTTP pool and the MCP event loop."""
+        self.mcp.close()
         self.executor.close()
         self.store.close()
 
@@ -181,7 +185,7 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
             description=request.description or "",
             scheme=request.scheme.value,
             status=ConnectionStatus.ACTIVE.value,
-            config=inputs.config,
+            config=mcp_config(inputs) if spec.protocol == "mcp" else inputs.config,
             base_url=inputs.base_url,
             team_id=team,
             end_user_id=request.end_user_id,
@@ -338,6 +342,7 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
                 spec = self.catalog.spec(record.integration_id, team)
                 problem = self.oauth.revoke(record, spec, self._open(record.id, blob))
                 revoked = problem is None and bool(getattr(spec.auth_for_mode("OAUTH2"), "revocation_url", None))
+        self.mcp.forget(connection_id)
         if not self.store.delete_connection(connection_id, team):
             raise self._not_found(connection_id)
         if problem:
@@ -376,7 +381,30 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         Raises:
             ConnectionNotFound: No connection has this id.
         """
-        spec = self.catalog.spec(self._record(connection_id, team).integration_id, team)
+        record = self._record(connection_id, team)
+        spec = self.catalog.spec(record.integration_id, team)
+        if spec.protocol == "mcp":
+            return self.mcp.actions(record)
+        return [describe_action(code, action) for code, action in spec.actions.items()]
+
+    def refresh_actions(self, connection_id: str, *, team: str = LOCAL_TEAM) -> list[ActionInfo]:
+        """List a connection's actions again, bypassing caches (an MCP server's tools may change).
+
+        Args:
+            connection_id: The connection.
+            team: The team that owns the connection.
+
+        Returns:
+            The actions.
+
+        Raises:
+            ConnectionNotFound: No connection has this id.
+            ActionError: An MCP server could not be asked (unreachable, refused, not MCP).
+        """
+        record = self._record(connection_id, team)
+        spec = self.catalog.spec(record.integration_id, team)
+        if spec.protocol == "mcp":
+            return self.mcp.actions(record, refresh=True)
         return [describe_action(code, action) for code, action in spec.actions.items()]
 
     def get_action(self, connection_id: str, action: str, *, team: str = LOCAL_TEAM) -> ActionInfo:
@@ -394,7 +422,10 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
             ConnectionNotFound: No connection has this id.
             ActionNotFound: The integration has no such action.
         """
-        spec = self.catalog.spec(self._record(connection_id, team).integration_id, team)
+        record = self._record(connection_id, team)
+        spec = self.catalog.spec(record.integration_id, team)
+        if spec.protocol == "mcp":
+            return self.mcp.action(record, action)
         code, found = self._action(spec, action)
         return describe_action(code, found)
 
@@ -437,10 +468,14 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
                 + "; it must be active to run actions."
             )
         spec = self.catalog.spec(record.integration_id, team)
-        code, found = self._action(spec, action)
         inputs = dict(inputs or {})
-        self.validator.validate(code, found, inputs)
-        result = run_action(self, record, spec, code, found, inputs)
+        if spec.protocol == "mcp":
+            code = action
+            result = self.mcp.run(record, action, inputs)
+        else:
+            code, found = self._action(spec, action)
+            self.validator.validate(code, found, inputs)
+            result = run_action(self, record, spec, code, found, inputs)
         if self.audit:
             self.store.record_run(
                 RunRecord(

@@ -6,6 +6,7 @@ from plughub.backends import Backend
 from plughub.enums import Function, FunctionType
 from plughub.modules.model.connection import ConnectionTool
 from plughub.modules.model.integration import Integration
+from plughub.modules.model.mcp_connection import MCPConnection
 from plughub.schemas import ConnectionInfo, IntegrationInfo
 
 __all__ = ["connection_tool", "integration"]
@@ -36,7 +37,7 @@ def integration(info: IntegrationInfo, backend: Backend | None, api_key: str | N
 
 
 def connection_tool(info: ConnectionInfo, backend: Backend | None, api_key: str | None = None) -> ConnectionTool:
-    """Build a `ConnectionTool` from a connection's description.
+    """Build a `ConnectionTool` (an `MCPConnection` for an MCP server) from a connection's description.
 
     Args:
         info: The description.
@@ -46,14 +47,15 @@ def connection_tool(info: ConnectionInfo, backend: Backend | None, api_key: str 
     Returns:
         The tool.
     """
-    return ConnectionTool(
+    cls = MCPConnection if info.function_type is FunctionType.MCP_CONNECTION else ConnectionTool
+    return cls(
         id=info.id,
         name=info.name,
         description=info.description,
         api_key=api_key,
         supplier=info.integration_name,
         function=Function.UTILITIES,
-        function_type=FunctionType.CONNECTION,
+        function_type=info.function_type,
         connection=info,
         backend=backend,
     )

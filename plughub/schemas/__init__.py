@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from plughub.schemas.actions import ActionInfo, ActionResult
-from plughub.schemas.connections import ConnectionInfo, ConnectRequest, ConnectResult, DeleteResult, OAuthAppInfo
+from plughub.schemas.connections import (
+    AIXPLAIN_MCP_INTEGRATION_ID,
+    MCP_INTEGRATION_ID,
+    ConnectionInfo,
+    ConnectRequest,
+    ConnectResult,
+    DeleteResult,
+    OAuthAppInfo,
+    is_mcp_integration,
+)
 from plughub.schemas.integrations import AuthSchemeInfo, ImportReport, InputField, IntegrationInfo
 from plughub.schemas.pages import Page
 
 __all__ = [
+    "AIXPLAIN_MCP_INTEGRATION_ID",
+    "MCP_INTEGRATION_ID",
     "ActionInfo",
     "ActionResult",
     "AuthSchemeInfo",
@@ -20,4 +31,5 @@ __all__ = [
     "IntegrationInfo",
     "OAuthAppInfo",
     "Page",
+    "is_mcp_integration",
 ]

@@ -5,11 +5,42 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from plughub.enums import AuthenticationSchema, ConnectionStatus
+from plughub.enums import AuthenticationSchema, ConnectionStatus, FunctionType
 
-__all__ = ["ConnectRequest", "ConnectResult", "ConnectionInfo", "DeleteResult", "OAuthAppInfo"]
+__all__ = [
+    "AIXPLAIN_MCP_INTEGRATION_ID",
+    "INTEGRATION_ALIASES",
+    "MCP_INTEGRATION_ID",
+    "ConnectRequest",
+    "ConnectResult",
+    "ConnectionInfo",
+    "DeleteResult",
+    "OAuthAppInfo",
+    "is_mcp_integration",
+]
+
+MCP_INTEGRATION_ID = "mcp"
+"""The bundled integration whose connections are remote MCP servers."""
+
+AIXPLAIN_MCP_INTEGRATION_ID = "686eb9cd26480723d0634d3e"
+"""The id the aiXplain SDK hard-codes for its MCP integration; plughub answers to it too."""
+
+INTEGRATION_ALIASES = {AIXPLAIN_MCP_INTEGRATION_ID: MCP_INTEGRATION_ID}
+"""Other ids integrations answer to."""
+
+
+def is_mcp_integration(integration_id: str) -> bool:
+    """Tell whether an id names the MCP integration.
+
+    Args:
+        integration_id: An integration id.
+
+    Returns:
+        True for `mcp` and its aiXplain alias.
+    """
+    return INTEGRATION_ALIASES.get(integration_id, integration_id) == MCP_INTEGRATION_ID
 
 
 class ConnectRequest(BaseModel):
@@ -24,6 +55,30 @@ class ConnectRequest(BaseModel):
     description: str | None = None
     end_user_id: str | None = None
     data: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mcp_shorthand(cls, value: Any) -> Any:
+        """For the MCP integration, `data` may be the server URL and the scheme may be left out.
+
+        The scheme is then read from the data: a `token` means BEARER_TOKEN, an `api_key` means
+        API_KEY, and nothing but the URL means NO_AUTH (as in aiXplain).
+        """
+        if not isinstance(value, dict) or not is_mcp_integration(str(value.get("integration_id", ""))):
+            return value
+        value = dict(value)
+        data = value.get("data")
+        if isinstance(data, str):
+            value["data"] = data = {"url": data}
+        if value.get("scheme") is None and isinstance(data, dict):
+            value["scheme"] = (
+                AuthenticationSchema.BEARER_TOKEN
+                if "token" in data
+                else AuthenticationSchema.API_KEY
+                if "api_key" in data
+                else AuthenticationSchema.NO_AUTH
+            )
+        return value
 
 
 class ConnectResult(BaseModel):
@@ -40,6 +95,7 @@ class ConnectionInfo(BaseModel):
     id: str
     integration_id: str
     integration_name: str
+    function_type: FunctionType = FunctionType.CONNECTION
     name: str
     description: str = ""
     scheme: AuthenticationSchema

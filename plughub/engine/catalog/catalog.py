@@ -10,6 +10,7 @@ from plughub.engine.catalog.loader import BUNDLED_DIR, load_directory, load_file
 from plughub.engine.catalog.models import IntegrationSpec
 from plughub.exceptions import CatalogError, IntegrationNotFound
 from plughub.schemas import IntegrationInfo
+from plughub.schemas.connections import INTEGRATION_ALIASES
 
 __all__ = ["Catalog"]
 
@@ -79,6 +80,7 @@ class Catalog:
 
     def source(self, integration_id: str, team: str | None = None) -> str:
         """Where a definition comes from: `bundled`, a file path, or `user`."""
+        integration_id = INTEGRATION_ALIASES.get(integration_id, integration_id)
         if team is not None and integration_id in self._teams.get(team, {}):
             return "user"
         if integration_id in self._sources:
@@ -98,7 +100,7 @@ class Catalog:
         Raises:
             IntegrationNotFound: No integration has this id.
         """
-        found = self._lookup(integration_id, team)
+        found = self._lookup(INTEGRATION_ALIASES.get(integration_id, integration_id), team)
         if found is None:
             raise IntegrationNotFound(f"No integration with id '{integration_id}'. {_NOT_FOUND}")
         return found
@@ -116,6 +118,7 @@ class Catalog:
         Raises:
             IntegrationNotFound: No integration has this id.
         """
+        integration_id = INTEGRATION_ALIASES.get(integration_id, integration_id)
         owner = team if team is not None and integration_id in self._teams.get(team, {}) else None
         info = self._infos.get((owner, integration_id))
         if info is None:
@@ -137,7 +140,7 @@ class Catalog:
         Raises:
             IntegrationNotFound: Nothing matches.
         """
-        found = self._lookup(id_or_name, team)
+        found = self._lookup(INTEGRATION_ALIASES.get(id_or_name, id_or_name), team)
         if found is not None:
             return found
         wanted = id_or_name.strip().casefold()

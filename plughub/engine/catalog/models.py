@@ -269,11 +269,24 @@ class IntegrationSpec(_Strict):
     supplier: str | None = None
     categories: list[str] = Field(default_factory=list)
     docs: str | None = None
-    base_url: str
+    protocol: Literal["http", "mcp"] = "http"
+    base_url: str = ""
     headers: dict[str, str] = Field(default_factory=dict)
     connection_config: dict[str, FieldSpec] = Field(default_factory=dict)
     auth: list[AuthSpec] = Field(min_length=1)
     actions: dict[str, ActionSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _protocol_needs(self) -> IntegrationSpec:
+        if self.protocol == "http" and not self.base_url:
+            raise ValueError("base_url is required (the service's root URL, e.g. https://api.example.com/v1)")
+        if self.protocol == "mcp":
+            if self.actions:
+                raise ValueError("an MCP integration has no actions: its tools come from the server (tools/list)")
+            for auth in self.auth:
+                if "url" not in auth.credential_fields():
+                    raise ValueError(f"auth {auth.mode}: an MCP integration's schemes take the server `url`")
+        return self
 
     def auth_for(self, scheme: AuthenticationSchema) -> _AuthBase | None:
         """Find the auth entry of a scheme.

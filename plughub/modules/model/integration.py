@@ -11,7 +11,7 @@ from plughub.enums import AuthenticationSchema, Function, FunctionType, Supplier
 from plughub.exceptions import InvalidInput
 from plughub.modules.model import Model, ModelResponse
 from plughub.modules.model.utils import connect_response
-from plughub.schemas import ConnectRequest, IntegrationInfo, OAuthAppInfo
+from plughub.schemas import ConnectRequest, IntegrationInfo, OAuthAppInfo, is_mcp_integration
 
 __all__ = ["AuthenticationSchema", "BaseAuthenticationParams", "Integration", "build_connector_params"]
 
@@ -135,28 +135,41 @@ class Integration(Model):
             A SUCCESS response whose `data["id"]` is the connection id (and, for OAuth,
             `data["redirectURL"]`, the provider's consent page).
 
+        For the MCP integration (`mcp`, or aiXplain's id for it), `data` may be the server URL
+        alone (`connect(data="https://host/mcp")`) and the scheme may be left out: it is read from
+        the data (`token` -> BEARER_TOKEN, `api_key` -> API_KEY, else NO_AUTH).
+
         Raises:
             ValueError: The scheme is missing or not supported, required inputs are missing (all
                 named), inputs are unknown, or `connector_id` is another integration's.
         """
-        if authentication_schema is None:
+        mcp = is_mcp_integration(self.id)
+        if authentication_schema is None and not mcp:
             raise InvalidInput(
                 "authentication_schema is required for this integration. Please provide an AuthenticationSchema "
                 f"value; {self.name} supports: {', '.join(self.authentication_methods)}."
             )
-        scheme = _scheme(authentication_schema)
+        scheme = _scheme(authentication_schema) if authentication_schema is not None else None
         params = args if args is not None else build_connector_params(**kwargs)
         if params.connector_id is not None and params.connector_id != self.id:
             raise InvalidInput(
                 f"connector_id '{params.connector_id}' is not this integration's id '{self.id}'; "
                 "leave it out or get the right integration with IntegrationFactory.get()."
             )
+        if mcp and isinstance(data, str):
+            data = {"url": data}
         if data is not None and not isinstance(data, dict):
             raise InvalidInput(
                 f"data must be a dictionary of connect inputs for {self.name}, not {type(data).__name__}"
             )
-        request = ConnectRequest(
-            integration_id=self.id, scheme=scheme, name=params.name, description=params.description, data=data or {}
+        request = ConnectRequest.model_validate(
+            {
+                "integration_id": self.id,
+                "scheme": scheme,
+                "name": params.name,
+                "description": params.description,
+                "data": data or {},
+            }
         )
         response = connect_response(self.backend.create_connection(request))
         if "redirectURL" in response.data:

@@ -19,6 +19,12 @@ def list_actions(request: Request, key: Team, connection_id: str) -> list[Action
     return request.app.state.engine.list_actions(connection_id, team=key.team_id)  # type: ignore[no-any-return]
 
 
+@router.post("/refresh")
+def refresh_actions(request: Request, key: Team, connection_id: str) -> list[ActionInfo]:
+    """List the actions again, bypassing caches (an MCP server's tools may have changed)."""
+    return request.app.state.engine.refresh_actions(connection_id, team=key.team_id)  # type: ignore[no-any-return]
+
+
 @router.get("/{action}")
 def get_action(request: Request, key: Team, connection_id: str, action: str) -> ActionInfo:
     """One action and its inputs (JSON Schema included)."""

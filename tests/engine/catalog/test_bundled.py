@@ -56,9 +56,15 @@ def test_all_six_schemes_are_covered() -> None:
     assert covered == set(AuthenticationSchema), set(AuthenticationSchema) - covered
 
 
-@pytest.mark.parametrize("integration_id", sorted(bundled_specs()))
+@pytest.mark.parametrize("integration_id", sorted(k for k, s in bundled_specs().items() if s.protocol == "http"))
 def test_each_integration_has_at_least_four_actions(integration_id: str) -> None:
     assert len(bundled_specs()[integration_id].actions) >= 4
+
+
+def test_the_mcp_integration_takes_its_tools_from_the_server() -> None:
+    spec = bundled_specs()["mcp"]
+    assert spec.protocol == "mcp" and spec.actions == {}
+    assert [a.mode for a in spec.auth] == ["NO_AUTH", "BEARER_TOKEN", "API_KEY"]
 
 
 @pytest.mark.parametrize("integration_id", sorted(bundled_specs()))
