@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
@@ -21,8 +21,6 @@ from plughub.exceptions import ActionError, ActionNotFound, InvalidInput, Missin
 from plughub.schemas import ActionInfo, ActionResult
 
 if TYPE_CHECKING:
-    from anyio.from_thread import BlockingPortal
-
     from plughub.engine.engine import Engine
     from plughub.engine.mcp.session import Endpoint
 
@@ -63,26 +61,29 @@ class McpConnections:
         self.ttl = ttl
         self._cache: dict[str, tuple[float, list[ActionInfo]]] = {}
         self._validators: dict[tuple[str, str], tuple[str, Draft202012Validator]] = {}
-        self._portal_cm: AbstractContextManager[BlockingPortal] | None = None
-        self._portal: BlockingPortal | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def _run(self, func: Any, *args: Any) -> Any:
         with self._lock:
-            if self._portal is None:
-                from anyio.from_thread import start_blocking_portal
-
-                self._portal_cm = start_blocking_portal()
-                self._portal = self._portal_cm.__enter__()
-            portal = self._portal
-        return portal.call(func, *args)
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                # A daemon thread: a process that forgets engine.close() still exits.
+                self._thread = threading.Thread(target=self._loop.run_forever, name="plughub-mcp", daemon=True)
+                self._thread.start()
+            loop = self._loop
+        return asyncio.run_coroutine_threadsafe(func(*args), loop).result()
 
     def close(self) -> None:
         """Stop the background event loop."""
         with self._lock:
-            if self._portal_cm is not None:
-                self._portal_cm.__exit__(None, None, None)
-            self._portal_cm = self._portal = None
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
+            loop.close()
 
     def _endpoint(self, record: ConnectionRecord) -> tuple[Endpoint, Redactor]:
         from plughub.engine.mcp.session import Endpoint
