@@ -6,7 +6,6 @@ import html
 import threading
 import time
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -75,6 +74,8 @@ def listen_for_callback(
         TimeoutError: No callback arrived in time.
         PlughubError: The callback arrived but the authorization failed (the reason is given).
     """
+    from http.server import BaseHTTPRequestHandler, HTTPServer  # only the CLI's OAuth listener needs it
+
     parts = urlsplit(callback_url)
     outcome: dict[str, Any] = {}
     done = threading.Event()
