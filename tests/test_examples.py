@@ -21,3 +21,38 @@ def test_tool_loop_example_runs(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert '"role": "tool", "tool_call_id": "call_abc123"' in out.stdout
     assert '"type": "tool_result", "tool_use_id": "toolu_01"' in out.stdout
+
+
+def test_mcp_server_example_runs(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "examples/mcp_server.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PLUGHUB_HOME": str(tmp_path)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert '"mcpServers": {' in out.stdout
+    assert "tools: ['SANDBOX_CREATE_NOTE', 'SANDBOX_LIST_NOTES']" in out.stdout
+    assert 'result: {"id": 1, "text": "Buy milk", "tags": ["home"], "created_by": "API_KEY"}' in out.stdout
+    assert 'invalid arguments: True {"error": "missing_inputs"' in out.stdout
+    assert "key in the configuration: False" in out.stdout
+
+
+def test_mcp_client_example_runs(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "examples/mcp_client.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PLUGHUB_HOME": str(tmp_path)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "MCPConnection with tools: ['forecast', 'alerts']" in out.stdout
+    assert "forecast: SUCCESS {'city': 'Lisbon', 'days': 2, 'summary': 'sunny', 'high_c': 21}" in out.stdout
+    assert "tool error: FAILED mcp_tool_error - Weather alerts: Error executing tool alerts: unknown region" in out.stdout
+    assert "invalid arguments, nothing sent: forecast needs 'city'" in out.stdout
+    assert "server down: FAILED upstream_unreachable - Weather forecast: could not reach the MCP server" in out.stdout
+    assert "example-token" not in out.stdout + out.stderr

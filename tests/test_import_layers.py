@@ -109,3 +109,14 @@ def test_remote_backend_never_imports_the_engine() -> None:
 def test_the_engine_never_imports_the_server() -> None:
     assert _offenders(_layer_imports("engine"), ("plughub.server",)) == []
     assert _offenders(_layer_imports("server"), ("plughub.modules", "plughub.factories", "plughub.cli")) == []
+
+
+def test_the_mcp_server_sits_beside_the_server_and_the_cli() -> None:
+    # plughub.mcp may use the engine, the backends and the SDK's tool schemas; nothing below imports it.
+    below = ("enums", "schemas", "exceptions", "config", "engine", "backends", "modules", "factories")
+    assert [o for layer in below for o in _offenders(_layer_imports(layer), ("plughub.mcp",))] == []
+    mine = _layer_imports("mcp")
+    assert _offenders(mine, ("plughub.server", "plughub.cli", "plughub.factories", "plughub.sandbox")) == []
+    assert {n for names in mine.values() for n in names if n.startswith("plughub.modules")} <= {
+        "plughub.modules.model.tools"
+    }

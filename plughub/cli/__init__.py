@@ -11,6 +11,7 @@ from plughub.cli.actions import actions, run
 from plughub.cli.connections import connect, connections
 from plughub.cli.integrations import integrations
 from plughub.cli.keys import keys
+from plughub.cli.mcp_server import mcp
 from plughub.cli.oauth_apps import oauth_app
 from plughub.cli.server import api_keys, db, serve, teams
 from plughub.exceptions import MissingInputs, PlughubError
@@ -59,6 +60,7 @@ cli.add_command(actions)
 cli.add_command(run)
 cli.add_command(keys)
 cli.add_command(oauth_app)
+cli.add_command(mcp)
 for _command in (serve, db, teams, api_keys):
     cli.add_command(_command)
 

@@ -16,6 +16,7 @@ from plughub.server.errors import install_error_handlers
 from plughub.server.limits import BodyLimit
 from plughub.server.logs import configure_json_logs, request_id_var
 from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions
+from plughub.server.security import require_key
 
 __all__ = ["app_from_env", "create_app"]
 
@@ -36,10 +37,14 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     settings = settings or (engine.settings if engine else Settings.from_env())
     owned = engine is None
     served = engine or Engine(settings, database_url=settings.database_url, guard_outbound=True)
+    from plughub.mcp import team_endpoint  # the MCP SDK costs half a second to import: only when serving
+
+    mcp = team_endpoint(served, require_key)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with mcp.lifespan():  # a route's ASGI app gets no lifespan of its own
+            yield
         if owned:
             served.close()
 
@@ -74,6 +79,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     for module in (health, integrations, connections, actions, oauth, sessions, pages):
         app.include_router(module.router)
+    app.router.routes.append(mcp.route("/mcp"))  # MCP over streamable HTTP, the team's API key as bearer
     # Outermost, so that an oversized body is refused before any route reads it.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
