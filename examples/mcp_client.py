@@ -20,12 +20,13 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 os.environ.setdefault("PLUGHUB_HOME", tempfile.mkdtemp(prefix="plughub-mcp-"))
 
-from plughub import IntegrationFactory, ModelFactory  # noqa: E402 - after PLUGHUB_HOME is set
+from plughub import IntegrationFactory, ModelFactory  # after PLUGHUB_HOME is set
 
 TOKEN = "example-token"  # what the server below wants; plughub keeps it sealed in its vault
 
 
 def weather_server() -> MCPServer:
+    """A small MCP server with two tools, built with the official SDK."""
     server = MCPServer("weather", log_level="WARNING")
 
     @server.tool(title="Forecast")
@@ -44,6 +45,8 @@ def weather_server() -> MCPServer:
 
 
 def require_token(app):  # type: ignore[no-untyped-def]
+    """Wrap an ASGI app so that it answers 401 without the bearer token."""
+
     async def guarded(scope, receive, send):  # type: ignore[no-untyped-def]
         headers = dict(scope.get("headers") or [])
         if scope["type"] == "http" and headers.get(b"authorization") != f"Bearer {TOKEN}".encode():
@@ -56,6 +59,7 @@ def require_token(app):  # type: ignore[no-untyped-def]
 
 
 def serve(app) -> tuple[str, uvicorn.Server, threading.Thread]:  # type: ignore[no-untyped-def]
+    """Run an ASGI app on a free port of 127.0.0.1 in a thread."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -68,6 +72,7 @@ def serve(app) -> tuple[str, uvicorn.Server, threading.Thread]:  # type: ignore[
 
 
 def main() -> None:
+    """Connect to the server, list and call its tools, then see it go away."""
     url, server, thread = serve(require_token(weather_server().streamable_http_app()))
     try:
         # The scheme may be left out for MCP: a token means BEARER_TOKEN ({"url": ...} alone: NO_AUTH).

@@ -25,6 +25,19 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}.") from None
 
 
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    from plughub.exceptions import ConfigurationError
+
+    raise ConfigurationError(f"{name} must be 1/true/yes/on or 0/false/no/off, not {raw!r}.")
+
+
 @dataclass(frozen=True)
 class Settings:
     """plughub's configuration.
@@ -49,6 +62,12 @@ class Settings:
         allow_private_networks: `PLUGHUB_ALLOW_PRIVATE_NETWORKS`, networks and hosts the server may
             call although they are private or loopback (comma-separated; `*` for all).
         max_body_bytes: `PLUGHUB_MAX_BODY_BYTES`, the largest request body the server accepts.
+        aixplain_compat: `PLUGHUB_AIXPLAIN_COMPAT`, serve the aiXplain SDK's wire protocol
+            (`/sdk/models/...`, `/v2/...`, `/api/v1|v2/execute/...`, `/api/v1/data/...`) beside `/v1`;
+            on unless set to `0`, `false`, `no` or `off`.
+        aixplain_sync_wait: `PLUGHUB_AIXPLAIN_SYNC_WAIT`, seconds an action run posted to
+            `/api/v2/execute/{id}` is waited for before it is answered asynchronously (a poll URL);
+            runs posted to `/api/v1/execute/{id}` (the SDK's `run_async`) are always asynchronous.
     """
 
     home: Path = field(default_factory=lambda: Path("~/.plughub").expanduser())
@@ -65,6 +84,8 @@ class Settings:
     public_url: str | None = None
     allow_private_networks: str | None = None
     max_body_bytes: int = 1_048_576
+    aixplain_compat: bool = True
+    aixplain_sync_wait: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -97,6 +118,8 @@ class Settings:
             public_url=(env.get("PLUGHUB_PUBLIC_URL") or "").rstrip("/") or None,
             allow_private_networks=env.get("PLUGHUB_ALLOW_PRIVATE_NETWORKS") or None,
             max_body_bytes=int(_float(env, "PLUGHUB_MAX_BODY_BYTES", 1_048_576)),
+            aixplain_compat=_switch(env, "PLUGHUB_AIXPLAIN_COMPAT", True),
+            aixplain_sync_wait=_float(env, "PLUGHUB_AIXPLAIN_SYNC_WAIT", 10.0),
         )
 
     @property

@@ -52,7 +52,9 @@ def test_mcp_client_example_runs(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "MCPConnection with tools: ['forecast', 'alerts']" in out.stdout
     assert "forecast: SUCCESS {'city': 'Lisbon', 'days': 2, 'summary': 'sunny', 'high_c': 21}" in out.stdout
-    assert "tool error: FAILED mcp_tool_error - Weather alerts: Error executing tool alerts: unknown region" in out.stdout
+    assert (
+        "tool error: FAILED mcp_tool_error - Weather alerts: Error executing tool alerts: unknown region" in out.stdout
+    )
     assert "invalid arguments, nothing sent: forecast needs 'city'" in out.stdout
     assert "server down: FAILED upstream_unreachable - Weather forecast: could not reach the MCP server" in out.stdout
     assert "example-token" not in out.stdout + out.stderr

@@ -45,6 +45,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with mcp.lifespan():  # a route's ASGI app gets no lifespan of its own
             yield
+        runs = getattr(_app.state, "aixplain_runs", None)
+        if runs is not None:
+            runs.close()  # let asynchronous aiXplain runs finish before the engine closes
         if owned:
             served.close()
 
@@ -79,6 +82,11 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     for module in (health, integrations, connections, actions, oauth, sessions, pages):
         app.include_router(module.router)
+    if settings.aixplain_compat:
+        # Imported here: a server with the compatibility switched off never loads it.
+        from plughub.server.aixplain import mount_aixplain
+
+        mount_aixplain(app, served)
     app.router.routes.append(mcp.route("/mcp"))  # MCP over streamable HTTP, the team's API key as bearer
     # Outermost, so that an oversized body is refused before any route reads it.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

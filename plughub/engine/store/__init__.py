@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from plughub.engine.store.database import HEAD_REVISION, open_database, sqlite_url, upgrade
+from plughub.engine.store.pending import PENDING, PendingRunRecord, pending_run_record_id
 from plughub.engine.store.records import (
     LOCAL_TEAM,
     ConnectionRecord,
@@ -18,10 +19,12 @@ from plughub.engine.store.tenancy import ApiKeyRecord, ConnectSessionRecord, Run
 __all__ = [
     "HEAD_REVISION",
     "LOCAL_TEAM",
+    "PENDING",
     "ApiKeyRecord",
     "ConnectSessionRecord",
     "ConnectionRecord",
     "LockedCredentials",
+    "PendingRunRecord",
     "RunRecord",
     "StaleKeyError",
     "StateRecord",
@@ -30,6 +33,7 @@ __all__ = [
     "VaultKeyRecord",
     "digest",
     "open_database",
+    "pending_run_record_id",
     "sqlite_url",
     "upgrade",
     "utcnow",

@@ -25,6 +25,7 @@ __all__ = [
     "integrations",
     "metadata",
     "oauth_states",
+    "pending_runs",
     "runs",
     "teams",
     "vault_keys",
@@ -144,4 +145,21 @@ runs = Table(
     Column("duration_ms", Float, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_runs_connection_created", "connection_id", "created_at"),
+)
+
+# Action runs answered asynchronously (the aiXplain wire protocol's poll URLs). The result itself is
+# user data: it is sealed in `credentials` under "pending-run:<request_id>", so key rotation
+# re-seals it and deleting the connection deletes it.
+pending_runs = Table(
+    "pending_runs",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("team_id", String(64), nullable=False),
+    Column("connection_id", String(64), ForeignKey("connections.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("action", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
