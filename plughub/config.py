@@ -68,6 +68,9 @@ class Settings:
         aixplain_sync_wait: `PLUGHUB_AIXPLAIN_SYNC_WAIT`, seconds an action run posted to
             `/api/v2/execute/{id}` is waited for before it is answered asynchronously (a poll URL);
             runs posted to `/api/v1/execute/{id}` (the SDK's `run_async`) are always asynchronous.
+        cache_ttl: `PLUGHUB_CACHE_TTL`, seconds the rows each run reads (the connection and its
+            sealed credentials) are kept in memory; a write by this process empties the
+            cache at once, another process's write is seen within this time. `0` turns it off.
     """
 
     home: Path = field(default_factory=lambda: Path("~/.plughub").expanduser())
@@ -86,6 +89,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     aixplain_compat: bool = True
     aixplain_sync_wait: float = 10.0
+    cache_ttl: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -120,6 +124,7 @@ class Settings:
             max_body_bytes=int(_float(env, "PLUGHUB_MAX_BODY_BYTES", 1_048_576)),
             aixplain_compat=_switch(env, "PLUGHUB_AIXPLAIN_COMPAT", True),
             aixplain_sync_wait=_float(env, "PLUGHUB_AIXPLAIN_SYNC_WAIT", 10.0),
+            cache_ttl=_float(env, "PLUGHUB_CACHE_TTL", 1.0),
         )
 
     @property

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from plughub.config import Settings
+from plughub.engine.audit import AuditLog
 from plughub.engine.catalog import Catalog, describe_action, parse_definition
 from plughub.engine.catalog.models import ActionSpec, IntegrationSpec, OAuth1Spec, OAuth2Spec
 from plughub.engine.connect import ConnectInputs, split_connect_data
@@ -89,17 +90,20 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         audit: bool | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
-        self.store = Store(open_database(database_url or sqlite_url(self.settings.home)))
+        self.store = Store(
+            open_database(database_url or sqlite_url(self.settings.home)), cache_ttl=self.settings.cache_ttl
+        )
         self.catalog = Catalog(self.settings.catalog_path)
         for team, integration_id, definition in self.store.list_integrations():
             self.catalog.add(parse_definition(definition, source=f"stored integration '{integration_id}'"), team)
         if guard_outbound and transport is None:
             transport = GuardedTransport(
                 parse_allowlist(self.settings.allow_private_networks),
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30),
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30),
             )
         self.audit = guard_outbound if audit is None else audit
         self.guard_outbound = guard_outbound
+        self.audit_log = AuditLog(self.store)
         self.executor = Executor(
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
@@ -120,6 +124,7 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
     def close(self) -> None:
         """Release the database, the HTTP pool and the MCP event loop."""
         self.mcp.close()
+        self.audit_log.close()
         self.executor.close()
         self.store.close()
 
@@ -477,7 +482,7 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
             self.validator.validate(code, found, inputs)
             result = run_action(self, record, spec, code, found, inputs)
         if self.audit:
-            self.store.record_run(
+            self.audit_log.record(
                 RunRecord(
                     team_id=record.team_id,
                     connection_id=record.id,

@@ -69,7 +69,7 @@ def build_client(
         The client.
     """
     timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30)
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30)
     return httpx.Client(
         timeout=timeout,
         limits=limits,

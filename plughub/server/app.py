@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from plughub.config import Settings
 from plughub.engine import Engine
 from plughub.server.errors import install_error_handlers
 from plughub.server.limits import BodyLimit
-from plughub.server.logs import configure_json_logs, request_id_var
+from plughub.server.logs import configure_json_logs
+from plughub.server.request_ids import RequestIds
 from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions
 from plughub.server.security import require_key
 
@@ -61,25 +60,6 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.settings = settings
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def limits_and_request_ids(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        token = request_id_var.set(request_id)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-            response.headers["X-Request-Id"] = request_id
-            logger.info(
-                "%s %s -> %s in %.1f ms",
-                request.method,
-                request.url.path,
-                response.status_code,
-                (time.perf_counter() - started) * 1000,
-            )
-            return response
-        finally:
-            request_id_var.reset(token)
-
     for module in (health, integrations, connections, actions, oauth, sessions, pages):
         app.include_router(module.router)
     if settings.aixplain_compat:
@@ -88,6 +68,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
         mount_aixplain(app, served)
     app.router.routes.append(mcp.route("/mcp"))  # MCP over streamable HTTP, the team's API key as bearer
+    app.add_middleware(RequestIds)
     # Outermost, so that an oversized body is refused before any route reads it.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

@@ -133,6 +133,7 @@ def test_runs_at_once_through_polling_and_failing(wire: Wire, upstream: Upstream
     assert sorted(s.json()["text"] for s in sent) == ["v1 async", "v1 at once", "v2 async", "v2 at once", "v2 on v1"]
     assert {s.header("Authorization") for s in upstream.seen} == {f"Bearer {CANARY_TOKEN}"}
     # Same engine, same rules: every run is audited, the failed ones with the upstream's status.
+    wire.engine.audit_log.flush()
     audit = wire.engine.store.list_runs(connection, limit=100)
     assert sum(r.action == "WIRE_UPSTREAM_SEND_MESSAGE" and r.status == "SUCCESS" for r in audit) == 5
     assert {r.upstream_status for r in audit if r.action == "WIRE_UPSTREAM_BROKEN"} == {500}

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 from sqlalchemy.engine import Connection, Engine
 
+from plughub.engine.store.cache import DEFAULT_TTL, ReadCache
+
 __all__ = ["StoreBase"]
 
 
@@ -15,10 +17,13 @@ class StoreBase:
 
     Args:
         engine: The engine.
+        cache_ttl: Seconds the hot rows (connections, sealed credentials) are cached;
+            every write transaction of this store empties the cache. 0 turns it off.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cache_ttl: float = DEFAULT_TTL) -> None:
         self.engine = engine
+        self.cache = ReadCache(cache_ttl)
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -33,18 +38,24 @@ class StoreBase:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self, *, lock: bool = False) -> Iterator[Connection]:
+    def transaction(self, *, lock: bool = False, invalidates: bool = True) -> Iterator[Connection]:
         """Open a transaction.
 
         Args:
             lock: Take the write lock at once (SQLite `BEGIN IMMEDIATE`), for read-modify-write;
                 PostgreSQL callers lock rows with `SELECT ... FOR UPDATE` instead.
+            invalidates: Empty the read cache when it ends (False only for appends that change
+                nothing cached, such as the audit).
 
         Yields:
             The connection; the transaction commits when the block ends without an exception.
         """
-        with self.engine.connect() as connection:
-            if lock and self.engine.dialect.name == "sqlite":
-                connection = connection.execution_options(sqlite_immediate=True)
-            with connection.begin():
-                yield connection
+        try:
+            with self.engine.connect() as connection:
+                if lock and self.engine.dialect.name == "sqlite":
+                    connection = connection.execution_options(sqlite_immediate=True)
+                with connection.begin():
+                    yield connection
+        finally:
+            if invalidates:
+                self.cache.clear()

@@ -69,11 +69,12 @@ class ConnectionsMixin(StoreBase):
         Returns:
             The record, or None (also when it belongs to another team).
         """
-        query = select(connections).where(connections.c.id == connection_id)
-        if team_id is not None:
-            query = query.where(connections.c.team_id == team_id)
+        record = self.cache.get(("connection", connection_id), lambda: self._read_connection(connection_id))
+        return record if record is not None and team_id in (None, record.team_id) else None
+
+    def _read_connection(self, connection_id: str) -> ConnectionRecord | None:
         with self.engine.connect() as db:
-            row = db.execute(query).first()
+            row = db.execute(select(connections).where(connections.c.id == connection_id)).first()
         return ConnectionRecord.from_row(row) if row else None
 
     def list_connections(
@@ -172,8 +173,14 @@ class ConnectionsMixin(StoreBase):
         Returns:
             The ciphertext, or None.
         """
+        return self.cache.get(("credentials", record_id), lambda: self._read_credentials(record_id))
+
+    def _read_credentials(self, record_id: str) -> bytes | None:
         with self.engine.connect() as db:
-            return db.execute(select(credentials.c.ciphertext).where(credentials.c.record_id == record_id)).scalar()
+            blob: bytes | None = db.execute(
+                select(credentials.c.ciphertext).where(credentials.c.record_id == record_id)
+            ).scalar()
+        return blob
 
     def put_credentials(
         self, record_id: str, ciphertext: tuple[str, bytes], *, connection_id: str | None = None

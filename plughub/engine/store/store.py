@@ -21,4 +21,5 @@ class Store(ConnectionsMixin, VaultKeysMixin, OAuthStatesMixin, TenancyMixin, Pe
 
     Args:
         engine: The engine.
+        cache_ttl: Seconds the rows each run reads are cached (see `ReadCache`); 0 turns it off.
     """

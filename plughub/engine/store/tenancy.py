@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from plughub.engine.store.base import StoreBase
 from plughub.engine.store.records import aware, utcnow
 from plughub.engine.store.tables import api_keys, connect_sessions, runs, teams
+from plughub.engine.store.tables import runs as runs_table
 
 __all__ = ["ApiKeyRecord", "ConnectSessionRecord", "RunRecord", "TeamRecord", "TenancyMixin", "digest"]
 
@@ -183,6 +184,7 @@ class TenancyMixin(StoreBase):
         Returns:
             Its record, or None for an unknown or revoked key.
         """
+        # Never cached: a key revoked by any process must stop working at once.
         with self.engine.connect() as db:
             row = db.execute(select(api_keys).where(api_keys.c.key_hash == digest(key))).first()
         if row is None or row.revoked_at is not None:
@@ -247,18 +249,26 @@ class TenancyMixin(StoreBase):
 
     def record_run(self, run: RunRecord) -> None:
         """Append an action run to the audit."""
-        with self.transaction() as db:
+        self.record_runs([run])
+
+    def record_runs(self, runs: list[RunRecord]) -> None:
+        """Append action runs to the audit, in one transaction."""
+        with self.transaction(invalidates=False) as db:
             db.execute(
-                insert(runs).values(
-                    team_id=run.team_id,
-                    connection_id=run.connection_id,
-                    action=run.action,
-                    status=run.status,
-                    upstream_status=run.upstream_status,
-                    error_code=run.error_code,
-                    duration_ms=run.duration_ms,
-                    created_at=run.created_at,
-                )
+                insert(runs_table),
+                [
+                    {
+                        "team_id": run.team_id,
+                        "connection_id": run.connection_id,
+                        "action": run.action,
+                        "status": run.status,
+                        "upstream_status": run.upstream_status,
+                        "error_code": run.error_code,
+                        "duration_ms": run.duration_ms,
+                        "created_at": run.created_at,
+                    }
+                    for run in runs
+                ],
             )
 
     def list_runs(self, connection_id: str, limit: int = 50) -> list[RunRecord]:

@@ -66,6 +66,7 @@ def list_runs(request: Request, key: Team, connection_id: str, limit: int = Quer
     """The connection's audited action runs, newest first."""
     engine = request.app.state.engine
     engine.get_connection(connection_id, team=key.team_id)  # 404 for another team's id
+    engine.audit_log.flush()  # what this process ran is written before it is read
     return [
         RunInfo(
             action=r.action,
