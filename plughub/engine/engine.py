@@ -28,6 +28,7 @@ from plughub.engine.netguard import GuardedTransport, parse_allowlist
 from plughub.engine.oauth.flows import OAuthFlows
 from plughub.engine.oauth_apps import OAuthAppsMixin
 from plughub.engine.runner import run_action
+from plughub.engine.signers import Signers
 from plughub.engine.store import (
     LOCAL_TEAM,
     ConnectionRecord,
@@ -104,6 +105,7 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         self.audit = guard_outbound if audit is None else audit
         self.guard_outbound = guard_outbound
         self.audit_log = AuditLog(self.store)
+        self.signers = Signers(self.settings.cache_ttl)
         self.executor = Executor(
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
@@ -125,6 +127,7 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         """Release the database, the HTTP pool and the MCP event loop."""
         self.mcp.close()
         self.audit_log.close()
+        self.signers.clear()
         self.executor.close()
         self.store.close()
 

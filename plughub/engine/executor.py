@@ -175,11 +175,12 @@ class Executor:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_following(self, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
-        origin = request.url.copy_with(path="/", query=None, fragment=None)
+        origin = None
         for _ in range(_MAX_REDIRECTS + 1):
             response = self._client.send(request, auth=auth)
             if not response.is_redirect:
                 return response
+            origin = origin or request.url.copy_with(path="/", query=None, fragment=None)
             target = request.url.join(response.headers["Location"])
             if target.copy_with(path="/", query=None, fragment=None) != origin:
                 response.close()
@@ -224,7 +225,7 @@ def _transport_reason(exc: httpx.TransportError) -> str:
 
 def _result(label: str, response: httpx.Response, redactor: Redactor, elapsed: float) -> ActionResult:
     body = _parse_body(response)
-    if redactor and redactor.found_in(response.text):
+    if redactor and redactor.found_in_bytes(response.content):
         body = redactor.data(body)
     if response.is_success:
         return ActionResult(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,6 +38,15 @@ class Redactor:
         values = {s for s in secrets if isinstance(s, str) and len(s) >= _MIN_SECRET_LENGTH}
         # Longest first, so that a secret containing another is replaced whole.
         self._secrets = sorted(values, key=len, reverse=True)
+        # Each secret as written, and as JSON encoders may escape it (`\\/`, `\\uXXXX`, `\\"`).
+        forms = {
+            form
+            for s in self._secrets
+            for escaped in (json.dumps(s)[1:-1], json.dumps(s, ensure_ascii=False)[1:-1])
+            for form in (s, escaped, escaped.replace("/", "\\/"))
+        }
+        self._forms = sorted(forms, key=len, reverse=True)
+        self._needles = [form.encode() for form in self._forms]
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"
@@ -45,14 +55,25 @@ class Redactor:
         return bool(self._secrets)
 
     def found_in(self, text: str) -> bool:
-        """Whether any secret occurs in a text."""
-        return any(s in text for s in self._secrets)
+        """Whether any secret (or its JSON-escaped form) occurs in a text."""
+        return any(form in text for form in self._forms)
+
+    def found_in_bytes(self, data: bytes) -> bool:
+        """Whether any secret occurs in a raw body: as UTF-8, or in any form JSON encoders write it.
+
+        Args:
+            data: The body.
+
+        Returns:
+            True when a secret (or a JSON-escaped form of it) is in it.
+        """
+        return any(needle in data for needle in self._needles)
 
     def text(self, text: str) -> str:
-        """Return a text with every secret replaced."""
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
+        """Return a text with every secret (and its JSON-escaped forms) replaced."""
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, MASK)
         return text
 
     def data(self, value: Any) -> Any:

@@ -10,6 +10,7 @@ from plughub.engine.catalog.models import ActionSpec, IntegrationSpec, OAuth2Spe
 from plughub.engine.oauth.flows import expiring
 from plughub.engine.redact import Redactor
 from plughub.engine.request import build_request
+from plughub.engine.signers import Signer
 from plughub.engine.store import ConnectionRecord
 from plughub.enums import AuthenticationSchema, ResponseStatus
 from plughub.exceptions import OAuthError
@@ -48,17 +49,23 @@ def run_action(
     label = f"{spec.display_name} {code}"
     scheme = AuthenticationSchema(record.scheme)
     blob = engine.store.get_credentials(record.id)
-    credentials = engine._open(record.id, blob) if blob else {}
+    signer = engine.signers.get(record, spec, blob)
+    if signer is None:
+        opened = engine._open(record.id, blob) if blob else {}
+        signer = engine.signers.put(record, spec, blob, _signer(engine, spec, scheme, record, opened))
+    credentials: Mapping[str, Any] = signer.credentials
     oauth2 = spec.auth_for(scheme)
     if not isinstance(oauth2, OAuth2Spec):
-        return _send(engine, label, spec, scheme, record, action, inputs, credentials)
+        return _send(engine, label, spec, record, action, inputs, signer)
     try:
         if expiring(credentials, oauth2.refresh_margin):
             credentials = engine.oauth.refresh(record, spec, oauth2, credentials, force=False)
-        result = _send(engine, label, spec, scheme, record, action, inputs, credentials)
+            signer = _signer(engine, spec, scheme, record, credentials)
+        result = _send(engine, label, spec, record, action, inputs, signer)
         if result.status_code != 401:
             return result
         credentials = engine.oauth.refresh(record, spec, oauth2, credentials, force=True)
+        signer = _signer(engine, spec, scheme, record, credentials)
     except OAuthError as exc:
         return ActionResult(
             status=ResponseStatus.FAILED,
@@ -66,19 +73,16 @@ def run_action(
             error_message=f"{label}: {exc.message}",
             details=dict(exc.details),
         )
-    return _send(engine, label, spec, scheme, record, action, inputs, credentials)
+    return _send(engine, label, spec, record, action, inputs, signer)
 
 
-def _send(
+def _signer(
     engine: Engine,
-    label: str,
     spec: IntegrationSpec,
     scheme: AuthenticationSchema,
     record: ConnectionRecord,
-    action: ActionSpec,
-    inputs: Mapping[str, Any],
     credentials: Mapping[str, Any],
-) -> ActionResult:
+) -> Signer:
     app = engine.oauth_app(spec.id, record.team_id) if scheme is AuthenticationSchema.OAUTH1 else None
     auth = auth_for(spec, scheme, credentials, record.config, app)
     auth_spec = spec.auth_for(scheme)
@@ -89,5 +93,18 @@ def _send(
         secrets += auth.secret_values
     if app is not None:
         secrets.append(app.client_secret)
+    # OAuth 1.0a signs each request with a fresh nonce: its flow is not reused.
+    return Signer(credentials, auth, Redactor(secrets), reusable=scheme is not AuthenticationSchema.OAUTH1)
+
+
+def _send(
+    engine: Engine,
+    label: str,
+    spec: IntegrationSpec,
+    record: ConnectionRecord,
+    action: ActionSpec,
+    inputs: Mapping[str, Any],
+    signer: Signer,
+) -> ActionResult:
     request = build_request(spec, action, inputs, record.config, base_url=record.base_url)
-    return engine.executor.send(label, request, auth, Redactor(secrets))
+    return engine.executor.send(label, request, signer.auth, signer.redactor)

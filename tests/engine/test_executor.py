@@ -300,6 +300,25 @@ def test_secrets_echoed_in_a_success_are_masked(upstream: Upstream) -> None:
     assert tool.run("ECHO_API_PING", {}).data == {"you_sent": "***"}
 
 
+@pytest.mark.parametrize("status", [200, 400])
+def test_secrets_echoed_json_escaped_are_masked(upstream: Upstream, status: int) -> None:
+    # PHP and others write "/" as "\\/": the raw bytes then never hold
+    # the secret as stored, but the parsed answer (and the error excerpt) would.
+    secret = "sk/live/" + CANARY_API_KEY
+    escaped = json.dumps(secret).replace("/", "\\/")
+    body = ('{"you_sent": ' + escaped + "}").encode()
+    upstream.route("GET", "/ping", Reply(status, body, {"Content-Type": "application/json"}))
+    tool = _connect(
+        _definition(upstream.url, [{"mode": "API_KEY"}], PING),
+        AuthenticationSchema.API_KEY,
+        {"api_key": secret},
+    )
+    response = tool.run("ECHO_API_PING", {})
+    assert response.data == {"you_sent": "***"}
+    dumped = json.dumps(response.to_dict(), default=str)
+    assert CANARY_API_KEY not in dumped and CANARY_API_KEY not in (response.error_message or "")
+
+
 def test_text_answers_come_back_as_text(upstream: Upstream) -> None:
     upstream.route("GET", "/ping", Reply(200, "plain pong"))
     assert _ping_tool(upstream).run("ECHO_API_PING", {}).data == "plain pong"
