@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 
 from plughub.engine.store import RunRecord, Store
 
@@ -16,19 +17,22 @@ logger = logging.getLogger("plughub.engine")
 class AuditLog:
     """Appends action runs to the store, many per transaction, from a daemon thread.
 
-    A run is queued in microseconds; the thread writes what has gathered (up to `max_batch` rows)
-    in one transaction, so a busy server pays one commit per batch instead of one per run. Readers
+    A run is queued in microseconds; the thread gathers runs for `linger` seconds (up to
+    `max_batch` rows) and writes them in one transaction, so a busy server pays one commit per
+    batch instead of one per run. Readers
     call `flush` first, so that what this process ran is visible; another process's runs appear
     within a batch's time (milliseconds). `close` writes what is left.
 
     Args:
         store: Where runs go.
         max_batch: The most rows one transaction writes.
+        linger: Seconds the thread waits for more runs after the first of a batch.
     """
 
-    def __init__(self, store: Store, max_batch: int = 500) -> None:
+    def __init__(self, store: Store, max_batch: int = 500, linger: float = 0.05) -> None:
         self.store = store
         self.max_batch = max_batch
+        self.linger = linger
         self._queue: queue.Queue[RunRecord | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -66,9 +70,10 @@ class AuditLog:
         while True:
             first = self._queue.get()
             batch = [first]
-            while len(batch) < self.max_batch:
+            deadline = time.monotonic() + self.linger
+            while first is not None and batch[-1] is not None and len(batch) < self.max_batch:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
             runs = [run for run in batch if run is not None]

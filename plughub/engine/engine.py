@@ -94,9 +94,9 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         self.store = Store(
             open_database(database_url or sqlite_url(self.settings.home)), cache_ttl=self.settings.cache_ttl
         )
-        self.catalog = Catalog(self.settings.catalog_path)
-        for team, integration_id, definition in self.store.list_integrations():
-            self.catalog.add(parse_definition(definition, source=f"stored integration '{integration_id}'"), team)
+        # Another server process may store a definition later: a miss looks in the store.
+        self.catalog = Catalog(self.settings.catalog_path, missing=self._stored_definition)
+        self.load_stored_definitions()
         if guard_outbound and transport is None:
             transport = GuardedTransport(
                 parse_allowlist(self.settings.allow_private_networks),
@@ -119,6 +119,24 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         self._vault: Vault | None = None
         self._master: bytes | None = None
         self._lock = threading.Lock()
+
+    def _stored_definition(self, team: str, integration_id: str) -> IntegrationSpec | None:
+        definition = self.store.get_integration(team, integration_id)
+        if definition is None:
+            return None
+        return parse_definition(definition, source=f"stored integration '{integration_id}'")
+
+    def load_stored_definitions(self, team: str | None = None) -> None:
+        """Read the user-created definitions from the store into the catalog (all teams, or one).
+
+        Other server processes may have stored some since this one started; listings call this.
+
+        Args:
+            team: Only this team's; None for every team's.
+        """
+        for owner, integration_id, definition in self.store.list_integrations():
+            if team is None or owner == team:
+                self.catalog.add(parse_definition(definition, source=f"stored integration '{integration_id}'"), owner)
 
     def __repr__(self) -> str:
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"

@@ -57,6 +57,9 @@ class IntegrationsMixin:
     store: Store
     executor: Executor
 
+    def load_stored_definitions(self, team: str | None = None) -> None:  # noqa: D102 - the Engine's
+        raise NotImplementedError
+
     def list_integrations(
         self,
         query: str | None = None,
@@ -79,6 +82,7 @@ class IntegrationsMixin:
             One page of integrations.
         """
         check_paging(page_number, page_size)
+        self.load_stored_definitions(team)  # another server process may have stored some
         found = self.catalog.search(query, team, category)
         start = page_number * page_size
         return page_of(found[start : start + page_size], len(found), page_number, page_size)

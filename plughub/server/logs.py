@@ -43,3 +43,5 @@ def configure_json_logs(level: int = logging.INFO) -> None:
     root.setLevel(level)
     # uvicorn's access log repeats what the request middleware logs, with the full query string.
     logging.getLogger("uvicorn.access").disabled = True
+    # One line per request is the request log's; httpx's own line per upstream call would double it.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

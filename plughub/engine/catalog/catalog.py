@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from plughub.engine.catalog.describe import describe_integration
@@ -27,9 +27,16 @@ class Catalog:
 
     Args:
         paths: Extra directories of definition files.
+        missing: Looks up a team's definition this catalog does not hold (one another server process
+            stored); returns it, or None.
     """
 
-    def __init__(self, paths: Iterable[Path] = ()) -> None:
+    def __init__(
+        self,
+        paths: Iterable[Path] = (),
+        missing: Callable[[str, str], IntegrationSpec | None] | None = None,
+    ) -> None:
+        self._missing = missing
         # The file name is the id (the loader enforces it), so ids are known without parsing.
         self._bundled_paths = {p.stem: p for p in sorted(BUNDLED_DIR.glob("*.yaml"))}
         self._bundled: dict[str, IntegrationSpec] = {}
@@ -66,7 +73,12 @@ class Catalog:
 
     def _lookup(self, integration_id: str, team: str | None) -> IntegrationSpec | None:
         own = self._teams.get(team, {}) if team is not None else {}
-        return own.get(integration_id) or self._shared(integration_id)
+        found = own.get(integration_id) or self._shared(integration_id)
+        if found is None and team is not None and self._missing is not None:
+            found = self._missing(team, integration_id)
+            if found is not None:
+                self.add(found, team)
+        return found
 
     def ids(self, team: str | None = None) -> list[str]:
         """Every id a team (or the shared catalog, for None) sees, sorted."""
@@ -76,7 +88,9 @@ class Catalog:
     def contains(self, integration_id: str, team: str | None = None) -> bool:
         """Whether a team (or the shared catalog, for None) knows an integration."""
         own = self._teams.get(team, {}) if team is not None else {}
-        return integration_id in own or integration_id in self._overrides or integration_id in self._bundled_paths
+        if integration_id in own or integration_id in self._overrides or integration_id in self._bundled_paths:
+            return True
+        return team is not None and self._lookup(integration_id, team) is not None
 
     def source(self, integration_id: str, team: str | None = None) -> str:
         """Where a definition comes from: `bundled`, a file path, or `user`."""

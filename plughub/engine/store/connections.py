@@ -56,8 +56,16 @@ class ConnectionsMixin(StoreBase):
             if ciphertext is not None:
                 check_active_key(db, ciphertext[0])
             insert_connection_row(db, record)
-            if ciphertext is not None:
-                put_credentials(db, record.id, record.id, ciphertext)
+            if ciphertext is not None:  # a new connection: nothing to update in place
+                db.execute(
+                    insert(credentials).values(
+                        record_id=record.id,
+                        connection_id=record.id,
+                        key_id=ciphertext[0],
+                        ciphertext=ciphertext[1],
+                        updated_at=record.created_at,
+                    )
+                )
 
     def get_connection(self, connection_id: str, team_id: str | None = None) -> ConnectionRecord | None:
         """Find a connection.
@@ -215,6 +223,24 @@ class ConnectionsMixin(StoreBase):
         with self.engine.connect() as db:
             rows = db.execute(select(integrations).order_by(integrations.c.team_id, integrations.c.id)).all()
         return [(r.team_id, r.id, json.loads(r.definition)) for r in rows]
+
+    def get_integration(self, team_id: str, integration_id: str) -> dict[str, Any] | None:
+        """Return one of a team's user-created definitions.
+
+        Args:
+            team_id: The team.
+            integration_id: Its id.
+
+        Returns:
+            The definition, or None.
+        """
+        with self.engine.connect() as db:
+            raw = db.execute(
+                select(integrations.c.definition).where(
+                    integrations.c.team_id == team_id, integrations.c.id == integration_id
+                )
+            ).scalar()
+        return json.loads(raw) if raw else None
 
     def put_integration(self, team_id: str, integration_id: str, definition: dict[str, Any]) -> None:
         """Store a team's user-created definition, replacing one with the same id.

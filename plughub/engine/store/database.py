@@ -47,7 +47,9 @@ def open_database(url: str) -> Engine:
     Raises:
         ConfigurationError: The database cannot be opened or migrated.
     """
-    kwargs: dict[str, Any] = {}
+    # The server runs sync routes on up to 40 threads: a pool smaller than that opens and closes
+    # overflow connections on every request (for SQLite, with its PRAGMAs; for PostgreSQL, a login).
+    kwargs: dict[str, Any] = {"pool_size": 20, "max_overflow": 30}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         _create_private_file(url)
