@@ -1,43 +1,55 @@
-"""`python -m bench [NAME ...] [--quick]`: run benchmarks, print figures, write BENCHMARKS.md."""
+"""`python -m bench [NAME ...] [--quick] [--no-write]`: run benchmarks, print figures, write BENCHMARKS.md."""
 
 from __future__ import annotations
 
 import argparse
 import datetime
 import sys
+import time
+import traceback
 
-from bench import catalog, coldstart
-from bench.common import ROOT, machine
+from bench import catalog, coldstart, connect, memory, overhead, refresh, throughput
+from bench.common import Result, load_average, machine, revision
 
-BENCHMARKS = {module.NAME: module for module in (coldstart, catalog)}
+# In the order of the issue: B1 ... B7.
+MODULES = (overhead, throughput, refresh, coldstart, connect, memory, catalog)
+BENCHMARKS = {module.NAME: module for module in MODULES}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
-    parser.add_argument("--quick", action="store_true", help="few repetitions (a smoke run)")
-    parser.add_argument("--no-write", action="store_true", help="do not rewrite BENCHMARKS.md")
+    parser.add_argument("--quick", action="store_true", help="few repetitions, short loads (a smoke run)")
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite BENCHMARKS.md and the chart")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
-    results = []
+    print(f"{machine()}; {revision()}; load average {load_average()}{'; quick' if args.quick else ''}", flush=True)
+    measured: list[tuple[str, Result, str, str, str]] = []
+    failed: list[str] = []
     for name in args.names or list(BENCHMARKS):
-        print(f"{name}:")
-        results.append(BENCHMARKS[name].run(args.quick))
-    if not args.quick and not args.no_write:
-        _write(results)
+        module = BENCHMARKS[name]
+        print(f"{name}: {(module.__doc__ or '').splitlines()[0]}", flush=True)
+        before, started = load_average(), time.perf_counter()
+        when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+        try:
+            result = module.run(args.quick)
+        except Exception:
+            traceback.print_exc()
+            failed.append(name)
+            continue
+        result.description = (module.__doc__ or "").strip()
+        print(f"  ({time.perf_counter() - started:.1f} s)", flush=True)
+        measured.append((name, result, before, load_average(), when))
+    if measured and not args.quick and not args.no_write:
+        from bench.report import save
+
+        save(measured, list(BENCHMARKS))
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
-
-
-def _write(results: list) -> None:  # type: ignore[type-arg]
-    lines = ["# Benchmarks", "", f"Measured {datetime.date.today().isoformat()} on {machine()}.", ""]
-    for result in results:
-        lines += [f"## {result.name}", "", f"`{result.command}`", "", "| measure | value |", "|---|---|"]
-        lines += [f"| {label} | {value.strip()} |" for label, value in result.rows]
-        lines.append("")
-    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines), encoding="utf-8")
-    print("wrote BENCHMARKS.md")
 
 
 if __name__ == "__main__":

@@ -8,10 +8,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# One line each benchmark prints when it finishes its figures (never a time: speed is not asserted).
+EXPECTED = {
+    "overhead": "conn.run / httpx by hand, median",
+    "throughput": "plughub serve, SQLite, 1 worker",
+    "refresh": "refresh requests at the provider per storm",
+    "coldstart": "python -c 'import plughub'",
+    "connect": "plughub integration.connect",
+    "memory": "plughub conn.run: RSS after run 1",
+    "catalog": "search again, warm",
+}
 
-def test_bench_quick_runs() -> None:
+
+def test_bench_quick_runs_every_benchmark() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--no-write"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
-    assert out.returncode == 0, out.stderr
-    assert "import plughub" in out.stdout and "search again, warm" in out.stdout
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    for name, line in EXPECTED.items():
+        assert f"\n{name}: " in out.stdout, f"{name} did not start:\n{out.stdout[-2000:]}"
+        assert line in out.stdout, f"{name} printed no '{line}':\n{out.stdout[-2000:]}"
+    assert "Traceback" not in out.stderr, out.stderr[-3000:]

@@ -1,0 +1,235 @@
+"""B2: server throughput of `POST /v1/connections/{id}/actions/{code}/run` under 64 clients.
+
+A real `plughub serve` process (SQLite under a temp PLUGHUB_HOME; PostgreSQL too when it answers
+on 127.0.0.1:5432), one and two workers, a team and an API key made with the CLI, the bench
+integration on PLUGHUB_CATALOG_PATH and a BEARER_TOKEN connection made through the API. The load
+generator (bench.loadgen: wrk, or an asyncio client) runs in its own process and keeps 64
+requests in flight; the upstream (bench.upstream) is on loopback. The upstream's own ceiling is
+measured the same way (64 clients calling it directly with the same bearer token). The upstream
+counts what it served, so an action that failed without reaching it cannot pass for throughput.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import yaml
+
+from bench import loadgen
+from bench.common import GET_INPUTS, GET_ITEM, ROOT, TOKEN, Result, child_env, definition
+from bench.upstream import Upstream
+
+NAME = "throughput"
+CLIENTS = 64
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@dataclass(frozen=True)
+class Figures:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    confirmed: float  # upstream-counted actions per second
+    errors: int
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cli(*args: str, env: dict[str, str]) -> dict:  # type: ignore[type-arg]
+    command = [sys.executable, "-m", "plughub.cli", *args] if not shutil.which("plughub") else ["plughub", *args]
+    out = subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, text=True, timeout=120).stdout
+    return dict(json.loads(out))
+
+
+def _postgres_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, connect_timeout=2):
+            return True
+    except Exception:
+        return False
+
+
+@contextlib.contextmanager
+def _postgres() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards."""
+    import psycopg
+
+    name = "plughub_bench_" + secrets.token_hex(4)
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def serve(upstream_port: int, workers: int, database_url: str | None) -> Iterator[tuple[str, str, str]]:
+    """Run `plughub serve`; yield (base URL, API key, connection id).
+
+    The bench integration comes from PLUGHUB_CATALOG_PATH rather than `POST /v1/integrations`: an
+    integration created through the API is known only to the worker that created it until the
+    others restart, so with 2 workers about half the runs would answer 404 integration_not_found.
+    """
+    with tempfile.TemporaryDirectory() as home:
+        catalog = Path(home) / "catalog"
+        catalog.mkdir()
+        (catalog / "benchapi.yaml").write_text(yaml.safe_dump(definition(upstream_port)))
+        env = child_env(
+            PLUGHUB_HOME=home, PLUGHUB_ALLOW_PRIVATE_NETWORKS="127.0.0.1/32", PLUGHUB_CATALOG_PATH=str(catalog)
+        )
+        if database_url:
+            env["PLUGHUB_DATABASE_URL"] = database_url
+        team = _cli("teams", "create", "bench", "--json", env=env)
+        key = _cli("api-keys", "create", "--team", team["id"], "--json", env=env)["key"]
+        port = _free_port()
+        log = (Path(home) / "serve.log").open("wb")
+        command = (
+            [sys.executable, "-m", "plughub.cli", "serve"] if not shutil.which("plughub") else ["plughub", "serve"]
+        )
+        process = subprocess.Popen(
+            [*command, "--port", str(port), "--workers", str(workers)],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait(url, process, Path(home) / "serve.log")
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
+                made = api.post(
+                    "/v1/connections",
+                    json={"integration_id": "benchapi", "scheme": "BEARER_TOKEN", "data": {"token": TOKEN}},
+                )
+                made.raise_for_status()
+                connection = made.json()["id"]
+            _warm(url, key, connection)
+            yield url, key, connection
+        finally:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+            log.close()
+
+
+def _warm(url: str, key: str, connection: str) -> None:
+    """Open every worker's vault and pool before the clock starts: many new connections at once."""
+
+    def one(_index: int) -> None:
+        answer = httpx.post(
+            f"{url}/v1/connections/{connection}/actions/{GET_ITEM}/run",
+            json={"inputs": GET_INPUTS},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        if answer.status_code != 200 or answer.json().get("status") != "SUCCESS":
+            raise RuntimeError(f"the run-action route answered {answer.status_code}: {answer.text[:300]}")
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(one, range(48)))
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"plughub serve exited with {process.returncode}:\n{log.read_text()[-2000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"plughub serve did not answer /v1/health:\n{log.read_text()[-2000:]}")
+
+
+def _measure(
+    upstream: Upstream, url: str, headers: dict[str, str], body: str, method: str, seconds: float, runs: int
+) -> Figures:
+    if runs > 1:  # a warm-up load, but for a smoke run
+        loadgen.load(url, method=method, headers=headers, body=body, connections=CLIENTS, seconds=1.0)
+    samples, confirmed = [], []
+    for _ in range(runs):
+        before = upstream.stats()["authorized"]
+        figures = loadgen.load(url, method=method, headers=headers, body=body, connections=CLIENTS, seconds=seconds)
+        served = upstream.stats()["authorized"] - before
+        samples.append(figures)
+        confirmed.append(served / figures.seconds)
+    return Figures(
+        rps=statistics.median(s.rps for s in samples),
+        p50_ms=statistics.median(s.p50_ms for s in samples),
+        p99_ms=statistics.median(s.p99_ms for s in samples),
+        confirmed=statistics.median(confirmed),
+        errors=sum(s.errors + s.non2xx for s in samples),
+    )
+
+
+def run(quick: bool) -> Result:
+    seconds, runs = (1.0, 1) if quick else (8.0, 3)
+    result = Result("B2 server throughput (run-action route, 64 clients)", command="python -m bench throughput")
+    result.add("load generator", f"{loadgen.tool()}, {CLIENTS} connections, {runs} x {seconds:g} s per setup")
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    body = json.dumps({"inputs": GET_INPUTS})
+    postgres = _postgres_available()
+    with Upstream(TOKEN) as upstream:
+        ceiling = _measure(upstream, f"{upstream.url}/items/42?verbose=true", auth, "", "GET", seconds, runs)
+        result.add(
+            "upstream alone (its ceiling)",
+            f"{ceiling.rps:8.0f} req/s  p50 {ceiling.p50_ms:5.1f} ms  p99 {ceiling.p99_ms:5.1f} ms",
+        )
+        setups = [("SQLite", 1)] if quick else [("SQLite", 1), ("SQLite", 2)]
+        if postgres and not quick:
+            setups += [("PostgreSQL", 1), ("PostgreSQL", 2)]
+        elif not postgres:
+            result.note("PostgreSQL is not reachable on 127.0.0.1:5432: measured on SQLite only")
+        best: Figures | None = None
+        for label, workers in setups:
+            with contextlib.ExitStack() as stack:
+                database = stack.enter_context(_postgres()) if label == "PostgreSQL" else None
+                url, key, connection = stack.enter_context(serve(upstream.port, workers, database))
+                headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+                route = f"{url}/v1/connections/{connection}/actions/{GET_ITEM}/run"
+                figures = _measure(upstream, route, headers, body, "POST", seconds, runs)
+            name = f"plughub serve, {label}, {workers} worker{'s' if workers > 1 else ''}"
+            result.add(
+                name,
+                f"{figures.rps:8.0f} actions/s  p50 {figures.p50_ms:5.1f} ms  p99 {figures.p99_ms:6.1f} ms"
+                f"  (upstream saw {figures.confirmed:.0f}/s; {figures.errors} errors)",
+            )
+            result.ratio(f"{label} {workers}w: upstream ceiling / actions per second", ceiling.rps / figures.rps)
+            if figures.errors:
+                result.note(f"{name}: {figures.errors} failed requests")
+            if best is None or figures.rps > best.rps:
+                best = figures
+    result.note(
+        "the bench integration is served from PLUGHUB_CATALOG_PATH: one created with POST /v1/integrations "
+        "is known only to the worker that created it, so with 2 workers about half the runs answered 404"
+    )
+    assert best is not None
+    result.check("B2 actions per second (best setup)", best.rps, 1500, "/s", higher_is_better=True)
+    result.check("B2 p99 (best setup)", best.p99_ms, 50, "ms")
+    return result
