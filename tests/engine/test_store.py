@@ -78,6 +78,83 @@ def test_new_database_is_at_head_with_every_table(store: Store) -> None:
             assert columns == set(table.columns.keys()), table.name
 
 
+def _migrated_by_alembic(url: str) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    engine.dispose()
+
+
+def _schema_difference(url: str) -> list[object]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return list(compare_metadata(MigrationContext.configure(connection), metadata))
+    finally:
+        engine.dispose()
+
+
+def test_the_migrations_make_exactly_the_tables_of_the_metadata(tmp_path: Path) -> None:
+    # A new database gets `metadata.create_all` (no Alembic loaded): both must be the same schema.
+    url = sqlite_url(tmp_path)
+    _migrated_by_alembic(url)
+    assert _schema_difference(url) == []
+
+
+def test_the_migrations_make_exactly_the_tables_of_the_metadata_on_postgresql() -> None:
+    from tests.servers import postgres_database
+
+    with postgres_database() as url:
+        _migrated_by_alembic(url)
+        assert _schema_difference(url) == []
+
+
+def test_a_new_database_is_created_without_loading_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from plughub.engine.store import open_database, sqlite_url; "
+        f"open_database(sqlite_url(Path({str(tmp_path)!r}))); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
+    store = Store(open_database(sqlite_url(tmp_path)))  # opened again: at head, nothing to do
+    try:
+        with store.engine.connect() as db:
+            assert db.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
+    finally:
+        store.close()
+    assert _schema_difference(sqlite_url(tmp_path)) == []
+
+
+def test_an_older_database_is_migrated_by_alembic(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    url = sqlite_url(tmp_path)
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+    engine.dispose()
+    Store(open_database(url)).close()
+    assert _schema_difference(url) == []
+
+
 def test_new_database_uses_wal_and_foreign_keys(store: Store, home: Path) -> None:
     with store.engine.connect() as db:
         assert db.execute(text("PRAGMA journal_mode")).scalar().lower() == "wal"

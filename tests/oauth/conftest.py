@@ -204,6 +204,7 @@ def create_copy(
 
 
 def stored_credentials(engine: Engine, connection_id: str) -> dict[str, Any]:
+    engine.store.cache.clear()  # other processes may have written: read the database itself
     blob = engine.store.get_credentials(connection_id)
     assert blob is not None
     return engine._open(connection_id, blob)
