@@ -9,30 +9,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_tool_loop_example_runs(tmp_path: Path) -> None:
+def _run(example: str, home: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run an example as a user would, with a fresh PLUGHUB_HOME and nothing else set."""
     out = subprocess.run(
-        [sys.executable, "examples/tool_loop.py"],
+        [sys.executable, f"examples/{example}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", "PLUGHUB_HOME": str(tmp_path)},
+        timeout=timeout,
+        env={"PATH": "/usr/bin:/bin", "PLUGHUB_HOME": str(home)},
     )
     assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_tool_loop_example_runs(tmp_path: Path) -> None:
+    out = _run("tool_loop.py", tmp_path, timeout=60)
     assert '"role": "tool", "tool_call_id": "call_abc123"' in out.stdout
     assert '"type": "tool_result", "tool_use_id": "toolu_01"' in out.stdout
 
 
 def test_mcp_server_example_runs(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "examples/mcp_server.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PLUGHUB_HOME": str(tmp_path)},
-    )
-    assert out.returncode == 0, out.stderr
+    out = _run("mcp_server.py", tmp_path, timeout=120)
     assert '"mcpServers": {' in out.stdout
     assert "tools: ['SANDBOX_CREATE_NOTE', 'SANDBOX_LIST_NOTES']" in out.stdout
     assert 'result: {"id": 1, "text": "Buy milk", "tags": ["home"], "created_by": "API_KEY"}' in out.stdout
@@ -41,15 +39,7 @@ def test_mcp_server_example_runs(tmp_path: Path) -> None:
 
 
 def test_mcp_client_example_runs(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "examples/mcp_client.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PLUGHUB_HOME": str(tmp_path)},
-    )
-    assert out.returncode == 0, out.stderr
+    out = _run("mcp_client.py", tmp_path, timeout=120)
     assert "MCPConnection with tools: ['forecast', 'alerts']" in out.stdout
     assert "forecast: SUCCESS {'city': 'Lisbon', 'days': 2, 'summary': 'sunny', 'high_c': 21}" in out.stdout
     assert (

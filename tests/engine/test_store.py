@@ -78,7 +78,7 @@ def test_new_database_is_at_head_with_every_table(store: Store) -> None:
             assert columns == set(table.columns.keys()), table.name
 
 
-def _migrated_by_alembic(url: str) -> None:
+def _migrated_by_alembic(url: str, revision: str = "head") -> None:
     from alembic import command
     from sqlalchemy import create_engine
 
@@ -87,7 +87,7 @@ def _migrated_by_alembic(url: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
     engine.dispose()
 
 
@@ -140,17 +140,8 @@ def test_a_new_database_is_created_without_loading_alembic(tmp_path: Path) -> No
 
 
 def test_an_older_database_is_migrated_by_alembic(tmp_path: Path) -> None:
-    from alembic import command
-    from sqlalchemy import create_engine
-
     url = sqlite_url(tmp_path)
-    engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
-    engine.dispose()
+    _migrated_by_alembic(url, "0003")
     Store(open_database(url)).close()
     assert _schema_difference(url) == []
 
