@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 
 from plughub.config import Settings
+from plughub.engine.actions import ActionsMixin
 from plughub.engine.audit import AuditLog
-from plughub.engine.catalog import Catalog, describe_action, parse_definition
-from plughub.engine.catalog.models import ActionSpec, IntegrationSpec, OAuth1Spec, OAuth2Spec
+from plughub.engine.catalog import Catalog
+from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec, OAuth2Spec
 from plughub.engine.connect import ConnectInputs, split_connect_data
 from plughub.engine.connection_view import describe_connection
 from plughub.engine.executor import Executor, RetryPolicy
@@ -27,12 +28,10 @@ from plughub.engine.mcp import McpConnections, mcp_config
 from plughub.engine.netguard import GuardedTransport, parse_allowlist
 from plughub.engine.oauth.flows import OAuthFlows
 from plughub.engine.oauth_apps import OAuthAppsMixin
-from plughub.engine.runner import run_action
 from plughub.engine.signers import Signers
 from plughub.engine.store import (
     LOCAL_TEAM,
     ConnectionRecord,
-    RunRecord,
     StaleKeyError,
     Store,
     open_database,
@@ -42,15 +41,11 @@ from plughub.engine.validation import InputValidator
 from plughub.engine.vault import KeyNotInRing, Vault
 from plughub.enums import AuthenticationSchema, ConnectionStatus
 from plughub.exceptions import (
-    ActionNotFound,
     ConnectionNotFound,
-    ConnectionStateError,
     InvalidInput,
     OAuthProviderError,
 )
 from plughub.schemas import (
-    ActionInfo,
-    ActionResult,
     ConnectionInfo,
     ConnectRequest,
     ConnectResult,
@@ -69,7 +64,7 @@ _STATIC = (
 )
 
 
-class Engine(IntegrationsMixin, OAuthAppsMixin):
+class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
     """plughub's engine.
 
     Args:
@@ -119,24 +114,6 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
         self._vault: Vault | None = None
         self._master: bytes | None = None
         self._lock = threading.Lock()
-
-    def _stored_definition(self, team: str, integration_id: str) -> IntegrationSpec | None:
-        definition = self.store.get_integration(team, integration_id)
-        if definition is None:
-            return None
-        return parse_definition(definition, source=f"stored integration '{integration_id}'")
-
-    def load_stored_definitions(self, team: str | None = None) -> None:
-        """Read the user-created definitions from the store into the catalog (all teams, or one).
-
-        Other server processes may have stored some since this one started; listings call this.
-
-        Args:
-            team: Only this team's; None for every team's.
-        """
-        for owner, integration_id, definition in self.store.list_integrations():
-            if team is None or owner == team:
-                self.catalog.add(parse_definition(definition, source=f"stored integration '{integration_id}'"), owner)
 
     def __repr__(self) -> str:
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"
@@ -391,130 +368,6 @@ class Engine(IntegrationsMixin, OAuthAppsMixin):
             f"No connection with id '{connection_id}'. List them with "
             "ModelFactory.list(function_type=FunctionType.CONNECTION) or `plughub connections list`."
         )
-
-    # Actions
-
-    def list_actions(self, connection_id: str, *, team: str = LOCAL_TEAM) -> list[ActionInfo]:
-        """List a connection's actions with their inputs.
-
-        Args:
-            connection_id: The connection.
-            team: The team that owns the connection (another team's id is not found).
-
-        Returns:
-            The actions, in the definition's order.
-
-        Raises:
-            ConnectionNotFound: No connection has this id.
-        """
-        record = self._record(connection_id, team)
-        spec = self.catalog.spec(record.integration_id, team)
-        if spec.protocol == "mcp":
-            return self.mcp.actions(record)
-        return [describe_action(code, action) for code, action in spec.actions.items()]
-
-    def refresh_actions(self, connection_id: str, *, team: str = LOCAL_TEAM) -> list[ActionInfo]:
-        """List a connection's actions again, bypassing caches (an MCP server's tools may change).
-
-        Args:
-            connection_id: The connection.
-            team: The team that owns the connection.
-
-        Returns:
-            The actions.
-
-        Raises:
-            ConnectionNotFound: No connection has this id.
-            ActionError: An MCP server could not be asked (unreachable, refused, not MCP).
-        """
-        record = self._record(connection_id, team)
-        spec = self.catalog.spec(record.integration_id, team)
-        if spec.protocol == "mcp":
-            return self.mcp.actions(record, refresh=True)
-        return [describe_action(code, action) for code, action in spec.actions.items()]
-
-    def get_action(self, connection_id: str, action: str, *, team: str = LOCAL_TEAM) -> ActionInfo:
-        """Describe one action of a connection.
-
-        Args:
-            connection_id: The connection.
-            action: The action code (the integration prefix may be left out).
-            team: The team that owns the connection (another team's id is not found).
-
-        Returns:
-            The action.
-
-        Raises:
-            ConnectionNotFound: No connection has this id.
-            ActionNotFound: The integration has no such action.
-        """
-        record = self._record(connection_id, team)
-        spec = self.catalog.spec(record.integration_id, team)
-        if spec.protocol == "mcp":
-            return self.mcp.action(record, action)
-        code, found = self._action(spec, action)
-        return describe_action(code, found)
-
-    @staticmethod
-    def _action(spec: IntegrationSpec, action: str) -> tuple[str, ActionSpec]:
-        for code in (action, spec.action_prefix + action, action.upper()):
-            if code in spec.actions:
-                return code, spec.actions[code]
-        codes = list(spec.actions)
-        shown = ", ".join(codes[:12]) + (f", ... ({len(codes)} in all)" if len(codes) > 12 else "")
-        raise ActionNotFound(
-            f"{spec.display_name} has no action '{action}'. Its actions: {shown}.", details={"actions": codes}
-        )
-
-    def run_action(
-        self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None, *, team: str = LOCAL_TEAM
-    ) -> ActionResult:
-        """Run an action of a connection against the real service.
-
-        Args:
-            connection_id: The connection.
-            action: The action code (the integration prefix may be left out).
-            inputs: The action's inputs.
-            team: The team that owns the connection (another team's id is not found).
-
-        Returns:
-            SUCCESS with the service's answer, or FAILED with its status and a sanitised excerpt.
-
-        Raises:
-            ConnectionNotFound: No connection has this id.
-            ConnectionStateError: The connection is not active.
-            ActionNotFound: The integration has no such action.
-            InvalidInput: The inputs break the action's schema (nothing is sent).
-        """
-        record = self._record(connection_id, team)
-        if record.status != ConnectionStatus.ACTIVE.value:
-            raise ConnectionStateError(
-                f"connection {record.id} is {record.status}"
-                + (f" ({record.error})" if record.error else "")
-                + "; it must be active to run actions."
-            )
-        spec = self.catalog.spec(record.integration_id, team)
-        inputs = dict(inputs or {})
-        if spec.protocol == "mcp":
-            code = action
-            result = self.mcp.run(record, action, inputs)
-        else:
-            code, found = self._action(spec, action)
-            self.validator.validate(code, found, inputs)
-            result = run_action(self, record, spec, code, found, inputs)
-        if self.audit:
-            self.audit_log.record(
-                RunRecord(
-                    team_id=record.team_id,
-                    connection_id=record.id,
-                    action=code,
-                    status=result.status.value,
-                    upstream_status=result.status_code,
-                    error_code=result.error_code,
-                    duration_ms=round(result.run_time * 1000, 3),
-                )
-            )
-        return result
 
     # Keys
 

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from plughub.engine.catalog import Catalog, parse_definition
+from plughub.engine.catalog.models import IntegrationSpec
 from plughub.engine.executor import Executor
 from plughub.engine.store import LOCAL_TEAM, Store
 from plughub.exceptions import CatalogError, ConflictError, InvalidDefinition, InvalidInput
@@ -57,8 +58,23 @@ class IntegrationsMixin:
     store: Store
     executor: Executor
 
-    def load_stored_definitions(self, team: str | None = None) -> None:  # noqa: D102 - the Engine's
-        raise NotImplementedError
+    def _stored_definition(self, team: str, integration_id: str) -> IntegrationSpec | None:
+        definition = self.store.get_integration(team, integration_id)
+        if definition is None:
+            return None
+        return parse_definition(definition, source=f"stored integration '{integration_id}'")
+
+    def load_stored_definitions(self, team: str | None = None) -> None:
+        """Read the user-created definitions from the store into the catalog (all teams, or one).
+
+        Other server processes may have stored some since this one started; listings call this.
+
+        Args:
+            team: Only this team's; None for every team's.
+        """
+        for owner, integration_id, definition in self.store.list_integrations():
+            if team is None or owner == team:
+                self.catalog.add(parse_definition(definition, source=f"stored integration '{integration_id}'"), owner)
 
     def list_integrations(
         self,

@@ -1,0 +1,154 @@
+"""The engine's action calls: list a connection's actions, describe one, run one (and audit it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from plughub.engine.audit import AuditLog
+from plughub.engine.catalog import Catalog, describe_action
+from plughub.engine.catalog.models import ActionSpec, IntegrationSpec
+from plughub.engine.mcp import McpConnections
+from plughub.engine.runner import run_action
+from plughub.engine.store import LOCAL_TEAM, ConnectionRecord, RunRecord
+from plughub.engine.validation import InputValidator
+from plughub.enums import ConnectionStatus
+from plughub.exceptions import ActionNotFound, ConnectionStateError
+from plughub.schemas import ActionInfo, ActionResult
+
+if TYPE_CHECKING:
+    from plughub.engine.engine import Engine
+
+__all__ = ["ActionsMixin"]
+
+
+class ActionsMixin:
+    """Action calls of the `Engine`."""
+
+    catalog: Catalog
+    mcp: McpConnections
+    validator: InputValidator
+    audit: bool
+    audit_log: AuditLog
+    _record: Callable[[str, str | None], ConnectionRecord]
+
+    def list_actions(self, connection_id: str, *, team: str = LOCAL_TEAM) -> list[ActionInfo]:
+        """List a connection's actions with their inputs.
+
+        Args:
+            connection_id: The connection.
+            team: The team that owns the connection (another team's id is not found).
+
+        Returns:
+            The actions, in the definition's order.
+
+        Raises:
+            ConnectionNotFound: No connection has this id.
+        """
+        return self._actions_of(connection_id, team, refresh=False)
+
+    def refresh_actions(self, connection_id: str, *, team: str = LOCAL_TEAM) -> list[ActionInfo]:
+        """List a connection's actions again, bypassing caches (an MCP server's tools may change).
+
+        Args:
+            connection_id: The connection.
+            team: The team that owns the connection.
+
+        Returns:
+            The actions.
+
+        Raises:
+            ConnectionNotFound: No connection has this id.
+            ActionError: An MCP server could not be asked (unreachable, refused, not MCP).
+        """
+        return self._actions_of(connection_id, team, refresh=True)
+
+    def _actions_of(self, connection_id: str, team: str, *, refresh: bool) -> list[ActionInfo]:
+        record = self._record(connection_id, team)
+        spec = self.catalog.spec(record.integration_id, team)
+        if spec.protocol == "mcp":
+            return self.mcp.actions(record, refresh=refresh)
+        return [describe_action(code, action) for code, action in spec.actions.items()]
+
+    def get_action(self, connection_id: str, action: str, *, team: str = LOCAL_TEAM) -> ActionInfo:
+        """Describe one action of a connection.
+
+        Args:
+            connection_id: The connection.
+            action: The action code (the integration prefix may be left out).
+            team: The team that owns the connection (another team's id is not found).
+
+        Returns:
+            The action.
+
+        Raises:
+            ConnectionNotFound: No connection has this id.
+            ActionNotFound: The integration has no such action.
+        """
+        record = self._record(connection_id, team)
+        spec = self.catalog.spec(record.integration_id, team)
+        if spec.protocol == "mcp":
+            return self.mcp.action(record, action)
+        code, found = self._action(spec, action)
+        return describe_action(code, found)
+
+    @staticmethod
+    def _action(spec: IntegrationSpec, action: str) -> tuple[str, ActionSpec]:
+        for code in (action, spec.action_prefix + action, action.upper()):
+            if code in spec.actions:
+                return code, spec.actions[code]
+        codes = list(spec.actions)
+        shown = ", ".join(codes[:12]) + (f", ... ({len(codes)} in all)" if len(codes) > 12 else "")
+        raise ActionNotFound(
+            f"{spec.display_name} has no action '{action}'. Its actions: {shown}.", details={"actions": codes}
+        )
+
+    def run_action(
+        self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None, *, team: str = LOCAL_TEAM
+    ) -> ActionResult:
+        """Run an action of a connection against the real service.
+
+        Args:
+            connection_id: The connection.
+            action: The action code (the integration prefix may be left out).
+            inputs: The action's inputs.
+            team: The team that owns the connection (another team's id is not found).
+
+        Returns:
+            SUCCESS with the service's answer, or FAILED with its status and a sanitised excerpt.
+
+        Raises:
+            ConnectionNotFound: No connection has this id.
+            ConnectionStateError: The connection is not active.
+            ActionNotFound: The integration has no such action.
+            InvalidInput: The inputs break the action's schema (nothing is sent).
+        """
+        record = self._record(connection_id, team)
+        if record.status != ConnectionStatus.ACTIVE.value:
+            raise ConnectionStateError(
+                f"connection {record.id} is {record.status}"
+                + (f" ({record.error})" if record.error else "")
+                + "; it must be active to run actions."
+            )
+        spec = self.catalog.spec(record.integration_id, team)
+        inputs = dict(inputs or {})
+        if spec.protocol == "mcp":
+            code = action
+            result = self.mcp.run(record, action, inputs)
+        else:
+            code, found = self._action(spec, action)
+            self.validator.validate(code, found, inputs)
+            result = run_action(cast("Engine", self), record, spec, code, found, inputs)
+        if self.audit:
+            self.audit_log.record(
+                RunRecord(
+                    team_id=record.team_id,
+                    connection_id=record.id,
+                    action=code,
+                    status=result.status.value,
+                    upstream_status=result.status_code,
+                    error_code=result.error_code,
+                    duration_ms=round(result.run_time * 1000, 3),
+                )
+            )
+        return result
