@@ -58,23 +58,11 @@ def describe_failure(exc: BaseException, origin: str, redactor: Redactor) -> Act
     if isinstance(leaf, MCPError):
         if leaf.code == CONNECTION_CLOSED:
             return UpstreamTransportError(f"{where} closed the connection: {text}.")
-        status = _status_in(text)
-        if status is not None:
-            return UpstreamStatusError(
-                f"{where} answered HTTP {status}{_hint(status)}", details={"status_code": status}
-            )
         return McpProtocolError(
             f"{where} did not answer as an MCP server ({text}; JSON-RPC error {leaf.code}). "
             "Check the URL and the transport (streamable_http or sse)."
         )
     return McpProtocolError(f"{where} failed: {type(leaf).__name__}: {text}")
-
-
-_STATUS_TEXT = {"Not Found": 404, "Unauthorized": 401, "Forbidden": 403, "Method Not Allowed": 405}
-
-
-def _status_in(text: str) -> int | None:
-    return _STATUS_TEXT.get(text.strip())
 
 
 def _hint(status: int) -> str:

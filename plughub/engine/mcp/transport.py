@@ -167,5 +167,5 @@ class MaskedUrls(logging.Filter):
 
 
 MASKED_URLS = MaskedUrls()
-for _name in ("httpx2", "httpcore2", "mcp", "mcp.client", "mcp.client.streamable_http", "mcp.client.sse"):
+for _name in ("httpx2", "mcp.client.streamable_http", "mcp.client.sse"):
     logging.getLogger(_name).addFilter(MASKED_URLS)
