@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from plughub.engine.audit import AuditLog
 from plughub.engine.catalog import Catalog, describe_action
 from plughub.engine.catalog.models import ActionSpec, IntegrationSpec
+from plughub.engine.executor import Executor
 from plughub.engine.mcp import McpConnections
-from plughub.engine.runner import run_action
-from plughub.engine.store import LOCAL_TEAM, ConnectionRecord, RunRecord
+from plughub.engine.runner import Call, prepare, resend_after_401, run_action
+from plughub.engine.store import LOCAL_TEAM, ConnectionRecord, RunRecord, Store
 from plughub.engine.validation import InputValidator
 from plughub.enums import ConnectionStatus
 from plughub.exceptions import ActionNotFound, ConnectionStateError
@@ -21,11 +23,15 @@ if TYPE_CHECKING:
 
 __all__ = ["ActionsMixin"]
 
+T = TypeVar("T")
+
 
 class ActionsMixin:
     """Action calls of the `Engine`."""
 
     catalog: Catalog
+    store: Store
+    executor: Executor
     mcp: McpConnections
     validator: InputValidator
     audit: bool
@@ -123,6 +129,76 @@ class ActionsMixin:
             ActionNotFound: The integration has no such action.
             InvalidInput: The inputs break the action's schema (nothing is sent).
         """
+        record, spec, code, found, inputs = self._staged(connection_id, action, inputs, team)
+        if found is None:
+            result = self.mcp.run(record, action, inputs)
+        else:
+            result = run_action(cast("Engine", self), record, spec, code, found, inputs)
+        self._audited(record, code, result)
+        return result
+
+    async def run_action_async(
+        self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None, *, team: str = LOCAL_TEAM
+    ) -> ActionResult:
+        """`run_action` for an event loop (`plughub serve`): the request goes out without a thread.
+
+        The common case runs on the loop: the connection and its signer come from memory (or
+        SQLite), the request goes out through the executor's asynchronous transport. A network
+        database is read in a worker thread; MCP servers, an OAuth 2.0 token to refresh first,
+        and an engine without an asynchronous transport run `run_action` in a worker thread.
+
+        Args:
+            connection_id: The connection.
+            action: The action code (the integration prefix may be left out).
+            inputs: The action's inputs.
+            team: The team that owns the connection.
+
+        Returns:
+            The result, as `run_action` gives it.
+
+        Raises:
+            ConnectionNotFound: No connection has this id.
+            ConnectionStateError: The connection is not active.
+            ActionNotFound: The integration has no such action.
+            InvalidInput: The inputs break the action's schema (nothing is sent).
+        """
+        from anyio import to_thread  # httpx's dependency; only the server's loop needs it
+
+        staged = None
+        if self.executor.async_transport is not None:
+            staged = await self.offload(self._staged_call, connection_id, action, inputs, team)
+        if staged is None:
+            return await to_thread.run_sync(partial(self.run_action, connection_id, action, inputs, team=team))
+        record, code, call = staged
+        result = await self.executor.send_async(call.label, call.request(), call.signer.auth, call.signer.redactor)
+        if call.oauth2 is not None and result.status_code == 401:
+            result = await to_thread.run_sync(resend_after_401, cast("Engine", self), call)
+        self._audited(record, code, result)
+        return result
+
+    async def offload(self, work: Callable[..., T], *args: Any) -> T:
+        """Run a call that reads the database from an event loop.
+
+        SQLite is a local file read in microseconds: the call runs on the loop. A network database
+        (PostgreSQL) may take a round trip or more: the call runs in a worker thread.
+
+        Args:
+            work: The call.
+            *args: Its arguments.
+
+        Returns:
+            What it returns.
+        """
+        if self.store.dialect == "sqlite":
+            return work(*args)
+        from anyio import to_thread
+
+        return await to_thread.run_sync(partial(work, *args))
+
+    def _staged(
+        self, connection_id: str, action: str, inputs: Mapping[str, Any] | None, team: str
+    ) -> tuple[ConnectionRecord, IntegrationSpec, str, ActionSpec | None, dict[str, Any]]:
+        """The checks before a run: an active connection, a known action, valid inputs (None: MCP)."""
         record = self._record(connection_id, team)
         if record.status != ConnectionStatus.ACTIVE.value:
             raise ConnectionStateError(
@@ -133,12 +209,22 @@ class ActionsMixin:
         spec = self.catalog.spec(record.integration_id, team)
         inputs = dict(inputs or {})
         if spec.protocol == "mcp":
-            code = action
-            result = self.mcp.run(record, action, inputs)
-        else:
-            code, found = self._action(spec, action)
-            self.validator.validate(code, found, inputs)
-            result = run_action(cast("Engine", self), record, spec, code, found, inputs)
+            return record, spec, action, None, inputs  # the MCP server validates against its own list
+        code, found = self._action(spec, action)
+        self.validator.validate(code, found, inputs)
+        return record, spec, code, found, inputs
+
+    def _staged_call(
+        self, connection_id: str, action: str, inputs: Mapping[str, Any] | None, team: str
+    ) -> tuple[ConnectionRecord, str, Call] | None:
+        """A call ready for the asynchronous transport, or None when the run needs the thread path."""
+        record, spec, code, found, checked = self._staged(connection_id, action, inputs, team)
+        if found is None:
+            return None
+        call = prepare(cast("Engine", self), record, spec, code, found, checked)
+        return None if call.refresh_due else (record, code, call)
+
+    def _audited(self, record: ConnectionRecord, code: str, result: ActionResult) -> None:
         if self.audit:
             self.audit_log.record(
                 RunRecord(
@@ -151,4 +237,3 @@ class ActionsMixin:
                     duration_ms=round(result.run_time * 1000, 3),
                 )
             )
-        return result

@@ -92,9 +92,11 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
         # Another server process may store a definition later: a miss looks in the store.
         self.catalog = Catalog(self.settings.catalog_path, missing=self._stored_definition)
         self.load_stored_definitions()
-        if guard_outbound and transport is None:
+        allowlist = parse_allowlist(self.settings.allow_private_networks) if guard_outbound else None
+        network = transport is None  # a given transport stands in for the network (tests)
+        if allowlist is not None and transport is None:
             transport = GuardedTransport(
-                parse_allowlist(self.settings.allow_private_networks),
+                allowlist,
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30),
             )
         self.audit = guard_outbound if audit is None else audit
@@ -107,6 +109,8 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
             retry=RetryPolicy(attempts=max(1, self.settings.retry_attempts), max_wait=self.settings.retry_max_wait),
             transport=transport,
             trust_env=not guard_outbound,
+            asynchronous=network,
+            allowlist=allowlist,
         )
         self.validator = InputValidator()
         self.oauth = OAuthFlows(self)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import random
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from plughub.engine.http import USER_AGENT, build_client
-from plughub.engine.netguard import OutboundBlocked
+from plughub.engine.netguard import Allowlist, OutboundBlocked
 from plughub.engine.redact import Redactor
 from plughub.enums import ResponseStatus
 from plughub.schemas import ActionResult
+
+if TYPE_CHECKING:
+    from plughub.engine.aio import AsyncTransport
 
 __all__ = ["Executor", "RetryPolicy"]
 
@@ -81,6 +86,10 @@ class Executor:
         retry: The retry policy.
         transport: A transport to use instead of the network (tests, the network guard).
         trust_env: Honour proxy environment variables.
+        asynchronous: Offer `send_async` over the network (aiohttp, from the `server` extra);
+            off when `transport` stands in for the network, so that tests' transports see
+            every request.
+        allowlist: Guard `send_async`'s requests with this allowlist (None: no guard).
     """
 
     def __init__(
@@ -91,20 +100,56 @@ class Executor:
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         trust_env: bool = True,
+        asynchronous: bool = False,
+        allowlist: Allowlist | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
         self._client = build_client(
             connect_timeout=connect_timeout, read_timeout=read_timeout, transport=transport, trust_env=trust_env
         )
+        self._async_settings: dict[str, Any] | None = (
+            {
+                "connect_timeout": connect_timeout,
+                "read_timeout": read_timeout,
+                "allowlist": allowlist,
+                "trust_env": trust_env,
+            }
+            if asynchronous
+            else None
+        )
+        self._async_transport: AsyncTransport | None = None
 
     @property
     def client(self) -> httpx.Client:
         """The pooled client (OAuth token requests share it)."""
         return self._client
 
+    @property
+    def async_transport(self) -> AsyncTransport | None:
+        """The transport of `send_async`, built on first use; None when unavailable.
+
+        It is unavailable when the executor was built without `asynchronous`, or when aiohttp (the
+        `server` extra) is not installed: callers then run `send` in a worker thread.
+        """
+        if self._async_transport is None and self._async_settings is not None:
+            try:
+                from plughub.engine.aio import AsyncTransport  # aiohttp: only where it is used
+            except ImportError:  # pragma: no cover - the server extra is not installed
+                self._async_settings = None
+                return None
+            self._async_transport = AsyncTransport(**self._async_settings)
+        return self._async_transport
+
+    async def aclose(self) -> None:
+        """Close the running event loop's asynchronous connection pool."""
+        if self._async_transport is not None:
+            await self._async_transport.aclose()
+
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools."""
         self._client.close()
+        if self._async_transport is not None:
+            self._async_transport.close()
 
     def send(self, label: str, request: httpx.Request, auth: httpx.Auth | None, redactor: Redactor) -> ActionResult:
         """Send a request and describe the outcome.
@@ -120,45 +165,82 @@ class Executor:
             excerpt, or FAILED with `upstream_unreachable` when no answer came.
         """
         started = time.perf_counter()
+        exchange = self._exchange(request, auth)
+        try:
+            step = next(exchange)
+            while True:
+                if isinstance(step, float):
+                    time.sleep(step)
+                    step = exchange.send(None)
+                    continue
+                try:
+                    response = self._client.send(step)
+                except httpx.HTTPError as exc:
+                    step = exchange.throw(exc)
+                else:
+                    step = exchange.send(response)
+        except StopIteration as done:
+            return _outcome(label, request, done.value, redactor, started)
+        except (httpx.TransportError, _CrossOriginRedirect) as exc:
+            return _failure(label, request, exc, redactor, started)
+
+    async def send_async(
+        self, label: str, request: httpx.Request, auth: httpx.Auth | None, redactor: Redactor
+    ) -> ActionResult:
+        """`send` on the running event loop, through the asynchronous transport (`plughub serve`).
+
+        The same retries, redirects, auth flow and results as `send`; only the I/O differs.
+
+        Args:
+            label: Who is called, for messages.
+            request: The request, without credentials.
+            auth: The flow that adds credentials.
+            redactor: Hides the connection's secrets from everything returned.
+
+        Returns:
+            The result, as `send` describes it.
+
+        Raises:
+            RuntimeError: The executor has no asynchronous transport (see `async_transport`).
+        """
+        transport = self.async_transport
+        if transport is None:
+            raise RuntimeError("this executor has no asynchronous transport")
+        started = time.perf_counter()
+        exchange = self._exchange(request, auth)
+        try:
+            step = next(exchange)
+            while True:
+                if isinstance(step, float):
+                    await asyncio.sleep(step)
+                    step = exchange.send(None)
+                    continue
+                try:
+                    response = await transport.send(step)
+                except httpx.HTTPError as exc:
+                    step = exchange.throw(exc)
+                else:
+                    step = exchange.send(response)
+        except StopIteration as done:
+            return _outcome(label, request, done.value, redactor, started)
+        except (httpx.TransportError, _CrossOriginRedirect) as exc:
+            return _failure(label, request, exc, redactor, started)
+
+    def _exchange(self, request: httpx.Request, auth: httpx.Auth | None) -> _Exchange:
+        """What to send, and when to wait, for one action: retries around same-origin redirects.
+
+        The exchange yields a request to send (and receives its response, or has the transport's
+        error thrown in) or a float of seconds to wait; it returns the final response. Both `send`
+        and `send_async` drive it, so the rules live here once.
+        """
         # A request built outside the client does not get the client's default headers.
         request.headers.setdefault("User-Agent", USER_AGENT)
-        try:
-            response = self._send_with_retries(request, auth)
-        except httpx.TimeoutException as exc:
-            return self._unreachable(label, request, f"no answer in time ({type(exc).__name__})", started)
-        except OutboundBlocked as exc:
-            return ActionResult(
-                status=ResponseStatus.FAILED,
-                error_code="outbound_blocked",
-                error_message=f"{label}: {exc}",
-                details={"host": request.url.host},
-                run_time=time.perf_counter() - started,
-            )
-        except httpx.TransportError as exc:
-            return self._unreachable(label, request, redactor.text(_transport_reason(exc)), started)
-        except _CrossOriginRedirect as exc:
-            return ActionResult(
-                status=ResponseStatus.FAILED,
-                status_code=exc.status_code,
-                error_code="upstream_redirect",
-                error_message=f"{label}: the service redirected to another host ({exc.host}); plughub does not "
-                "follow it so that credentials stay with the service. Point the connection's base_url at it "
-                "if it is expected.",
-                run_time=time.perf_counter() - started,
-            )
-        elapsed = time.perf_counter() - started
-        logger.debug(
-            "%s %s %s -> %s in %.0f ms", label, request.method, request.url.path, response.status_code, elapsed * 1000
-        )
-        return _result(label, response, redactor, elapsed)
-
-    def _send_with_retries(self, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
         idempotent = request.method in _IDEMPOTENT
         attempts = self.retry.attempts if idempotent else 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                response = self._send_following(request, auth)
+                response = yield from _following(request, auth)
             except httpx.ConnectError as exc:
                 # Nothing reached the server; safe to try again for idempotent calls.
                 if last or isinstance(exc, OutboundBlocked):
@@ -171,44 +253,8 @@ class Executor:
                 if delay is None:
                     return response
                 response.close()
-            time.sleep(delay or 0)
+            yield float(delay or 0)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _send_following(self, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
-        origin = None
-        for _ in range(_MAX_REDIRECTS + 1):
-            response = self._client.send(request, auth=auth)
-            if not response.is_redirect:
-                return response
-            origin = origin or request.url.copy_with(path="/", query=None, fragment=None)
-            target = request.url.join(response.headers["Location"])
-            if target.copy_with(path="/", query=None, fragment=None) != origin:
-                response.close()
-                raise _CrossOriginRedirect(response.status_code, target.host)
-            method = (
-                "GET"
-                if response.status_code == 303 or (response.status_code in (301, 302) and request.method == "POST")
-                else request.method
-            )
-            response.close()
-            content = request.content if method == request.method else b""
-            headers = request.headers.copy()
-            if method != request.method:
-                for name in ("Content-Type", "Content-Length", "Transfer-Encoding"):
-                    headers.pop(name, None)
-            request = httpx.Request(method, target, headers=headers, content=content or None)
-        return response
-
-    @staticmethod
-    def _unreachable(label: str, request: httpx.Request, reason: str, started: float) -> ActionResult:
-        host = request.url.host
-        return ActionResult(
-            status=ResponseStatus.FAILED,
-            error_code="upstream_unreachable",
-            error_message=f"{label}: could not reach {host}: {reason}",
-            details={"host": host},
-            run_time=time.perf_counter() - started,
-        )
 
 
 class _CrossOriginRedirect(Exception):
@@ -218,7 +264,100 @@ class _CrossOriginRedirect(Exception):
         self.host = host
 
 
-def _transport_reason(exc: httpx.TransportError) -> str:
+_Exchange = Generator["httpx.Request | float", "httpx.Response | None", httpx.Response]
+
+
+def _following(request: httpx.Request, auth: httpx.Auth | None) -> _Exchange:
+    """Send through the auth flow, following redirects that stay on the same origin."""
+    origin = None
+    for _ in range(_MAX_REDIRECTS + 1):
+        response = yield from _signed(request, auth)
+        if not response.is_redirect:
+            return response
+        origin = origin or request.url.copy_with(path="/", query=None, fragment=None)
+        target = request.url.join(response.headers["Location"])
+        if target.copy_with(path="/", query=None, fragment=None) != origin:
+            response.close()
+            raise _CrossOriginRedirect(response.status_code, target.host)
+        method = (
+            "GET"
+            if response.status_code == 303 or (response.status_code in (301, 302) and request.method == "POST")
+            else request.method
+        )
+        response.close()
+        content = request.content if method == request.method else b""
+        headers = request.headers.copy()
+        if method != request.method:
+            for name in ("Content-Type", "Content-Length", "Transfer-Encoding"):
+                headers.pop(name, None)
+        request = httpx.Request(method, target, headers=headers, content=content or None)
+    return response
+
+
+def _signed(request: httpx.Request, auth: httpx.Auth | None) -> _Exchange:
+    """Run the auth flow: it adds the credentials (and may answer a response with another request)."""
+    if auth is None:
+        response = yield request
+        assert response is not None  # noqa: S101 - the drivers send a response for a request
+        return response
+    flow = auth.sync_auth_flow(request)
+    outgoing = next(flow)
+    while True:
+        response = yield outgoing
+        assert response is not None  # noqa: S101
+        try:
+            outgoing = flow.send(response)
+        except StopIteration:
+            return response
+        response.close()
+
+
+def _outcome(
+    label: str, request: httpx.Request, response: httpx.Response, redactor: Redactor, started: float
+) -> ActionResult:
+    elapsed = time.perf_counter() - started
+    logger.debug(
+        "%s %s %s -> %s in %.0f ms", label, request.method, request.url.path, response.status_code, elapsed * 1000
+    )
+    return _result(label, response, redactor, elapsed)
+
+
+def _failure(label: str, request: httpx.Request, exc: Exception, redactor: Redactor, started: float) -> ActionResult:
+    """The FAILED result of a request that got no usable answer."""
+    elapsed = time.perf_counter() - started
+    host = request.url.host
+    if isinstance(exc, _CrossOriginRedirect):
+        return ActionResult(
+            status=ResponseStatus.FAILED,
+            status_code=exc.status_code,
+            error_code="upstream_redirect",
+            error_message=f"{label}: the service redirected to another host ({exc.host}); plughub does not "
+            "follow it so that credentials stay with the service. Point the connection's base_url at it "
+            "if it is expected.",
+            run_time=elapsed,
+        )
+    if isinstance(exc, OutboundBlocked):
+        return ActionResult(
+            status=ResponseStatus.FAILED,
+            error_code="outbound_blocked",
+            error_message=f"{label}: {exc}",
+            details={"host": host},
+            run_time=elapsed,
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        reason = f"no answer in time ({type(exc).__name__})"
+    else:
+        reason = redactor.text(_transport_reason(exc))
+    return ActionResult(
+        status=ResponseStatus.FAILED,
+        error_code="upstream_unreachable",
+        error_message=f"{label}: could not reach {host}: {reason}",
+        details={"host": host},
+        run_time=elapsed,
+    )
+
+
+def _transport_reason(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:200]
 

@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -18,7 +19,15 @@ import httpx
 
 from plughub.exceptions import ConfigurationError
 
-__all__ = ["ALLOWLIST_ENV", "Allowlist", "GuardedTransport", "OutboundBlocked", "is_blocked_address", "parse_allowlist"]
+__all__ = [
+    "ALLOWLIST_ENV",
+    "Allowlist",
+    "GuardedTransport",
+    "OutboundBlocked",
+    "check_addresses",
+    "is_blocked_address",
+    "parse_allowlist",
+]
 
 ALLOWLIST_ENV = "PLUGHUB_ALLOW_PRIVATE_NETWORKS"
 
@@ -133,6 +142,35 @@ class OutboundBlocked(httpx.ConnectError):
     """An outbound request was refused because its host resolves to a blocked address."""
 
 
+def check_addresses(
+    allowlist: Allowlist,
+    name: str,
+    shown: str,
+    addresses: Sequence[IPAddress],
+    request: httpx.Request | None = None,
+) -> None:
+    """Refuse a host unless every address it resolves to is public or allowed.
+
+    Args:
+        allowlist: What the operator allows despite being private.
+        name: The host as in the URL (what a host name entry of the allowlist matches).
+        shown: The host as messages show it.
+        addresses: Every address the host resolves to.
+        request: The request, attached to the error.
+
+    Raises:
+        OutboundBlocked: An address is blocked and not allowed.
+    """
+    for ip in addresses:
+        if is_blocked_address(ip) and not allowlist.allows(name, ip):
+            where = shown if shown == str(ip) else f"{shown} (resolves to {ip})"
+            raise OutboundBlocked(
+                f"refused by plughub's network guard (allow it in {ALLOWLIST_ENV}): {where} is a private, "
+                "loopback, link-local or cloud-metadata address.",
+                request=request,
+            )
+
+
 _MAX_POOLS = 256
 
 
@@ -190,16 +228,8 @@ class GuardedTransport(httpx.BaseTransport):
             OutboundBlocked: The host resolves to a blocked address that is not allowed.
             httpx.ConnectError: The host name does not resolve.
         """
-        host = request.url.host
         addresses = self._resolve(request)
-        for ip in addresses:
-            if is_blocked_address(ip) and not self.allowlist.allows(request.url.raw_host.decode("ascii"), ip):
-                where = host if host == str(ip) else f"{host} (resolves to {ip})"
-                raise OutboundBlocked(
-                    f"refused by plughub's network guard (allow it in {ALLOWLIST_ENV}): {where} is a private, "
-                    "loopback, link-local or cloud-metadata address.",
-                    request=request,
-                )
+        check_addresses(self.allowlist, request.url.raw_host.decode("ascii"), request.url.host, addresses, request)
         headers = request.headers.copy()  # keeps the original Host header
         extensions = dict(request.extensions)
         if request.url.scheme == "https":

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from plughub.engine.auth import StaticAuth, auth_for
 from plughub.engine.catalog.models import ActionSpec, IntegrationSpec, OAuth2Spec
@@ -19,7 +22,78 @@ from plughub.schemas import ActionResult
 if TYPE_CHECKING:
     from plughub.engine.engine import Engine
 
-__all__ = ["run_action"]
+__all__ = ["Call", "prepare", "resend_after_401", "run_action"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """An action ready to send: the connection, its signer and the rendered inputs.
+
+    Attributes:
+        label: Who is called, for messages ("GitHub GITHUB_GET_REPOSITORY").
+        record: The connection (active).
+        spec: Its integration.
+        action: The action.
+        inputs: Validated inputs.
+        signer: Adds the credentials and hides them in what comes back.
+        oauth2: The OAuth 2.0 scheme whose tokens may need a refresh, if the connection has one.
+    """
+
+    label: str
+    record: ConnectionRecord
+    spec: IntegrationSpec
+    action: ActionSpec
+    inputs: Mapping[str, Any]
+    signer: Signer
+    oauth2: OAuth2Spec | None
+
+    @property
+    def refresh_due(self) -> bool:
+        """Whether the access token expires within the definition's margin."""
+        return self.oauth2 is not None and expiring(self.signer.credentials, self.oauth2.refresh_margin)
+
+    def request(self) -> httpx.Request:
+        """Render the request (no credentials: the signer's auth flow adds them)."""
+        return build_request(self.spec, self.action, self.inputs, self.record.config, base_url=self.record.base_url)
+
+
+def prepare(
+    engine: Engine,
+    record: ConnectionRecord,
+    spec: IntegrationSpec,
+    code: str,
+    action: ActionSpec,
+    inputs: Mapping[str, Any],
+) -> Call:
+    """Open the connection's credentials (or take its cached signer); nothing is sent.
+
+    Args:
+        engine: The engine.
+        record: The connection (active).
+        spec: Its integration.
+        code: The action code.
+        action: The action.
+        inputs: Validated inputs.
+
+    Returns:
+        The call.
+    """
+    scheme = AuthenticationSchema(record.scheme)
+    blob = engine.store.get_credentials(record.id)
+    signer = engine.signers.get(record, spec, blob)
+    if signer is None:
+        opened = engine._open(record.id, blob) if blob else {}
+        signer = engine.signers.put(record, spec, blob, _signer(engine, spec, scheme, record, opened))
+    oauth2 = spec.auth_for(scheme)
+    return Call(
+        f"{spec.display_name} {code}",
+        record,
+        spec,
+        action,
+        inputs,
+        signer,
+        oauth2 if isinstance(oauth2, OAuth2Spec) else None,
+    )
 
 
 def run_action(
@@ -46,34 +120,49 @@ def run_action(
     Returns:
         The result; a refused refresh is a FAILED result with `error_code="connection_expired"`.
     """
-    label = f"{spec.display_name} {code}"
-    scheme = AuthenticationSchema(record.scheme)
-    blob = engine.store.get_credentials(record.id)
-    signer = engine.signers.get(record, spec, blob)
-    if signer is None:
-        opened = engine._open(record.id, blob) if blob else {}
-        signer = engine.signers.put(record, spec, blob, _signer(engine, spec, scheme, record, opened))
-    credentials: Mapping[str, Any] = signer.credentials
-    oauth2 = spec.auth_for(scheme)
-    if not isinstance(oauth2, OAuth2Spec):
-        return _send(engine, label, spec, record, action, inputs, signer)
+    call = prepare(engine, record, spec, code, action, inputs)
+    if call.refresh_due:
+        try:
+            call = _refreshed(engine, call, force=False)
+        except OAuthError as exc:
+            return _refused(call, exc)
+    result = _send(engine, call)
+    if call.oauth2 is not None and result.status_code == 401:
+        return resend_after_401(engine, call)
+    return result
+
+
+def resend_after_401(engine: Engine, call: Call) -> ActionResult:
+    """Refresh the OAuth 2.0 token the service refused, and send once more.
+
+    Args:
+        engine: The engine.
+        call: The call that was answered 401.
+
+    Returns:
+        The second answer; a refused refresh is a FAILED result.
+    """
     try:
-        if expiring(credentials, oauth2.refresh_margin):
-            credentials = engine.oauth.refresh(record, spec, oauth2, credentials, force=False)
-            signer = _signer(engine, spec, scheme, record, credentials)
-        result = _send(engine, label, spec, record, action, inputs, signer)
-        if result.status_code != 401:
-            return result
-        credentials = engine.oauth.refresh(record, spec, oauth2, credentials, force=True)
-        signer = _signer(engine, spec, scheme, record, credentials)
+        call = _refreshed(engine, call, force=True)
     except OAuthError as exc:
-        return ActionResult(
-            status=ResponseStatus.FAILED,
-            error_code=exc.code,
-            error_message=f"{label}: {exc.message}",
-            details=dict(exc.details),
-        )
-    return _send(engine, label, spec, record, action, inputs, signer)
+        return _refused(call, exc)
+    return _send(engine, call)
+
+
+def _refreshed(engine: Engine, call: Call, *, force: bool) -> Call:
+    assert call.oauth2 is not None  # noqa: S101 - only OAuth 2.0 calls are refreshed
+    credentials = engine.oauth.refresh(call.record, call.spec, call.oauth2, call.signer.credentials, force=force)
+    scheme = AuthenticationSchema(call.record.scheme)
+    return replace(call, signer=_signer(engine, call.spec, scheme, call.record, credentials))
+
+
+def _refused(call: Call, exc: OAuthError) -> ActionResult:
+    return ActionResult(
+        status=ResponseStatus.FAILED,
+        error_code=exc.code,
+        error_message=f"{call.label}: {exc.message}",
+        details=dict(exc.details),
+    )
 
 
 def _signer(
@@ -97,14 +186,5 @@ def _signer(
     return Signer(credentials, auth, Redactor(secrets), reusable=scheme is not AuthenticationSchema.OAUTH1)
 
 
-def _send(
-    engine: Engine,
-    label: str,
-    spec: IntegrationSpec,
-    record: ConnectionRecord,
-    action: ActionSpec,
-    inputs: Mapping[str, Any],
-    signer: Signer,
-) -> ActionResult:
-    request = build_request(spec, action, inputs, record.config, base_url=record.base_url)
-    return engine.executor.send(label, request, signer.auth, signer.redactor)
+def _send(engine: Engine, call: Call) -> ActionResult:
+    return engine.executor.send(call.label, call.request(), call.signer.auth, call.signer.redactor)

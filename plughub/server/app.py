@@ -55,6 +55,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with mcp.lifespan():  # a route's ASGI app gets no lifespan of its own
             yield
+        await served.executor.aclose()  # the loop's outbound connections
         runs = getattr(_app.state, "aixplain_runs", None)
         if runs is not None:
             runs.close()  # let asynchronous aiXplain runs finish before the engine closes

@@ -9,7 +9,25 @@ from fastapi import Depends, Request
 from plughub.engine.store import ApiKeyRecord
 from plughub.exceptions import AuthenticationError
 
-__all__ = ["Team", "require_key"]
+__all__ = ["AsyncTeam", "Team", "require_key", "require_key_async"]
+
+
+def _presented(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    key = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "").strip()
+    if not key:
+        raise AuthenticationError(
+            "an API key is required: send `Authorization: Bearer <key>` (create one with "
+            "`plughub api-keys create --team TEAM`)"
+        )
+    return key
+
+
+def _accepted(request: Request, record: ApiKeyRecord | None) -> ApiKeyRecord:
+    if record is None:
+        raise AuthenticationError("the API key is unknown or revoked")
+    request.state.team = record.team_id
+    return record
 
 
 def require_key(request: Request) -> ApiKeyRecord:
@@ -26,18 +44,26 @@ def require_key(request: Request) -> ApiKeyRecord:
     Raises:
         AuthenticationError: No key, or an unknown or revoked one.
     """
-    header = request.headers.get("authorization", "")
-    key = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "").strip()
-    if not key:
-        raise AuthenticationError(
-            "an API key is required: send `Authorization: Bearer <key>` (create one with "
-            "`plughub api-keys create --team TEAM`)"
-        )
-    record: ApiKeyRecord | None = request.app.state.engine.store.authenticate(key)
-    if record is None:
-        raise AuthenticationError("the API key is unknown or revoked")
-    request.state.team = record.team_id
-    return record
+    key = _presented(request)
+    return _accepted(request, request.app.state.engine.store.authenticate(key))
+
+
+async def require_key_async(request: Request) -> ApiKeyRecord:
+    """`require_key` on the event loop, for the asynchronous routes (the run-action route).
+
+    Args:
+        request: The request.
+
+    Returns:
+        The key's record.
+
+    Raises:
+        AuthenticationError: No key, or an unknown or revoked one.
+    """
+    key = _presented(request)
+    engine = request.app.state.engine
+    return _accepted(request, await engine.offload(engine.store.authenticate, key))
 
 
 Team = Annotated[ApiKeyRecord, Depends(require_key)]
+AsyncTeam = Annotated[ApiKeyRecord, Depends(require_key_async)]

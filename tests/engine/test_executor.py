@@ -12,7 +12,8 @@ from plughub import AuthenticationSchema, ConnectionTool, IntegrationFactory, Mo
 from tests.conftest import CANARY_API_KEY, CANARY_PASSWORD, CANARY_TOKEN
 from tests.upstream import Reply, Seen, Upstream
 
-pytestmark = pytest.mark.usefixtures("backend")
+# Embedded (the synchronous executor) and through a server (its run route sends asynchronously).
+pytestmark = pytest.mark.usefixtures("any_backend")
 
 
 def _definition(base_url: str, auth: list[dict[str, Any]], actions: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -7,9 +7,10 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plughub.engine.store.base import StoreBase
@@ -74,6 +75,9 @@ class RunRecord:
     error_code: str | None
     duration_ms: float
     created_at: datetime = field(default_factory=utcnow)
+
+
+_LIVE_KEY = select(api_keys).where(api_keys.c.key_hash == bindparam("key_hash"), api_keys.c.revoked_at.is_(None))
 
 
 def _key_record(row: Any) -> ApiKeyRecord:
@@ -185,11 +189,8 @@ class TenancyMixin(StoreBase):
             Its record, or None for an unknown or revoked key.
         """
         # Never cached: a key revoked by any process must stop working at once.
-        with self.engine.connect() as db:
-            row = db.execute(select(api_keys).where(api_keys.c.key_hash == digest(key))).first()
-        if row is None or row.revoked_at is not None:
-            return None
-        return _key_record(row)
+        row = self.first_row(_LIVE_KEY, key_hash=digest(key))
+        return _key_record(SimpleNamespace(**row)) if row is not None else None
 
     # Connect sessions
 

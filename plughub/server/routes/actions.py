@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from plughub.schemas import ActionInfo, ActionResult
 from plughub.server.models import RunBody
-from plughub.server.security import Team
+from plughub.server.security import AsyncTeam, Team
 
 __all__ = ["router"]
 
@@ -32,8 +32,9 @@ def get_action(request: Request, key: Team, connection_id: str, action: str) -> 
 
 
 @router.post("/{action}/run")
-def run_action(request: Request, key: Team, connection_id: str, action: str, body: RunBody) -> ActionResult:
+async def run_action(request: Request, key: AsyncTeam, connection_id: str, action: str, body: RunBody) -> ActionResult:
     """Run an action against the real service; a failure at the service is a FAILED result, not an error."""
-    return request.app.state.engine.run_action(  # type: ignore[no-any-return]
+    # Asynchronous: the hot route of the server sends its request from the event loop.
+    return await request.app.state.engine.run_action_async(  # type: ignore[no-any-return]
         connection_id, action, body.inputs, team=key.team_id
     )
