@@ -17,6 +17,7 @@ from plughub.server.limits import BodyLimit
 from plughub.server.logs import configure_json_logs
 from plughub.server.request_ids import RequestIds
 from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions
+from plughub.server.run_route import RunRoute
 from plughub.server.security import require_key
 
 __all__ = ["app_from_env", "create_app"]
@@ -82,6 +83,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
         mount_aixplain(app, served)
     app.router.routes.append(mcp.route("/mcp"))  # MCP over streamable HTTP, the team's API key as bearer
+    # Innermost: well-formed action runs are served before FastAPI's machinery (see RunRoute).
+    app.add_middleware(RunRoute, engine=served)
     app.add_middleware(RequestIds)
     # Outermost, so that an oversized body is refused before any route reads it.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -13,13 +13,30 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from plughub.exceptions import PlughubError
 from plughub.server.logs import request_id_var
 
-__all__ = ["install_error_handlers"]
+__all__ = ["install_error_handlers", "unexpected"]
 
 logger = logging.getLogger("plughub.server")
 
 
 def _body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": code, "message": message, "details": details or {}}
+
+
+def unexpected(exc: Exception) -> dict[str, Any]:
+    """Log an unexpected exception and describe it for the client (as a 500).
+
+    Only the class name is logged and returned: an exception's text may hold anything.
+
+    Args:
+        exc: The exception.
+
+    Returns:
+        The JSON error body, with the request id.
+    """
+    request_id = request_id_var.get()
+    logger.error("unexpected %s while serving a request", type(exc).__name__)
+    message = "an unexpected error occurred" + (f" (request id {request_id})" if request_id else "")
+    return _body("internal_error", message, {"request_id": request_id})
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -46,11 +63,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
-        # Only the class name is logged and returned: an exception's text may hold anything.
-        request_id = request_id_var.get()
-        logger.error("unexpected %s while serving a request", type(exc).__name__)
-        message = "an unexpected error occurred" + (f" (request id {request_id})" if request_id else "")
-        return JSONResponse(_body("internal_error", message, {"request_id": request_id}), status_code=500)
+        return JSONResponse(unexpected(exc), status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -7,7 +7,7 @@ import logging
 import uuid
 from typing import Any
 
-__all__ = ["BodyLimit"]
+__all__ = ["BodyLimit", "replaying"]
 
 logger = logging.getLogger("plughub.server")
 
@@ -53,18 +53,7 @@ class BodyLimit:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            following: Message = await receive()
-            return following
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(b"".join(chunks), receive), send)
 
     async def _refuse(self, scope: Scope, send: Any) -> None:
         # This answer bypasses the application, so it carries the request id and logs itself.
@@ -91,3 +80,26 @@ class BodyLimit:
             self.limit,
             request_id,
         )
+
+
+def replaying(body: bytes, receive: Any) -> Any:
+    """An ASGI `receive` that hands out a body already read, then whatever `receive` brings.
+
+    Args:
+        body: The whole request body.
+        receive: The server's `receive`.
+
+    Returns:
+        The `receive` to give the application.
+    """
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        following: Message = await receive()
+        return following
+
+    return replay

@@ -9,12 +9,24 @@ from fastapi import Depends, Request
 from plughub.engine.store import ApiKeyRecord
 from plughub.exceptions import AuthenticationError
 
-__all__ = ["AsyncTeam", "Team", "require_key", "require_key_async"]
+__all__ = ["AsyncTeam", "Team", "presented_key", "require_key", "require_key_async"]
+
+
+def presented_key(authorization: str, x_api_key: str) -> str:
+    """The API key a request presents: `Authorization: Bearer <key>`, else `X-Api-Key: <key>`.
+
+    Args:
+        authorization: The Authorization header ("" when absent).
+        x_api_key: The X-Api-Key header ("" when absent).
+
+    Returns:
+        The key, or "" when none is presented.
+    """
+    return authorization[7:].strip() if authorization[:7].lower() == "bearer " else x_api_key.strip()
 
 
 def _presented(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    key = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "").strip()
+    key = presented_key(request.headers.get("authorization", ""), request.headers.get("x-api-key", ""))
     if not key:
         raise AuthenticationError(
             "an API key is required: send `Authorization: Bearer <key>` (create one with "
