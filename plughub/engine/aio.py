@@ -14,6 +14,7 @@ address never reaches a resolver, so `send` checks it first.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import weakref
@@ -192,11 +193,23 @@ class AsyncTransport:
 
 def _check_literal(allowlist: Allowlist, request: httpx.Request) -> None:
     """A host written as an address goes to no resolver: check it here."""
+    refusal = _literal_refusal(allowlist, request.url.raw_host.decode("ascii"), request.url.host)
+    if refusal is not None:
+        raise OutboundBlocked(refusal, request=request)
+
+
+@functools.lru_cache(maxsize=1024)
+def _literal_refusal(allowlist: Allowlist, name: str, host: str) -> str | None:
+    """Why the guard refuses a host given as an address (None: a name, or permitted); cached."""
     try:
-        ip = ipaddress.ip_address(request.url.host)
+        ip = ipaddress.ip_address(host)
     except ValueError:
-        return
-    check_addresses(allowlist, request.url.raw_host.decode("ascii"), request.url.host, [ip], request)
+        return None
+    try:
+        check_addresses(allowlist, name, host, [ip])
+    except OutboundBlocked as exc:
+        return str(exc)
+    return None
 
 
 def _translate(exc: Exception, request: httpx.Request) -> Exception:
