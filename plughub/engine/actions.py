@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -21,9 +22,30 @@ from plughub.schemas import ActionInfo, ActionResult
 if TYPE_CHECKING:
     from plughub.engine.engine import Engine
 
-__all__ = ["ActionsMixin"]
+__all__ = ["ActionsMixin", "StagedRun"]
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StagedRun:
+    """A run checked and prepared by `stage_run`, for `finish_run`.
+
+    Attributes:
+        connection_id: The connection.
+        action: The action as asked.
+        inputs: The inputs as given.
+        team: The team.
+        ready: The connection row, the action code and the call to send from the event loop;
+            None when the run goes to a worker thread (MCP, a token to refresh first, no
+            asynchronous transport).
+    """
+
+    connection_id: str
+    action: str
+    inputs: Mapping[str, Any] | None
+    team: str
+    ready: tuple[ConnectionRecord, str, Call] | None = field(default=None, repr=False)
 
 
 class ActionsMixin:
@@ -162,14 +184,52 @@ class ActionsMixin:
             ActionNotFound: The integration has no such action.
             InvalidInput: The inputs break the action's schema (nothing is sent).
         """
+        staged = await self.offload(partial(self.stage_run, connection_id, action, inputs, team=team))
+        return await self.finish_run(staged)
+
+    def stage_run(
+        self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None, *, team: str = LOCAL_TEAM
+    ) -> StagedRun:
+        """The part of `run_action_async` before the request: checks, credentials, no network.
+
+        It reads the database (through the read cache), so an event loop calls it through `offload`;
+        the server's fast lane runs it together with the API key check, one trip for both.
+
+        Args:
+            connection_id: The connection.
+            action: The action code (the integration prefix may be left out).
+            inputs: The action's inputs.
+            team: The team that owns the connection.
+
+        Returns:
+            The staged run, for `finish_run`.
+
+        Raises:
+            ConnectionNotFound: No connection has this id.
+            ConnectionStateError: The connection is not active.
+            ActionNotFound: The integration has no such action.
+            InvalidInput: The inputs break the action's schema (nothing is sent).
+        """
+        ready = None
+        if self.executor.async_transport is not None:
+            ready = self._staged_call(connection_id, action, inputs, team)
+        return StagedRun(connection_id, action, inputs, team, ready)
+
+    async def finish_run(self, staged: StagedRun) -> ActionResult:
+        """Send a staged run from the event loop (or run it in a worker thread), and audit it.
+
+        Args:
+            staged: What `stage_run` returned.
+
+        Returns:
+            The result, as `run_action` gives it.
+        """
         from anyio import to_thread  # httpx's dependency; only the server's loop needs it
 
-        staged = None
-        if self.executor.async_transport is not None:
-            staged = await self.offload(self._staged_call, connection_id, action, inputs, team)
-        if staged is None:
-            return await to_thread.run_sync(partial(self.run_action, connection_id, action, inputs, team=team))
-        record, code, call = staged
+        if staged.ready is None:
+            run = partial(self.run_action, staged.connection_id, staged.action, staged.inputs, team=staged.team)
+            return await to_thread.run_sync(run)
+        record, code, call = staged.ready
         result = await self.executor.send_async(call.label, call.request(), call.signer.auth, call.signer.redactor)
         if call.oauth2 is not None and result.status_code == 401:
             result = await to_thread.run_sync(resend_after_401, cast("Engine", self), call)
@@ -183,7 +243,7 @@ class ActionsMixin:
         (PostgreSQL) may take a round trip or more: the call runs in a worker thread.
 
         Args:
-            work: The call.
+            work: The call (a `functools.partial` for keyword arguments).
             *args: Its arguments.
 
         Returns:

@@ -19,6 +19,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from plughub.engine import Engine
+from plughub.engine.actions import StagedRun
 from plughub.exceptions import PlughubError
 from plughub.server.errors import unexpected
 from plughub.server.limits import replaying
@@ -53,20 +54,28 @@ class RunRoute:
         body, complete = await _body(receive)
         run = _well_formed(scope, body) if complete else None
         key = _key(scope) if run is not None else ""
-        record = await self.engine.offload(self.engine.store.authenticate, key) if key else None
-        if run is None or record is None:
-            await self.app(scope, replaying(body, receive), send)  # FastAPI answers (and words) the refusal
-            return
-        scope.setdefault("state", {})["team"] = record.team_id
+        response: Response | None = None
         try:
-            result = await self.engine.run_action_async(matched[1], matched[2], run, team=record.team_id)
+            # One trip for the key and the run's reads (a worker thread with PostgreSQL).
+            admitted = await self.engine.offload(self._admit, key, matched[1], matched[2], run) if key else None
+            if admitted is not None:
+                result = await self.engine.finish_run(admitted)
+                response = Response(result.model_dump_json(by_alias=True), media_type="application/json")
         except PlughubError as exc:
-            response: Response = JSONResponse(exc.to_dict(), status_code=exc.status_code)
+            response = JSONResponse(exc.to_dict(), status_code=exc.status_code)
         except Exception as exc:
             response = JSONResponse(unexpected(exc), status_code=500)
-        else:
-            response = Response(result.model_dump_json(by_alias=True), media_type="application/json")
+        if response is None:  # no well-formed body, or no live key: FastAPI answers (and words) it
+            await self.app(scope, replaying(body, receive), send)
+            return
         await response(scope, receive, send)
+
+    def _admit(self, key: str, connection_id: str, action: str, inputs: dict[str, Any]) -> StagedRun | None:
+        """The staged run for a live key (None: the key is unknown or revoked)."""
+        record = self.engine.store.authenticate(key)
+        if record is None:
+            return None
+        return self.engine.stage_run(connection_id, action, inputs, team=record.team_id)
 
 
 async def _body(receive: Any) -> tuple[bytes, bool]:

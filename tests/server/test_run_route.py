@@ -95,7 +95,7 @@ def test_an_unexpected_failure_is_the_json_error_without_its_text(
     async def explode(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("an unexpected failure with a secret: s3cr3t")
 
-    monkeypatch.setattr(hub.engine, "run_action_async", explode)
+    monkeypatch.setattr(hub.engine, "finish_run", explode)
     response = team_a.client.post(f"/v1/connections/{connection}/actions/SANDBOX_WHOAMI/run", json={})
     body = assert_error(response, 500, "internal_error")
     assert "s3cr3t" not in response.text

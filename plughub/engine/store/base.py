@@ -92,7 +92,12 @@ class StoreBase:
         sql, names, columns = compiled
         values = tuple(params[name] for name in names) if names is not None else params
         connection = self.engine.raw_connection()
+        # A read opens no transaction on PostgreSQL in autocommit mode, so that the pool's reset
+        # (a ROLLBACK) costs no round trip; the connection goes back as it came.
+        driver = connection.driver_connection if self.engine.dialect.name == "postgresql" else None
         try:
+            if driver is not None:
+                driver.autocommit = True
             cursor = connection.cursor()
             try:
                 cursor.execute(sql, values)
@@ -100,7 +105,11 @@ class StoreBase:
             finally:
                 cursor.close()
         finally:
-            connection.close()
+            try:
+                if driver is not None:
+                    driver.autocommit = False
+            finally:
+                connection.close()
         if row is None:
             return None
         return {key: process(value) if process else value for (key, process), value in zip(columns, row, strict=True)}
