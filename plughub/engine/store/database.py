@@ -49,7 +49,7 @@ def open_database(url: str) -> Engine:
     """
     # The server runs sync routes on up to 40 threads: a pool smaller than that opens and closes
     # overflow connections on every request (for SQLite, with its PRAGMAs; for PostgreSQL, a login).
-    kwargs: dict[str, Any] = {"pool_size": 20, "max_overflow": 30}
+    kwargs: dict[str, Any] = {"pool_size": 20, "max_overflow": 30, "pool_use_lifo": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         _create_private_file(url)

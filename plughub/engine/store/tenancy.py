@@ -254,23 +254,22 @@ class TenancyMixin(StoreBase):
 
     def record_runs(self, runs: list[RunRecord]) -> None:
         """Append action runs to the audit, in one transaction."""
-        with self.transaction(invalidates=False) as db:
-            db.execute(
-                insert(runs_table),
-                [
-                    {
-                        "team_id": run.team_id,
-                        "connection_id": run.connection_id,
-                        "action": run.action,
-                        "status": run.status,
-                        "upstream_status": run.upstream_status,
-                        "error_code": run.error_code,
-                        "duration_ms": run.duration_ms,
-                        "created_at": run.created_at,
-                    }
-                    for run in runs
-                ],
-            )
+        self.append_rows(
+            runs_table,
+            [
+                {
+                    "team_id": run.team_id,
+                    "connection_id": run.connection_id,
+                    "action": run.action,
+                    "status": run.status,
+                    "upstream_status": run.upstream_status,
+                    "error_code": run.error_code,
+                    "duration_ms": run.duration_ms,
+                    "created_at": run.created_at,
+                }
+                for run in runs
+            ],
+        )
 
     def list_runs(self, connection_id: str, limit: int = 50) -> list[RunRecord]:
         """A connection's runs, newest first."""
