@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import sys
 import warnings
+from typing import TYPE_CHECKING
 
 import click
 
 from plughub.cli.inputs import parse_inputs
 from plughub.cli.output import echo_json, table
 from plughub.enums import AuthenticationSchema, FunctionType
-from plughub.factories import IntegrationFactory, ModelFactory
-from plughub.modules.model.connection import ConnectionTool
+
+if TYPE_CHECKING:
+    from plughub.modules.model.connection import ConnectionTool
 
 __all__ = ["connect", "connections"]
 
@@ -56,6 +58,8 @@ def connect(
     For OAUTH2 and OAUTH1 the consent URL is printed, and plughub listens on the callback address
     (PLUGHUB_CALLBACK_URL) until the provider sends the browser back.
     """
+    from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs, not for --help
+
     found = IntegrationFactory.get(integration)
     chosen = AuthenticationSchema(scheme.upper())
     info = found.info.scheme(chosen)
@@ -117,6 +121,9 @@ def connections() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_(query: str | None, page: int, page_size: int, as_json: bool) -> None:
     """List connections, newest first."""
+    from plughub.factories import ModelFactory  # pydantic: loaded when a command runs, not for --help
+    from plughub.modules.model.connection import ConnectionTool
+
     found = ModelFactory.list(function_type=FunctionType.CONNECTION, query=query, page_number=page, page_size=page_size)
     infos = [tool._connection for tool in found["results"] if isinstance(tool, ConnectionTool)]
     if as_json:
@@ -186,6 +193,9 @@ def delete(connection_id: str, yes: bool) -> None:
 
 
 def _tool(connection_id: str) -> ConnectionTool:
+    from plughub.factories import ModelFactory  # pydantic: loaded when a command runs, not for --help
+    from plughub.modules.model.connection import ConnectionTool
+
     model = ModelFactory.get(connection_id)
     if not isinstance(model, ConnectionTool):
         raise click.BadParameter(f"'{connection_id}' is an integration, not a connection", param_hint="CONNECTION_ID")

@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from plughub.cli.output import echo_json, table
-from plughub.factories import IntegrationFactory
 
 __all__ = ["integrations"]
 
@@ -32,6 +31,8 @@ def integrations() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_(query: str | None, category: str | None, page: int, page_size: int, as_json: bool) -> None:
     """List integrations."""
+    from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs, not for --help
+
     found = IntegrationFactory.list(query=query, page_number=page, page_size=page_size, category=category)
     infos = [item.info for item in found["results"]]
     if as_json:
@@ -47,6 +48,8 @@ def list_(query: str | None, category: str | None, page: int, page_size: int, as
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(integration: str, as_json: bool) -> None:
     """Show an integration's schemes and the inputs each one needs."""
+    from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs, not for --help
+
     info = IntegrationFactory.get(integration).info
     if as_json:
         echo_json(info)
@@ -79,6 +82,8 @@ def schema() -> None:
 @integrations.command("categories")
 def categories() -> None:
     """List the categories and how many integrations each has."""
+    from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs, not for --help
+
     found = IntegrationFactory.list(page_size=1000)
     counts: dict[str, int] = {}
     for item in found["results"]:
@@ -152,6 +157,8 @@ def import_(
             "warnings": result.warnings,
         }
     else:
+        from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the summary below says it
             created = IntegrationFactory.from_openapi(source, **options)  # type: ignore[arg-type]

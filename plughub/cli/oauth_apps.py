@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from plughub.cli.output import echo_json, table
-from plughub.factories import IntegrationFactory
 
 __all__ = ["oauth_app"]
 
@@ -23,6 +22,8 @@ def oauth_app() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def set_(integration: str, client_id: str, client_secret: str, scopes: tuple[str, ...], as_json: bool) -> None:
     """Store an integration's OAuth app, encrypted."""
+    from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs
+
     info = IntegrationFactory.get(integration).set_oauth_app(client_id, client_secret, list(scopes) or None)
     if as_json:
         echo_json(info)
@@ -38,6 +39,8 @@ def set_(integration: str, client_id: str, client_secret: str, scopes: tuple[str
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(integration: str, as_json: bool) -> None:
     """Show an integration's OAuth app (secret masked)."""
+    from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs
+
     info = IntegrationFactory.get(integration).get_oauth_app()
     if as_json:
         echo_json(info)
@@ -57,5 +60,7 @@ def show(integration: str, as_json: bool) -> None:
 @click.argument("integration")
 def delete(integration: str) -> None:
     """Delete an integration's stored OAuth app."""
+    from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs
+
     IntegrationFactory.get(integration).delete_oauth_app()
     click.echo(f"Deleted the stored OAuth app of {integration}")

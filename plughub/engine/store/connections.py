@@ -22,22 +22,24 @@ def insert_connection_row(db: Connection, record: ConnectionRecord) -> None:
         db: The open transaction.
         record: The connection.
     """
+    # Values as parameters, not `.values(...)`: the statement is then compiled once, not per call.
     db.execute(
-        insert(connections).values(
-            id=record.id,
-            integration_id=record.integration_id,
-            name=record.name,
-            description=record.description,
-            scheme=record.scheme,
-            status=record.status,
-            config=json.dumps(record.config),
-            base_url=record.base_url,
-            error=record.error,
-            team_id=record.team_id,
-            end_user_id=record.end_user_id,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-        )
+        insert(connections),
+        {
+            "id": record.id,
+            "integration_id": record.integration_id,
+            "name": record.name,
+            "description": record.description,
+            "scheme": record.scheme,
+            "status": record.status,
+            "config": json.dumps(record.config),
+            "base_url": record.base_url,
+            "error": record.error,
+            "team_id": record.team_id,
+            "end_user_id": record.end_user_id,
+            "created_at": record.created_at,
+            "updated_at": record.updated_at,
+        },
     )
 
 
@@ -58,13 +60,14 @@ class ConnectionsMixin(StoreBase):
             insert_connection_row(db, record)
             if ciphertext is not None:  # a new connection: nothing to update in place
                 db.execute(
-                    insert(credentials).values(
-                        record_id=record.id,
-                        connection_id=record.id,
-                        key_id=ciphertext[0],
-                        ciphertext=ciphertext[1],
-                        updated_at=record.created_at,
-                    )
+                    insert(credentials),
+                    {
+                        "record_id": record.id,
+                        "connection_id": record.id,
+                        "key_id": ciphertext[0],
+                        "ciphertext": ciphertext[1],
+                        "updated_at": record.created_at,
+                    },
                 )
 
     def get_connection(self, connection_id: str, team_id: str | None = None) -> ConnectionRecord | None:

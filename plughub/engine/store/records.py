@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from plughub.engine.store.tables import connections, credentials, vault_keys
@@ -132,6 +132,9 @@ class LockedCredentials:
         )
 
 
+_KEY_ACTIVE = select(vault_keys.c.active).where(vault_keys.c.kid == bindparam("kid"))
+
+
 def check_active_key(db: Connection, kid: str) -> None:
     """Refuse a ciphertext sealed with a key that is no longer the store's active one.
 
@@ -142,7 +145,7 @@ def check_active_key(db: Connection, kid: str) -> None:
     Raises:
         StaleKeyError: Another process rotated the keys.
     """
-    active = db.execute(select(vault_keys.c.active).where(vault_keys.c.kid == kid)).scalar()
+    active = db.execute(_KEY_ACTIVE, {"kid": kid}).scalar()
     if not active:
         raise StaleKeyError(kid)
 
