@@ -68,12 +68,14 @@ class AuditLog:
 
     def _work(self) -> None:
         while True:
-            first = self._queue.get()
-            batch = [first]
-            deadline = time.monotonic() + self.linger
-            while first is not None and batch[-1] is not None and len(batch) < self.max_batch:
+            batch = [self._queue.get()]
+            if batch[0] is not None:
+                # Sleep, then take what came: waiting on the queue instead would wake this thread
+                # for every run, and each wake-up takes the GIL from the server's event loop.
+                time.sleep(self.linger)
+            while batch[-1] is not None and len(batch) < self.max_batch:
                 try:
-                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                    batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             runs = [run for run in batch if run is not None]
