@@ -254,3 +254,55 @@ def test_a_ciphertext_sealed_with_a_retired_key_is_refused(store: Store) -> None
     with pytest.raises(StaleKeyError):
         store.put_credentials("oauth-app:x", ("k-retired", b"sealed"))
     assert store.get_connection("c1") is None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, home: Path) -> Iterator[Store]:
+    """A store on SQLite, and one on a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        s = Store(open_database(sqlite_url(home)))
+        yield s
+        s.close()
+        return
+    from tests.servers import postgres_database
+
+    with postgres_database() as url:
+        s = Store(open_database(url))
+        yield s
+        s.close()
+
+
+def test_audit_batches_of_any_size_are_written_whole(any_store: Store) -> None:
+    from plughub.engine.store import RunRecord
+
+    team = any_store.create_team("acme")
+    assert team is not None
+    created = utcnow()
+    # 300 rows: past the 124 rows that fit in one SQLite statement of 999 values.
+    runs = [
+        RunRecord(
+            team_id=team.id,
+            connection_id="c1",
+            action=f"A{i}",
+            status="SUCCESS" if i % 2 else "FAILED",
+            upstream_status=200 if i % 2 else None,
+            error_code=None if i % 2 else "upstream_unreachable",
+            duration_ms=i / 4,
+            created_at=created,
+        )
+        for i in range(300)
+    ]
+    any_store.record_runs(runs)
+    any_store.record_runs([])
+    stored = any_store.list_runs("c1", limit=1000)
+    assert sorted(stored, key=lambda r: int(r.action[1:])) == runs
+
+
+def test_a_key_is_read_as_stored_and_a_revoked_one_is_not(any_store: Store) -> None:
+    team = any_store.create_team("acme")
+    assert team is not None
+    record, key = any_store.create_api_key(team.id, "ci")
+    assert any_store.authenticate(key) == record
+    assert any_store.authenticate(key + "x") is None
+    assert any_store.revoke_api_key(record.id)
+    assert any_store.authenticate(key) is None

@@ -143,9 +143,22 @@ class StoreBase:
         try:
             cursor = connection.cursor()
             try:
-                if self.engine.dialect.name == "sqlite":
-                    cursor.execute("BEGIN")  # the connections run in autocommit mode (see open_database)
-                cursor.executemany(sql, values)
+                if self.engine.dialect.name == "sqlite" and order is not None:
+                    # Multi-row statements: pysqlite's executemany gives up and takes back the GIL
+                    # for every row, each time waiting on the server's event loop. At most 999
+                    # values a statement (SQLite's oldest limit); BEGIN, as the connections run
+                    # in autocommit mode (see open_database).
+                    head, _, row_marks = sql.partition(" VALUES ")
+                    step = max(1, 999 // len(order))
+                    cursor.execute("BEGIN")
+                    for start in range(0, len(values), step):
+                        chunk = values[start : start + step]
+                        cursor.execute(
+                            f"{head} VALUES {', '.join([row_marks] * len(chunk))}",
+                            [value for row in chunk for value in row],
+                        )
+                else:
+                    cursor.executemany(sql, values)
             finally:
                 cursor.close()
             connection.commit()
