@@ -7,11 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import ipaddress
 import json
+import ssl
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from plughub.engine.executor import Executor, RetryPolicy
 from plughub.engine.netguard import ALLOWLIST_ENV, parse_allowlist
@@ -197,3 +208,67 @@ def test_send_async_answers_as_send_does(upstream: Upstream, name: str) -> None:
         (s.method, s.path, s.query, s.body) for s in sync_seen
     ]
     assert SECRET not in json.dumps(got.model_dump(mode="json"))
+
+
+# -- TLS -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def https_upstream(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate; yields (URL, certificate file)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "plughub test")])
+    now = datetime.now(timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = b'{"tls": true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", cert_file
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_certificates_are_verified(https_upstream: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    url, cert_file = https_upstream
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    refused = _send_async(_executor(guard=False), httpx.Request("GET", f"{url}/x"))
+    assert refused.error_code == "upstream_unreachable"
+    assert "certificate" in (refused.error_message or "").lower()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # the CA store httpx reads, as on the sync path
+    trusted = _send_async(Executor(asynchronous=True, trust_env=True), httpx.Request("GET", f"{url}/x"))
+    assert trusted.status is ResponseStatus.SUCCESS, trusted
+    assert trusted.data == {"tls": True}
