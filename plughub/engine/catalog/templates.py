@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -15,8 +16,9 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\
 _ANY_PLACEHOLDER = re.compile(r"\$\{[^}]*\}?")
 
 
-def variables(template: str) -> list[tuple[str, str]]:
-    """List the variables of a template.
+@functools.lru_cache(maxsize=4096)
+def variables(template: str) -> tuple[tuple[str, str], ...]:
+    """List the variables of a template (remembered: every request asks about its path's).
 
     Args:
         template: A string that may hold `${namespace.name}` variables.
@@ -27,7 +29,7 @@ def variables(template: str) -> list[tuple[str, str]]:
     Raises:
         CatalogError: A placeholder is malformed or uses an unknown namespace.
     """
-    found = _VARIABLE.findall(template)
+    found = tuple(_VARIABLE.findall(template))
     for namespace, name in found:
         if namespace not in NAMESPACES:
             raise CatalogError(

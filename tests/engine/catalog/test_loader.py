@@ -259,12 +259,12 @@ def test_engine_loads_a_good_catalog_path(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_variables_lists_in_order() -> None:
-    assert variables("/a/${inputs.x}/${connection_config.y}?${credentials.z}") == [
+    assert variables("/a/${inputs.x}/${connection_config.y}?${credentials.z}") == (
         ("inputs", "x"),
         ("connection_config", "y"),
         ("credentials", "z"),
-    ]
-    assert variables("no placeholders") == []
+    )
+    assert variables("no placeholders") == ()
 
 
 def test_variables_unknown_namespace() -> None:
