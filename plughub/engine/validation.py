@@ -1,10 +1,16 @@
-"""Check action inputs against their JSON Schema and explain every problem by field."""
+"""Check action inputs against their JSON Schema and explain every problem by field.
+
+Two validators per action, both compiled once: jsonschema-rs answers "valid?" in a fraction of a
+microsecond, so inputs that pass cost next to nothing; inputs it refuses go to jsonschema, whose
+verdict stands and whose messages name each problem. Neither fetches a remote `$ref`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
@@ -18,15 +24,15 @@ class InputValidator:
     """Validators compiled once per action and reused."""
 
     def __init__(self) -> None:
-        self._compiled: dict[int, tuple[ActionSpec, Draft202012Validator]] = {}
+        self._compiled: dict[int, tuple[ActionSpec, Draft202012Validator, Any]] = {}
 
-    def _validator(self, action: ActionSpec) -> Draft202012Validator:
+    def _validators(self, action: ActionSpec) -> tuple[ActionSpec, Draft202012Validator, Any]:
         entry = self._compiled.get(id(action))
         # Keep the action in the entry so its id cannot be reused by another object.
         if entry is None or entry[0] is not action:
-            entry = (action, Draft202012Validator(action.input_schema, format_checker=FormatChecker()))
-            self._compiled[id(action)] = entry
-        return entry[1]
+            explaining = Draft202012Validator(action.input_schema, format_checker=FormatChecker())
+            entry = self._compiled[id(action)] = (action, explaining, _fast_validator(action.input_schema))
+        return entry
 
     def validate(self, code: str, action: ActionSpec, inputs: Mapping[str, Any]) -> None:
         """Check inputs before anything is sent.
@@ -74,13 +80,36 @@ class InputValidator:
             schema = action.inputs[name].json_schema()
             if name not in present and _has_fallback(schema):
                 present[name] = schema["const"] if "const" in schema else schema["default"]
-        errors = sorted(self._validator(action).iter_errors(present), key=lambda e: list(map(str, e.path)))
+        _action, explaining, fast = self._validators(action)
+        if fast is not None and _passes(fast, present):
+            return
+        errors = sorted(explaining.iter_errors(present), key=lambda e: list(map(str, e.path)))
         if errors:
             problems = [_describe(e) for e in errors[:5]]
             raise InvalidInput(
                 f"{code}: " + "; ".join(problems),
                 details={"problems": problems},
             )
+
+
+def _refuse_retrieval(uri: str) -> Any:
+    raise ValueError(f"plughub does not fetch schemas ({uri}): define the input inline")
+
+
+def _fast_validator(schema: dict[str, Any]) -> Any:
+    """jsonschema-rs's validator for a schema, asserting formats as jsonschema's FormatChecker
+    does; None when it cannot compile the schema (jsonschema alone then decides)."""
+    try:
+        return jsonschema_rs.validator_for(schema, validate_formats=True, retriever=_refuse_retrieval)
+    except ValueError:  # jsonschema_rs.ValidationError is one
+        return None
+
+
+def _passes(fast: Any, inputs: dict[str, Any]) -> bool:
+    try:
+        return bool(fast.is_valid(inputs))
+    except ValueError:  # a value JSON has no type for (a set, a date): jsonschema decides
+        return False
 
 
 def _has_fallback(schema: dict[str, Any]) -> bool:
