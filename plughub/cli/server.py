@@ -26,9 +26,18 @@ def _store(database_url: str | None):  # type: ignore[no-untyped-def]
 @click.option("--port", default=8765, show_default=True, help="Port to listen on.")
 @click.option("--database-url", default=None, help=_DB_HELP)
 @click.option("--workers", default=1, show_default=True, help="Worker processes.")
-def serve(host: str, port: int, database_url: str | None, workers: int) -> None:
+@click.option(
+    "--loop",
+    type=click.Choice(["asyncio", "uvloop", "auto"]),
+    default="asyncio",
+    show_default=True,
+    help="Event loop. asyncio's kept tail latency lowest under load here (see BENCHMARKS.md).",
+)
+def serve(host: str, port: int, database_url: str | None, workers: int, loop: str) -> None:
     """Serve the REST API, the OAuth callback and the hosted connect pages."""
     import uvicorn
+
+    from plughub.server.protocol import NoDelayProtocol
 
     if database_url:
         os.environ["PLUGHUB_DATABASE_URL"] = database_url
@@ -40,6 +49,8 @@ def serve(host: str, port: int, database_url: str | None, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        loop=loop,
+        http=NoDelayProtocol,
         log_config=None,
         access_log=False,
     )

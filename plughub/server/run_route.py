@@ -72,10 +72,10 @@ class RunRoute:
 
     def _admit(self, key: str, connection_id: str, action: str, inputs: dict[str, Any]) -> StagedRun | None:
         """The staged run for a live key (None: the key is unknown or revoked)."""
-        record = self.engine.store.authenticate(key)
-        if record is None:
+        team = self.engine.store.key_team(key)
+        if team is None:
             return None
-        return self.engine.stage_run(connection_id, action, inputs, team=record.team_id)
+        return self.engine.stage_run(connection_id, action, inputs, team=team)
 
 
 async def _body(receive: Any) -> tuple[bytes, bool]:

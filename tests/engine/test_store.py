@@ -303,6 +303,9 @@ def test_a_key_is_read_as_stored_and_a_revoked_one_is_not(any_store: Store) -> N
     assert team is not None
     record, key = any_store.create_api_key(team.id, "ci")
     assert any_store.authenticate(key) == record
+    assert any_store.key_team(key) == team.id
     assert any_store.authenticate(key + "x") is None
+    assert any_store.key_team(key + "x") is None
     assert any_store.revoke_api_key(record.id)
     assert any_store.authenticate(key) is None
+    assert any_store.key_team(key) is None
