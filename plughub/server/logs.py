@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from contextvars import ContextVar
 from datetime import datetime, timezone
+from typing import IO
 
-__all__ = ["JsonFormatter", "configure_json_logs", "request_id_var"]
+__all__ = ["BatchingStreamHandler", "JsonFormatter", "configure_json_logs", "request_id_var"]
 
 request_id_var: ContextVar[str | None] = ContextVar("plughub_request_id", default=None)
 
@@ -30,13 +33,85 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes its lines in batches: one write for many requests.
+
+    Each record is formatted when it is logged (inside its request, for the request id) and kept;
+    the lines go out together at most `linger` seconds later, at once when `capacity` characters
+    are waiting, and at once with any WARNING or worse (after the lines before it). A busy server
+    thus makes a few writes a second instead of one per request. `flush` and `close` (called by
+    `logging.shutdown` at exit) write what is waiting.
+
+    Args:
+        stream: Where lines go (stderr by default).
+        linger: The longest a line waits, in seconds.
+        capacity: Characters waiting that trigger a write.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, linger: float = 0.2, capacity: int = 65_536) -> None:
+        super().__init__(stream)
+        self.linger = linger
+        self.capacity = capacity
+        self._waiting: list[str] = []
+        self._size = 0
+        self._due = threading.Event()
+        self._writer: threading.Thread | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:  # noqa: D102 - called under the handler's lock
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        self._waiting.append(line)
+        self._size += len(line) + 1
+        if record.levelno >= logging.WARNING or self._size >= self.capacity:
+            self._write()
+        elif len(self._waiting) == 1:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._work, name="plughub-log", daemon=True)
+                self._writer.start()
+            self._due.set()
+
+    def flush(self) -> None:  # noqa: D102
+        self.acquire()
+        try:
+            self._write()
+        finally:
+            self.release()
+
+    def close(self) -> None:  # noqa: D102
+        self.flush()
+        super().close()
+
+    def _write(self) -> None:
+        if not self._waiting:
+            return
+        text = "\n".join(self._waiting) + "\n"
+        lines = len(self._waiting)
+        self._waiting.clear()
+        self._size = 0
+        try:
+            self.stream.write(text)
+            super().flush()
+        except Exception:  # as logging does for one record: reported on stderr, never raised
+            self.handleError(logging.makeLogRecord({"msg": f"{lines} log lines were not written"}))
+
+    def _work(self) -> None:
+        while True:
+            self._due.wait()
+            time.sleep(self.linger)  # gather what comes meanwhile
+            self._due.clear()
+            self.flush()
+
+
 def configure_json_logs(level: int = logging.INFO) -> None:
-    """Send the process's logs to stderr as JSON lines.
+    """Send the process's logs to stderr as JSON lines, in batches (see `BatchingStreamHandler`).
 
     Args:
         level: The lowest level written.
     """
-    handler = logging.StreamHandler()
+    handler = BatchingStreamHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

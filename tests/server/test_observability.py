@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from plughub.server.logs import JsonFormatter, request_id_var
+from plughub.server.logs import BatchingStreamHandler, JsonFormatter, request_id_var
 from tests.server.conftest import Hub, HubFactory, Tenant, assert_error
 
 
@@ -140,3 +142,86 @@ def test_docs_page_is_html(hub: Hub) -> None:
     assert response.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in response.text
     assert "swagger" in response.text.lower()
+
+
+class _Writes(io.StringIO):
+    """A stream that counts its writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def _batching(linger: float = 60.0, capacity: int = 65_536) -> tuple[logging.Logger, BatchingStreamHandler, _Writes]:
+    stream = _Writes()
+    handler = BatchingStreamHandler(stream, linger=linger, capacity=capacity)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger(f"plughub.test.batching.{id(handler)}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.handlers[:] = [handler]
+    return logger, handler, stream
+
+
+def _messages(stream: _Writes) -> list[object]:
+    return [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+
+
+def test_batched_lines_go_out_together_within_the_linger() -> None:
+    logger, handler, stream = _batching(linger=0.05)
+    for index in range(50):
+        logger.info("request %d", index)
+    assert stream.writes == 0  # held
+    deadline = time.monotonic() + 10
+    while not stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _messages(stream) == [f"request {index}" for index in range(50)]
+    assert stream.writes == 1
+    logger.info("later")  # the writer thread wakes again for the next batch
+    while len(_messages(stream)) < 51 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _messages(stream)[-1] == "later"
+    handler.close()
+
+
+def test_a_warning_goes_out_at_once_after_the_lines_before_it() -> None:
+    logger, handler, stream = _batching()
+    logger.info("first")
+    logger.warning("trouble")
+    assert _messages(stream) == ["first", "trouble"]
+    assert stream.writes == 1
+    handler.close()
+
+
+def test_a_full_batch_goes_out_at_once_and_close_writes_the_rest() -> None:
+    logger, handler, stream = _batching(capacity=1_000)
+    for index in range(20):
+        logger.info("line %d", index)
+    written = _messages(stream)
+    assert stream.writes >= 1 and len(stream.getvalue()) >= 1_000 * stream.writes  # only full batches
+    assert written == [f"line {index}" for index in range(len(written))]
+    handler.close()
+    assert _messages(stream) == [f"line {index}" for index in range(20)]
+
+
+def test_a_batched_line_keeps_the_request_id_it_was_logged_under() -> None:
+    logger, handler, stream = _batching()
+    token = request_id_var.set("req-batched")
+    logger.info("inside")
+    request_id_var.reset(token)
+    handler.flush()
+    assert json.loads(stream.getvalue())["request_id"] == "req-batched"
+    handler.close()
+
+
+def test_a_stream_that_fails_never_breaks_the_caller(capsys: pytest.CaptureFixture[str]) -> None:
+    logger, handler, stream = _batching()
+    stream.close()
+    logger.info("lost")
+    logger.warning("also lost")  # the write fails here: reported, not raised
+    assert "2 log lines were not written" in capsys.readouterr().err
+    handler.close()
