@@ -97,8 +97,10 @@ def _refuse_retrieval(uri: str) -> Any:
 
 
 def _fast_validator(schema: dict[str, Any]) -> Any:
-    """jsonschema-rs's validator for a schema, asserting formats as jsonschema's FormatChecker
-    does; None when it cannot compile the schema (jsonschema alone then decides)."""
+    """The jsonschema-rs validator of a schema, asserting formats as jsonschema's FormatChecker does.
+
+    None when it cannot compile the schema: jsonschema alone then decides.
+    """
     try:
         return jsonschema_rs.validator_for(schema, validate_formats=True, retriever=_refuse_retrieval)
     except ValueError:  # jsonschema_rs.ValidationError is one
