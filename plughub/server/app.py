@@ -35,6 +35,24 @@ _NO_TELEMETRY: dict[str, Any] = (
 )
 
 
+class _Hub(FastAPI):
+    """FastAPI with plughub's plain ASGI layers outside its own.
+
+    FastAPI wraps the routes in its error page, telemetry and body-limit middlewares, each a
+    coroutine and a `send` wrapper per request; the body limit, the request log and the run
+    route's fast lane go around that stack instead, so that a fast-lane run crosses none of them.
+    What reaches FastAPI is handled as before (its error handlers answer inside).
+    """
+
+    outer: list[tuple[Any, dict[str, Any]]]
+
+    def build_middleware_stack(self) -> Any:  # FastAPI's stack inside ours
+        app = super().build_middleware_stack()
+        for layer, options in reversed(self.outer):
+            app = layer(app, **options)
+        return app
+
+
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
     """Build the server application.
 
@@ -64,7 +82,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         if owned:
             served.close()
 
-    app = FastAPI(
+    app = _Hub(
         **_NO_TELEMETRY,
         title="plughub",
         version="1",
@@ -84,11 +102,13 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
         mount_aixplain(app, served)
     app.router.routes.append(mcp.route("/mcp"))  # MCP over streamable HTTP, the team's API key as bearer
-    # Innermost: well-formed action runs are served before FastAPI's machinery (see RunRoute).
-    app.add_middleware(RunRoute, engine=served)
-    app.add_middleware(RequestIds)
-    # Outermost, so that an oversized body is refused before any route reads it.
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.outer = [
+        # Outermost, so that an oversized body is refused before anything reads it.
+        (BodyLimit, {"limit": settings.max_body_bytes}),
+        (RequestIds, {}),
+        # Well-formed action runs are served before FastAPI's machinery (see RunRoute).
+        (RunRoute, {"engine": served}),
+    ]
     return app
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from typing import Any
+
+from plughub.server.request_ids import new_request_id
 
 __all__ = ["BodyLimit", "replaying"]
 
@@ -58,7 +59,7 @@ class BodyLimit:
     async def _refuse(self, scope: Scope, send: Any) -> None:
         # This answer bypasses the application, so it carries the request id and logs itself.
         sent_id = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = sent_id or uuid.uuid4().hex
+        request_id = sent_id or new_request_id()
         body = json.dumps(
             {
                 "error": "payload_too_large",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from plughub.server.logs import BatchingStreamHandler, JsonFormatter, request_id_var
+from plughub.server.request_ids import new_request_id
 from tests.server.conftest import Hub, HubFactory, Tenant, assert_error
 
 
@@ -225,3 +227,23 @@ def test_a_stream_that_fails_never_breaks_the_caller(capsys: pytest.CaptureFixtu
     logger.warning("also lost")  # the write fails here: reported, not raised
     assert "2 log lines were not written" in capsys.readouterr().err
     handler.close()
+
+
+def test_request_ids_are_unique_and_a_forked_worker_has_its_own() -> None:
+    ids = [new_request_id() for _ in range(1_000)]
+    assert len(set(ids)) == 1_000
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    assert len({i[:16] for i in ids}) == 1  # one process: one random half, then a counter
+    if not hasattr(os, "fork"):
+        return
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe and exits
+        os.write(write, new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    forked = os.read(read, 64).decode()
+    os.close(read)
+    assert re.fullmatch(r"[0-9a-f]{32}", forked)
+    assert forked[:16] != ids[0][:16]

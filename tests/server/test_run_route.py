@@ -23,7 +23,9 @@ from tests.servers import serve_app
 def routed(hub: Hub) -> Iterator[str]:
     """The URL of a server over the hub's engine whose application has no fast lane."""
     app = create_app(hub.engine, hub.settings)
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not RunRoute]
+    layers = app.outer  # type: ignore[attr-defined]
+    assert RunRoute in [layer for layer, _options in layers]
+    app.outer = [(layer, options) for layer, options in layers if layer is not RunRoute]  # type: ignore[attr-defined]
     with serve_app(app) as url:
         yield url
 
