@@ -2,20 +2,22 @@
 
 Two validators per action, both compiled once: jsonschema-rs answers "valid?" in a fraction of a
 microsecond, so inputs that pass cost next to nothing; inputs it refuses go to jsonschema, whose
-verdict stands and whose messages name each problem. Neither fetches a remote `$ref`.
+verdict stands and whose messages name each problem. Neither fetches a remote `$ref`. jsonschema
+(about 9 MB once imported) is loaded on the first refusal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
 
 from plughub.engine.catalog.models import ActionSpec
 from plughub.exceptions import InvalidInput, MissingInputs, UnknownInputs
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 __all__ = ["InputValidator"]
 
@@ -24,15 +26,22 @@ class InputValidator:
     """Validators compiled once per action and reused."""
 
     def __init__(self) -> None:
-        self._compiled: dict[int, tuple[ActionSpec, Draft202012Validator, Any]] = {}
+        # id(action) -> [the action (so that its id is not reused), fast validator, explaining one]
+        self._compiled: dict[int, list[Any]] = {}
 
-    def _validators(self, action: ActionSpec) -> tuple[ActionSpec, Draft202012Validator, Any]:
+    def _entry(self, action: ActionSpec) -> list[Any]:
         entry = self._compiled.get(id(action))
-        # Keep the action in the entry so its id cannot be reused by another object.
         if entry is None or entry[0] is not action:
-            explaining = Draft202012Validator(action.input_schema, format_checker=FormatChecker())
-            entry = self._compiled[id(action)] = (action, explaining, _fast_validator(action.input_schema))
+            entry = self._compiled[id(action)] = [action, _fast_validator(action.input_schema), None]
         return entry
+
+    def _explaining(self, action: ActionSpec) -> Any:
+        entry = self._entry(action)
+        if entry[2] is None:
+            from jsonschema import Draft202012Validator, FormatChecker
+
+            entry[2] = Draft202012Validator(action.input_schema, format_checker=FormatChecker())
+        return entry[2]
 
     def validate(self, code: str, action: ActionSpec, inputs: Mapping[str, Any]) -> None:
         """Check inputs before anything is sent.
@@ -80,10 +89,10 @@ class InputValidator:
             schema = action.inputs[name].json_schema()
             if name not in present and _has_fallback(schema):
                 present[name] = schema["const"] if "const" in schema else schema["default"]
-        _action, explaining, fast = self._validators(action)
+        fast = self._entry(action)[1]
         if fast is not None and _passes(fast, present):
             return
-        errors = sorted(explaining.iter_errors(present), key=lambda e: list(map(str, e.path)))
+        errors = sorted(self._explaining(action).iter_errors(present), key=lambda e: list(map(str, e.path)))
         if errors:
             problems = [_describe(e) for e in errors[:5]]
             raise InvalidInput(

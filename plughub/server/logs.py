@@ -68,8 +68,9 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         if record.levelno >= logging.WARNING or self._size >= self.capacity:
             self._write()
         elif len(self._waiting) == 1:
-            if self._writer is None:
-                self._writer = threading.Thread(target=self._work, name="plughub-log", daemon=True)
+            if self._writer is None or not self._writer.is_alive():  # none yet, or lost in a fork
+                self._due = threading.Event()
+                self._writer = threading.Thread(target=self._work, args=(self._due,), name="plughub-log", daemon=True)
                 self._writer.start()
             self._due.set()
 
@@ -97,11 +98,11 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:  # as logging does for one record: reported on stderr, never raised
             self.handleError(logging.makeLogRecord({"msg": f"{lines} log lines were not written"}))
 
-    def _work(self) -> None:
+    def _work(self, due: threading.Event) -> None:
         while True:
-            self._due.wait()
+            due.wait()
             time.sleep(self.linger)  # gather what comes meanwhile
-            self._due.clear()
+            due.clear()
             self.flush()
 
 

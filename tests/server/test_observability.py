@@ -247,3 +247,28 @@ def test_request_ids_are_unique_and_a_forked_worker_has_its_own() -> None:
     os.close(read)
     assert re.fullmatch(r"[0-9a-f]{32}", forked)
     assert forked[:16] != ids[0][:16]
+
+
+def test_a_forked_process_batches_its_own_lines() -> None:
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    read, write = os.pipe()
+    stream = os.fdopen(write, "w")
+    handler = BatchingStreamHandler(stream, linger=0.05)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("plughub.test.batching.fork")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.handlers[:] = [handler]
+    logger.info("parent")  # starts the writer thread, which the child will not have
+    handler.flush()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child logs, waits past the linger, exits without flushing
+        logger.info("child")
+        time.sleep(0.5)
+        os._exit(0)
+    os.waitpid(child, 0)
+    handler.close()
+    stream.close()
+    with os.fdopen(read) as lines:
+        assert [json.loads(line)["message"] for line in lines] == ["parent", "child"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -304,14 +305,38 @@ def _schema_problem(schema_json: str) -> str | None:
     """Check a schema against the JSON Schema 2020-12 meta-schema, once per distinct schema.
 
     The check costs a few milliseconds (the meta-schema's dynamic references); definitions that
-    repeat schemas, and engines reopened in one process, pay it once.
+    repeat schemas, and engines reopened in one process, pay it once. jsonschema-rs passes valid
+    schemas whose patterns Python's `re` compiles too (it does not check patterns itself); anything
+    else goes to jsonschema (~9 MB once imported), which decides and words the problem.
     """
+    import jsonschema_rs
+
+    schema = json.loads(schema_json)
+    if jsonschema_rs.meta.is_valid(schema) and _patterns_compile(schema):
+        return None
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
     try:
-        Draft202012Validator.check_schema(json.loads(schema_json))
+        Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         path = ".".join(str(p) for p in exc.path)
         return f"not valid JSON Schema at {path or 'top level'}: {exc.message}"
     return None
+
+
+def _patterns_compile(schema: Any) -> bool:
+    """Whether every `pattern` and `patternProperties` key in a schema compiles with `re`."""
+    if isinstance(schema, list):
+        return all(_patterns_compile(item) for item in schema)
+    if not isinstance(schema, dict):
+        return True
+    patterns = [schema["pattern"]] if isinstance(schema.get("pattern"), str) else []
+    if isinstance(schema.get("patternProperties"), dict):
+        patterns += list(schema["patternProperties"])
+    try:
+        for pattern in patterns:
+            re.compile(pattern)
+    except re.error:
+        return False
+    return all(_patterns_compile(value) for value in schema.values())

@@ -8,9 +8,6 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 from plughub.engine.connect import ConnectInputs
 from plughub.engine.mcp.urls import origin_of
 from plughub.engine.netguard import parse_allowlist
@@ -60,7 +57,7 @@ class McpConnections:
         self.engine = engine
         self.ttl = ttl
         self._cache: dict[str, tuple[float, list[ActionInfo]]] = {}
-        self._validators: dict[tuple[str, str], tuple[str, Draft202012Validator]] = {}
+        self._validators: dict[tuple[str, str], tuple[str, Any]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -252,6 +249,9 @@ class McpConnections:
         fingerprint = repr(sorted(schema.items(), key=lambda kv: kv[0]))
         entry = self._validators.get(key)
         if entry is None or entry[0] != fingerprint:
+            from jsonschema import Draft202012Validator  # ~9 MB: only for MCP tools with arguments
+            from jsonschema.exceptions import SchemaError
+
             try:
                 Draft202012Validator.check_schema(schema)
             except SchemaError:  # a server's broken schema: let the server judge the arguments

@@ -155,6 +155,19 @@ def test_invalid_input_json_schema(tmp_path: Path) -> None:
     _fails(path, "actions.ACME_GET_ITEM.inputs", "not valid JSON Schema")
 
 
+@pytest.mark.parametrize(
+    ("schema", "problem"),
+    [
+        # jsonschema-rs checks the schema first but not its patterns: Python's re must compile them.
+        ("{type: string, required: true, pattern: '('}", "at properties.item_id.pattern: '(' is not a 'regex'"),
+        ("{type: object, required: true, patternProperties: {'[': {}}}", "is not a 'regex'"),
+        ("{type: string, required: true, minLength: -1}", "at properties.item_id.minLength: -1 is less than"),
+    ],
+)
+def test_input_schemas_that_jsonschema_refuses(tmp_path: Path, schema: str, problem: str) -> None:
+    _fails(_broken(tmp_path, ITEM_INPUT, f"item_id: {schema}"), "actions.ACME_GET_ITEM.inputs", problem)
+
+
 def test_file_name_must_match_the_id(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD, "other.yaml")
     _fails(path, "id:", "'acme'", "'other'")
