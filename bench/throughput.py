@@ -7,6 +7,8 @@ generator (bench.loadgen: wrk, or an asyncio client) runs in its own process and
 requests in flight; the upstream (bench.upstream) is on loopback. The upstream's own ceiling is
 measured the same way (64 clients calling it directly with the same bearer token). The upstream
 counts what it served, so an action that failed without reaching it cannot pass for throughput.
+The server runs with its defaults: asyncio's event loop accepting one connection per turn, and
+TCP_NODELAY on every connection (`plughub serve --help`).
 """
 
 from __future__ import annotations
