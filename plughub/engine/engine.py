@@ -9,6 +9,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -118,6 +119,8 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
         self._vault: Vault | None = None
         self._master: bytes | None = None
         self._lock = threading.Lock()
+        # `offload`'s threads (a network database's reads from an event loop); started when needed.
+        self.db_threads = ThreadPoolExecutor(max_workers=40, thread_name_prefix="plughub-db")
 
     def __repr__(self) -> str:
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"
@@ -125,6 +128,7 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
     def close(self) -> None:
         """Release the database, the HTTP pool and the MCP event loop."""
         self.mcp.close()
+        self.db_threads.shutdown(wait=True)
         self.audit_log.close()
         self.signers.clear()
         self.executor.close()
