@@ -9,6 +9,7 @@ verdict stands and whose messages name each problem. Neither fetches a remote `$
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
@@ -22,26 +23,31 @@ if TYPE_CHECKING:
 __all__ = ["InputValidator"]
 
 
+@dataclass
+class _Compiled:
+    action: ActionSpec  # kept so that its id is not reused by another action while cached
+    fast: Any  # jsonschema-rs's validator; None when it cannot compile the schema
+    explaining: Any = None  # jsonschema's, built on the first refusal
+
+
 class InputValidator:
     """Validators compiled once per action and reused."""
 
     def __init__(self) -> None:
-        # id(action) -> [the action (so that its id is not reused), fast validator, explaining one]
-        self._compiled: dict[int, list[Any]] = {}
+        self._compiled: dict[int, _Compiled] = {}
 
-    def _entry(self, action: ActionSpec) -> list[Any]:
+    def _entry(self, action: ActionSpec) -> _Compiled:
         entry = self._compiled.get(id(action))
-        if entry is None or entry[0] is not action:
-            entry = self._compiled[id(action)] = [action, _fast_validator(action.input_schema), None]
+        if entry is None or entry.action is not action:
+            entry = self._compiled[id(action)] = _Compiled(action, _fast_validator(action.input_schema))
         return entry
 
-    def _explaining(self, action: ActionSpec) -> Any:
-        entry = self._entry(action)
-        if entry[2] is None:
+    def _explaining(self, entry: _Compiled) -> Any:
+        if entry.explaining is None:
             from jsonschema import Draft202012Validator, FormatChecker
 
-            entry[2] = Draft202012Validator(action.input_schema, format_checker=FormatChecker())
-        return entry[2]
+            entry.explaining = Draft202012Validator(entry.action.input_schema, format_checker=FormatChecker())
+        return entry.explaining
 
     def validate(self, code: str, action: ActionSpec, inputs: Mapping[str, Any]) -> None:
         """Check inputs before anything is sent.
@@ -89,10 +95,10 @@ class InputValidator:
             schema = action.inputs[name].json_schema()
             if name not in present and _has_fallback(schema):
                 present[name] = schema["const"] if "const" in schema else schema["default"]
-        fast = self._entry(action)[1]
-        if fast is not None and _passes(fast, present):
+        entry = self._entry(action)
+        if entry.fast is not None and _passes(entry.fast, present):
             return
-        errors = sorted(self._explaining(action).iter_errors(present), key=lambda e: list(map(str, e.path)))
+        errors = sorted(self._explaining(entry).iter_errors(present), key=lambda e: list(map(str, e.path)))
         if errors:
             problems = [_describe(e) for e in errors[:5]]
             raise InvalidInput(

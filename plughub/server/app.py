@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import inspect
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -44,7 +44,7 @@ class _Hub(FastAPI):
     What reaches FastAPI is handled as before (its error handlers answer inside).
     """
 
-    outer: list[tuple[Any, dict[str, Any]]]
+    outer: Sequence[tuple[Any, dict[str, Any]]] = ()  # outermost first
 
     def build_middleware_stack(self) -> Any:  # FastAPI's stack inside ours
         app = super().build_middleware_stack()

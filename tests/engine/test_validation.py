@@ -32,7 +32,7 @@ ACTION = _action(
 def test_valid_inputs_pass_both_validators() -> None:
     validator = InputValidator()
     validator.validate("T", ACTION, {"name": "ab", "count": 3, "tags": ["x"], "day": "2026-11-28"})
-    fast = validator._entry(ACTION)[1]
+    fast = validator._entry(ACTION).fast
     assert fast is not None and fast.is_valid({"name": "ab", "count": 3})
 
 
@@ -65,7 +65,7 @@ def test_jsonschema_has_the_last_word_where_the_two_disagree() -> None:
     # jsonschema-rs reads `pattern` as ECMA-262 (\d is ASCII) and refuses NaN as a number; Python's
     # jsonschema accepts both, and a refusal by the fast validator is only a question to it.
     validator = InputValidator()
-    fast = validator._entry(ACTION)[1]
+    fast = validator._entry(ACTION).fast
     for inputs in ({"name": "ab", "digits": "\u0663"}, {"name": "ab", "ratio": float("nan")}):
         assert not fast.is_valid(inputs)
         validator.validate("T", ACTION, inputs)
@@ -106,6 +106,6 @@ def listener() -> Iterator[tuple[int, list[socket.socket]]]:
 def test_a_remote_ref_is_never_fetched(listener: tuple[int, list[socket.socket]]) -> None:
     port, accepted = listener
     action = _action(item={"$ref": f"http://127.0.0.1:{port}/item.json"})
-    fast = InputValidator()._entry(action)[1]
+    fast = InputValidator()._entry(action).fast
     assert fast is None  # jsonschema-rs refused to compile it rather than fetch it
     assert accepted == []
