@@ -6,6 +6,7 @@ stored credential reached the service and that it never came back to the MCP cli
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +23,12 @@ import jsonschema
 import pytest
 from mcp.shared.tool_name_validation import TOOL_NAME_REGEX
 
+from plughub.config import Settings
 from plughub.engine import Engine
 from plughub.enums import AuthenticationSchema
 from plughub.schemas import ConnectRequest
-from tests.conftest import CANARIES, CANARY_TOKEN
-from tests.servers import free_port
+from tests.conftest import CANARIES, CANARY_API_KEY, CANARY_TOKEN
+from tests.servers import free_port, serve_app
 from tests.upstream import Reply, Seen, Upstream
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,6 +121,50 @@ def acme(engine: Engine, upstream: Upstream) -> str:
     """A connection named "Work" to the Acme API on the upstream, with CANARY_TOKEN; its id."""
     acme_routes(upstream)
     return connect_acme(engine, upstream)
+
+
+@dataclass
+class Team:
+    id: str
+    key: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+@dataclass
+class Hub:
+    url: str
+    engine: Engine
+    a: Team
+    b: Team
+    work: str  # team A's connection, CANARY_TOKEN
+    beta: str  # team B's connection, CANARY_API_KEY
+
+
+def _team(engine: Engine, name: str) -> Team:
+    team = engine.store.create_team(name)
+    assert team is not None
+    _record, key = engine.store.create_api_key(team.id, "tests")
+    return Team(team.id, key)
+
+
+@pytest.fixture
+def hub(home: Path, upstream: Upstream) -> Iterator[Hub]:
+    """`plughub serve`, guarded but allowed the loopback upstream, with teams A and B, one connection each."""
+    from plughub.server import create_app
+
+    acme_routes(upstream)
+    settings = dataclasses.replace(Settings.from_env(), allow_private_networks="127.0.0.0/8")
+    with ExitStack() as stack:
+        engine = Engine(settings, guard_outbound=True)
+        stack.callback(engine.close)
+        a, b = _team(engine, "team-a"), _team(engine, "team-b")
+        work = connect_acme(engine, upstream, name="Work", team=a.id)
+        beta = connect_acme(engine, upstream, name="Beta", token=CANARY_API_KEY, team=b.id)
+        url = stack.enter_context(serve_app(create_app(engine, settings)))
+        yield Hub(url, engine, a, b, work, beta)
 
 
 def dump(value: Any) -> str:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -17,15 +14,13 @@ import pytest
 from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from plughub.config import Settings
-from plughub.engine import Engine
 from plughub.enums import ConnectionStatus
 from plughub.server import create_app
 from tests.conftest import CANARY_API_KEY, CANARY_PASSWORD, CANARY_TOKEN
 from tests.mcp_server.conftest import (
     CODES,
     ROOT,
-    acme_routes,
+    Hub,
     assert_no_canary,
     assert_valid_tools,
     cli_env,
@@ -110,48 +105,6 @@ def test_cli_http_transport_serves_the_scoped_actions(
 
 
 # /mcp in plughub serve
-
-
-@dataclass
-class Team:
-    id: str
-    key: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}"}
-
-
-@dataclass
-class Hub:
-    url: str
-    engine: Engine
-    a: Team
-    b: Team
-    work: str  # team A's connection, CANARY_TOKEN
-    beta: str  # team B's connection, CANARY_API_KEY
-
-
-def _team(engine: Engine, name: str) -> Team:
-    team = engine.store.create_team(name)
-    assert team is not None
-    _record, key = engine.store.create_api_key(team.id, "tests")
-    return Team(team.id, key)
-
-
-@pytest.fixture
-def hub(home: Any, upstream: Upstream) -> Iterator[Hub]:
-    """A guarded server that may call the loopback upstream, with teams A and B, one connection each."""
-    acme_routes(upstream)
-    settings = dataclasses.replace(Settings.from_env(), allow_private_networks="127.0.0.0/8")
-    with ExitStack() as stack:
-        engine = Engine(settings, guard_outbound=True)
-        stack.callback(engine.close)
-        a, b = _team(engine, "team-a"), _team(engine, "team-b")
-        work = connect_acme(engine, upstream, name="Work", team=a.id)
-        beta = connect_acme(engine, upstream, name="Beta", token=CANARY_API_KEY, team=b.id)
-        url = stack.enter_context(serve_app(create_app(engine, settings)))
-        yield Hub(url, engine, a, b, work, beta)
 
 
 def test_mcp_needs_the_team_api_key(hub: Hub, upstream: Upstream) -> None:
