@@ -18,6 +18,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
+from mcp_types.version import is_version_at_least
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from plughub.exceptions import PlughubError
+from plughub.mcp.inflight import STDIN_CLOSED_GRACE, serve_until_answered
 from plughub.mcp.toolset import Toolset
 
 __all__ = ["SCOPE_KEY", "StreamableHTTPEndpoint", "build_server", "http_app", "loopback_security", "serve_stdio"]
@@ -33,6 +35,7 @@ logger = logging.getLogger("plughub.mcp")
 
 SCOPE_KEY = "plughub.mcp.toolset"
 """Where an HTTP endpoint leaves the request's toolset in the ASGI scope for the handlers."""
+_STRUCTURED_SINCE = "2025-06-18"  # the first protocol version with structuredContent
 
 _INSTRUCTIONS = (
     "Each tool runs one action of a plughub connection against the real service; plughub holds the "
@@ -95,6 +98,8 @@ def build_server(toolset: Toolset | None = None, *, name: str = "plughub") -> Se
             message = exc.message if isinstance(exc, PlughubError) else f"{type(exc).__name__}; see plughub's log"
             result = {"content": [{"type": "text", "text": f"plughub could not run the tool: {message}"}]}
             result["isError"] = True
+        if not is_version_at_least(str(getattr(ctx, "protocol_version", "")), _STRUCTURED_SINCE):
+            result.pop("structuredContent", None)  # an older client would not expect it (the text has it all)
         return types.CallToolResult.model_validate(result)
 
     return Server(
@@ -108,20 +113,21 @@ def build_server(toolset: Toolset | None = None, *, name: str = "plughub") -> Se
     )
 
 
-async def serve_stdio(toolset: Toolset) -> None:
-    """Serve a toolset over stdio until the client closes stdin.
+async def serve_stdio(toolset: Toolset, *, grace: float = STDIN_CLOSED_GRACE) -> None:
+    """Serve a toolset over stdio until the client closes stdin and the calls in flight are answered.
 
     The SDK diverts file descriptor 1 to stderr while it serves, so a stray print cannot corrupt
     the protocol; logs go to stderr.
 
     Args:
         toolset: The tools.
+        grace: The longest wait, in seconds, for the answers in flight once stdin is closed.
     """
     from mcp.server.stdio import stdio_server
 
     server = build_server(toolset)
     async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+        await serve_until_answered(server, read_stream, write_stream, grace=grace)
 
 
 def loopback_security(host: str) -> TransportSecuritySettings | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.conftest import CANARY_TOKEN
 from tests.mcp_server.conftest import ROOT, assert_no_canary, assert_valid_tools, cli_env, plughub_command
-from tests.upstream import Upstream
+from tests.upstream import Reply, Seen, Upstream
 
 SCOPE = ["ACME_ISSUES_CREATE_ISSUE", "ACME_ISSUES_WHOAMI"]
 
@@ -98,24 +100,22 @@ def test_stdio_serves_the_scoped_actions_and_runs_them_with_the_stored_credentia
     assert_no_canary(got, stderr)
 
 
-def test_stdout_carries_nothing_but_the_protocol(acme: str, home: Path) -> None:
-    messages = [
+def _handshake(version: str) -> list[dict[str, Any]]:
+    return [
         {
             "jsonrpc": "2.0",
             "id": 1,
             "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "raw", "version": "0"},
-            },
+            "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
         },
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "NOPE", "arguments": {}}},
     ]
+
+
+def _started(home: Path, connection: str, messages: list[dict[str, Any]]) -> subprocess.Popen[str]:
+    """`plughub mcp serve` for one connection, driven by hand: the messages are written, stdin left open."""
     process = subprocess.Popen(
-        plughub_command("mcp", "serve", "--connection", acme),
+        plughub_command("mcp", "serve", "--connection", connection),
         cwd=ROOT,
         env=cli_env(home),
         stdin=subprocess.PIPE,
@@ -126,6 +126,17 @@ def test_stdout_carries_nothing_but_the_protocol(acme: str, home: Path) -> None:
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
     process.stdin.flush()
+    return process
+
+
+def test_stdout_carries_nothing_but_the_protocol(acme: str, home: Path) -> None:
+    messages = [
+        *_handshake("2025-06-18"),
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "NOPE", "arguments": {}}},
+    ]
+    process = _started(home, acme, messages)
+    assert process.stdout is not None
     lines = [process.stdout.readline() for _ in range(3)]  # an answer per request (stdin stays open meanwhile)
     stdout, stderr = process.communicate(timeout=30)  # closing stdin ends the server
     assert process.returncode == 0, stderr
@@ -142,4 +153,45 @@ def test_stdout_carries_nothing_but_the_protocol(acme: str, home: Path) -> None:
     ]
     assert answers[2]["result"]["isError"] is True  # an unknown tool is a tool error, not a protocol crash
     assert "plughub MCP server: 4 tools from 1 connection(s) on stdio" in stderr
+    assert_no_canary(answers, stderr)
+
+
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-06-18"])
+def test_a_call_in_flight_when_stdin_closes_is_answered_before_exiting(
+    acme: str, upstream: Upstream, home: Path, version: str
+) -> None:
+    """A client that sends its last call and closes stdin (a one-shot script) still gets the answer."""
+    arrived, release = threading.Event(), threading.Event()
+
+    def slow_whoami(seen: Seen) -> Reply:
+        arrived.set()
+        release.wait(60)
+        return Reply(200, {"login": "octo", "authorization": seen.header("Authorization")})
+
+    upstream.route("GET", "/whoami", slow_whoami)
+    call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "ACME_ISSUES_WHOAMI"}}
+    process = _started(home, acme, [*_handshake(version), call])
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        assert arrived.wait(60), "the call never reached the service"
+        process.stdin.close()  # the client is done sending while its call is in flight
+        time.sleep(0.5)  # not an assertion: lets the server read the end of stdin before the service answers
+        release.set()
+        stdout = process.stdout.read()  # until the server exits
+        stderr = process.stderr.read() if process.stderr else ""
+        process.wait(60)
+    finally:
+        release.set()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr
+    answers = {a["id"]: a for a in map(json.loads, stdout.splitlines())}
+    assert sorted(answers) == [1, 2], stdout
+    assert answers[1]["result"]["protocolVersion"] == version
+    result = answers[2]["result"]
+    assert result["isError"] is False
+    assert json.loads(result["content"][0]["text"]) == {"login": "octo", "authorization": "***"}
+    # structuredContent came with 2025-06-18: an older session gets the text only.
+    assert ("structuredContent" in result) is (version != "2024-11-05")
     assert_no_canary(answers, stderr)
