@@ -26,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from plughub.exceptions import PlughubError
+from plughub.mcp.http_checks import batch_refusal, version_refusal
 from plughub.mcp.inflight import STDIN_CLOSED_GRACE, serve_until_answered
 from plughub.mcp.toolset import Toolset
 
@@ -233,6 +234,11 @@ class StreamableHTTPEndpoint:
                 await prepared(scope, receive, send)
                 return
             scope[SCOPE_KEY] = prepared
+        refused, receive = await batch_refusal(scope, receive)
+        refused = refused or version_refusal(scope)
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
         await manager.handle_request(scope, receive, send)
 
 
