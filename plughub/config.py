@@ -38,6 +38,25 @@ def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} must be 1/true/yes/on or 0/false/no/off, not {raw!r}.")
 
 
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    from plughub.origins import ANY_ORIGIN, normalize_origin
+
+    found: list[str] = []
+    for raw in (env.get(name) or "").split(","):
+        if not raw.strip():
+            continue
+        origin = ANY_ORIGIN if raw.strip() == ANY_ORIGIN else normalize_origin(raw.strip().rstrip("/"))
+        if origin is None:
+            from plughub.exceptions import ConfigurationError
+
+            raise ConfigurationError(
+                f"{name} must list origins such as https://app.example (scheme, host and optional port, "
+                f"comma-separated) or be {ANY_ORIGIN}, not {raw.strip()!r}."
+            )
+        found.append(origin)
+    return tuple(dict.fromkeys(found))
+
+
 @dataclass(frozen=True)
 class Settings:
     """plughub's configuration.
@@ -71,6 +90,9 @@ class Settings:
         cache_ttl: `PLUGHUB_CACHE_TTL`, seconds the rows each run reads (the connection and its
             sealed credentials) are kept in memory; a write by this process empties the
             cache at once, another process's write is seen within this time. `0` turns it off.
+        mcp_allowed_origins: `PLUGHUB_MCP_ALLOWED_ORIGINS`, the web origins (`https://app.example`,
+            comma-separated; `*` for any) whose pages may use `/mcp` besides the server's own; requests
+            without an `Origin` header (clients that are not browsers) are not concerned.
     """
 
     home: Path = field(default_factory=lambda: Path("~/.plughub").expanduser())
@@ -90,6 +112,7 @@ class Settings:
     aixplain_compat: bool = True
     aixplain_sync_wait: float = 10.0
     cache_ttl: float = 1.0
+    mcp_allowed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -125,6 +148,7 @@ class Settings:
             aixplain_compat=_switch(env, "PLUGHUB_AIXPLAIN_COMPAT", True),
             aixplain_sync_wait=_float(env, "PLUGHUB_AIXPLAIN_SYNC_WAIT", 10.0),
             cache_ttl=_float(env, "PLUGHUB_CACHE_TTL", 1.0),
+            mcp_allowed_origins=_origins(env, "PLUGHUB_MCP_ALLOWED_ORIGINS"),
         )
 
     @property

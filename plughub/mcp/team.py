@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -14,6 +14,7 @@ from plughub.enums import ConnectionStatus
 from plughub.exceptions import ConnectionNotFound, InvalidInput, PlughubError
 from plughub.mcp.server import StreamableHTTPEndpoint
 from plughub.mcp.toolset import Toolset
+from plughub.origins import OriginPolicy
 from plughub.schemas import ActionInfo, ActionResult, ConnectionInfo
 
 if TYPE_CHECKING:
@@ -128,25 +129,47 @@ def _toolset_for(engine: Engine, team: str, request: Request) -> Toolset:
     return toolset
 
 
-def team_endpoint(engine: Engine, authenticate: Callable[[Request], ApiKeyRecord]) -> StreamableHTTPEndpoint:
+def _origin_refused(origin: str) -> Response:
+    message = (
+        f"a page at {origin} may not use this server's /mcp (the Origin header is neither this server's own "
+        "nor in PLUGHUB_MCP_ALLOWED_ORIGINS)"
+    )
+    return JSONResponse({"error": "origin_not_allowed", "message": message, "details": {"origin": origin}}, 403)
+
+
+def team_endpoint(
+    engine: Engine,
+    authenticate: Callable[[Request], ApiKeyRecord],
+    *,
+    public_url: str | None = None,
+    allowed_origins: Collection[str] = (),
+) -> StreamableHTTPEndpoint:
     """Build the `/mcp` endpoint of `plughub serve`.
 
     Every request needs the team's API key (`Authorization: Bearer <key>`). The tools are the actions
     of the team's active connections, narrowed by the request: an end user (`X-End-User-Id: <id>` or
     `?end_user_id=<id>`), connections (`?connection=<id>`, repeatable) and action codes
     (`?action=<code>`, repeatable). Unknown connection ids (another team's among them) and action
-    codes answer 404, a connection that is not active 409, all as the server's JSON errors.
+    codes answer 404, a connection that is not active 409, all as the server's JSON errors. A request
+    from a web page (an `Origin` header) is refused (403) unless the page is the server's own
+    (`public_url`, or the `Host` it was reached by) or its origin is allowed.
 
     Args:
         engine: The server's engine.
         authenticate: The server's API key check (`plughub.server.security.require_key`): returns the
             key's record, or raises `AuthenticationError`.
+        public_url: Where people reach the server (`PLUGHUB_PUBLIC_URL`), if set.
+        allowed_origins: More origins whose pages may call (`PLUGHUB_MCP_ALLOWED_ORIGINS`); `*` for any.
 
     Returns:
         The endpoint: route `/mcp` to it and enter its `lifespan()` in the application's lifespan.
     """
+    origins = OriginPolicy(public_url, allowed_origins)
 
     async def prepare(request: Request) -> Toolset | Response:
+        origin = request.headers.get("origin")
+        if not origins.allows(origin, request.headers.get("host")):
+            return _origin_refused(str(origin))
         try:
             key = await anyio.to_thread.run_sync(authenticate, request)
             return await anyio.to_thread.run_sync(_toolset_for, engine, key.team_id, request)
@@ -154,5 +177,6 @@ def team_endpoint(engine: Engine, authenticate: Callable[[Request], ApiKeyRecord
             challenge = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
             return _error(exc, challenge)
 
-    # No Host/Origin checks: behind its API key, the server answers to whatever name it is reached by.
+    # No Host check (the SDK's DNS-rebinding settings): behind its API key, the server answers to whatever
+    # name it is reached by; the Origin check above keeps other sites' pages out.
     return StreamableHTTPEndpoint(prepare=prepare)

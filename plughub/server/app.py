@@ -69,7 +69,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     served = engine or Engine(settings, database_url=settings.database_url, guard_outbound=True)
     from plughub.mcp import team_endpoint  # the MCP SDK costs half a second to import: only when serving
 
-    mcp = team_endpoint(served, require_key)
+    mcp = team_endpoint(
+        served, require_key, public_url=settings.public_url, allowed_origins=settings.mcp_allowed_origins
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

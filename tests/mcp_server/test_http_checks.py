@@ -1,15 +1,19 @@
-"""What `/mcp` refuses before MCP runs, and what it sends to which protocol version."""
+"""What `/mcp` refuses before MCP runs (batches, unknown versions, foreign origins), and what it sends to
+which protocol version."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import httpx
 import pytest
 
+from plughub.server import create_app
 from tests.mcp_server.conftest import Hub
 from tests.mcp_server.test_http import ACCEPT, INITIALIZE
+from tests.servers import serve_app
 from tests.upstream import Upstream
 
 WHOAMI = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "ACME_ISSUES_WHOAMI", "arguments": {}}}
@@ -68,3 +72,68 @@ def test_structured_content_goes_only_to_versions_that_have_it(hub: Hub, version
     assert ("structuredContent" in result) is structured
     if structured:
         assert result["structuredContent"] == {"login": "octo", "authorization": "***"}
+
+
+def test_a_browser_origin_must_be_the_servers_own_or_allowed(hub: Hub) -> None:
+    port = hub.url.rsplit(":", 1)[1]
+    own = _post(hub, INITIALIZE, Origin=f"http://127.0.0.1:{port}")
+    other_host = _post(hub, INITIALIZE, Origin=f"http://localhost:{port}")
+    other_port = _post(hub, INITIALIZE, Origin="http://127.0.0.1:1")
+    foreign = _post(hub, INITIALIZE, Origin="https://evil.example")
+    opaque = _post(hub, INITIALIZE, Origin="null")
+    assert own.status_code == 200 and _post(hub, INITIALIZE).status_code == 200  # no Origin: not a browser
+    for refused, origin in (
+        (other_host, f"http://localhost:{port}"),
+        (other_port, "http://127.0.0.1:1"),
+        (foreign, "https://evil.example"),
+        (opaque, "null"),
+    ):
+        assert refused.status_code == 403
+        assert refused.json() == {
+            "error": "origin_not_allowed",
+            "message": f"a page at {origin} may not use this server's /mcp (the Origin header is neither this "
+            "server's own nor in PLUGHUB_MCP_ALLOWED_ORIGINS)",
+            "details": {"origin": origin},
+        }
+    # A refused origin runs nothing, even with a valid key.
+    assert _post(hub, WHOAMI, Origin="https://evil.example").status_code == 403
+
+    settings = dataclasses.replace(
+        hub.engine.settings,
+        public_url="https://hub.example",
+        mcp_allowed_origins=("https://app.example", "http://127.0.0.1:3000"),
+    )
+    with serve_app(create_app(hub.engine, settings)) as url:
+
+        def status(origin: str) -> int:
+            headers = {**ACCEPT, **hub.a.auth, "Origin": origin}
+            return httpx.post(url + "/mcp", json=INITIALIZE, headers=headers, timeout=30).status_code
+
+        assert status("https://hub.example") == 200  # PLUGHUB_PUBLIC_URL
+        assert status("https://HUB.example:443") == 200  # the same origin, spelled otherwise
+        assert status("https://app.example") == 200 and status("http://127.0.0.1:3000") == 200
+        assert status("http://hub.example") == 403 and status("https://app.example:8443") == 403
+        assert status("http://127.0.0.1:" + url.rsplit(":", 1)[1]) == 200  # still its own Host
+
+
+def test_the_allowed_origins_setting_is_checked() -> None:
+    from plughub.config import Settings
+    from plughub.exceptions import ConfigurationError
+
+    read = Settings.from_env({"PLUGHUB_MCP_ALLOWED_ORIGINS": " https://App.example/ , http://127.0.0.1:3000"})
+    assert read.mcp_allowed_origins == ("https://app.example", "http://127.0.0.1:3000")
+    assert Settings.from_env({"PLUGHUB_MCP_ALLOWED_ORIGINS": "*"}).mcp_allowed_origins == ("*",)
+    for bad in ("app.example", "https://app.example/path", "ftp://app.example"):
+        with pytest.raises(ConfigurationError) as raised:
+            Settings.from_env({"PLUGHUB_MCP_ALLOWED_ORIGINS": bad})
+        assert raised.value.message == (
+            f"PLUGHUB_MCP_ALLOWED_ORIGINS must list origins such as https://app.example (scheme, host and "
+            f"optional port, comma-separated) or be *, not {bad!r}."
+        )
+
+
+def test_any_origin_with_a_star(hub: Hub) -> None:
+    settings = dataclasses.replace(hub.engine.settings, mcp_allowed_origins=("*",))
+    with serve_app(create_app(hub.engine, settings)) as url:
+        headers = {**ACCEPT, **hub.a.auth, "Origin": "https://anywhere.example"}
+        assert httpx.post(url + "/mcp", json=INITIALIZE, headers=headers, timeout=30).status_code == 200
