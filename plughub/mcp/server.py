@@ -20,11 +20,13 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import is_version_at_least
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from plughub import via
 from plughub.exceptions import PlughubError
 from plughub.mcp.http_checks import batch_refusal, version_refusal
 from plughub.mcp.inflight import STDIN_CLOSED_GRACE, serve_until_answered
@@ -36,6 +38,7 @@ logger = logging.getLogger("plughub.mcp")
 
 SCOPE_KEY = "plughub.mcp.toolset"
 """Where an HTTP endpoint leaves the request's toolset in the ASGI scope for the handlers."""
+_VIA_KEY = "plughub.mcp.via"  # the request's Plughub-Via chain, for the MCP requests its tools send
 _STRUCTURED_SINCE = "2025-06-18"  # the first protocol version with structuredContent
 
 _INSTRUCTIONS = (
@@ -46,15 +49,23 @@ _INSTRUCTIONS = (
 Prepare = Callable[[Request], Awaitable["Toolset | Response"]]
 
 
+def _scope(ctx: Any) -> dict[str, Any]:
+    scope = getattr(getattr(ctx, "request", None), "scope", None)
+    return scope if isinstance(scope, dict) else {}
+
+
 def _toolset(ctx: Any, default: Toolset | None) -> Toolset:
-    request = getattr(ctx, "request", None)
-    scope = getattr(request, "scope", None)
-    found = scope.get(SCOPE_KEY) if isinstance(scope, dict) else None
+    found = _scope(ctx).get(SCOPE_KEY)
     if isinstance(found, Toolset):
         return found
     if default is None:
         raise MCPError(types.INTERNAL_ERROR, "this request reached the MCP server without a toolset")
     return default
+
+
+def _via(ctx: Any) -> tuple[str, ...]:
+    chain = _scope(ctx).get(_VIA_KEY, ())
+    return chain if isinstance(chain, tuple) else ()
 
 
 def _no_header_params(_name: str) -> None:
@@ -81,7 +92,7 @@ def build_server(toolset: Toolset | None = None, *, name: str = "plughub") -> Se
     async def list_tools(ctx: Any, _params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         chosen = _toolset(ctx, toolset)
         try:
-            tools = await anyio.to_thread.run_sync(chosen.tools)
+            tools = await anyio.to_thread.run_sync(via.running_after, _via(ctx), chosen.tools)
         except PlughubError as exc:
             raise MCPError(types.INTERNAL_ERROR, f"plughub could not list the tools: {exc.message}") from None
         except Exception as exc:
@@ -93,7 +104,9 @@ def build_server(toolset: Toolset | None = None, *, name: str = "plughub") -> Se
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         chosen = _toolset(ctx, toolset)
         try:
-            result = await anyio.to_thread.run_sync(chosen.call, params.name, params.arguments)
+            result = await anyio.to_thread.run_sync(
+                via.running_after, _via(ctx), chosen.call, params.name, params.arguments
+            )
         except Exception as exc:  # listing the tools failed (a database gone): still a tool error, not a crash
             logger.error("unexpected %s while calling tool %s", type(exc).__name__, params.name)
             message = exc.message if isinstance(exc, PlughubError) else f"{type(exc).__name__}; see plughub's log"
@@ -158,6 +171,10 @@ class StreamableHTTPEndpoint:
     to another (answered 404 "Session not found"). plughub sends no server-to-client requests
     (sampling, elicitation), which are what sessions would add. JSON answers instead of SSE streams:
     each call has one answer, and proxies and middleware pass it whole.
+
+    Before the SDK sees a request, a loop (a `Plughub-Via` header naming this process, see
+    `plughub.via`) is refused (508), `prepare` runs, and a batch or an unknown protocol version is
+    refused (`plughub.mcp.http_checks`). The tools' own MCP requests carry the request's chain.
 
     Args:
         toolset: The tools to serve, or None when `prepare` builds them per request.
@@ -228,6 +245,12 @@ class StreamableHTTPEndpoint:
             message = "the MCP endpoint is not running (its lifespan was not entered)"
             await JSONResponse({"error": "not_ready", "message": message, "details": {}}, 503)(scope, receive, send)
             return
+        headers = Headers(scope=scope)
+        chain = via.parse(headers.get(via.HEADER))
+        loop = via.refusal(chain)
+        if loop is not None:  # before anything else: a loop must not cost a database read per turn
+            await JSONResponse({"error": "mcp_loop", "message": loop, "details": {}}, 508)(scope, receive, send)
+            return
         if self._prepare is not None:
             prepared = await self._prepare(Request(scope, receive))
             if isinstance(prepared, Response):
@@ -239,6 +262,7 @@ class StreamableHTTPEndpoint:
         if refused is not None:
             await refused(scope, receive, send)
             return
+        scope[_VIA_KEY] = chain
         await manager.handle_request(scope, receive, send)
 
 

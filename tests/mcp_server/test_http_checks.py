@@ -1,5 +1,5 @@
-"""What `/mcp` refuses before MCP runs (batches, unknown versions, foreign origins), and what it sends to
-which protocol version."""
+"""What `/mcp` refuses before MCP runs (batches, unknown versions, foreign origins, loops), and what it sends
+to which protocol version."""
 
 from __future__ import annotations
 
@@ -10,14 +10,26 @@ from typing import Any
 import httpx
 import pytest
 
+from plughub.enums import AuthenticationSchema, ResponseStatus
+from plughub.exceptions import UpstreamStatusError
+from plughub.schemas import ConnectRequest
 from plughub.server import create_app
-from tests.mcp_server.conftest import Hub
-from tests.mcp_server.test_http import ACCEPT, INITIALIZE
+from tests.mcp_server.conftest import Hub, assert_no_canary
+from tests.mcp_server.test_http import ACCEPT, INITIALIZE, _session
 from tests.servers import serve_app
 from tests.upstream import Upstream
 
 WHOAMI = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "ACME_ISSUES_WHOAMI", "arguments": {}}}
 SUPPORTED = "2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25, 2026-07-28"
+LOOPED = (
+    "the request looped back to a plughub server it had passed through (an MCP connection that points at its "
+    "own server's /mcp, directly or through other plughub servers). Point the connection at another MCP server."
+)
+CAME_BACK = (
+    "this MCP request came back to a plughub server it had passed through (the Plughub-Via header names it): an "
+    "MCP connection points at its own server's /mcp, directly or through other plughub servers. Point it at "
+    "another MCP server."
+)
 
 
 def _post(hub: Hub, body: Any, **headers: str) -> httpx.Response:
@@ -137,3 +149,56 @@ def test_any_origin_with_a_star(hub: Hub) -> None:
     with serve_app(create_app(hub.engine, settings)) as url:
         headers = {**ACCEPT, **hub.a.auth, "Origin": "https://anywhere.example"}
         assert httpx.post(url + "/mcp", json=INITIALIZE, headers=headers, timeout=30).status_code == 200
+
+
+def _self_connection(hub: Hub) -> str:
+    """Team A's MCP connection to its own server's /mcp, with team A's key."""
+    request = ConnectRequest(
+        integration_id="mcp",
+        scheme=AuthenticationSchema.BEARER_TOKEN,
+        name="Myself",
+        data={"url": hub.url + "/mcp", "token": hub.a.key},
+    )
+    return hub.engine.create_connection(request, team=hub.a.id).id
+
+
+def test_an_mcp_connection_to_its_own_server_is_refused_at_once(hub: Hub, upstream: Upstream) -> None:
+    myself = _self_connection(hub)
+    with pytest.raises(UpstreamStatusError) as listing:
+        hub.engine.list_actions(myself, team=hub.a.id)
+    origin = hub.url
+    assert listing.value.message == f"the MCP server at {origin} answered HTTP 508: {LOOPED}"
+    run = hub.engine.run_action(myself, "ACME_ISSUES_WHOAMI", {}, team=hub.a.id)
+    assert run.status is ResponseStatus.FAILED and run.error_message == listing.value.message
+
+    # An MCP client of the team lists the tools: the team's connections include the looping one, whose
+    # listing is refused at its first return; nothing recurses.
+    from mcp.shared.exceptions import MCPError
+
+    async def list_tools(client: Any) -> Any:
+        with pytest.raises(MCPError) as raised:
+            await client.list_tools()
+        return raised.value
+
+    error = _session(hub.url + "/mcp", list_tools, hub.a.auth)
+    assert error.message == f"plughub could not list the tools: {listing.value.message}"
+    assert_no_canary(error.message, run)
+    assert hub.a.key not in error.message and hub.a.key not in (run.error_message or "")
+    assert upstream.seen == []
+
+
+def test_the_via_header_of_other_plughub_servers_is_accepted_up_to_a_limit(hub: Hub) -> None:
+    from plughub import via
+
+    assert _post(hub, WHOAMI, **{via.HEADER: "0123456789ab"}).status_code == 200  # another server's request
+    chain = ", ".join(f"{n:012x}" for n in range(via.MAX_HOPS))
+    refused = _post(hub, WHOAMI, **{via.HEADER: chain})
+    assert refused.status_code == 508
+    assert refused.json() == {
+        "error": "mcp_loop",
+        "message": f"this MCP request has passed through {via.MAX_HOPS} plughub servers (the Plughub-Via header), "
+        "the most allowed: MCP connections between plughub servers make a loop or a chain too long.",
+        "details": {},
+    }
+    came_back = _post(hub, WHOAMI, **{via.HEADER: f"0123456789ab, {via.PROCESS_ID}"})
+    assert (came_back.status_code, came_back.json()["message"]) == (508, CAME_BACK)

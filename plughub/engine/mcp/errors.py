@@ -68,6 +68,12 @@ def describe_failure(exc: BaseException, origin: str, redactor: Redactor) -> Act
 def _hint(status: int) -> str:
     if status in (401, 403):
         return ": it refused the credentials. Reconnect with a valid token or API key."
+    if status == 508:  # what plughub's own MCP endpoints answer to a request that comes back (plughub.via)
+        return (
+            ": the request looped back to a plughub server it had passed through (an MCP connection that points at "
+            "its own server's /mcp, directly or through other plughub servers). Point the connection at another MCP "
+            "server."
+        )
     if status in (404, 405):
         return ": no MCP endpoint there. Check the URL's path and the transport (streamable_http or sse)."
     return "."

@@ -16,6 +16,8 @@ from plughub.engine.store import ConnectionRecord
 from plughub.enums import AuthenticationSchema, ResponseStatus
 from plughub.exceptions import ActionError, ActionNotFound, InvalidInput, MissingInputs, UnknownInputs
 from plughub.schemas import ActionInfo, ActionResult
+from plughub.via import HEADER as VIA_HEADER
+from plughub.via import outbound
 
 if TYPE_CHECKING:
     from plughub.engine.engine import Engine
@@ -88,7 +90,8 @@ class McpConnections:
         blob = self.engine.store.get_credentials(record.id)
         credentials = self.engine._open(record.id, blob) if blob else {}
         scheme = AuthenticationSchema(record.scheme)
-        headers: dict[str, str] = {}
+        # Read here, in the caller's thread: the request being served (if any) set the chain there.
+        headers: dict[str, str] = {VIA_HEADER: outbound()}
         if scheme is AuthenticationSchema.BEARER_TOKEN:
             headers["Authorization"] = f"Bearer {credentials['token']}"
         elif scheme is AuthenticationSchema.API_KEY:
