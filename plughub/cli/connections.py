@@ -193,10 +193,15 @@ def delete(connection_id: str, yes: bool) -> None:
 
 
 def _tool(connection_id: str) -> ConnectionTool:
+    from plughub.exceptions import ConnectionNotFound, NotFoundError
     from plughub.factories import ModelFactory  # pydantic: loaded when a command runs, not for --help
     from plughub.modules.model.connection import ConnectionTool
 
-    model = ModelFactory.get(connection_id)
+    try:
+        model = ModelFactory.get(connection_id)
+    except NotFoundError:
+        # The SDK looks for an integration too; here only a connection fits, so say just that.
+        raise ConnectionNotFound(f"No connection with id '{connection_id}'.", details={"id": connection_id}) from None
     if not isinstance(model, ConnectionTool):
         raise click.BadParameter(f"'{connection_id}' is an integration, not a connection", param_hint="CONNECTION_ID")
     return model

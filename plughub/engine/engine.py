@@ -374,7 +374,8 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
     def _not_found(connection_id: str) -> ConnectionNotFound:
         return ConnectionNotFound(
             f"No connection with id '{connection_id}'. List them with "
-            "ModelFactory.list(function_type=FunctionType.CONNECTION) or `plughub connections list`."
+            "ModelFactory.list(function_type=FunctionType.CONNECTION) or `plughub connections list`.",
+            details={"id": connection_id},
         )
 
     # Keys

@@ -175,7 +175,7 @@ class Catalog:
         """
         found = self._lookup(INTEGRATION_ALIASES.get(integration_id, integration_id), team)
         if found is None:
-            raise IntegrationNotFound(f"No integration with id '{integration_id}'. {_NOT_FOUND}")
+            raise self._not_found(integration_id, team, "id")
         return found
 
     def info(self, integration_id: str, team: str | None = None) -> IntegrationInfo:
@@ -221,7 +221,16 @@ class Catalog:
             spec = self.spec(key, team)
             if spec.display_name.casefold() == wanted:
                 return spec
-        raise IntegrationNotFound(f"No integration with id or name '{id_or_name}'. {_NOT_FOUND}")
+        raise self._not_found(id_or_name, team, "id or name")
+
+    def _not_found(self, asked: str, team: str | None, what: str) -> IntegrationNotFound:
+        """The error for an unknown integration, with the ids closest to what was asked for."""
+        close = difflib.get_close_matches(asked.strip().casefold(), self.ids(team), n=3, cutoff=0.75)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        return IntegrationNotFound(
+            f"No integration with {what} '{asked}'.{hint} {_NOT_FOUND}",
+            details={"id": asked, "did_you_mean": close},
+        )
 
     def categories(self, team: str | None = None) -> dict[str, int]:
         """Every category with how many integrations are in it.
