@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "ensure_home"]
 
 DEFAULT_CALLBACK_URL = "http://127.0.0.1:8765/oauth/callback"
 
@@ -55,6 +55,54 @@ def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
             )
         found.append(origin)
     return tuple(dict.fromkeys(found))
+
+
+def ensure_home(home: Path) -> Path:
+    """Create `PLUGHUB_HOME` if it is missing (mode 0700) and check that plughub can work in it.
+
+    Args:
+        home: The directory.
+
+    Returns:
+        The same path.
+
+    Raises:
+        ConfigurationError: It is a file, cannot be created, or is not writable; the message
+            names the path and what to do.
+    """
+    from plughub.exceptions import ConfigurationError
+
+    fix = "set PLUGHUB_HOME to a directory you can write to (plughub creates it)"
+    try:
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except FileExistsError:
+        raise ConfigurationError(
+            f"PLUGHUB_HOME {home} is a file, not a directory: move the file away or {fix}.",
+            details={"path": str(home)},
+        ) from None
+    except OSError as exc:
+        # A parent that is a file, no permission, a read-only file system: the system's words say which.
+        raise ConfigurationError(
+            f"PLUGHUB_HOME {home} cannot be created ({exc.strerror}): create it yourself or {fix}.",
+            details={"path": str(home)},
+        ) from None
+    if not os.access(home, os.R_OK | os.W_OK | os.X_OK):
+        raise ConfigurationError(
+            f"PLUGHUB_HOME {home} is not writable by this user: fix its permissions (chmod u+rwx {home}) or {fix}.",
+            details={"path": str(home)},
+        )
+    for name, mode, needs in (
+        ("plughub.db", os.R_OK | os.W_OK, "readable and writable"),
+        ("master.key", os.R_OK, "readable"),
+    ):
+        # Files an earlier run (or another user) left behind that this user cannot use.
+        path = home / name
+        if path.exists() and not os.access(path, mode):
+            raise ConfigurationError(
+                f"{path} is not {needs} by this user: fix its owner or mode, or {fix}.",
+                details={"path": str(path)},
+            )
+    return home
 
 
 @dataclass(frozen=True)

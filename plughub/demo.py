@@ -1,10 +1,11 @@
 """`plughub demo`: the whole path, offline, in a temporary home.
 
 It starts the sandbox API on 127.0.0.1, connects to it with API_KEY, BEARER_TOKEN, BASIC and
-NO_AUTH through the public SDK, runs real actions, shows a refused input and a failed call,
-completes OAuth 2.0 and OAuth 1.0a consents headlessly against the sandbox's Authlib providers,
-shows a token refresh and the client credentials grant, rotates the data key, and proves that no
-secret is stored in clear.
+NO_AUTH through the public SDK, runs real actions, shows refused inputs and the expected refusal
+of a private route to the NO_AUTH connection, completes OAuth 2.0 and OAuth 1.0a consents against
+the sandbox's Authlib providers (an HTTP client posts the consent form where a person would click
+Approve), shows a token refresh and the client credentials grant, rotates the data key, and proves
+that no secret is stored in clear.
 """
 
 from __future__ import annotations
@@ -74,14 +75,20 @@ def _walkthrough(
         AuthenticationSchema.NO_AUTH: {},
     }
     tools: dict[str, ConnectionTool] = {}
-    echo("\n2. Connect once per scheme, then ask the sandbox who it sees:")
+    echo("\n2. Connect once per scheme, then ask the sandbox who it sees (SANDBOX_WHOAMI, a private route):")
     for scheme, data in inputs.items():
         response = integration.connect(scheme, data={**data, "port": sandbox.port}, name=f"demo {scheme.value}")
         tool = ModelFactory.get(response.data["id"])
         assert isinstance(tool, ConnectionTool)  # noqa: S101 - a connection id always yields a tool
         tools[scheme.value] = tool
         whoami = tool.run("SANDBOX_WHOAMI", {})
-        outcome = _short(whoami.data) if whoami.status.value == "SUCCESS" else f"FAILED: {whoami.error_message}"
+        if whoami.status.value == "SUCCESS":
+            outcome = _short(whoami.data)
+        elif scheme is AuthenticationSchema.NO_AUTH:
+            # The route is private and NO_AUTH sends no credentials: a refusal is the right answer.
+            outcome = f"refused, as expected without credentials: {whoami.error_message}"
+        else:
+            outcome = f"FAILED: {whoami.error_message}"
         echo(f"   {scheme.value:<13} connection {tool.id} -> {outcome}")
 
     api = tools["API_KEY"]
@@ -112,7 +119,8 @@ def _walkthrough(
     count = engine.rotate_keys()
     again = tools["BEARER_TOKEN"].run("SANDBOX_WHOAMI", {})
     echo(
-        f"   re-encrypted {count} records under key {engine.vault.active}; BEARER_TOKEN whoami -> {_short(again.data)}"
+        f"   re-encrypted {count} records under key {engine.vault.active}; "
+        f"SANDBOX_WHOAMI via BEARER_TOKEN -> {_short(again.data)}"
     )
 
     echo("\n9. Secrets on disk:")
@@ -146,23 +154,28 @@ def _oauth(echo: Callable[[str], None], integration: Any, sandbox: SandboxServer
         f"{_short(pending.data['redirectURL'], 90)}"
     )
     callback_url = give_consent(pending.data["redirectURL"])
-    echo("   approved in a headless browser; the provider redirected to the callback with a code")
+    echo(
+        "   consent given by an HTTP client that fetched the consent page and posted its form with "
+        "Approve (a person clicks it in a browser); the provider redirected to the callback with a code"
+    )
     tool = complete_authorization(callback_url)
-    echo(f"   complete_authorization -> {tool.status.value}; whoami -> {_short(tool.run('SANDBOX_WHOAMI', {}).data)}")
+    whoami = _short(tool.run("SANDBOX_WHOAMI", {}).data)
+    echo(f"   complete_authorization -> {tool.status.value}; SANDBOX_WHOAMI -> {whoami}")
     sandbox.oauth2.revoke_all_access_tokens()
     again = tool.run("SANDBOX_WHOAMI", {})
     echo(
-        f"   the provider revoked the access token: 401, one refresh, retry -> {_short(again.data)} "
+        f"   the provider revoked the access token: SANDBOX_WHOAMI got 401, one refresh, retry -> {_short(again.data)} "
         f"(refresh requests at the provider: {sandbox.oauth2.token_requests.get('refresh_token', 0)})"
     )
 
-    echo("\n6. OAuth 1.0a (HMAC-SHA1 signatures):")
+    echo("\n6. OAuth 1.0a (every request signed with HMAC-SHA1):")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         pending = integration.connect(AuthenticationSchema.OAUTH1, data={"port": sandbox.port})
     tool1 = complete_authorization(give_consent(pending.data["redirectURL"]))
+    echo(f"   consent posted the same way; connection {tool1.id} is {tool1.status.value}")
     found = tool1.run("SANDBOX_SEARCH_NOTES", {"q": "ship"})
-    echo(f"   connection {tool1.id} is {tool1.status.value}; signed form POST -> {_short(found.data)}")
+    echo(f"   SANDBOX_SEARCH_NOTES (a signed form POST) -> {_short(found.data)}")
 
     echo("\n7. OAuth 2.0 client credentials (machine to machine):")
     m2m = IntegrationFactory.get("sandbox-m2m").connect(
@@ -171,7 +184,7 @@ def _oauth(echo: Callable[[str], None], integration: Any, sandbox: SandboxServer
     )
     machine = ModelFactory.get(m2m.data["id"])
     assert isinstance(machine, ConnectionTool)  # noqa: S101 - a connection id always yields a tool
-    echo(f"   connection {machine.id} -> {_short(machine.run('SANDBOX_M2M_WHOAMI', {}).data)}")
+    echo(f"   connection {machine.id}: SANDBOX_M2M_WHOAMI -> {_short(machine.run('SANDBOX_M2M_WHOAMI', {}).data)}")
     return [client_secret, *sandbox.oauth2.issued_tokens()]
 
 

@@ -9,12 +9,13 @@ import click
 
 from plughub.cli.actions import actions, run
 from plughub.cli.connections import connect, connections
+from plughub.cli.errors import cli_message, server_extra_missing
 from plughub.cli.integrations import integrations
 from plughub.cli.keys import keys
 from plughub.cli.mcp_server import mcp
 from plughub.cli.oauth_apps import oauth_app
 from plughub.cli.server import api_keys, db, serve, teams
-from plughub.exceptions import MissingInputs, PlughubError
+from plughub.exceptions import PlughubError
 
 __all__ = ["cli", "main"]
 
@@ -29,11 +30,14 @@ class _Group(click.Group):
         except (PlughubError, ValueError, TimeoutError) as exc:
             if debug:
                 raise
-            message = exc.message if isinstance(exc, PlughubError) else str(exc)
-            if isinstance(exc, MissingInputs) and "data dictionary" in message:
-                names = exc.details.get("missing", [])
-                message = message.replace("in the data dictionary", "with " + " ".join(f"-i {n}=..." for n in names))
+            message = cli_message(exc) if isinstance(exc, PlughubError) else str(exc)
             raise click.ClickException(" ".join(message.split())) from None
+        except ImportError as exc:
+            if debug or not server_extra_missing(exc):
+                raise
+            # `pip install .` leaves the server's dependencies out; say so instead of a traceback.
+            command = f"plughub {ctx.invoked_subcommand}" if ctx.invoked_subcommand else "plughub"
+            raise click.ClickException(f"{command} needs the server extra: pip install 'plughub[server]'") from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,6 +10,7 @@ import click
 
 from plughub.cli.inputs import parse_inputs
 from plughub.cli.output import echo_json, table
+from plughub.cli.paging import check_page, page_caption, page_options
 from plughub.enums import AuthenticationSchema, FunctionType
 
 if TYPE_CHECKING:
@@ -116,25 +117,27 @@ def connections() -> None:
 
 @connections.command("list")
 @click.option("--query", "-q", default=None, help="Text to find in names, descriptions, integration ids.")
-@click.option("--page", default=0, show_default=True, help="0-based page number.")
-@click.option("--page-size", default=50, show_default=True, help="Results per page.")
+@page_options(default_size=50)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_(query: str | None, page: int, page_size: int, as_json: bool) -> None:
     """List connections, newest first."""
     from plughub.factories import ModelFactory  # pydantic: loaded when a command runs, not for --help
     from plughub.modules.model.connection import ConnectionTool
 
-    found = ModelFactory.list(function_type=FunctionType.CONNECTION, query=query, page_number=page, page_size=page_size)
+    found = ModelFactory.list(
+        function_type=FunctionType.CONNECTION, query=query, page_number=page - 1, page_size=page_size
+    )
+    check_page(found, page, page_size)
     infos = [tool._connection for tool in found["results"] if isinstance(tool, ConnectionTool)]
     if as_json:
-        echo_json({**found, "results": infos})
+        echo_json({**found, "results": infos, "page_number": page})
         return
     rows = [
         (c.id, c.name, c.integration_id, c.scheme.value, c.status.value, c.created_at.strftime("%Y-%m-%d %H:%M"))
         for c in infos
         if c is not None
     ]
-    table("Connections", ["id", "name", "integration", "scheme", "status", "created"], rows, f"{found['total']} in all")
+    table("Connections", ["id", "name", "integration", "scheme", "status", "created"], rows, page_caption(found, page))
 
 
 @connections.command("show")
@@ -193,10 +196,15 @@ def delete(connection_id: str, yes: bool) -> None:
 
 
 def _tool(connection_id: str) -> ConnectionTool:
+    from plughub.exceptions import ConnectionNotFound, NotFoundError
     from plughub.factories import ModelFactory  # pydantic: loaded when a command runs, not for --help
     from plughub.modules.model.connection import ConnectionTool
 
-    model = ModelFactory.get(connection_id)
+    try:
+        model = ModelFactory.get(connection_id)
+    except NotFoundError:
+        # The SDK looks for an integration too; here only a connection fits, so say just that.
+        raise ConnectionNotFound(f"No connection with id '{connection_id}'.", details={"id": connection_id}) from None
     if not isinstance(model, ConnectionTool):
         raise click.BadParameter(f"'{connection_id}' is an integration, not a connection", param_hint="CONNECTION_ID")
     return model

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from plughub.cli.output import echo_json, table
+from plughub.cli.paging import check_page, page_caption, page_options
 
 __all__ = ["integrations"]
 
@@ -23,31 +24,30 @@ def integrations() -> None:
     "--search",
     "-q",
     default=None,
-    help="Words to look for in ids, names, descriptions, categories and action names.",
+    help="Words to look for: each matches the start of a word in ids, names, descriptions, categories and actions.",
 )
 @click.option("--category", "-c", default=None, help="Only this category (see `plughub integrations categories`).")
-@click.option("--page", default=0, show_default=True, help="0-based page number.")
-@click.option("--page-size", default=50, show_default=True, help="Results per page.")
+@page_options(default_size=50)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_(query: str | None, category: str | None, page: int, page_size: int, as_json: bool) -> None:
-    """List integrations."""
+    """List integrations, best matches first."""
     from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs, not for --help
 
-    found = IntegrationFactory.list(query=query, page_number=page, page_size=page_size, category=category)
+    found = IntegrationFactory.list(query=query, page_number=page - 1, page_size=page_size, category=category)
+    check_page(found, page, page_size)
     infos = [item.info for item in found["results"]]
     if as_json:
-        echo_json({**found, "results": infos})
+        echo_json({**found, "results": infos, "page_number": page})
         return
     rows = [(i.id, i.name, ", ".join(i.authentication_methods), i.action_count, ", ".join(i.categories)) for i in infos]
-    caption = f"page {found['page_number'] + 1} of {max(found['page_total'], 1)}, {found['total']} in all"
-    table("Integrations", ["id", "name", "schemes", "actions", "categories"], rows, caption)
+    table("Integrations", ["id", "name", "schemes", "actions", "categories"], rows, page_caption(found, page))
 
 
 @integrations.command("show")
 @click.argument("integration")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(integration: str, as_json: bool) -> None:
-    """Show an integration's schemes and the inputs each one needs."""
+    """Show an integration: its base URL, schemes, the inputs each one needs, and its actions."""
     from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs, not for --help
 
     info = IntegrationFactory.get(integration).info
@@ -55,9 +55,11 @@ def show(integration: str, as_json: bool) -> None:
         echo_json(info)
         return
     click.echo(f"{info.name} ({info.id}) by {info.supplier}\n{info.description}")
+    if info.base_url:
+        click.echo(f"Base URL: {info.base_url}")
     if info.docs:
         click.echo(f"API reference: {info.docs}")
-    click.echo(f"Actions: {info.action_count}\n")
+    click.echo("")
     rows = [
         (s.scheme.value, f.code, "yes" if f.required else "no", "yes" if f.secret else "no", f.description)
         for s in info.auth_schemes
@@ -69,6 +71,11 @@ def show(integration: str, as_json: bool) -> None:
         if not s.inputs
     ]
     table("Connect inputs", ["scheme", "input", "required", "secret", "description"], rows)
+    if info.actions:
+        table(f"Actions ({len(info.actions)})", ["code", "name"], [(a.code, a.name) for a in info.actions])
+    else:
+        # An MCP server's tools are known only once connected.
+        click.echo("Actions: none in the definition; `plughub actions CONNECTION_ID` lists a connection's.")
 
 
 @integrations.command("schema")

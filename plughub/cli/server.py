@@ -14,11 +14,11 @@ _DB_HELP = "SQLAlchemy URL (postgresql+psycopg://user@host/db); PLUGHUB_DATABASE
 
 
 def _store(database_url: str | None):  # type: ignore[no-untyped-def]
-    from plughub.config import Settings
+    from plughub.config import Settings, ensure_home
     from plughub.engine.store import Store, open_database, sqlite_url
 
     settings = Settings.from_env()
-    return Store(open_database(database_url or settings.database_url or sqlite_url(settings.home)))
+    return Store(open_database(database_url or settings.database_url or sqlite_url(ensure_home(settings.home))))
 
 
 @click.command()

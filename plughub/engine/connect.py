@@ -88,7 +88,7 @@ def split_connect_data(spec: IntegrationSpec, scheme: AuthenticationSchema, data
         raise MissingInputs(
             f"{noun} {names} {verb} required for {label} authentication. "
             f"Please provide {pronoun} in the data dictionary.",
-            details={"missing": missing, "accepted": accepted},
+            details={"missing": missing, "accepted": accepted, "integration": spec.id, "scheme": scheme.value},
         )
     for name, field in every.items():
         if name in data and data[name] is not None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from plughub.config import Settings
+from plughub.config import Settings, ensure_home
 from plughub.engine.actions import ActionsMixin
 from plughub.engine.audit import AuditLog
 from plughub.engine.catalog import Catalog
@@ -88,7 +88,8 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
     ) -> None:
         self.settings = settings or Settings.from_env()
         self.store = Store(
-            open_database(database_url or sqlite_url(self.settings.home)), cache_ttl=self.settings.cache_ttl
+            open_database(database_url or sqlite_url(ensure_home(self.settings.home))),
+            cache_ttl=self.settings.cache_ttl,
         )
         # Another server process may store a definition later: a miss looks in the store.
         self.catalog = Catalog(self.settings.catalog_path, missing=self._stored_definition)
@@ -374,7 +375,8 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
     def _not_found(connection_id: str) -> ConnectionNotFound:
         return ConnectionNotFound(
             f"No connection with id '{connection_id}'. List them with "
-            "ModelFactory.list(function_type=FunctionType.CONNECTION) or `plughub connections list`."
+            "ModelFactory.list(function_type=FunctionType.CONNECTION) or `plughub connections list`.",
+            details={"id": connection_id},
         )
 
     # Keys

@@ -8,6 +8,7 @@ import secrets
 import stat
 from pathlib import Path
 
+from plughub.config import ensure_home
 from plughub.engine.store import Store, VaultKeyRecord
 from plughub.engine.vault import Vault, decode_key, encode_key, master_key_id, new_key, unwrap_key, wrap_key
 from plughub.exceptions import VaultKeyError
@@ -51,7 +52,7 @@ def load_master_key(home: Path, env_key: str | None, *, store_has_keys: bool) ->
             "for an existing store."
         )
     key = new_key()
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ensure_home(home)  # only to write the key: reading one from a read-only home (a mounted secret) is fine
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

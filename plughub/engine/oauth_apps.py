@@ -55,7 +55,12 @@ class OAuthAppsMixin:
                 f"No OAuth app is set for {integration_id}. Register an app at the provider with the redirect URI "
                 f"{self.settings.callback_url}, then call IntegrationFactory.get({integration_id!r}).set_oauth_app("
                 f"client_id=..., client_secret=...), or set {id_name} and {secret_name}, "
-                f"or run `plughub oauth-app set {integration_id}`."
+                f"or run `plughub oauth-app set {integration_id}`.",
+                details={
+                    "integration": integration_id,
+                    "redirect_uri": self.settings.callback_url,
+                    "environment": [id_name, secret_name],
+                },
             )
         return app
 

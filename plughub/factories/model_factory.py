@@ -48,7 +48,8 @@ class ModelFactory:
             raise NotFoundError(
                 f"No integration or connection with id '{model_id}'. List integrations with "
                 "IntegrationFactory.list() and connections with "
-                "ModelFactory.list(function_type=FunctionType.CONNECTION)."
+                "ModelFactory.list(function_type=FunctionType.CONNECTION).",
+                details={"id": model_id},
             ) from None
 
     @classmethod

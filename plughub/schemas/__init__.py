@@ -13,7 +13,7 @@ from plughub.schemas.connections import (
     OAuthAppInfo,
     is_mcp_integration,
 )
-from plughub.schemas.integrations import AuthSchemeInfo, ImportReport, InputField, IntegrationInfo
+from plughub.schemas.integrations import ActionSummary, AuthSchemeInfo, ImportReport, InputField, IntegrationInfo
 from plughub.schemas.pages import Page
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "MCP_INTEGRATION_ID",
     "ActionInfo",
     "ActionResult",
+    "ActionSummary",
     "AuthSchemeInfo",
     "ConnectRequest",
     "ConnectResult",

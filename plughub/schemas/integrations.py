@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from plughub.enums import AuthenticationSchema
 
-__all__ = ["AuthSchemeInfo", "ImportReport", "InputField", "IntegrationInfo"]
+__all__ = ["ActionSummary", "AuthSchemeInfo", "ImportReport", "InputField", "IntegrationInfo"]
 
 
 class InputField(BaseModel):
@@ -38,8 +38,19 @@ class AuthSchemeInfo(BaseModel):
     scopes: list[str] = Field(default_factory=list)
 
 
+class ActionSummary(BaseModel):
+    """An action as the catalog lists it; a connection's `ActionInfo` adds its inputs."""
+
+    code: str
+    name: str
+    description: str = ""
+
+
 class IntegrationInfo(BaseModel):
-    """The public description of an integration."""
+    """The public description of an integration.
+
+    `actions` lists the definition's actions; an MCP server's are known only once connected.
+    """
 
     id: str
     name: str
@@ -50,6 +61,7 @@ class IntegrationInfo(BaseModel):
     base_url: str | None = None
     auth_schemes: list[AuthSchemeInfo] = Field(default_factory=list)
     action_count: int = 0
+    actions: list[ActionSummary] = Field(default_factory=list)
     source: str = "bundled"
 
     @property

@@ -141,7 +141,7 @@ def test_integrations_list_json(runner: CliRunner) -> None:
 
 def test_integrations_list_pages(runner: CliRunner) -> None:
     first = json.loads(ok(invoke(runner, "integrations", "list", "--page-size", "2", "--json")).stdout)
-    second = json.loads(ok(invoke(runner, "integrations", "list", "--page-size", "2", "--page", "1", "--json")).stdout)
+    second = json.loads(ok(invoke(runner, "integrations", "list", "--page-size", "2", "--page", "2", "--json")).stdout)
     assert len(first["results"]) == len(second["results"]) == 2
     assert not {i["id"] for i in first["results"]} & {i["id"] for i in second["results"]}
     assert first["total"] == second["total"] > 4
@@ -171,7 +171,7 @@ def test_integrations_list_query_without_match(runner: CliRunner) -> None:
 def test_integrations_show_github(runner: CliRunner) -> None:
     out = ok(invoke(runner, "integrations", "show", "github")).stdout
     assert out.startswith("GitHub (github)")
-    assert "Actions: " in out
+    assert re.search(r"Actions \(\d+\)", out)
     assert re.search(r"BEARER_TOKEN\s+│ token\s+│ yes\s+│ yes", out)  # required, secret
     assert re.search(r"OAUTH2\s+│ -\s+│.*consent in the browser", out)
 

@@ -27,10 +27,7 @@ def _one_line_error(result: Result) -> str:
 
 def test_an_unknown_connection_is_refused_before_serving(acme: str) -> None:
     line = _one_line_error(_invoke("--connection", acme, "--connection", "0123abcd"))
-    assert line == (
-        "Error: No connection with id '0123abcd'. List them with "
-        "ModelFactory.list(function_type=FunctionType.CONNECTION) or `plughub connections list`."
-    )
+    assert line == "Error: No connection with id '0123abcd'. List them with `plughub connections list`."
 
 
 def test_an_action_no_listed_connection_has_is_refused_with_the_available_ones(acme: str) -> None:

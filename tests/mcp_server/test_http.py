@@ -158,7 +158,7 @@ def test_another_teams_connection_is_not_found(hub: Hub) -> None:
             "error": "connection_not_found",
             "message": f"No connection with id '{hub.beta}'. List them with "
             "ModelFactory.list(function_type=FunctionType.CONNECTION) or `plughub connections list`.",
-            "details": {},
+            "details": {"id": hub.beta},  # what was asked for, exactly as for a missing connection
         }
 
 

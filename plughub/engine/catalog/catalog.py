@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import difflib
+import re
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from plughub.engine.catalog.describe import describe_integration
@@ -15,6 +19,59 @@ from plughub.schemas.connections import INTEGRATION_ALIASES
 __all__ = ["Catalog"]
 
 _NOT_FOUND = "List them with IntegrationFactory.list() or `plughub integrations list`."
+# Letters and digits: `google-calendar`, `GITHUB_CREATE_ISSUE` and "Google Calendar" split alike.
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _words(*texts: str) -> tuple[str, ...]:
+    """The distinct casefolded words of some texts, sorted (for prefix look-ups by bisection)."""
+    return tuple(sorted({word for text in texts for word in _WORD.findall(text.casefold())}))
+
+
+def _has_prefix(words: Sequence[str], prefix: str) -> bool:
+    """Whether a word of a sorted sequence starts with `prefix`."""
+    index = bisect_left(words, prefix)
+    return index < len(words) and words[index].startswith(prefix)
+
+
+@dataclass(frozen=True)
+class _SearchEntry:
+    """What the search compares a query with, for one integration."""
+
+    id: str
+    name: str
+    title: tuple[str, ...]  # the words of the id and the name
+    about: tuple[str, ...]  # the words of the description, categories and supplier
+    actions: tuple[str, ...]  # the words of the actions' codes, names and descriptions
+
+    @classmethod
+    def of(cls, spec: IntegrationSpec) -> _SearchEntry:
+        return cls(
+            id=spec.id.casefold(),
+            name=" ".join(spec.display_name.casefold().split()),
+            title=_words(spec.id, spec.display_name),
+            about=_words(spec.description, *spec.categories, spec.supplier or ""),
+            actions=_words(*(f"{code} {a.display_name} {a.description}" for code, a in spec.actions.items())),
+        )
+
+    def rank(self, query: str, words: Sequence[str]) -> int | None:
+        """How well a query matches; lower is better, None is no match.
+
+        0: the exact id or name; 1: the id or name starts with the query; then every word starts
+        a word of 2: the id and name, 3: those or the description, 4: those or the actions.
+        """
+        if query in (self.id, self.name):
+            return 0
+        if self.id.startswith(query) or self.name.startswith(query):
+            return 1
+        worst: int | None = None
+        for word in words:
+            groups = (self.title, self.about, self.actions)
+            tier = next((t for t, group in enumerate(groups, 2) if _has_prefix(group, word)), None)
+            if tier is None:
+                return None
+            worst = tier if worst is None else max(worst, tier)
+        return worst  # None for a query with no word at all (only punctuation)
 
 
 class Catalog:
@@ -50,6 +107,7 @@ class Catalog:
                 self._sources[key] = str(path)
         self._teams: dict[str, dict[str, IntegrationSpec]] = {}
         self._infos: dict[tuple[str | None, str], IntegrationInfo] = {}
+        self._entries: dict[tuple[str | None, str], _SearchEntry] = {}
 
     def __len__(self) -> int:
         return len(self._bundled_paths.keys() | self._overrides.keys())
@@ -63,6 +121,7 @@ class Catalog:
         """
         self._teams.setdefault(team, {})[spec.id] = spec
         self._infos.pop((team, spec.id), None)
+        self._entries.pop((team, spec.id), None)
 
     def _shared(self, integration_id: str) -> IntegrationSpec | None:
         if integration_id in self._overrides:
@@ -116,7 +175,7 @@ class Catalog:
         """
         found = self._lookup(INTEGRATION_ALIASES.get(integration_id, integration_id), team)
         if found is None:
-            raise IntegrationNotFound(f"No integration with id '{integration_id}'. {_NOT_FOUND}")
+            raise self._not_found(integration_id, team, "id")
         return found
 
     def info(self, integration_id: str, team: str | None = None) -> IntegrationInfo:
@@ -162,7 +221,16 @@ class Catalog:
             spec = self.spec(key, team)
             if spec.display_name.casefold() == wanted:
                 return spec
-        raise IntegrationNotFound(f"No integration with id or name '{id_or_name}'. {_NOT_FOUND}")
+        raise self._not_found(id_or_name, team, "id or name")
+
+    def _not_found(self, asked: str, team: str | None, what: str) -> IntegrationNotFound:
+        """The error for an unknown integration, with the ids closest to what was asked for."""
+        close = difflib.get_close_matches(asked.strip().casefold(), self.ids(team), n=3, cutoff=0.75)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        return IntegrationNotFound(
+            f"No integration with {what} '{asked}'.{hint} {_NOT_FOUND}",
+            details={"id": asked, "did_you_mean": close},
+        )
 
     def categories(self, team: str | None = None) -> dict[str, int]:
         """Every category with how many integrations are in it.
@@ -182,32 +250,38 @@ class Catalog:
     def search(
         self, query: str | None = None, team: str | None = None, category: str | None = None
     ) -> list[IntegrationInfo]:
-        """Search integrations in full text.
+        """Search integrations by words.
 
-        The text searched is the id, name, description, categories and supplier, and the names,
-        codes and descriptions of the actions.
+        A query word matches the start of a word (`git` finds GitHub and "Git repositories", not
+        DigitalOcean or "longitude") in the id, name, description, categories, supplier, or the
+        codes, names and descriptions of the actions; every query word must match.
 
         Args:
-            query: Words that must all appear (case-insensitive); None lists everything.
+            query: Words that must all match (case-insensitive); None or blank lists everything.
             team: The team asking.
             category: Only integrations in this category.
 
         Returns:
-            Matches, best first: id or name matches, then description matches, then action
-            matches; by name within each.
+            Matches, best first: the exact id or name, then ids and names that start with the
+            query, then those whose id and name hold every word, then the descriptions, then the
+            actions; by name within each.
         """
-        words = (query or "").casefold().split()
+        text = " ".join((query or "").casefold().split())
+        words = _WORD.findall(text)
         ranked: list[tuple[int, str, str]] = []
         for key in self.ids(team):
             spec = self.spec(key, team)
             if category and category.casefold() not in (c.casefold() for c in spec.categories):
                 continue
-            title = f"{spec.id} {spec.display_name}".casefold()
-            about = " ".join([title, spec.description, " ".join(spec.categories), spec.supplier or ""]).casefold()
-            actions = " ".join(f"{code} {a.display_name} {a.description}" for code, a in spec.actions.items())
-            everything = f"{about} {actions.casefold()}"
-            if all(w in everything for w in words):
-                rank = 0 if words and all(w in title for w in words) else 1 if all(w in about for w in words) else 2
+            rank = self._entry(key, spec, team).rank(text, words) if text else 0
+            if rank is not None:
                 ranked.append((rank, spec.display_name.casefold(), key))
         ranked.sort()
         return [self.info(key, team) for _rank, _name, key in ranked]
+
+    def _entry(self, key: str, spec: IntegrationSpec, team: str | None) -> _SearchEntry:
+        owner = team if team is not None and key in self._teams.get(team, {}) else None
+        entry = self._entries.get((owner, key))
+        if entry is None:
+            entry = self._entries[(owner, key)] = _SearchEntry.of(spec)
+        return entry

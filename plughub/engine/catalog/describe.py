@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from plughub.engine.catalog.models import ActionSpec, FieldSpec, IntegrationSpec, OAuth2Spec
-from plughub.schemas import ActionInfo, AuthSchemeInfo, InputField, IntegrationInfo
+from plughub.schemas import ActionInfo, ActionSummary, AuthSchemeInfo, InputField, IntegrationInfo
 
 __all__ = ["describe_action", "describe_integration", "field_input", "humanize"]
 
@@ -95,6 +95,9 @@ def describe_integration(spec: IntegrationSpec, *, source: str = "bundled") -> I
         base_url=spec.base_url,
         auth_schemes=schemes,
         action_count=len(spec.actions),
+        actions=[
+            ActionSummary(code=c, name=a.display_name, description=a.description) for c, a in spec.actions.items()
+        ],
         source=source,
     )
 
