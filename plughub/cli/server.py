@@ -37,7 +37,7 @@ def serve(host: str, port: int, database_url: str | None, workers: int, loop: st
     """Serve the REST API, the OAuth callback and the hosted connect pages."""
     import uvicorn
 
-    from plughub.server.sockets import NoDelayProtocol, loop_setting
+    from plughub.server.sockets import loop_setting
 
     if database_url:
         os.environ["PLUGHUB_DATABASE_URL"] = database_url
@@ -50,7 +50,6 @@ def serve(host: str, port: int, database_url: str | None, workers: int, loop: st
         port=port,
         workers=workers,
         loop=loop_setting(loop),
-        http=NoDelayProtocol,
         log_config=None,
         access_log=False,
     )
