@@ -44,9 +44,6 @@ def serve(host: str, port: int, database_url: str | None, workers: int, loop: st
 
     from plughub.server.sockets import loop_setting
 
-    # SIGTERM (a service manager, `docker stop`) stops the server as Ctrl+C does: requests in
-    # flight finish, the logs are written out, and the exit status is 0.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if database_url:
         os.environ["PLUGHUB_DATABASE_URL"] = database_url
     _store(database_url).close()  # migrate once, before any worker starts
@@ -54,16 +51,22 @@ def serve(host: str, port: int, database_url: str | None, workers: int, loop: st
     address = _address(host, bound)
     click.echo(f"plughub serving on {address} (API docs at /docs)", err=True)
     _announce_links(address)
-    uvicorn.run(
-        "plughub.server.app:app_from_env",
-        factory=True,
-        host=host,
-        port=bound,
-        workers=workers,
-        loop=loop_setting(loop),
-        log_config=None,
-        access_log=False,
-    )
+    # SIGTERM (a service manager, `docker stop`) stops the server as Ctrl+C does: requests in
+    # flight finish, the logs are written out, and the exit status is 0.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        uvicorn.run(
+            "plughub.server.app:app_from_env",
+            factory=True,
+            host=host,
+            port=bound,
+            workers=workers,
+            loop=loop_setting(loop),
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _free_port(host: str, port: int) -> int:

@@ -13,18 +13,23 @@ from click.testing import CliRunner
 
 from plughub.cli import cli
 from plughub.server.sockets import FairAcceptLoop, loop_setting
+from tests.servers import free_port
 
 
 def test_serve_runs_uvicorn_with_it_on_asyncios_loop(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options, app=app))
     monkeypatch.setenv("PLUGHUB_HOME", str(tmp_path))
-    result = CliRunner().invoke(cli, ["serve", "--port", "9999", "--workers", "2"])
+    port = free_port()
+    result = CliRunner().invoke(cli, ["serve", "--port", str(port), "--workers", "2"])
     assert result.exit_code == 0, result.output
+    assert (seen["host"], seen["port"]) == ("127.0.0.1", port)
     assert "http" not in seen  # uvicorn's own protocol: asyncio sets TCP_NODELAY on its sockets
     assert (seen["loop"], seen["workers"], seen["factory"]) == ("plughub.server.sockets:FairAcceptLoop", 2, True)
-    result = CliRunner().invoke(cli, ["serve", "--loop", "uvloop"])
+    result = CliRunner().invoke(cli, ["serve", "--port", "0", "--loop", "uvloop"])
+    assert result.exit_code == 0, result.output
     assert seen["loop"] == "uvloop"
+    assert seen["port"] > 0  # the port bound for --port 0
     result = CliRunner().invoke(cli, ["serve", "--loop", "trio"])
     assert result.exit_code == 2
     assert "Invalid value for '--loop'" in result.output
