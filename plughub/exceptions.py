@@ -28,6 +28,7 @@
     + UpstreamStatusError            upstream_status         502
     + UpstreamTransportError         upstream_unreachable    504
   x BackendError                     backend_error           503
+  x DatabaseUnavailable              database_unavailable    503   (the server sends Retry-After)
 ```
 
 Invalid calls raise; a failing action comes back as a FAILED `ModelResponse` whose
@@ -52,6 +53,7 @@ __all__ = [
     "ConnectionNotFound",
     "ConnectionStateError",
     "CredentialError",
+    "DatabaseUnavailable",
     "IntegrationNotFound",
     "InvalidDefinition",
     "InvalidInput",
@@ -84,6 +86,8 @@ class PlughubError(Exception):
 
     code: str = "plughub_error"
     status_code: int = 500
+    # Seconds a client should wait before trying again (the server's `Retry-After`), where waiting helps.
+    retry_after: int | None = None
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -279,6 +283,14 @@ class BackendError(PlughubError):
 
     code = "backend_error"
     status_code = 503
+
+
+class DatabaseUnavailable(PlughubError):
+    """The database cannot be reached (stopped, restarting, out of connections); try again shortly."""
+
+    code = "database_unavailable"
+    status_code = 503
+    retry_after = 5
 
 
 def _subclasses(cls: type[PlughubError]) -> list[type[PlughubError]]:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import os
+import signal
+import socket
+from urllib.parse import urlsplit
 
 import click
 
@@ -23,7 +28,7 @@ def _store(database_url: str | None):  # type: ignore[no-untyped-def]
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8765, show_default=True, help="Port to listen on.")
+@click.option("--port", default=8765, show_default=True, help="Port to listen on (0: any free port).")
 @click.option("--database-url", default=None, help=_DB_HELP)
 @click.option("--workers", default=1, show_default=True, help="Worker processes.")
 @click.option(
@@ -37,23 +42,80 @@ def serve(host: str, port: int, database_url: str | None, workers: int, loop: st
     """Serve the REST API, the OAuth callback and the hosted connect pages."""
     import uvicorn
 
-    from plughub.server.sockets import NoDelayProtocol, loop_setting
+    from plughub.server.sockets import loop_setting
 
     if database_url:
         os.environ["PLUGHUB_DATABASE_URL"] = database_url
     _store(database_url).close()  # migrate once, before any worker starts
-    click.echo(f"plughub serving on http://{host}:{port} (API docs at /docs)", err=True)
-    uvicorn.run(
-        "plughub.server.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop=loop_setting(loop),
-        http=NoDelayProtocol,
-        log_config=None,
-        access_log=False,
-    )
+    bound = _free_port(host, port)
+    address = _address(host, bound)
+    click.echo(f"plughub serving on {address} (API docs at /docs)", err=True)
+    _announce_links(address)
+    # SIGTERM (a service manager, `docker stop`) stops the server as Ctrl+C does: requests in
+    # flight finish, the logs are written out, and the exit status is 0.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        uvicorn.run(
+            "plughub.server.app:app_from_env",
+            factory=True,
+            host=host,
+            port=bound,
+            workers=workers,
+            loop=loop_setting(loop),
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _free_port(host: str, port: int) -> int:
+    """Bind the address once, so that a busy port is one clear line; the port bound (for `--port 0`)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+        # The options uvicorn binds with, so that what passes here passes there (it binds next).
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            hint = "; stop what uses it, or choose another --port" if exc.errno == errno.EADDRINUSE else ""
+            raise click.ClickException(f"cannot listen on {host}:{port}: {reason.lower()}{hint}") from None
+        return int(probe.getsockname()[1])
+
+
+def _address(host: str, port: int) -> str:
+    """The server's URL on this machine (an address that listens everywhere is reached on loopback)."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104 - read, not bound
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+def _announce_links(address: str) -> None:
+    """Point links at the server actually listening, and say when only this machine can open them."""
+    if os.environ.get("PLUGHUB_PUBLIC_URL"):
+        return
+    # Connect links (and the OAuth redirect) follow the callback URL's origin: by default the
+    # bound address, not the port 8765 that `PLUGHUB_CALLBACK_URL` defaults to.
+    os.environ.setdefault("PLUGHUB_CALLBACK_URL", f"{address}/oauth/callback")
+    from plughub.config import Settings
+
+    links = Settings.from_env().base_url
+    if _loopback(links):
+        click.echo(
+            f"Connect links and OAuth callbacks use {links}, which only this machine can open; "
+            "set PLUGHUB_PUBLIC_URL to the address people reach the server at.",
+            err=True,
+        )
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @click.group()

@@ -8,10 +8,16 @@ import threading
 import time
 
 from plughub.engine.store import RunRecord, Store
+from plughub.exceptions import DatabaseUnavailable
 
 __all__ = ["AuditLog"]
 
 logger = logging.getLogger("plughub.engine")
+
+# Seconds between attempts while the database is unavailable (the last one repeats).
+_RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0)
+# Attempts a closing log still makes before it gives up on what the database does not take.
+_ATTEMPTS_WHEN_CLOSING = 3
 
 
 class AuditLog:
@@ -19,29 +25,43 @@ class AuditLog:
 
     A run is queued in microseconds; the thread gathers runs for `linger` seconds (up to
     `max_batch` rows) and writes them in one transaction, so a busy server pays one commit per
-    batch instead of one per run. Readers
-    call `flush` first, so that what this process ran is visible; another process's runs appear
-    within a batch's time (milliseconds). `close` writes what is left.
+    batch instead of one per run. Readers call `flush` first, so that what this process ran is
+    visible; another process's runs appear within a batch's time (milliseconds). `close` writes
+    what is left.
+
+    While the database is unavailable, the batch in hand is written again until it is taken, and
+    new runs wait in the queue: up to `max_pending` of them, after which a run is dropped, counted
+    in `dropped` and logged at warning. A batch the database refuses for another reason (a bug)
+    is logged and dropped rather than retried forever.
 
     Args:
         store: Where runs go.
         max_batch: The most rows one transaction writes.
         linger: Seconds the thread waits for more runs after the first of a batch.
+        max_pending: The most runs kept waiting while the database is unavailable.
     """
 
-    def __init__(self, store: Store, max_batch: int = 500, linger: float = 0.05) -> None:
+    def __init__(self, store: Store, max_batch: int = 500, linger: float = 0.05, max_pending: int = 100_000) -> None:
         self.store = store
         self.max_batch = max_batch
         self.linger = linger
-        self._queue: queue.Queue[RunRecord | None] = queue.Queue()
+        self.dropped = 0
+        self._queue: queue.Queue[RunRecord | None] = queue.Queue(max_pending)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # Counters behind `flush`: runs accepted, runs settled (written or given up), failed writes.
+        self._progress = threading.Condition()
+        self._accepted = 0
+        self._settled = 0
+        self._failures = 0
+        self._closing = False
+        self._abandoned = False
 
     def __repr__(self) -> str:
-        return f"AuditLog(pending={self._queue.qsize()})"
+        return f"AuditLog(pending={self._queue.qsize()}, dropped={self.dropped})"
 
     def record(self, run: RunRecord) -> None:
-        """Queue a run for the audit.
+        """Queue a run for the audit (never blocks: beyond `max_pending` waiting runs, it is dropped).
 
         Args:
             run: The run.
@@ -51,20 +71,43 @@ class AuditLog:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._work, name="plughub-audit", daemon=True)
                     self._thread.start()
-        self._queue.put(run)
+        with self._progress:
+            try:
+                self._queue.put_nowait(run)
+            except queue.Full:
+                self.dropped += 1
+                dropped = self.dropped
+            else:
+                self._accepted += 1
+                return
+        if dropped == 1 or dropped % 1000 == 0:
+            logger.warning("the audit queue is full (the database is unavailable); runs dropped so far: %d", dropped)
 
     def flush(self) -> None:
-        """Wait until every queued run is written."""
-        if self._thread is not None:
-            self._queue.join()
+        """Wait until every run queued so far is written, or until a write fails (the database is down)."""
+        with self._progress:
+            target, failures = self._accepted, self._failures
+            self._progress.wait_for(
+                lambda: self._settled >= target or self._failures > failures or self._thread is None
+            )
 
     def close(self) -> None:
-        """Write what is queued and stop the thread."""
+        """Write what is queued (a few attempts if the database is unavailable) and stop the thread."""
         with self._lock:
             thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join(10)
+        if thread is None:
+            return
+        self._closing = True
+        deadline = time.monotonic() + 10
+        while thread.is_alive() and time.monotonic() < deadline:
+            try:
+                self._queue.put(None, timeout=0.1)
+                break
+            except queue.Full:  # the thread is still writing (or giving up on) a backlog
+                continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+        with self._progress:
+            self._progress.notify_all()
 
     def _work(self) -> None:
         while True:
@@ -79,13 +122,40 @@ class AuditLog:
                 except queue.Empty:
                     break
             runs = [run for run in batch if run is not None]
-            try:
-                if runs:
-                    self.store.record_runs(runs)
-            except Exception:  # the audit must never take the server down; say so loudly
-                logger.exception("could not write %d audited runs", len(runs))
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
+            if runs:
+                self._write(runs)
             if None in batch:
                 return
+
+    def _write(self, runs: list[RunRecord]) -> None:
+        """Write a batch, again and again while the database is unavailable."""
+        attempt = 0
+        lost = 0
+        while True:
+            try:
+                self.store.record_runs(runs)
+            except DatabaseUnavailable:
+                attempt += 1
+                if attempt == 1:
+                    logger.warning("the database is unavailable: %d audited runs are kept until it is back", len(runs))
+                with self._progress:
+                    self._failures += 1
+                    self._progress.notify_all()
+                # Closing: a few attempts for the first batch, then one for each of the rest.
+                if not self._closing or attempt < (1 if self._abandoned else _ATTEMPTS_WHEN_CLOSING):
+                    time.sleep(_RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS)) - 1])
+                    continue
+                self._abandoned = True
+                logger.warning("closing with the database unavailable: %d audited runs are lost", len(runs))
+                lost = len(runs)
+            except Exception:  # the audit must never take the server down; say so loudly
+                logger.exception("could not write %d audited runs", len(runs))
+                lost = len(runs)
+            else:
+                if attempt:
+                    logger.warning("the database is back: %d audited runs written", len(runs))
+            with self._progress:
+                self.dropped += lost
+                self._settled += len(runs)
+                self._progress.notify_all()
+            return

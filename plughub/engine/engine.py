@@ -266,11 +266,13 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
         url = self.oauth.start(replace(record, status=status), spec, auth, self.oauth_app(spec.id, team), scopes)
         return ConnectResult(id=record.id, status=ConnectionStatus(status), redirect_url=url)
 
-    def complete_authorization(self, params: Mapping[str, str]) -> ConnectionInfo:
+    def complete_authorization(self, params: Mapping[str, str], *, team: str | None = None) -> ConnectionInfo:
         """Complete an OAuth authorization from the provider's redirect.
 
         Args:
             params: The callback URL's query parameters.
+            team: The team that must own the connection (checked before anything changes);
+                None accepts any (the browser's callback, where the state is the proof).
 
         Returns:
             The connection, now active.
@@ -278,8 +280,9 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
         Raises:
             OAuthStateError: The state is missing, unknown, expired or already used.
             OAuthProviderError: The provider refused (the pending connection is marked failed).
+            ConnectionNotFound: The connection belongs to another team than `team`.
         """
-        return self.get_connection(self.oauth.complete(params), team=None)
+        return self.get_connection(self.oauth.complete(params, team), team=None)
 
     def get_connection(self, connection_id: str, *, team: str | None = LOCAL_TEAM) -> ConnectionInfo:
         """Describe a connection, secrets masked.

@@ -7,10 +7,12 @@ from typing import Any
 
 from plughub.config import Settings
 from plughub.engine.catalog import Catalog
+from plughub.engine.catalog.models import OAuth1Spec, OAuth2Spec
 from plughub.engine.oauth import OAuthApp, app_record_id, env_app, env_names
 from plughub.engine.redact import mask
 from plughub.engine.store import LOCAL_TEAM, Store
 from plughub.engine.vault import Vault
+from plughub.enums import AuthenticationSchema
 from plughub.exceptions import InvalidInput, NotFoundError, OAuthAppMissing
 from plughub.schemas import OAuthAppInfo
 
@@ -63,6 +65,35 @@ class OAuthAppsMixin:
                 },
             )
         return app
+
+    def scheme_unavailable(
+        self, integration_id: str, scheme: AuthenticationSchema, team: str = LOCAL_TEAM
+    ) -> str | None:
+        """Why connecting with a scheme cannot complete for a team, if it cannot.
+
+        A sign-in flow (OAuth 1.0a, OAuth 2.0 authorization code) needs the team's OAuth app, or
+        one from the environment; the other schemes take what the user enters.
+
+        Args:
+            integration_id: The integration.
+            scheme: The scheme.
+            team: The team connecting.
+
+        Returns:
+            None when the scheme can complete, else the reason (for the operator: it names the
+            calls that set an app).
+
+        Raises:
+            IntegrationNotFound: Unknown integration.
+        """
+        auth = self.catalog.spec(integration_id, team).auth_for(scheme)
+        if not isinstance(auth, (OAuth1Spec, OAuth2Spec)) or getattr(auth, "grant_type", "") == "client_credentials":
+            return None
+        try:
+            self.oauth_app(integration_id, team)
+        except OAuthAppMissing as exc:
+            return exc.message
+        return None
 
     def set_oauth_app(
         self,

@@ -15,7 +15,7 @@ from plughub.config import Settings
 from plughub.engine import Engine
 from plughub.server.errors import install_error_handlers
 from plughub.server.limits import BodyLimit
-from plughub.server.logs import configure_json_logs
+from plughub.server.logs import configure_json_logs, write_through
 from plughub.server.request_ids import RequestIds
 from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions
 from plughub.server.run_route import RunRoute
@@ -77,6 +77,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with mcp.lifespan():  # a route's ASGI app gets no lifespan of its own
             yield
+        write_through()  # stopping: nothing may be left in a batch when a signal ends the process
         await served.executor.aclose()  # the loop's outbound connections
         runs = getattr(_app.state, "aixplain_runs", None)
         if runs is not None:

@@ -13,13 +13,26 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from plughub.exceptions import PlughubError
 from plughub.server.logs import request_id_var
 
-__all__ = ["install_error_handlers", "unexpected"]
+__all__ = ["error_response", "install_error_handlers", "unexpected"]
 
 logger = logging.getLogger("plughub.server")
 
 
 def _body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": code, "message": message, "details": details or {}}
+
+
+def error_response(exc: PlughubError) -> JSONResponse:
+    """A plughub error as the JSON error shape, with its status (and `Retry-After` where waiting helps).
+
+    Args:
+        exc: The error.
+
+    Returns:
+        The response.
+    """
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
 
 def unexpected(exc: Exception) -> dict[str, Any]:
@@ -48,7 +61,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PlughubError)
     async def plughub_error(_request: Request, exc: PlughubError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

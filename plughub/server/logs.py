@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import IO
 
-__all__ = ["BatchingStreamHandler", "JsonFormatter", "configure_json_logs", "request_id_var"]
+__all__ = ["BatchingStreamHandler", "JsonFormatter", "configure_json_logs", "request_id_var", "write_through"]
 
 request_id_var: ContextVar[str | None] = ContextVar("plughub_request_id", default=None)
 
@@ -56,6 +56,16 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._size = 0
         self._due = threading.Event()
         self._writer: threading.Thread | None = None
+        self._direct = False
+
+    def write_through(self) -> None:
+        """Write what waits, and from now on every line at once (the process is stopping)."""
+        self.acquire()
+        try:
+            self._direct = True
+            self._write()
+        finally:
+            self.release()
 
     def emit(self, record: logging.LogRecord) -> None:  # noqa: D102 - called under the handler's lock
         try:
@@ -65,7 +75,7 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             return
         self._waiting.append(line)
         self._size += len(line) + 1
-        if record.levelno >= logging.WARNING or self._size >= self.capacity:
+        if self._direct or record.levelno >= logging.WARNING or self._size >= self.capacity:
             self._write()
         elif len(self._waiting) == 1:
             if self._writer is None or not self._writer.is_alive():  # none yet, or lost in a fork
@@ -104,6 +114,17 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             time.sleep(self.linger)  # gather what comes meanwhile
             due.clear()
             self.flush()
+
+
+def write_through() -> None:
+    """Make the process's batching log handlers write every line at once from now on.
+
+    A server calls this when it starts stopping: a worker process that its supervisor stops
+    with SIGTERM ends with that signal, and nothing runs after it to write a last batch.
+    """
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, BatchingStreamHandler):
+            handler.write_through()
 
 
 def configure_json_logs(level: int = logging.INFO) -> None:

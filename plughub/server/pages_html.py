@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from html import escape
+
+from starlette.responses import HTMLResponse
 
 from plughub.schemas import AuthSchemeInfo, IntegrationInfo
 
-__all__ = ["connect_page", "page", "result_page"]
+__all__ = ["CONTENT_SECURITY_POLICY", "connect_page", "page", "page_response", "result_page"]
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:36em;margin:3em auto;padding:0 1em;color:#1f2328}"
     "fieldset{border:1px solid #d0d7de;border-radius:6px;margin:1em 0;padding:1em}"
     "label{display:block;margin:.6em 0 .2em}input{width:100%;padding:.4em;box-sizing:border-box}"
     "button{margin-top:1em;padding:.5em 1.2em}.error{color:#cf222e}.ok{color:#1a7f37}"
+)
+# The pages need nothing but their own inline style sheet (allowed by its hash): no scripts, no
+# images, no frames, never framed. Forms are left free to post here and be redirected onwards,
+# since an OAuth form continues at the provider's consent page.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; "
+    f"style-src 'sha256-{base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()}'; "
+    "base-uri 'none'; frame-ancestors 'none'"
 )
 _LABELS = {
     "API_KEY": "API key",
@@ -39,6 +51,20 @@ def page(title: str, body: str) -> str:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
     )
+
+
+def page_response(html: str, status_code: int = 200) -> HTMLResponse:
+    """Answer with a page, under the pages' Content-Security-Policy and never cached.
+
+    Args:
+        html: The document.
+        status_code: The HTTP status.
+
+    Returns:
+        The response.
+    """
+    headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-store"}
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 def result_page(ok: bool, message: str) -> str:

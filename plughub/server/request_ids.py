@@ -1,21 +1,36 @@
-"""Request ids and one log line per request, as plain ASGI (no per-request task or stream)."""
+"""Request ids, one log line per request and the headers every answer carries, as plain ASGI."""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import os
+import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from plughub.server.logs import request_id_var
 
-__all__ = ["RequestIds", "new_request_id"]
+__all__ = ["RequestIds", "loggable_path", "new_request_id", "request_id_of", "with_standard_headers"]
 
 logger = logging.getLogger("plughub.server")
 
 _PROCESS = os.urandom(8).hex()  # tells this process's ids from every other's
 _COUNTER = itertools.count()
+# What a client may choose as its request id: it is echoed in a header and written in every log
+# line of the request, so nothing that could split a line, forge a field or carry a secret.
+_CLIENT_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+# Paths whose next segment is a bearer secret (a connect session's single-use token, a webhook's
+# token): logged as `***`, as query strings are, so that reading the logs gives no working link.
+_SECRET_SEGMENT = re.compile(r"^(/(?:connect|webhooks)/)[^/]+")
+_HTML = re.compile(rb"\s*text/html\b", re.IGNORECASE)
+# Everything a browser may be told about any answer: no content sniffing.
+_ALWAYS = ((b"x-content-type-options", b"nosniff"),)
+# And about a page: never framed (clickjacking), no Referer to where its links lead. A page that
+# sets its own, tighter, Content-Security-Policy keeps it.
+_PAGES = ((b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer"))
+_FRAMING = (b"content-security-policy", b"frame-ancestors 'none'")
 
 
 def _forked() -> None:
@@ -38,11 +53,61 @@ def new_request_id() -> str:
     return f"{_PROCESS}{next(_COUNTER) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
 
 
-class RequestIds:
-    """Give every HTTP request an id (the client's `X-Request-Id`, else a new one).
+def request_id_of(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The id of a request: the client's `X-Request-Id` when it is a short safe token, else a new one.
 
-    The id is set for the logs of the request, echoed in the `X-Request-Id` response header, and
-    one line per request records the method, the path (never the query), the status and the time.
+    Args:
+        headers: The request's ASGI headers.
+
+    Returns:
+        At most 64 letters, digits, `.`, `_` and `-`.
+    """
+    sent = next((value for key, value in headers if key == b"x-request-id"), b"")
+    return sent.decode("ascii") if _CLIENT_ID.fullmatch(sent) else new_request_id()
+
+
+def loggable_path(path: str) -> str:
+    """A request path as the logs show it: a secret token in it replaced by `***`.
+
+    Args:
+        path: The request's path (never its query, which is not logged at all).
+
+    Returns:
+        The path, `/connect/<token>` as `/connect/***` (and `/webhooks/<token>` alike).
+    """
+    return _SECRET_SEGMENT.sub(r"\1***", path)
+
+
+def with_standard_headers(headers: Iterable[tuple[bytes, bytes]], request_id: str) -> list[tuple[bytes, bytes]]:
+    """An answer's headers with the request id and the security headers every answer carries.
+
+    Args:
+        headers: The answer's ASGI headers.
+        request_id: The request's id.
+
+    Returns:
+        The headers, `X-Request-Id` replaced, `X-Content-Type-Options: nosniff` added, and for an
+        HTML page `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and, unless the page
+        has its own, `Content-Security-Policy: frame-ancestors 'none'`.
+    """
+    sent = [(k, v) for k, v in headers if k.lower() != b"x-request-id"]
+    names = {k.lower() for k, _ in sent}
+    added = [header for header in _ALWAYS if header[0] not in names]
+    content_type = next((v for k, v in sent if k.lower() == b"content-type"), b"")
+    if _HTML.match(content_type):
+        added.extend(header for header in _PAGES if header[0] not in names)
+        if _FRAMING[0] not in names:
+            added.append(_FRAMING)
+    return [*sent, *added, (b"x-request-id", request_id.encode("ascii"))]
+
+
+class RequestIds:
+    """Give every HTTP request an id, log it, and add the headers every answer carries.
+
+    The id (the client's `X-Request-Id` when it is a short safe token, else a new one) is set for
+    the logs of the request and echoed in the `X-Request-Id` response header; one line per
+    request records the method, the path (never the query; secret tokens masked), the status and
+    the time. Security headers are added as `with_standard_headers` says.
 
     Args:
         app: The application.
@@ -55,8 +120,7 @@ class RequestIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        sent = next((v for k, v in scope.get("headers") or [] if k == b"x-request-id"), b"")
-        request_id = sent.decode("latin-1") or new_request_id()
+        request_id = request_id_of(scope.get("headers") or ())
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
@@ -65,8 +129,7 @@ class RequestIds:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
-                message = {**message, "headers": [*headers, (b"x-request-id", request_id.encode("latin-1"))]}
+                message = {**message, "headers": with_standard_headers(message.get("headers", []), request_id)}
             await send(message)
 
         try:
@@ -75,7 +138,7 @@ class RequestIds:
             logger.info(
                 "%s %s -> %s in %.1f ms",
                 scope["method"],
-                scope["path"],
+                loggable_path(scope["path"]),
                 status,
                 (time.perf_counter() - started) * 1000,
             )

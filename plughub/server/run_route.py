@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from plughub.engine import Engine
 from plughub.engine.actions import StagedRun
 from plughub.exceptions import PlughubError
-from plughub.server.errors import unexpected
+from plughub.server.errors import error_response, unexpected
 from plughub.server.limits import replaying
 from plughub.server.security import presented_key
 
@@ -62,7 +62,7 @@ class RunRoute:
                 result = await self.engine.finish_run(admitted)
                 response = Response(result.model_dump_json(by_alias=True), media_type="application/json")
         except PlughubError as exc:
-            response = JSONResponse(exc.to_dict(), status_code=exc.status_code)
+            response = error_response(exc)
         except Exception as exc:
             response = JSONResponse(unexpected(exc), status_code=500)
         if response is None:  # no well-formed body, or no live key: FastAPI answers (and words) it
@@ -100,7 +100,7 @@ def _well_formed(scope: Scope, body: bytes) -> dict[str, Any] | None:
         return None
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # BodyLimit refuses deep bodies first; FastAPI words the rest
         return None
     if not isinstance(parsed, dict) or not set(parsed) <= {"inputs"}:
         return None

@@ -184,6 +184,8 @@ def test_api_key_through_the_connect_page(hub: Hub, page: tuple[Page, Recorder])
     assert tab.locator("#form-OAUTH2").count() == 1
     assert tab.locator("#API_KEY-api_key").get_attribute("type") == "password"
     assert tab.locator("#API_KEY-api_key").get_attribute("required") is not None
+    # The page's Content-Security-Policy lets its own style sheet apply.
+    assert "system-ui" in tab.evaluate("getComputedStyle(document.body).fontFamily")
 
     tab.fill("#API_KEY-api_key", CANARY_API_KEY)
     tab.fill("#API_KEY-port", str(hub.sandbox.port))

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime, timedelta, timezone
 
+import httpx
+import pytest
+
+from plughub.engine.store import digest
+from plughub.server.pages_html import CONTENT_SECURITY_POLICY
 from tests.server.conftest import NOTES_DEFINITION, Hub, Tenant, assert_error
 
 
@@ -36,10 +42,16 @@ def test_a_session_url_lives_under_the_base_url_for_30_minutes(hub: Hub, team_a:
     assert hub.engine.store.get_connect_session(token) is None
 
 
+def _page(hub: Hub, team: Tenant, **body: object) -> httpx.Response:
+    created = team.client.post("/v1/connect-sessions", json=body)
+    assert created.status_code == 201, created.text
+    return hub.client().get(created.json()["url"].removeprefix(hub.url))
+
+
 def test_every_scheme_by_default_and_team_integrations(hub: Hub, team_a: Tenant) -> None:
-    everything = team_a.client.post("/v1/connect-sessions", json={"integration_id": "plughub Sandbox"})
-    assert everything.status_code == 201, everything.text
-    page = hub.client().get(everything.json()["url"].removeprefix(hub.url))
+    app = {"client_id": "sandbox-client", "client_secret": "sandbox-client-secret-1234"}
+    assert team_a.client.put("/v1/integrations/sandbox/oauth-app", json=app).status_code == 200
+    page = _page(hub, team_a, integration_id="plughub Sandbox")
     for scheme in ("API_KEY", "BEARER_TOKEN", "BASIC", "NO_AUTH", "OAUTH2", "OAUTH1"):
         assert f"form-{scheme}" in page.text
     assert team_a.client.post("/v1/integrations", json=NOTES_DEFINITION).status_code == 201
@@ -66,3 +78,69 @@ def test_an_unknown_token_is_a_404_page(hub: Hub) -> None:
     assert page.status_code == 404
     assert page.headers["content-type"].startswith("text/html")
     assert "This connect link is not valid." in page.text
+
+
+def test_a_sign_in_is_offered_only_with_an_oauth_app(
+    hub: Hub, team_a: Tenant, team_b: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No OAuth app anywhere: the schemes that need none, and no sign-in that would end on an
+    # operator's message.
+    page = _page(hub, team_a, integration_id="sandbox")
+    assert page.status_code == 200
+    assert "form-API_KEY" in page.text and "form-NO_AUTH" in page.text
+    assert "form-OAUTH2" not in page.text and "form-OAUTH1" not in page.text
+    assert "set_oauth_app" not in page.text
+    # One from the environment serves every team.
+    monkeypatch.setenv("PLUGHUB_OAUTH_SANDBOX_CLIENT_ID", "env-client")
+    monkeypatch.setenv("PLUGHUB_OAUTH_SANDBOX_CLIENT_SECRET", "env-client-secret-5678")
+    page = _page(hub, team_b, integration_id="sandbox", schemes=["OAUTH2"])
+    assert page.status_code == 200
+    assert "form-OAUTH2" in page.text
+
+
+def test_no_scheme_that_can_complete_is_an_end_users_message(
+    hub: Hub, team_a: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    created = team_a.client.post("/v1/connect-sessions", json={"integration_id": "sandbox", "schemes": ["OAUTH2"]})
+    assert created.status_code == 201, created.text
+    path = created.json()["url"].removeprefix(hub.url)
+    with caplog.at_level(logging.WARNING, logger="plughub.server"):
+        page = hub.client().get(path)
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html")
+    assert "This connection isn&#x27;t available yet; contact the application&#x27;s owner." in page.text
+    assert "set_oauth_app" not in page.text and "PLUGHUB_OAUTH" not in page.text
+    assert "form-" not in page.text
+    # The operator's reason is in the server log.
+    assert any("OAUTH2" in r.getMessage() and "set_oauth_app" in r.getMessage() for r in caplog.records)
+    # A form posted anyway (the page of an app deleted since) is refused the same way.
+    session = hub.engine.store.get_connect_session(digest(path.removeprefix("/connect/")))
+    assert session is not None
+    browser = hub.client(Cookie=f"plughub_csrf={session.csrf_token}")
+    posted = browser.post(path, data={"csrf_token": session.csrf_token, "scheme": "OAUTH2"})
+    assert posted.status_code == 503
+    assert "available yet" in posted.text
+    assert team_a.client.get("/v1/connections").json()["total"] == 0
+
+
+def test_pages_send_the_security_headers(hub: Hub, team_a: Tenant) -> None:
+    page = _page(hub, team_a, integration_id="sandbox", schemes=["API_KEY"])
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+    assert CONTENT_SECURITY_POLICY.startswith("default-src 'none'; ")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    for other in (hub.client().get(f"/connect/{secrets.token_urlsafe(32)}"), hub.client().get("/oauth/callback")):
+        assert other.headers["content-type"].startswith("text/html")
+        assert other.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert other.headers["x-frame-options"] == "DENY"
+    # FastAPI's own documentation page keeps its scripts, and is never framed either.
+    docs = hub.client().get("/docs")
+    assert docs.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert (docs.headers["x-frame-options"], docs.headers["referrer-policy"]) == ("DENY", "no-referrer")
+    # JSON answers are not sniffed either.
+    health = hub.client().get("/v1/health")
+    assert health.headers["x-content-type-options"] == "nosniff"
+    assert "x-frame-options" not in health.headers

@@ -131,3 +131,20 @@ def test_reconnect_through_the_server(hub: Hub, oauth_team: Tenant, team_b: Tena
     assert page.status_code == 200
     assert oauth_team.client.get(f"/v1/connections/{connection_id}").json()["scopes"] == ["notes:read"]
     assert_no_canary(page.text)
+
+
+def test_another_team_cannot_complete_an_authorization(
+    hub: Hub, oauth_team: Tenant, team_b: Tenant, sandbox: SandboxServer
+) -> None:
+    connection_id, redirect_url = _start(oauth_team, sandbox)
+    params = dict(parse_qsl(urlsplit(give_consent(redirect_url)).query))
+    refused = team_b.client.post("/v1/oauth/complete", json={"params": params})
+    assert_error(refused, 404, "connection_not_found")
+    # Nothing changed: still pending, and the owner completes it with the same, unused, state.
+    status = oauth_team.client.get(f"/v1/connections/{connection_id}/status").json()
+    assert (status["status"], status["error"]) == ("pending", None)
+    completed = oauth_team.client.post("/v1/oauth/complete", json={"params": params})
+    assert completed.status_code == 200, completed.text
+    assert completed.json()["status"] == "active"
+    # An unknown state is refused as before, whoever asks.
+    assert_error(team_b.client.post("/v1/oauth/complete", json={"params": {"state": "x"}}), 400, "oauth_state_invalid")

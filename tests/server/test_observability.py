@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from plughub.server.logs import BatchingStreamHandler, JsonFormatter, request_id_var
-from plughub.server.request_ids import new_request_id
+from plughub.server.request_ids import loggable_path, new_request_id
 from tests.server.conftest import Hub, HubFactory, Tenant, assert_error
 
 
@@ -91,6 +91,43 @@ def test_requests_are_logged_as_json_with_their_request_id(hub: Hub, team_a: Ten
     assert str(by_id["req-abc-2"]["message"]).startswith("GET /v1/connections -> 401")
     # The path is logged, not the query string, and never the key.
     assert not any("secret-query-text" in line or team_a.key in line for line in server_logs.lines)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "a" * 65,  # too long
+        "req 1",  # a space
+        "req-1\tlevel=error",  # a field forged after a tab
+        "req-\u00e9",  # not ASCII
+        "phk_" + "x" * 70,  # a key pasted by mistake (and too long)
+        "",
+    ],
+)
+def test_a_client_request_id_is_taken_only_as_a_short_safe_token(hub: Hub, sent: str) -> None:
+    response = hub.client().get("/v1/health", headers={"X-Request-Id": sent.encode("utf-8")})
+    assert response.status_code == 200
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-Id"])  # a new one instead
+    for accepted in ("req-abc_1.2", "A" * 64):
+        assert hub.client().get("/v1/health", headers={"X-Request-Id": accepted}).headers["X-Request-Id"] == accepted
+    small = hub.client().post("/v1/connections", content=b"x" * 2_000_000, headers={"X-Request-Id": sent.encode()})
+    assert re.fullmatch(r"[0-9a-f]{32}", small.headers["X-Request-Id"])  # the 413 answer too
+
+
+def test_the_request_log_masks_a_connect_links_token(hub: Hub, team_a: Tenant, server_logs: _Lines) -> None:
+    created = team_a.client.post("/v1/connect-sessions", json={"integration_id": "sandbox", "schemes": ["API_KEY"]})
+    assert created.status_code == 201, created.text
+    path = created.json()["url"].removeprefix(hub.url)
+    token = path.removeprefix("/connect/")
+    assert hub.client().get(path).status_code == 200
+    assert hub.client().post(path, content=b"x" * 2_000_000).status_code == 413  # logged by the body limit
+    assert not any(token in line for line in server_logs.lines)
+    messages = [str(e["message"]) for e in server_logs.entries()]
+    assert any(re.fullmatch(r"GET /connect/\*\*\* -> 200 in \d+\.\d ms", m) for m in messages), messages
+    assert any(m.startswith("POST /connect/*** -> 413") for m in messages), messages
+    assert loggable_path("/webhooks/whk_secret/extra") == "/webhooks/***/extra"
+    assert loggable_path("/v1/connections/abc") == "/v1/connections/abc"
+    assert loggable_path("/connections/x/connect/abc") == "/connections/x/connect/abc"
 
 
 def test_each_request_gets_its_own_id(hub: Hub) -> None:

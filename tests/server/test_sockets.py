@@ -1,85 +1,35 @@
-"""`plughub serve`'s HTTP protocol: TCP_NODELAY on every connection, on asyncio's loop too."""
+"""`plughub serve`'s event loop: workers take waiting connections one per turn."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 from click.testing import CliRunner
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from plughub.cli import cli
-from plughub.server.sockets import FairAcceptLoop, NoDelayProtocol, loop_setting
+from plughub.server.sockets import FairAcceptLoop, loop_setting
 from tests.servers import free_port
-
-
-async def _hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] != "http":
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"hello"})
-
-
-@contextmanager
-def _server(protocol: type[Any]) -> Iterator[tuple[str, uvicorn.Server]]:
-    """uvicorn on asyncio's loop over a socket it bound itself, as with `--workers 2`."""
-    config = uvicorn.Config(
-        _hello, host="127.0.0.1", port=free_port(), loop="asyncio", http=protocol, log_config=None, lifespan="off"
-    )
-    sock = config.bind_socket()
-    assert sock.proto == 0  # what keeps asyncio's loop from setting TCP_NODELAY itself
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{config.port}", server
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
-def _nodelay_of_open_connections(protocol: type[Any]) -> list[int]:
-    with _server(protocol) as (url, server), httpx.Client() as client:
-        assert client.get(url).text == "hello"  # the keep-alive connection stays open
-        return [
-            connection.transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
-            for connection in server.server_state.connections
-        ]
-
-
-def test_every_connection_sends_without_nagle() -> None:
-    assert _nodelay_of_open_connections(NoDelayProtocol) == [1]
-
-
-def test_uvicorns_own_protocol_leaves_nagle_on_there() -> None:
-    # The reason for NoDelayProtocol: should uvicorn or asyncio change this, the class can go.
-    assert _nodelay_of_open_connections(HttpToolsProtocol) == [0]
 
 
 def test_serve_runs_uvicorn_with_it_on_asyncios_loop(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options, app=app))
     monkeypatch.setenv("PLUGHUB_HOME", str(tmp_path))
-    result = CliRunner().invoke(cli, ["serve", "--port", "9999", "--workers", "2"])
+    port = free_port()
+    result = CliRunner().invoke(cli, ["serve", "--port", str(port), "--workers", "2"])
     assert result.exit_code == 0, result.output
-    assert seen["http"] is NoDelayProtocol
+    assert (seen["host"], seen["port"]) == ("127.0.0.1", port)
+    assert "http" not in seen  # uvicorn's own protocol: asyncio sets TCP_NODELAY on its sockets
     assert (seen["loop"], seen["workers"], seen["factory"]) == ("plughub.server.sockets:FairAcceptLoop", 2, True)
-    result = CliRunner().invoke(cli, ["serve", "--loop", "uvloop"])
+    result = CliRunner().invoke(cli, ["serve", "--port", "0", "--loop", "uvloop"])
+    assert result.exit_code == 0, result.output
     assert seen["loop"] == "uvloop"
+    assert seen["port"] > 0  # the port bound for --port 0
     result = CliRunner().invoke(cli, ["serve", "--loop", "trio"])
     assert result.exit_code == 2
     assert "Invalid value for '--loop'" in result.output

@@ -131,12 +131,14 @@ class OAuthFlows:
 
     # Complete
 
-    def complete(self, params: Mapping[str, str]) -> str:
+    def complete(self, params: Mapping[str, str], team: str | None = None) -> str:
         """Complete an authorization from the callback's query parameters.
 
         Args:
             params: The callback's query (`state`, `code` or `error`, `iss`; or `oauth_token`,
                 `oauth_verifier`).
+            team: The team completing it (an application with its API key), checked before
+                anything else; None for the browser's callback, where the state is the proof.
 
         Returns:
             The id of the connection, now active.
@@ -144,10 +146,15 @@ class OAuthFlows:
         Raises:
             OAuthStateError: The state is missing, unknown, expired or already used.
             OAuthProviderError: The provider refused (denied consent, bad code, wrong issuer).
+            ConnectionNotFound: The state belongs to another team's connection (nothing changed).
         """
         state = params.get("state")
         if not state:
             raise OAuthStateError("the callback has no state parameter; it did not come from a plughub authorization")
+        if team is not None:
+            owner = self._engine.store.state_connection(state_hash(state))
+            if owner is not None:
+                self._engine._record(owner, team)  # another team's: not found, and the state stays unused
         claimed = self._engine.store.claim_state(state_hash(state))
         if claimed is None:
             raise OAuthStateError(

@@ -7,9 +7,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, insert
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import PoolProxiedConnection
 
 from plughub.engine.store.cache import DEFAULT_TTL, ReadCache
+from plughub.engine.store.outage import database_unavailable, unavailable_errors
 
 __all__ = ["StoreBase"]
 
@@ -28,6 +31,7 @@ class StoreBase:
         self.cache = ReadCache(cache_ttl)
         self._compiled: dict[int, tuple[str, tuple[str, ...] | None, list[tuple[str, Any]]]] = {}
         self._compiled_inserts: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...] | None, Any]] = {}
+        self._unavailable = unavailable_errors(engine)
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -60,9 +64,30 @@ class StoreBase:
                     connection = connection.execution_options(sqlite_immediate=True)
                 with connection.begin():
                     yield connection
+        except sa_exc.TimeoutError as exc:  # the pool had no connection to give in time
+            raise database_unavailable(exc) from exc
         finally:
             if invalidates:
                 self.cache.clear()
+
+    @contextmanager
+    def _raw_connection(self) -> Iterator[PoolProxiedConnection]:
+        """A pooled DBAPI connection; one the database broke never goes back to the pool.
+
+        Past SQLAlchemy's connection layer, its `handle_error` event sees nothing: the driver's
+        errors are translated here.
+        """
+        try:
+            connection = self.engine.raw_connection()
+        except self._unavailable as exc:
+            raise database_unavailable(exc) from exc
+        try:
+            yield connection
+        except self._unavailable as exc:
+            connection.invalidate(exc)
+            raise database_unavailable(exc) from exc
+        finally:
+            connection.close()
 
     def first_row(self, statement: Select[Any], **params: Any) -> dict[str, Any] | None:
         """Run a one-row read on a pooled DBAPI connection, past SQLAlchemy's connection layer.
@@ -92,25 +117,22 @@ class StoreBase:
             compiled = self._compiled[id(statement)] = (str(done), names, columns)
         sql, names, columns = compiled
         values = tuple(params[name] for name in names) if names is not None else params
-        connection = self.engine.raw_connection()
-        # A read opens no transaction on PostgreSQL in autocommit mode, so that the pool's reset
-        # (a ROLLBACK) costs no round trip; the connection goes back as it came.
-        driver = connection.driver_connection if self.engine.dialect.name == "postgresql" else None
-        try:
+        with self._raw_connection() as connection:
+            # A read opens no transaction on PostgreSQL in autocommit mode, so that the pool's
+            # reset (a ROLLBACK) costs no round trip; the connection goes back as it came.
+            driver = connection.driver_connection if self.engine.dialect.name == "postgresql" else None
             if driver is not None:
                 driver.autocommit = True
-            cursor = connection.cursor()
             try:
-                cursor.execute(sql, values)
-                row = cursor.fetchone()
+                cursor = connection.cursor()
+                try:
+                    cursor.execute(sql, values)
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
             finally:
-                cursor.close()
-        finally:
-            try:
                 if driver is not None:
                     driver.autocommit = False
-            finally:
-                connection.close()
         if row is None:
             return None
         return {key: process(value) if process else value for (key, process), value in zip(columns, row, strict=True)}
@@ -139,31 +161,34 @@ class StoreBase:
         sql, order, processors = compiled
         processed = [{key: (p(row[key]) if (p := processors[key]) else row[key]) for key in keys} for row in rows]
         values = [tuple(row[key] for key in order) for row in processed] if order is not None else processed
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
+        with self._raw_connection() as connection:
             try:
-                if self.engine.dialect.name == "sqlite" and order is not None:
-                    # Multi-row statements: pysqlite's executemany gives up and takes back the GIL
-                    # for every row, each time waiting on the server's event loop. At most 999
-                    # values a statement (SQLite's oldest limit); BEGIN, as the connections run
-                    # in autocommit mode (see open_database).
-                    head, _, row_marks = sql.partition(" VALUES ")
-                    step = max(1, 999 // len(order))
-                    cursor.execute("BEGIN")
-                    for start in range(0, len(values), step):
-                        chunk = values[start : start + step]
-                        cursor.execute(
-                            f"{head} VALUES {', '.join([row_marks] * len(chunk))}",
-                            [value for row in chunk for value in row],
-                        )
-                else:
-                    cursor.executemany(sql, values)
-            finally:
-                cursor.close()
-            connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
-        finally:
-            connection.close()
+                _insert_many(connection, self.engine.dialect.name, sql, order, values)
+                connection.commit()
+            except self._unavailable:
+                raise  # the connection is broken: invalidated, not rolled back
+            except BaseException:
+                connection.rollback()
+                raise
+
+
+def _insert_many(connection: Any, dialect: str, sql: str, order: tuple[str, ...] | None, values: list[Any]) -> None:
+    cursor = connection.cursor()
+    try:
+        if dialect == "sqlite" and order is not None:
+            # Multi-row statements: pysqlite's executemany gives up and takes back the GIL for
+            # every row, each time waiting on the server's event loop. At most 999 values a
+            # statement (SQLite's oldest limit); BEGIN, as the connections run in autocommit
+            # mode (see open_database).
+            head, _, row_marks = sql.partition(" VALUES ")
+            step = max(1, 999 // len(order))
+            cursor.execute("BEGIN")
+            for start in range(0, len(values), step):
+                chunk = values[start : start + step]
+                cursor.execute(
+                    f"{head} VALUES {', '.join([row_marks] * len(chunk))}", [v for row in chunk for v in row]
+                )
+        else:
+            cursor.executemany(sql, values)
+    finally:
+        cursor.close()

@@ -10,7 +10,8 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from plughub.exceptions import ConfigurationError
+from plughub.engine.store.outage import report_unavailable
+from plughub.exceptions import ConfigurationError, DatabaseUnavailable
 
 __all__ = ["HEAD_REVISION", "MIGRATIONS_DIR", "open_database", "sqlite_url", "upgrade"]
 
@@ -49,18 +50,27 @@ def open_database(url: str) -> Engine:
     """
     # The server runs sync routes on up to 40 threads: a pool smaller than that opens and closes
     # overflow connections on every request (for SQLite, with its PRAGMAs; for PostgreSQL, a login).
-    kwargs: dict[str, Any] = {"pool_size": 20, "max_overflow": 30, "pool_use_lifo": True}
+    kwargs: dict[str, Any] = {"pool_size": 20, "max_overflow": 30}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["pool_use_lifo"] = True
         _create_private_file(url)
+    else:
+        # A network database may restart: every connection of the pool is then dead. Each is
+        # tested when taken (a round trip) and replaced if it is, and the pool hands them out in
+        # turn, so that none lingers unused (and dead) at the bottom of a stack.
+        kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    report_unavailable(engine)
     try:
         upgrade(engine)
-    except OperationalError as exc:
+    except (OperationalError, DatabaseUnavailable) as exc:
         engine.dispose()
-        raise ConfigurationError(f"cannot open the database {engine.url!r}: {exc.orig}") from None
+        cause = exc.__cause__ or exc.__context__ or exc
+        reason = getattr(cause, "orig", None) or cause
+        raise ConfigurationError(f"cannot open the database {engine.url!r}: {reason}") from None
     return engine
 
 

@@ -63,6 +63,19 @@ class OAuthStatesMixin(StoreBase):
             )
             put_credentials(db, f"oauth-state:{state.state_hash}", record.id, ciphertext)
 
+    def state_connection(self, state_hash: str) -> str | None:
+        """The connection an authorization state belongs to, without claiming the state.
+
+        Args:
+            state_hash: SHA-256 of the state.
+
+        Returns:
+            The connection's id, or None when the state is unknown.
+        """
+        with self.transaction(invalidates=False) as db:
+            found = db.execute(select(oauth_states.c.connection_id).where(oauth_states.c.state_hash == state_hash))
+            return found.scalar()
+
     def claim_state(self, state_hash: str) -> StateRecord | None:
         """Mark a state used, once: the first caller gets it unused, later ones see `used_at`.
 

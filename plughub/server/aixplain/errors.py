@@ -120,7 +120,9 @@ def error_response(exc: Exception) -> JSONResponse:
         logger.error("unexpected %s while serving an aiXplain route", type(exc).__name__)
         status, code, supplier = 500, "internal_error", None
         message = "an unexpected error occurred" + (f" (request id {request_id})" if request_id else "")
-    return JSONResponse(error_body(status, code, message, supplier), status_code=status)
+    retry_after = exc.retry_after if isinstance(exc, PlughubError) else None
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return JSONResponse(error_body(status, code, message, supplier), status_code=status, headers=headers)
 
 
 class AixplainRoute(APIRoute):

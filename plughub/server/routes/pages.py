@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,37 +13,54 @@ from plughub.engine.store import ConnectSessionRecord, digest, utcnow
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import PlughubError
 from plughub.schemas import ConnectRequest, IntegrationInfo
-from plughub.server.pages_html import connect_page, result_page
+from plughub.server.pages_html import connect_page, page_response, result_page
 
 __all__ = ["router"]
 
+logger = logging.getLogger("plughub.server")
 router = APIRouter(tags=["connect page"], include_in_schema=False)
 _COOKIE = "plughub_csrf"
+# What the end user reads when no offered scheme can complete: the operator's reason (which
+# names SDK calls and environment variables) goes to the server log instead.
+UNAVAILABLE = "This connection isn't available yet; contact the application's owner."
 
 
 def _session(request: Request, token: str) -> tuple[ConnectSessionRecord | None, HTMLResponse | None]:
     session = request.app.state.engine.store.get_connect_session(digest(token))
     if session is None:
-        return None, HTMLResponse(result_page(False, "This connect link is not valid."), status_code=404)
+        return None, page_response(result_page(False, "This connect link is not valid."), 404)
     if session.used_at is not None:
-        return None, HTMLResponse(
-            result_page(False, "This connect link was already used; ask for a new one."), status_code=410
-        )
+        return None, page_response(result_page(False, "This connect link was already used; ask for a new one."), 410)
     if session.expires_at < utcnow():
-        return None, HTMLResponse(result_page(False, "This connect link expired; ask for a new one."), status_code=410)
+        return None, page_response(result_page(False, "This connect link expired; ask for a new one."), 410)
     return session, None
+
+
+def _offered(request: Request, session: ConnectSessionRecord) -> list[str]:
+    """The session's schemes that can complete (a sign-in needs an OAuth app); the others are logged."""
+    engine = request.app.state.engine
+    offered = []
+    for scheme in session.schemes:
+        reason = engine.scheme_unavailable(session.integration_id, AuthenticationSchema(scheme), session.team_id)
+        if reason is None:
+            offered.append(scheme)
+        else:
+            logger.warning("the connect page does not offer %s for %s: %s", scheme, session.integration_id, reason)
+    return offered
 
 
 @router.get("/connect/{token}", response_class=HTMLResponse)
 def show(request: Request, token: str) -> Response:
-    """The connect page: a form per allowed scheme."""
+    """The connect page: a form per allowed scheme that can complete."""
     session, refusal = _session(request, token)
     if refusal is not None or session is None:
         return refusal or HTMLResponse(status_code=404)
+    offered = _offered(request, session)
+    if not offered:
+        return page_response(result_page(False, UNAVAILABLE), 503)
     info = request.app.state.engine.get_integration(session.integration_id, team=session.team_id)
-    response = HTMLResponse(connect_page(info, session.schemes, f"/connect/{token}", session.csrf_token))
+    response = page_response(connect_page(info, offered, f"/connect/{token}", session.csrf_token))
     response.set_cookie(_COOKIE, session.csrf_token, httponly=True, samesite="strict", path=f"/connect/{token}")
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -68,14 +86,15 @@ async def submit(request: Request, token: str) -> Response:
     form = dict(await request.form())
     sent, cookie = str(form.get("csrf_token", "")), request.cookies.get(_COOKIE, "")
     if not (hmac.compare_digest(sent, session.csrf_token) and hmac.compare_digest(cookie, session.csrf_token)):
-        return HTMLResponse(
-            result_page(False, "The form expired or did not come from this page; reload it."), status_code=403
-        )
+        return page_response(result_page(False, "The form expired or did not come from this page; reload it."), 403)
     engine = request.app.state.engine
     info = engine.get_integration(session.integration_id, team=session.team_id)
     scheme = str(form.get("scheme", ""))
     if scheme not in session.schemes:
-        return HTMLResponse(result_page(False, f"{scheme or 'That scheme'} is not offered here."), status_code=400)
+        return page_response(result_page(False, f"{scheme or 'That scheme'} is not offered here."), 400)
+    offered = _offered(request, session)
+    if scheme not in offered:  # the OAuth app went away since the page was shown
+        return page_response(result_page(False, UNAVAILABLE), 503)
     try:
         result = engine.create_connection(
             ConnectRequest(
@@ -88,13 +107,11 @@ async def submit(request: Request, token: str) -> Response:
         )
     except PlughubError as exc:
         values = {k: str(v) for k, v in form.items() if k not in ("csrf_token", "scheme")}
-        page = connect_page(info, session.schemes, f"/connect/{token}", session.csrf_token, exc.message, values)
-        return HTMLResponse(page, status_code=exc.status_code if exc.status_code < 500 else 400)
+        page = connect_page(info, offered, f"/connect/{token}", session.csrf_token, exc.message, values)
+        return page_response(page, exc.status_code if exc.status_code < 500 else 400)
     if not engine.store.use_connect_session(session.token_hash, result.id):
         engine.delete_connection(result.id, team=session.team_id)
-        return HTMLResponse(
-            result_page(False, "This connect link was already used; ask for a new one."), status_code=410
-        )
+        return page_response(result_page(False, "This connect link was already used; ask for a new one."), 410)
     if result.redirect_url:
         return RedirectResponse(result.redirect_url, status_code=303)
-    return HTMLResponse(result_page(True, f"{info.name} is connected. You can close this window."))
+    return page_response(result_page(True, f"{info.name} is connected. You can close this window."))
