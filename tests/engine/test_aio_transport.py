@@ -152,7 +152,9 @@ def test_a_slow_answer_times_out(upstream: Upstream) -> None:
     executor = _executor(read_timeout=0.2)
     result = _send_async(executor, httpx.Request("POST", f"{upstream.url}/slow", json={}))
     assert result.error_code == "upstream_unreachable"
-    assert result.error_message == "Echo ECHO_PING: could not reach 127.0.0.1: no answer in time (ReadTimeout)"
+    assert result.error_message == (
+        "Echo ECHO_PING: 127.0.0.1 accepted the connection but did not answer within 0.2 s (the read timeout)"
+    )
 
 
 # -- parity with the synchronous path ------------------------------------------------------------
