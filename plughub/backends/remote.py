@@ -6,6 +6,7 @@ It never imports the engine: a remote-only install needs neither the crypto nor 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from json import dumps
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -75,8 +76,14 @@ class RemoteBackend:
     def _call(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         query = {k: v for k, v in (params or {}).items() if v is not None}
+        content = None
+        if json is not None:
+            # Escaped to ASCII: text that is not valid Unicode (a lone surrogate) travels as `\ud800`,
+            # and the server refuses it with the error the embedded engine raises.
+            content = dumps(json, allow_nan=False).encode("ascii")
+            headers["Content-Type"] = "application/json"
         try:
-            response = self._client.request(method, path, json=json, params=query, headers=headers)
+            response = self._client.request(method, path, content=content, params=query, headers=headers)
         except httpx.HTTPError as exc:
             raise BackendError(f"cannot reach the plughub server at {self.base_url}: {type(exc).__name__}") from None
         if response.is_success:

@@ -234,7 +234,7 @@ class ActionsMixin:
             run = partial(self.run_action, staged.connection_id, staged.action, staged.inputs, team=staged.team)
             return await to_thread.run_sync(run)
         record, code, call = staged.ready
-        result = await self.executor.send_async(call.label, call.request(), call.signer.auth, call.signer.redactor)
+        result = await self.executor.send_async(call.label, call.first_request, call.signer.auth, call.signer.redactor)
         if call.oauth2 is not None and result.status_code == 401:
             result = await to_thread.run_sync(resend_after_401, cast("Engine", self), call)
         self._audited(record, code, result)

@@ -25,7 +25,7 @@ import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from plughub.engine.netguard import Allowlist, OutboundBlocked, check_addresses
+from plughub.engine.netguard import Allowlist, OutboundBlocked, check_addresses, is_blocked_address
 
 __all__ = ["AsyncTransport", "GuardedResolver"]
 
@@ -193,23 +193,20 @@ class AsyncTransport:
 
 def _check_literal(allowlist: Allowlist, request: httpx.Request) -> None:
     """A host written as an address goes to no resolver: check it here."""
-    refusal = _literal_refusal(allowlist, request.url.raw_host.decode("ascii"), request.url.host)
-    if refusal is not None:
-        raise OutboundBlocked(refusal, request=request)
+    name, host = request.url.raw_host.decode("ascii"), request.url.host
+    if _literal_blocked(allowlist, name, host):
+        # The refusal again, uncached, so that every one is logged.
+        check_addresses(allowlist, name, host, [ipaddress.ip_address(host)], request)
 
 
 @functools.lru_cache(maxsize=1024)
-def _literal_refusal(allowlist: Allowlist, name: str, host: str) -> str | None:
-    """Why the guard refuses a host given as an address (None: a name, or permitted); cached."""
+def _literal_blocked(allowlist: Allowlist, name: str, host: str) -> bool:
+    """Whether the guard refuses a host given as an address (False: a name, or permitted); cached."""
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
-        return None
-    try:
-        check_addresses(allowlist, name, host, [ip])
-    except OutboundBlocked as exc:
-        return str(exc)
-    return None
+        return False
+    return is_blocked_address(ip) and not allowlist.allows(name, ip)
 
 
 def _translate(exc: Exception, request: httpx.Request) -> Exception:

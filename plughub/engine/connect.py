@@ -7,14 +7,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from plughub.engine.catalog.models import FieldSpec, IntegrationSpec, OAuth2Spec
+from plughub.engine.auth.static import resolve_placements
+from plughub.engine.catalog.models import ApplySpec, FieldSpec, IntegrationSpec, OAuth2Spec
+from plughub.engine.request import check_connection_target
+from plughub.engine.request_checks import NOT_ABSOLUTE, header_safe, holds_invalid_text, url_problem
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import InvalidInput, MissingInputs, UnknownInputs, UnsupportedScheme
 
 __all__ = ["ConnectInputs", "check_base_url", "parse_scopes", "split_connect_data"]
 
+_STATIC = (AuthenticationSchema.API_KEY, AuthenticationSchema.BEARER_TOKEN, AuthenticationSchema.BASIC)
 _TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}
 
 
@@ -102,6 +104,9 @@ def split_connect_data(spec: IntegrationSpec, scheme: AuthenticationSchema, data
     base_url = data.get("base_url")
     if base_url is not None:
         check_base_url(base_url)
+    check_connection_target(spec, config, base_url)
+    if scheme in _STATIC and credentials:
+        _check_placements(label, auth.apply_items(), credentials, config)
     return ConnectInputs(
         credentials=credentials, config=config, base_url=base_url, scopes=parse_scopes(data.get("scopes"))
     )
@@ -140,12 +145,10 @@ def check_base_url(value: Any) -> str:
     Raises:
         InvalidInput: It is not an absolute http(s) URL.
     """
-    try:
-        url = httpx.URL(value) if isinstance(value, str) else None
-    except httpx.InvalidURL:
-        url = None
-    if url is None or url.scheme not in ("http", "https") or not url.host:
-        raise InvalidInput(f"base_url must be an absolute http:// or https:// URL, not {value!r}")
+    problem = url_problem(value) if isinstance(value, str) else NOT_ABSOLUTE
+    if problem is not None:
+        why = "" if problem == NOT_ABSOLUTE else f" ({problem})"
+        raise InvalidInput(f"base_url must be an absolute http:// or https:// URL, not {value!r}{why}")
     return str(value)
 
 
@@ -157,8 +160,30 @@ def _check_value(label: str, name: str, field: FieldSpec, value: Any) -> None:
     expected = _TYPES[field.type]
     if not isinstance(value, expected) or (field.type != "boolean" and isinstance(value, bool)):
         raise InvalidInput(f"{label}: '{name}' must be of type {field.type}, not {type(value).__name__}")
+    if holds_invalid_text(value):
+        raise InvalidInput(f"{label}: '{name}' is not valid Unicode text (it holds a lone surrogate); give UTF-8 text")
     shown = "" if field.secret is not False else f" (got {value!r})"
     if field.enum is not None and value not in field.enum:
         raise InvalidInput(f"{label}: '{name}' must be one of {', '.join(map(str, field.enum))}{shown}")
     if field.pattern and isinstance(value, str) and not re.search(field.pattern, value):
         raise InvalidInput(f"{label}: '{name}' must match {field.pattern}{shown}")
+
+
+def _check_placements(
+    label: str, items: list[ApplySpec], credentials: Mapping[str, Any], config: Mapping[str, Any]
+) -> None:
+    """Refuse credentials that could not be sent in the header (or cookie) the scheme puts them in."""
+    try:
+        placements = resolve_placements(items, credentials, config)
+    except InvalidInput:  # a template the values do not fill: the run says what is missing
+        return
+    for placement in placements:
+        if placement.target in ("header", "cookie") and not header_safe(placement.value):
+            unsafe = [n for n, v in credentials.items() if isinstance(v, str) and not header_safe(v)]
+            names = ", ".join(repr(n) for n in unsafe) or "the credentials"
+            raise InvalidInput(
+                f"{label}: {names} would go in the HTTP {placement.target} {placement.name}, which takes printable "
+                "ASCII text on one line: no line breaks, control characters or characters beyond ASCII. Check "
+                "the value pasted (a trailing newline?); nothing was stored.",
+                details={"fields": unsafe},
+            )

@@ -104,6 +104,7 @@ class Executor:
         allowlist: Allowlist | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
+        self._timeouts = (connect_timeout, read_timeout)
         self._client = build_client(
             connect_timeout=connect_timeout, read_timeout=read_timeout, transport=transport, trust_env=trust_env
         )
@@ -182,7 +183,7 @@ class Executor:
         except StopIteration as done:
             return _outcome(label, request, done.value, redactor, started)
         except (httpx.TransportError, _CrossOriginRedirect) as exc:
-            return _failure(label, request, exc, redactor, started)
+            return _failure(label, request, exc, redactor, started, self._timeouts)
 
     async def send_async(
         self, label: str, request: httpx.Request, auth: httpx.Auth | None, redactor: Redactor
@@ -224,7 +225,7 @@ class Executor:
         except StopIteration as done:
             return _outcome(label, request, done.value, redactor, started)
         except (httpx.TransportError, _CrossOriginRedirect) as exc:
-            return _failure(label, request, exc, redactor, started)
+            return _failure(label, request, exc, redactor, started, self._timeouts)
 
     def _exchange(self, request: httpx.Request, auth: httpx.Auth | None) -> _Exchange:
         """What to send, and when to wait, for one action: retries around same-origin redirects.
@@ -322,8 +323,15 @@ def _outcome(
     return _result(label, response, redactor, elapsed)
 
 
-def _failure(label: str, request: httpx.Request, exc: Exception, redactor: Redactor, started: float) -> ActionResult:
-    """The FAILED result of a request that got no usable answer."""
+def _failure(
+    label: str,
+    request: httpx.Request,
+    exc: Exception,
+    redactor: Redactor,
+    started: float,
+    timeouts: tuple[float, float],
+) -> ActionResult:
+    """The FAILED result of a request that got no usable answer (`timeouts`: to connect, to read)."""
     elapsed = time.perf_counter() - started
     host = request.url.host
     if isinstance(exc, _CrossOriginRedirect):
@@ -344,14 +352,19 @@ def _failure(label: str, request: httpx.Request, exc: Exception, redactor: Redac
             details={"host": host},
             run_time=elapsed,
         )
-    if isinstance(exc, httpx.TimeoutException):
-        reason = f"no answer in time ({type(exc).__name__})"
+    if isinstance(exc, httpx.ReadTimeout):
+        # Not a connection problem: the service took the request and is slow (or stuck).
+        message = f"{host} accepted the connection but did not answer within {timeouts[1]:g} s (the read timeout)"
+    elif isinstance(exc, httpx.ConnectTimeout):
+        message = f"could not reach {host}: no connection within {timeouts[0]:g} s"
+    elif isinstance(exc, httpx.TimeoutException):
+        message = f"could not reach {host}: no answer in time ({type(exc).__name__})"
     else:
-        reason = redactor.text(_transport_reason(exc))
+        message = f"could not reach {host}: {redactor.text(_transport_reason(exc))}"
     return ActionResult(
         status=ResponseStatus.FAILED,
         error_code="upstream_unreachable",
-        error_message=f"{label}: could not reach {host}: {reason}",
+        error_message=f"{label}: {message}",
         details={"host": host},
         run_time=elapsed,
     )

@@ -7,6 +7,7 @@ to the checked address (no DNS-rebinding window); each redirect hop is a new req
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import socket
 import threading
@@ -27,7 +28,10 @@ __all__ = [
     "check_addresses",
     "is_blocked_address",
     "parse_allowlist",
+    "refusal",
 ]
+
+logger = logging.getLogger("plughub.netguard")
 
 ALLOWLIST_ENV = "PLUGHUB_ALLOW_PRIVATE_NETWORKS"
 
@@ -142,6 +146,37 @@ class OutboundBlocked(httpx.ConnectError):
     """An outbound request was refused because its host resolves to a blocked address."""
 
 
+def refusal(allowlist: Allowlist, name: str, shown: str, addresses: Sequence[IPAddress]) -> str | None:
+    """Why the guard refuses a host, or None when every address it resolves to is public or allowed.
+
+    The reason names the host only; what it resolves to is logged (a warning) for the operator.
+
+    Args:
+        allowlist: What the operator allows despite being private.
+        name: The host as in the URL (what a host name entry of the allowlist matches).
+        shown: The host as messages show it.
+        addresses: Every address the host resolves to.
+
+    Returns:
+        The message of the refusal, or None.
+    """
+    for ip in addresses:
+        if is_blocked_address(ip) and not allowlist.allows(name, ip):
+            # What a name resolves to is the operator's business: the log has it, the caller does not.
+            logger.warning(
+                "network guard refused %s: it resolves to %s, a private, loopback, link-local or cloud-metadata "
+                "address not allowed in %s",
+                shown,
+                ip,
+                ALLOWLIST_ENV,
+            )
+            return (
+                f"refused by plughub's network guard: the host {shown} is not allowed. The operator of this "
+                f"plughub can allow it in {ALLOWLIST_ENV}."
+            )
+    return None
+
+
 def check_addresses(
     allowlist: Allowlist,
     name: str,
@@ -149,7 +184,7 @@ def check_addresses(
     addresses: Sequence[IPAddress],
     request: httpx.Request | None = None,
 ) -> None:
-    """Refuse a host unless every address it resolves to is public or allowed.
+    """Refuse a host unless every address it resolves to is public or allowed (see `refusal`).
 
     Args:
         allowlist: What the operator allows despite being private.
@@ -161,14 +196,9 @@ def check_addresses(
     Raises:
         OutboundBlocked: An address is blocked and not allowed.
     """
-    for ip in addresses:
-        if is_blocked_address(ip) and not allowlist.allows(name, ip):
-            where = shown if shown == str(ip) else f"{shown} (resolves to {ip})"
-            raise OutboundBlocked(
-                f"refused by plughub's network guard (allow it in {ALLOWLIST_ENV}): {where} is a private, "
-                "loopback, link-local or cloud-metadata address.",
-                request=request,
-            )
+    refused = refusal(allowlist, name, shown, addresses)
+    if refused is not None:
+        raise OutboundBlocked(refused, request=request)
 
 
 _MAX_POOLS = 256

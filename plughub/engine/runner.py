@@ -37,6 +37,8 @@ class Call:
         inputs: Validated inputs.
         signer: Adds the credentials and hides them in what comes back.
         oauth2: The OAuth 2.0 scheme whose tokens may need a refresh, if the connection has one.
+        first_request: The request of the first send, rendered before anything else so that an
+            input that cannot be sent is refused before credentials are opened or refreshed.
     """
 
     label: str
@@ -46,6 +48,7 @@ class Call:
     inputs: Mapping[str, Any]
     signer: Signer
     oauth2: OAuth2Spec | None
+    first_request: httpx.Request
 
     @property
     def refresh_due(self) -> bool:
@@ -53,7 +56,7 @@ class Call:
         return self.oauth2 is not None and expiring(self.signer.credentials, self.oauth2.refresh_margin)
 
     def request(self) -> httpx.Request:
-        """Render the request (no credentials: the signer's auth flow adds them)."""
+        """Render the request again, for another send (no credentials: the signer's auth flow adds them)."""
         return build_request(self.spec, self.action, self.inputs, self.record.config, base_url=self.record.base_url)
 
 
@@ -77,7 +80,11 @@ def prepare(
 
     Returns:
         The call.
+
+    Raises:
+        InvalidInput: The inputs cannot be sent as they are (see `build_request`).
     """
+    first_request = build_request(spec, action, inputs, record.config, base_url=record.base_url)
     scheme = AuthenticationSchema(record.scheme)
     blob = engine.store.get_credentials(record.id)
     signer = engine.signers.get(record, spec, blob)
@@ -93,6 +100,7 @@ def prepare(
         inputs,
         signer,
         oauth2 if isinstance(oauth2, OAuth2Spec) else None,
+        first_request,
     )
 
 
@@ -126,7 +134,7 @@ def run_action(
             call = _refreshed(engine, call, force=False)
         except OAuthError as exc:
             return _refused(call, exc)
-    result = _send(engine, call)
+    result = _send(engine, call, call.first_request)
     if call.oauth2 is not None and result.status_code == 401:
         return resend_after_401(engine, call)
     return result
@@ -146,7 +154,7 @@ def resend_after_401(engine: Engine, call: Call) -> ActionResult:
         call = _refreshed(engine, call, force=True)
     except OAuthError as exc:
         return _refused(call, exc)
-    return _send(engine, call)
+    return _send(engine, call, call.request())
 
 
 def _refreshed(engine: Engine, call: Call, *, force: bool) -> Call:
@@ -186,5 +194,5 @@ def _signer(
     return Signer(credentials, auth, Redactor(secrets), reusable=scheme is not AuthenticationSchema.OAUTH1)
 
 
-def _send(engine: Engine, call: Call) -> ActionResult:
-    return engine.executor.send(call.label, call.request(), call.signer.auth, call.signer.redactor)
+def _send(engine: Engine, call: Call, request: httpx.Request) -> ActionResult:
+    return engine.executor.send(call.label, request, call.signer.auth, call.signer.redactor)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from plughub.enums import AuthenticationSchema, ConnectionStatus
 
@@ -30,6 +31,24 @@ class RunBody(_Body):
     """Inputs of an action run."""
 
     inputs: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inputs_wrapped(cls, data: Any) -> Any:
+        # The usual mistake is the action's inputs sent as the body itself: say where they go.
+        unknown = [str(k) for k in data if k != "inputs"] if isinstance(data, dict) else []
+        if unknown:
+            shown = ", ".join(f'"{k}": ...' for k in unknown)
+            raise PydanticCustomError(
+                "unknown_field",
+                'unknown {noun} {names}: put the action\'s inputs under "inputs": {example}',
+                {
+                    "noun": "field" if len(unknown) == 1 else "fields",
+                    "names": ", ".join(repr(k) for k in unknown),
+                    "example": '{"inputs": {' + shown + "}}",
+                },
+            )
+        return data
 
 
 class ReconnectBody(_Body):

@@ -156,22 +156,29 @@ def test_loopback_allowed_by_host_name(upstream: Upstream, dns: FakeDNS) -> None
 
 
 @pytest.mark.parametrize("address", ["10.0.0.1", "169.254.169.254", "100.100.100.200", "fd00:ec2::254", "::1"])
-def test_name_resolving_to_blocked_address_is_refused_before_connecting(dns: FakeDNS, address: str) -> None:
+def test_name_resolving_to_blocked_address_is_refused_before_connecting(
+    dns: FakeDNS, address: str, caplog: pytest.LogCaptureFixture
+) -> None:
     dns.set("internal.test", [address])
     with _client("192.168.0.0/16, other.test", Forbidden()) as client, pytest.raises(OutboundBlocked) as info:
         client.get("http://user:pw@internal.test/latest?token=canary-q")
     message = str(info.value)
-    assert "internal.test" in message
-    assert address in message
+    assert "the host internal.test is not allowed" in message
     assert ALLOWLIST_ENV in message
+    # What the name resolves to is for the operator's log only, not for the caller.
+    assert address not in message
+    assert "resolves" not in message
+    logged = [r.getMessage() for r in caplog.records if r.name == "plughub.netguard"]
+    assert len(logged) == 1 and f"internal.test: it resolves to {address}" in logged[0]
     for secret in ("canary-q", "token", "pw"):
         assert secret not in message
+        assert secret not in logged[0]
 
 
 @pytest.mark.parametrize("order", [["93.184.216.34", "10.0.0.1"], ["10.0.0.1", "93.184.216.34"]])
 def test_name_resolving_to_public_and_private_is_refused(dns: FakeDNS, order: list[str]) -> None:
     dns.set("mixed.test", order)
-    with _client(None, Forbidden()) as client, pytest.raises(OutboundBlocked, match="10.0.0.1"):
+    with _client(None, Forbidden()) as client, pytest.raises(OutboundBlocked, match="the host mixed.test is not"):
         client.get("https://mixed.test/")
 
 
@@ -210,7 +217,7 @@ def test_dns_rebinding_goes_to_the_pinned_address(upstream: Upstream, dns: FakeD
     with _client("127.0.0.0/8", recorder) as client:
         assert client.get(f"http://rebind.test:{port}/ping").json() == {"pong": True}
         assert dns.calls.count("rebind.test") == 1  # nothing looked the name up again to connect
-        with pytest.raises(OutboundBlocked, match="10.0.0.1"):  # the next request sees the new answer
+        with pytest.raises(OutboundBlocked, match="rebind.test is not allowed"):  # the next lookup's answer
             client.get(f"http://rebind.test:{port}/ping")
     assert [str(r.url) for r in recorder.requests] == [f"http://127.0.0.1:{port}/ping"]
     assert recorder.requests[0].headers["Host"] == f"rebind.test:{port}"
@@ -218,7 +225,9 @@ def test_dns_rebinding_goes_to_the_pinned_address(upstream: Upstream, dns: FakeD
     assert upstream.seen[0].header("Host") == f"rebind.test:{port}"
 
 
-def test_redirect_to_a_refused_host_is_blocked_at_the_second_hop(upstream: Upstream, dns: FakeDNS) -> None:
+def test_redirect_to_a_refused_host_is_blocked_at_the_second_hop(
+    upstream: Upstream, dns: FakeDNS, caplog: pytest.LogCaptureFixture
+) -> None:
     location = "http://metadata.test/latest/meta-data/iam?token=canary-redirect"
     upstream.route("GET", "/start", Reply(302, "", headers={"Location": location}))
     dns.set("metadata.test", ["169.254.169.254"])
@@ -230,7 +239,8 @@ def test_redirect_to_a_refused_host_is_blocked_at_the_second_hop(upstream: Upstr
     assert info.value.request.url.host == "metadata.test"
     message = str(info.value)
     assert "metadata.test" in message
-    assert "169.254.169.254" in message
+    assert "169.254.169.254" not in message
+    assert "metadata.test: it resolves to 169.254.169.254" in caplog.text
     assert "canary-redirect" not in message
 
 

@@ -54,8 +54,8 @@ def test_a_body_that_is_not_an_object_is_422(team_a: Tenant) -> None:
     [
         ({"inputs": ["a"]}, "inputs", "dictionary"),
         ({"inputs": "text=hi"}, "inputs", "dictionary"),
-        ({"inputs": {}, "extra": 1}, "extra", "Extra inputs are not permitted"),
-        ({"input": {"text": "hi"}}, "input", "Extra inputs are not permitted"),
+        ({"inputs": {}, "extra": 1}, "body", "unknown field 'extra': put the action's inputs under \"inputs\""),
+        ({"input": {"text": "hi"}}, "body", "unknown field 'input': put the action's inputs under \"inputs\""),
     ],
 )
 def test_run_body_violations_name_the_field(

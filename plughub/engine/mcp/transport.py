@@ -15,7 +15,7 @@ import httpx2
 
 from plughub.engine.http import USER_AGENT
 from plughub.engine.mcp.urls import origin_of
-from plughub.engine.netguard import ALLOWLIST_ENV, Allowlist, IPAddress, is_blocked_address
+from plughub.engine.netguard import Allowlist, IPAddress, refusal
 
 __all__ = ["MASKED_URLS", "AsyncGuardedTransport", "MaskedUrls", "build_async_client"]
 
@@ -57,14 +57,9 @@ class AsyncGuardedTransport(httpx2.AsyncBaseTransport):
             addresses: list[IPAddress] = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         except (OSError, UnicodeError, ValueError) as exc:
             raise httpx2.ConnectError(f"could not resolve host {host}: {exc}", request=request) from exc
-        for ip in addresses:
-            if is_blocked_address(ip) and not self.allowlist.allows(host, ip):
-                where = host if host == str(ip) else f"{host} (resolves to {ip})"
-                raise httpx2.ConnectError(
-                    f"refused by plughub's network guard (allow it in {ALLOWLIST_ENV}): {where} is a private, "
-                    "loopback, link-local or cloud-metadata address.",
-                    request=request,
-                )
+        refused = refusal(self.allowlist, host, host, addresses)
+        if refused is not None:
+            raise httpx2.ConnectError(refused, request=request)
         extensions = dict(request.extensions)
         if request.url.scheme == "https":
             extensions.setdefault("sni_hostname", host)
