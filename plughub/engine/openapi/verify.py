@@ -23,20 +23,23 @@ with the reason it records (the document is older, or covers only part of the AP
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from plughub.engine.catalog.models import ActionSpec, IntegrationSpec
+from plughub.engine.openapi.importer import read_document
 from plughub.engine.openapi.inputs import Skip, body_properties
 from plughub.engine.openapi.model import Document, MediaBody, Operation, Parameter, Server
 from plughub.engine.openapi.refs import BrokenRef, ExternalRef, Resolver
 from plughub.engine.openapi.schema import SchemaConverter
+from plughub.engine.openapi.source import load_source
 from plughub.engine.request import input_location
 from plughub.schemas import VerifyFinding, VerifyReport
 
-__all__ = ["FINDING_KINDS", "VendorDocument", "verify_definition"]
+__all__ = ["FINDING_KINDS", "VendorDocument", "read_vendor_document", "verify_definition"]
 
 FINDING_KINDS = (
     "route_unknown",
@@ -473,3 +476,33 @@ def _verify_action(spec: IntegrationSpec, code: str, action: ActionSpec, index: 
             )
         ]
     return _Checker(spec, code, action, match).run()
+
+
+def read_vendor_document(
+    source: Mapping[str, Any] | str | Path, *, name: str | None = None, fetch: Callable[[str], bytes] | None = None
+) -> VendorDocument:
+    """Read a vendor's document for `verify_definition`.
+
+    Args:
+        source: A file path (the files beside it are read for its `$ref`s), an http(s) URL, or the
+            parsed document.
+        name: How reports name it; the file's name, the URL's last segment, or `info.title`.
+        fetch: Reads an URL; httpx by default.
+
+    Returns:
+        The document.
+
+    Raises:
+        CatalogError: It cannot be read, or is not an OpenAPI 3.x or Swagger 2.0 document.
+    """
+    root, location, reader = load_source(source, fetch)
+    if name is None:
+        if isinstance(location, Path):
+            name = location.name
+        elif isinstance(location, str):
+            name = location.rstrip("/").rsplit("/", 1)[-1]
+        else:
+            info = root.get("info") if isinstance(root, Mapping) else None
+            name = str(info.get("title")) if isinstance(info, Mapping) and info.get("title") else "document"
+    resolver = Resolver(root, location, reader)
+    return VendorDocument(name, read_document(root, resolver), resolver)
