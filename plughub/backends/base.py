@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -17,6 +17,7 @@ from plughub.schemas import (
     IntegrationInfo,
     OAuthAppInfo,
     Page,
+    VerifyReport,
 )
 
 __all__ = ["Backend"]
@@ -46,6 +47,10 @@ class Backend(Protocol):
 
     def import_integration(self, source: Mapping[str, Any] | str | Path, options: Mapping[str, Any]) -> ImportReport:
         """Import an OpenAPI document as an integration (options: id, name, base_url, include, exclude)."""
+        ...
+
+    def verify_integration(self, id_or_name: str, documents: Sequence[Mapping[str, Any] | str | Path]) -> VerifyReport:
+        """Check an integration against vendor OpenAPI documents (paths, URLs or parsed documents)."""
         ...
 
     def create_connection(self, request: ConnectRequest) -> ConnectResult:

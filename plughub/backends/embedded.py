@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from plughub.schemas import (
     IntegrationInfo,
     OAuthAppInfo,
     Page,
+    VerifyReport,
 )
 
 if TYPE_CHECKING:
@@ -67,6 +68,9 @@ class EmbeddedBackend:
 
     def import_integration(self, source: Mapping[str, Any] | str | Path, options: Mapping[str, Any]) -> ImportReport:
         return self.engine.import_integration(source, **options)
+
+    def verify_integration(self, id_or_name: str, documents: Sequence[Mapping[str, Any] | str | Path]) -> VerifyReport:
+        return self.engine.verify_integration(id_or_name, documents)
 
     def create_connection(self, request: ConnectRequest) -> ConnectResult:
         return self.engine.create_connection(request)

@@ -108,6 +108,39 @@ def docs() -> None:
     click.echo(catalog_markdown(Catalog()), nl=False)
 
 
+@integrations.command("verify")
+@click.argument("integration")
+@click.option(
+    "--openapi",
+    "documents",
+    multiple=True,
+    required=True,
+    help="The vendor's OpenAPI document: a file or an http(s) URL (repeat to check against several together).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def verify(integration: str, documents: tuple[str, ...], as_json: bool) -> None:
+    """Check an integration's actions against the vendor's OpenAPI document; exit 1 on any finding."""
+    from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs
+
+    report = IntegrationFactory.verify(integration, list(documents))
+    if as_json:
+        echo_json(report)
+    else:
+        click.echo(
+            f"{report.integration} against {', '.join(report.documents)}: {report.actions} actions checked, "
+            f"{len(report.findings)} findings, {len(report.accepted)} accepted."
+        )
+        for finding in report.findings:
+            click.echo(f"  {finding.action}: {finding.kind.replace('_', ' ')}: {finding.message}")
+        for finding in report.accepted:
+            click.echo(f"  accepted {finding.action}: {finding.kind.replace('_', ' ')}: {finding.message}")
+            click.echo(f"      because: {finding.accepted}")
+        for note in report.notes:
+            click.echo(f"  note: {note}")
+    if report.findings:
+        raise SystemExit(1)
+
+
 @integrations.command("import")
 @click.argument("source")
 @click.option("--id", "integration_id", default=None, help="The integration id (a slug of the title by default).")

@@ -14,7 +14,7 @@ from plughub.engine.catalog.models import IntegrationSpec
 from plughub.engine.executor import Executor
 from plughub.engine.store import LOCAL_TEAM, Store
 from plughub.exceptions import CatalogError, ConflictError, InvalidDefinition, InvalidInput
-from plughub.schemas import ImportReport, IntegrationInfo, Page
+from plughub.schemas import ImportReport, IntegrationInfo, Page, VerifyReport
 
 __all__ = ["IntegrationsMixin", "check_paging", "page_of"]
 
@@ -181,15 +181,15 @@ class IntegrationsMixin:
         """
         from plughub.engine.openapi import import_openapi
 
-        def fetch(url: str) -> bytes:
-            response = self.executor.client.get(url, follow_redirects=True)
-            response.raise_for_status()
-            content: bytes = response.content
-            return content
-
         try:
             result = import_openapi(
-                source, id=id, name=name, base_url=base_url, include=include, exclude=exclude, fetch=fetch
+                source,
+                id=id,
+                name=name,
+                base_url=base_url,
+                include=include,
+                exclude=exclude,
+                fetch=self._fetch_document,
             )
         except CatalogError as exc:
             raise InvalidDefinition(exc.message) from None
@@ -202,6 +202,53 @@ class IntegrationsMixin:
             warnings=result.warnings,
             skipped=result.skipped,
         )
+
+    def verify_integration(
+        self,
+        id_or_name: str,
+        documents: Sequence[Mapping[str, Any] | str | Path],
+        *,
+        names: Sequence[str | None] | None = None,
+        team: str = LOCAL_TEAM,
+    ) -> VerifyReport:
+        """Check an integration's actions against the vendor's OpenAPI document(s).
+
+        Args:
+            id_or_name: The integration.
+            documents: Each a file path, an http(s) URL (fetched through the engine's HTTP client,
+                so the server's network guard applies) or the parsed document; their operations
+                are checked together (HubSpot publishes one document per object).
+            names: How the report names each document (its file name by default).
+            team: The team asking.
+
+        Returns:
+            The report: findings, the findings the definition accepts (`verified_against`), notes.
+
+        Raises:
+            IntegrationNotFound: No such integration.
+            InvalidDefinition: A document cannot be read or is not OpenAPI (the problem is named).
+            InvalidInput: No document was given.
+        """
+        from plughub.engine.openapi.verify import read_vendor_document, verify_definition
+
+        if not documents:
+            raise InvalidInput("give at least one OpenAPI document to verify against")
+        spec = self.catalog.find(id_or_name, team)
+        labels = list(names or []) + [None] * (len(documents) - len(names or []))
+        try:
+            vendors = [
+                read_vendor_document(source, name=label, fetch=self._fetch_document)
+                for source, label in zip(documents, labels, strict=True)
+            ]
+        except CatalogError as exc:
+            raise InvalidDefinition(exc.message) from None
+        return verify_definition(spec, vendors)
+
+    def _fetch_document(self, url: str) -> bytes:
+        response = self.executor.client.get(url, follow_redirects=True)
+        response.raise_for_status()
+        content: bytes = response.content
+        return content
 
     @staticmethod
     def _read_definition(definition: Mapping[str, Any] | str | Path) -> tuple[Any, str]:

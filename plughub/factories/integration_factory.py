@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from plughub.backends import Backend, get_backend
 from plughub.exceptions import InvalidInput
 from plughub.factories.builders import integration
 from plughub.modules.model.integration import Integration
+from plughub.schemas import VerifyReport
 
 __all__ = ["IntegrationFactory"]
 
@@ -129,3 +130,31 @@ class IntegrationFactory:
         found = integration(report.integration, cls.backend)
         found.additional_info["import_report"] = report
         return found
+
+    @classmethod
+    def verify(
+        cls,
+        id: str,
+        openapi: Mapping[str, Any] | str | Path | Sequence[Mapping[str, Any] | str | Path],
+    ) -> VerifyReport:
+        """Check an integration against the vendor's OpenAPI document(s).
+
+        Every action must be an operation of the document (its method and path), each input a
+        parameter in the same place or a property of the request body, and nothing the document
+        requires may be missing. Findings for the actions the definition lists in
+        `verified_against.exceptions` are reported as accepted, with the recorded reason.
+
+        Args:
+            id: The integration id (or name).
+            openapi: A file path, an http(s) URL or a parsed document; or a list of them, whose
+                operations are checked together.
+
+        Returns:
+            The report; `report.ok` is False when there is any finding.
+
+        Raises:
+            IntegrationNotFound: No such integration.
+            InvalidDefinition: A document cannot be read or is not OpenAPI.
+        """
+        sources = list(openapi) if isinstance(openapi, (list, tuple)) else [openapi]
+        return cls._backend().verify_integration(id, sources)  # type: ignore[arg-type]

@@ -13,7 +13,15 @@ from plughub.schemas.connections import (
     OAuthAppInfo,
     is_mcp_integration,
 )
-from plughub.schemas.integrations import ActionSummary, AuthSchemeInfo, ImportReport, InputField, IntegrationInfo
+from plughub.schemas.integrations import (
+    ActionSummary,
+    AuthSchemeInfo,
+    ImportReport,
+    InputField,
+    IntegrationInfo,
+    VerifyFinding,
+    VerifyReport,
+)
 from plughub.schemas.pages import Page
 
 __all__ = [
@@ -32,5 +40,7 @@ __all__ = [
     "IntegrationInfo",
     "OAuthAppInfo",
     "Page",
+    "VerifyFinding",
+    "VerifyReport",
     "is_mcp_integration",
 ]

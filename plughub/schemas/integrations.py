@@ -8,7 +8,15 @@ from pydantic import BaseModel, Field
 
 from plughub.enums import AuthenticationSchema
 
-__all__ = ["ActionSummary", "AuthSchemeInfo", "ImportReport", "InputField", "IntegrationInfo"]
+__all__ = [
+    "ActionSummary",
+    "AuthSchemeInfo",
+    "ImportReport",
+    "InputField",
+    "IntegrationInfo",
+    "VerifyFinding",
+    "VerifyReport",
+]
 
 
 class InputField(BaseModel):
@@ -90,3 +98,33 @@ class ImportReport(BaseModel):
     actions: int = 0
     warnings: list[str] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)
+
+
+class VerifyFinding(BaseModel):
+    """One way an action differs from the vendor's OpenAPI document.
+
+    `kind` is one of `route_unknown`, `parameter_unknown`, `parameter_misplaced`,
+    `required_missing`, `body_property_unknown`, `body_encoding`. `accepted` is the reason the
+    definition's `verified_against.exceptions` records for the action, when it records one.
+    """
+
+    action: str
+    kind: str
+    message: str
+    accepted: str | None = None
+
+
+class VerifyReport(BaseModel):
+    """What `IntegrationFactory.verify` found: findings (the check fails on any) and accepted ones."""
+
+    integration: str
+    documents: list[str] = Field(default_factory=list)
+    actions: int = 0
+    findings: list[VerifyFinding] = Field(default_factory=list)
+    accepted: list[VerifyFinding] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no finding (accepted ones do not count)."""
+        return not self.findings

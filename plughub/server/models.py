@@ -20,6 +20,8 @@ __all__ = [
     "RunBody",
     "RunInfo",
     "StatusInfo",
+    "VerifyBody",
+    "VerifyDocument",
 ]
 
 
@@ -116,3 +118,17 @@ class ImportBody(_Body):
     base_url: str | None = None
     include: list[str] | None = None
     exclude: list[str] | None = None
+
+
+class VerifyDocument(_Body):
+    """A vendor's OpenAPI document, inline (`document`) or by address (`url`)."""
+
+    name: str | None = None
+    document: dict[str, Any] | None = None
+    url: str | None = None
+
+
+class VerifyBody(_Body):
+    """The documents to check an integration against (their operations together)."""
+
+    documents: list[VerifyDocument] = Field(min_length=1)

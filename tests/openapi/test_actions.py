@@ -76,7 +76,8 @@ def test_parameters_become_inputs_with_in_required_and_alias() -> None:
     assert inputs["id"] == {"type": "integer", "in": "path", "required": True}
     assert inputs["page_size"] == {"type": "integer", "maximum": 100, "in": "query", "alias": "page[size]"}
     assert inputs["x_request_id"] == {"type": "string", "in": "header", "required": True, "alias": "X-Request-Id"}
-    assert inputs["from"] == {"type": "string", "description": "Start date", "in": "query"}
+    # A query parameter refuses an empty string unless the document sets allowEmptyValue.
+    assert inputs["from"] == {"type": "string", "description": "Start date", "in": "query", "minLength": 1}
     assert inputs["from_header"] == {"type": "string", "in": "header", "alias": "from"}
     assert inputs["fields"]["explode"] is False
     sent = request(
@@ -138,7 +139,7 @@ def test_cookie_parameters_cannot_be_sent() -> None:
 def test_a_json_parameter_is_a_string_of_json() -> None:
     params = [{"name": "where", "in": "query", "content": {"application/json": {"schema": {"type": "object"}}}}]
     inputs = only_action(run(oas3({"/pets": {"get": op(operationId="find", parameters=params)}})))["inputs"]
-    assert inputs["where"] == {"type": "string", "contentMediaType": "application/json", "in": "query"}
+    assert inputs["where"] == {"type": "string", "contentMediaType": "application/json", "minLength": 1, "in": "query"}
 
 
 def test_json_body_properties_become_body_inputs() -> None:

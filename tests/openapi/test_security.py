@@ -239,3 +239,52 @@ def test_swagger2_security_definitions() -> None:
     assert auth[2]["authorization_url"] == "https://a.example.com/authorize"
     assert auth[2]["default_scopes"] == ["read"]
     assert any("security scheme 'app': left out; the definition has one OAUTH2 entry" in w for w in result.warnings)
+
+
+def test_of_several_api_keys_one_in_a_header_is_preferred_and_the_choice_is_said() -> None:
+    # HubSpot's documents list the deprecated `hapikey` query key first.
+    schemes = {
+        "developer_hapikey": {"type": "apiKey", "in": "query", "name": "hapikey"},
+        "private_apps": {"type": "apiKey", "in": "header", "name": "private-app"},
+        "private_apps_legacy": {"type": "apiKey", "in": "header", "name": "private-app-legacy"},
+    }
+    security = [{"developer_hapikey": []}, {"private_apps": []}, {"private_apps_legacy": []}]
+    auth, warnings = auth_of(schemes, security=security)
+    assert [a["mode"] for a in auth] == ["API_KEY"]
+    assert auth[0]["apply"] == {"header": "private-app"}
+    assert (
+        "security scheme 'developer_hapikey': left out; the definition has one API_KEY entry, taken from "
+        "'private_apps' (a key in a header is preferred to one in the query)"
+    ) in warnings
+    assert (
+        "security scheme 'private_apps_legacy': left out; the definition has one API_KEY entry, taken from "
+        "'private_apps'"
+    ) in warnings
+
+
+@pytest.mark.parametrize(
+    "sigv4",
+    [
+        {"type": "apiKey", "in": "header", "name": "Authorization", "x-amazon-apigateway-authtype": "awsSigv4"},
+        {"type": "apiKey", "in": "header", "name": "Authorization", "x-amazon-apigateway-authtype": "AWS_IAM"},
+    ],
+)
+def test_aws_sigv4_is_unsupported_and_not_an_api_key(sigv4: dict[str, Any]) -> None:
+    auth, warnings = auth_of({"sigv4": sigv4})
+    assert auth == [{"mode": "NO_AUTH"}]
+    assert (
+        "security scheme 'sigv4': AWS Signature Version 4 signs every request with the secret key, which plughub "
+        "does not support; left out"
+    ) in warnings
+    both, _warnings = auth_of({"iam": sigv4, "key": {"type": "apiKey", "in": "header", "name": "x-api-key"}})
+    assert both == [
+        {
+            "mode": "API_KEY",
+            "credentials": {"api_key": {"type": "string", "description": "API key (header x-api-key)", "secret": True}},
+            "apply": {"header": "x-api-key"},
+        }
+    ]
+    definitions = {"sigv4": {k: v for k, v in sigv4.items()}}
+    result = run(swagger2(PING, securityDefinitions=definitions))
+    assert result.definition["auth"] == [{"mode": "NO_AUTH"}]
+    assert any("AWS Signature Version 4" in w for w in result.warnings)

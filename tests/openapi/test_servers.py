@@ -103,3 +103,27 @@ def test_an_operation_server_becomes_the_action_base_url() -> None:
     moved = run(oas3(paths), base_url="http://127.0.0.1:9000/v1").definition["actions"]
     assert moved["PET_SHOP_HEARTBEAT"]["base_url"] == "http://127.0.0.1:9000"  # same origin: moves along
     assert moved["PET_SHOP_UPLOAD"]["base_url"] == "https://uploads.example.com/v2"
+
+
+def test_an_https_twin_is_preferred_to_an_http_first_server() -> None:
+    # The New York Times' document lists http:// first and the same URL with https:// second.
+    servers = [{"url": "http://api.example.com/svc/v2"}, {"url": "https://api.example.com/svc/v2"}]
+    result = run(oas3(PING, servers=servers))
+    assert result.definition["base_url"] == "https://api.example.com/svc/v2"
+    assert (
+        "servers: using the https twin of the first server, https://api.example.com/svc/v2; also listed: "
+        "http://api.example.com/svc/v2"
+    ) in result.warnings
+    paths = {
+        "/upload": {
+            "post": op(
+                operationId="upload", servers=[{"url": "http://up.example.com"}, {"url": "https://up.example.com/"}]
+            )
+        }
+    }
+    actions = run(oas3(paths)).definition["actions"]
+    assert actions["PET_SHOP_UPLOAD"]["base_url"] == "https://up.example.com"
+    # Without a twin, an http server stays (a service on a private network).
+    assert run(oas3(PING, servers=[{"url": "http://localhost:8080/v1"}])).definition["base_url"] == (
+        "http://localhost:8080/v1"
+    )

@@ -58,7 +58,7 @@ def test_form_data_is_a_form_body_or_multipart_with_files() -> None:
     actions = run(swagger2(paths)).definition["actions"]
     chat, files = actions["PET_SHOP_CHAT_POST"], actions["PET_SHOP_FILES_UPLOAD"]
     assert chat["body_encoding"] == "form"
-    assert chat["inputs"]["channel"] == {"type": "string", "in": "body", "required": True}
+    assert chat["inputs"]["channel"] == {"type": "string", "minLength": 1, "in": "body", "required": True}
     assert chat["inputs"]["count"] == {"type": "integer", "exclusiveMinimum": 1, "in": "body"}
     assert files["body_encoding"] == "multipart"
     assert files["inputs"]["file"] == {"type": "string", "format": "binary", "in": "body"}

@@ -48,11 +48,24 @@ def test_from_openapi_registers_a_working_integration(upstream: Upstream) -> Non
 @pytest.mark.usefixtures("any_backend")
 def test_a_malformed_document_names_the_json_pointer() -> None:
     document = yaml.safe_load(PETSTORE.read_text())
-    document["paths"]["/pets"]["get"]["parameters"][0] = {"$ref": "#/components/parameters/Nope"}
-    with pytest.raises(InvalidDefinition, match=r"#/paths/~1pets/get/parameters/0"):
+    document["paths"]["/pets"]["get"]["parameters"][0] = {"in": "query"}
+    with pytest.raises(InvalidDefinition, match=r"#/paths/~1pets/get/parameters/0: a parameter needs a string"):
         IntegrationFactory.from_openapi(document, id="broken-pets")
     with pytest.raises(ValueError):
         IntegrationFactory.get("broken-pets")
+
+
+@pytest.mark.usefixtures("any_backend")
+def test_a_broken_ref_skips_only_its_operation_and_names_the_json_pointer() -> None:
+    document = yaml.safe_load(PETSTORE.read_text())
+    document["paths"]["/pets"]["get"]["parameters"][0] = {"$ref": "#/components/parameters/Nope"}
+    with pytest.warns(UserWarning, match=r"1 of 4 operations were not imported .*#/paths/~1pets/get/parameters/0"):
+        integration = IntegrationFactory.from_openapi(document, id="broken-pets")
+    report = integration.additional_info["import_report"]
+    assert report.actions == 3
+    assert report.skipped == [
+        "GET /pets: #/paths/~1pets/get/parameters/0: $ref #/components/parameters/Nope does not resolve"
+    ]
 
 
 def test_cli_import_registers_or_saves(tmp_path: Path) -> None:

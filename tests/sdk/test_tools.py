@@ -30,12 +30,14 @@ from plughub.schemas import ActionInfo
 # The published name rules: OpenAI function names; Anthropic tool names (its docs now say 128); MCP tool names.
 PUBLISHED = {
     "openai": re.compile(r"^[a-zA-Z0-9_-]{1,64}$"),
+    "openai-responses": re.compile(r"^[a-zA-Z0-9_-]{1,64}$"),
     "anthropic": re.compile(r"^[a-zA-Z0-9_-]{1,128}$"),
     "mcp": re.compile(r"^[A-Za-z0-9_.-]{1,128}$"),
 }
 # What plughub emits everywhere: 64 characters at most (MCP clients forward names to model APIs).
 EMITTED = {
     "openai": re.compile(r"^[a-zA-Z0-9_-]{1,64}$"),
+    "openai-responses": re.compile(r"^[a-zA-Z0-9_-]{1,64}$"),
     "anthropic": re.compile(r"^[a-zA-Z0-9_-]{1,64}$"),
     "mcp": re.compile(r"^[A-Za-z0-9_.-]{1,64}$"),
 }
@@ -117,7 +119,7 @@ def test_empty_codes_are_refused(bad: Any) -> None:
 
 def test_unknown_format_names_the_accepted_ones() -> None:
     for call in (lambda: tool_name("A", "gemini"), lambda: as_tools([], "gemini"), lambda: clean_schema({}, "x")):
-        with pytest.raises(ValueError, match="openai, anthropic, mcp"):
+        with pytest.raises(ValueError, match="openai, openai-responses, anthropic, mcp"):
             call()
     assert as_tools([action("A")], " OpenAI ")[0]["function"]["name"] == "A"
 
@@ -135,7 +137,8 @@ def test_every_bundled_action_becomes_a_valid_tool(fmt: str, catalog_actions: di
         assert sorted(codes.values()) == sorted(a.code for a in actions)
         for tool, info in zip(tools, actions, strict=True):
             definition = tool["function"] if fmt == "openai" else tool
-            schema = definition[{"openai": "parameters", "anthropic": "input_schema", "mcp": "inputSchema"}[fmt]]
+            key = {"openai": "parameters", "openai-responses": "parameters", "anthropic": "input_schema"}.get(fmt)
+            schema = definition[key or "inputSchema"]
             assert PUBLISHED[fmt].match(definition["name"]) and EMITTED[fmt].match(definition["name"])
             assert codes[definition["name"]] == info.code
             assert definition["description"] and len(definition["description"]) <= 1024
@@ -144,7 +147,7 @@ def test_every_bundled_action_becomes_a_valid_tool(fmt: str, catalog_actions: di
             # Cleaning keeps every input and what is required.
             assert schema["properties"].keys() == info.input_schema.get("properties", {}).keys()
             assert schema.get("required", []) == info.input_schema.get("required", [])
-            if fmt == "openai":
+            if fmt.startswith("openai"):
                 assert tool["type"] == "function"
                 for node in schema_nodes(schema):
                     assert set(node) <= OPENAI_ALLOWED, (info.code, set(node) - OPENAI_ALLOWED)

@@ -6,7 +6,7 @@ import re
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from plughub.enums import AuthenticationSchema
 
@@ -24,6 +24,7 @@ __all__ = [
     "NoAuthSpec",
     "OAuth1Spec",
     "OAuth2Spec",
+    "VerifiedAgainstSpec",
 ]
 
 INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -260,6 +261,31 @@ class ActionSpec(_Strict):
         }
 
 
+class VerifiedAgainstSpec(_Strict):
+    """The vendor document(s) the definition was checked against (`plughub integrations verify`).
+
+    `exceptions` lists the actions that differ from the document on purpose, each with the reason
+    (the document is older than the API, or covers only part of it): verification reports them as
+    accepted, not as findings.
+    """
+
+    document: str | list[str] = Field(min_length=1)
+    exceptions: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("exceptions")
+    @classmethod
+    def _reasons(cls, value: dict[str, str]) -> dict[str, str]:
+        empty = [code for code, why in value.items() if not why.strip()]
+        if empty:
+            raise ValueError(f"give the reason for each exception (empty for {', '.join(empty)})")
+        return value
+
+    @property
+    def documents(self) -> list[str]:
+        """The document names, as a list."""
+        return [self.document] if isinstance(self.document, str) else list(self.document)
+
+
 class IntegrationSpec(_Strict):
     """A whole definition file."""
 
@@ -275,6 +301,16 @@ class IntegrationSpec(_Strict):
     connection_config: dict[str, FieldSpec] = Field(default_factory=dict)
     auth: list[AuthSpec] = Field(min_length=1)
     actions: dict[str, ActionSpec] = Field(default_factory=dict)
+    verified_against: VerifiedAgainstSpec | None = None
+
+    @field_validator("verified_against")
+    @classmethod
+    def _exceptions_name_actions(cls, value: VerifiedAgainstSpec | None, info: ValidationInfo) -> Any:
+        actions = info.data.get("actions") or {}
+        unknown = sorted(set(value.exceptions) - set(actions)) if value is not None else []
+        if unknown:
+            raise ValueError(f"exceptions name actions the definition lacks: {', '.join(unknown)}")
+        return value
 
     @model_validator(mode="after")
     def _protocol_needs(self) -> IntegrationSpec:

@@ -5,9 +5,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from plughub.engine.openapi.inputs import Skip, body_encoding, body_properties, make_input, parameter_problem, place
+from plughub.engine.openapi.inputs import (
+    Skip,
+    body_encoding,
+    body_properties,
+    make_input,
+    not_empty,
+    parameter_problem,
+    place,
+)
 from plughub.engine.openapi.model import Operation
 from plughub.engine.openapi.naming import unique, upper_snake
+from plughub.engine.openapi.refs import BrokenRef, unresolved
 from plughub.engine.openapi.schema import SchemaConverter
 from plughub.engine.openapi.security import AuthResult
 from plughub.engine.openapi.servers import OperationServers
@@ -107,8 +116,13 @@ class ActionBuilder:
             raise Skip(operation.problems[0])
         if operation.method not in METHODS:
             raise Skip(f"method {operation.method} is not supported by the definition format")
+        notes.extend(operation.notes)
         inputs: dict[str, dict[str, Any]] = {}
-        path = self._parameters(operation, inputs, notes)
+        try:
+            path = self._parameters(operation, inputs, notes)
+            encoding = self._body(operation, inputs, notes)
+        except BrokenRef as exc:
+            raise Skip(unresolved(exc)) from None
         action: dict[str, Any] = {
             "display_name": _trim((operation.summary or "").split("\n")[0], 120) or self._code(operation),
             "description": self._description(operation),
@@ -118,15 +132,18 @@ class ActionBuilder:
         own_base_url = self.servers.base_url_for(operation.servers, notes) if self.servers else None
         if own_base_url:
             action["base_url"] = own_base_url
-        encoding = self._body(operation, inputs, notes)
         if inputs:
             action["inputs"] = inputs
         if encoding and encoding != "json":
             action["body_encoding"] = encoding
         if operation.output is not None:
-            output = self.converter.convert(
-                operation.output[0], operation.output[1], [], max_depth=OUTPUT_DEPTH, max_nodes=OUTPUT_NODES
-            )
+            try:
+                output = self.converter.convert(
+                    operation.output[0], operation.output[1], [], max_depth=OUTPUT_DEPTH, max_nodes=OUTPUT_NODES
+                )
+            except BrokenRef as exc:  # the output only documents the answer: the action still works
+                notes.append(f"the response schema is left out: {unresolved(exc)}")
+                output = {}
             if isinstance(output, dict) and output:
                 action["output"] = output
         return action
@@ -150,6 +167,9 @@ class ActionBuilder:
             schema = self.converter.convert(param.schema, param.pointer, notes, request=True)
             if param.json_content:
                 schema = {"type": "string", "contentMediaType": "application/json"}
+            if location == "query":
+                # An empty list sends nothing, and an empty string `key=`, which the document refuses.
+                schema = not_empty(schema, strings=not param.allow_empty, lists=param.required)
             problem = problem or parameter_problem(param, schema)
             if problem:
                 if param.required:
@@ -204,6 +224,8 @@ class ActionBuilder:
             notes.append(note)
         for wire, prop in properties.items():
             name, alias = place(wire, "body", inputs)
+            if encoding == "form" and wire in required:
+                prop = not_empty(prop, strings=False, lists=True)  # an empty list is no field at all in a form
             inputs[name] = make_input(prop, location="body", required=wire in required, alias=alias)
         return encoding
 

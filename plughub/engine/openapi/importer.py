@@ -26,11 +26,13 @@ __all__ = ["import_openapi", "read_document"]
 _DESCRIPTION_LIMIT = 300
 
 
-def read_document(root: Any) -> Document:
+def read_document(root: Any, resolver: Resolver | None = None) -> Document:
     """Check the version and read a parsed document into the neutral view.
 
     Args:
         root: The parsed document.
+        resolver: Its resolver, which knows where the document was read (for references to the
+            files beside it); references stay inside the document when omitted.
 
     Returns:
         The neutral view.
@@ -41,7 +43,7 @@ def read_document(root: Any) -> Document:
     """
     if not isinstance(root, Mapping):
         raise CatalogError(f"#: an OpenAPI document must be a mapping, not {type(root).__name__}")
-    resolver = Resolver(root)
+    resolver = resolver or Resolver(root)
     openapi, swagger = root.get("openapi"), root.get("swagger")
     if isinstance(openapi, str) and re.match(r"^3\.[01](\.|$)", openapi):
         return read_oas3(root, resolver, openapi[:3])
@@ -74,7 +76,9 @@ def import_openapi(
         include: Keep only operations with one of these tags or under one of these path prefixes
             (a value starting with `/` is a path prefix).
         exclude: Leave out operations with one of these tags or under one of these path prefixes.
-        fetch: Reads an URL (the document, OpenID Connect discovery); httpx by default.
+        fetch: Reads an URL (the document, the files a document read from an URL refers to,
+            OpenID Connect discovery); httpx by default. A document read from a file may refer
+            to files beside it, which are read from its directory; no other URL is fetched.
 
     Returns:
         The definition (which passes `parse_definition`), warnings, skipped operations and the
@@ -84,9 +88,11 @@ def import_openapi(
         CatalogError: The source cannot be read, or the document is malformed (the message names
             the JSON pointer of the problem), or `id` is not a valid integration id.
     """
-    root, document_url, reader = load_source(source, fetch)
-    doc = read_document(root)
-    warnings: list[str] = []
+    root, location, reader = load_source(source, fetch)
+    document_url = location if isinstance(location, str) else None
+    resolver = Resolver(root, location, reader)
+    doc = read_document(root, resolver)
+    warnings: list[str] = list(doc.warnings)
     title = text(doc.info.get("title")) or "API"
     integration_id = id or slug(title)
     if not re.match(ID_PATTERN, integration_id):
@@ -103,7 +109,7 @@ def import_openapi(
     )
     prefix = integration_id.upper().replace("-", "_") + "_"
     servers = OperationServers(doc, base, base_url, document_url)
-    builder = ActionBuilder(SchemaConverter(Resolver(root)), prefix=prefix, auth=auth, servers=servers)
+    builder = ActionBuilder(SchemaConverter(resolver), prefix=prefix, auth=auth, servers=servers)
     for operation in doc.operations:
         reason = _filtered(operation, include, exclude)
         if reason:

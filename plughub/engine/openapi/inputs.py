@@ -8,7 +8,16 @@ from plughub.engine.catalog.loader import JSON_SCHEMA_KEYWORDS
 from plughub.engine.openapi.model import MediaBody, Parameter
 from plughub.engine.openapi.naming import input_name, unique
 
-__all__ = ["Skip", "body_encoding", "body_properties", "make_input", "parameter_problem", "place", "schema_types"]
+__all__ = [
+    "Skip",
+    "body_encoding",
+    "body_properties",
+    "make_input",
+    "not_empty",
+    "parameter_problem",
+    "place",
+    "schema_types",
+]
 
 _JSON_MEDIA = ("application/json", "*/*", "application/*", "text/json")
 _ENCODINGS = {"application/x-www-form-urlencoded": "form", "multipart/form-data": "multipart"}
@@ -35,6 +44,31 @@ def schema_types(schema: Any) -> set[str]:
     if not types and "properties" in schema:
         types = {"object"}
     return types - {"null"}
+
+
+def not_empty(schema: Any, *, strings: bool, lists: bool) -> Any:
+    """Refuse the empty values a request would lose or send malformed.
+
+    An empty list in a query or a form sends no key at all (a required field goes missing), and
+    an empty string sends `key=`, which a query parameter without `allowEmptyValue` does not take.
+
+    Args:
+        schema: A converted schema (not modified).
+        strings: Add `minLength: 1` to a string schema.
+        lists: Add `minItems: 1` to an array schema.
+
+    Returns:
+        The schema, with the bounds added where it had none of its own.
+    """
+    if not isinstance(schema, dict):
+        return schema
+    types = schema_types(schema)
+    extra: dict[str, Any] = {}
+    if strings and "string" in types and not {"minLength", "enum", "const"} & schema.keys():
+        extra["minLength"] = 1
+    if lists and "array" in types and "minItems" not in schema:
+        extra["minItems"] = 1
+    return {**schema, **extra} if extra else schema
 
 
 def parameter_problem(param: Parameter, schema: Any) -> str | None:

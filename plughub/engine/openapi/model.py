@@ -58,6 +58,7 @@ class Parameter:
         explode: False when arrays are joined with commas.
         json_content: The value is sent as serialized JSON (`content: application/json`).
         style: The OpenAPI 3 style, when given.
+        allow_empty: The document allows an empty value (`allowEmptyValue`, query parameters).
     """
 
     name: str
@@ -70,6 +71,7 @@ class Parameter:
     explode: bool = True
     json_content: bool = False
     style: str | None = None
+    allow_empty: bool = False
 
 
 @dataclass
@@ -107,6 +109,7 @@ class Operation:
         output: The first 2xx JSON response schema and its pointer, if any.
         servers: The operation's (else its path item's) own servers, which override the document's.
         problems: Reasons found while reading that make the operation unimportable.
+        notes: What was left out while reading (a response schema whose `$ref` does not resolve).
     """
 
     method: str
@@ -124,6 +127,7 @@ class Operation:
     output: tuple[Any, str] | None = None
     servers: list[Server] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -175,6 +179,7 @@ class Document:
         security: The document-level security requirements (None when absent).
         operations: Every operation, in document order.
         tags: The document's tag names.
+        warnings: What could not be read (a path item whose `$ref` cannot be followed).
     """
 
     root: Any
@@ -186,3 +191,4 @@ class Document:
     security: list[dict[str, Any]] | None
     operations: list[Operation]
     tags: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)

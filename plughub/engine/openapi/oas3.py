@@ -7,7 +7,7 @@ from typing import Any
 
 from plughub.engine.openapi.model import Document, MediaBody, Operation, Parameter, Scheme, Server
 from plughub.engine.openapi.paths import RawOperation, iter_operations, merged_parameters, text
-from plughub.engine.openapi.refs import ExternalRef, Resolver, join
+from plughub.engine.openapi.refs import BrokenRef, ExternalRef, Resolver, join, unresolved
 from plughub.exceptions import CatalogError
 
 __all__ = ["read_oas3", "security_requirements"]
@@ -40,11 +40,12 @@ def read_oas3(root: Mapping[str, Any], resolver: Resolver, version: str) -> Docu
         try:
             scheme, _at = resolver.deref(scheme, pointer)
         except ExternalRef as exc:
-            raise CatalogError(f"{pointer}: $ref {exc.ref} points at another document (not supported)") from None
+            raise CatalogError(f"{pointer}: {exc}") from None
         if not isinstance(scheme, Mapping):
             raise CatalogError(f"{pointer}: a security scheme must be a mapping")
         schemes.append(Scheme(str(name), text(scheme.get("type")), dict(scheme)))
-    operations = [_operation(raw, resolver) for raw in iter_operations(root, resolver)]
+    warnings: list[str] = []
+    operations = [_operation(raw, resolver) for raw in iter_operations(root, resolver, warnings)]
     external = root.get("externalDocs")
     return Document(
         root=root,
@@ -56,6 +57,7 @@ def read_oas3(root: Mapping[str, Any], resolver: Resolver, version: str) -> Docu
         security=security_requirements(root.get("security"), "#/security"),
         operations=operations,
         tags=[text(t.get("name")) for t in _list(root.get("tags"), "#/tags") if isinstance(t, Mapping)],
+        warnings=warnings,
     )
 
 
@@ -119,13 +121,19 @@ def _operation(raw: RawOperation, resolver: Resolver) -> Operation:
             at = join(pointer, "servers")
             operation.servers = [_server(s, join(at, i)) for i, s in enumerate(_list(owner["servers"], at))]
             break
+    if raw.problem:
+        operation.problems.append(raw.problem)
+        return operation
     try:
         for param, pointer in merged_parameters(raw, resolver):
             operation.parameters.append(_parameter(param, pointer))
         _request_body(operation, op, resolver)
+    except (ExternalRef, BrokenRef) as exc:
+        operation.problems.append(unresolved(exc))
+    try:
         operation.output = _output(op, raw.pointer, resolver)
-    except ExternalRef as exc:
-        operation.problems.append(f"$ref {exc.ref} points at another document (not supported)")
+    except (ExternalRef, BrokenRef) as exc:
+        operation.notes.append(f"the response schema is left out: {unresolved(exc)}")
     return operation
 
 
@@ -152,6 +160,7 @@ def _parameter(param: Mapping[str, Any], pointer: str) -> Parameter:
         explode=explode if isinstance(explode, bool) else style in (None, "form"),
         json_content=json_content,
         style=style,
+        allow_empty=param.get("allowEmptyValue") is True,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from plughub.engine.openapi.model import HTTP_METHODS
-from plughub.engine.openapi.refs import ExternalRef, Resolver, join
+from plughub.engine.openapi.refs import BrokenRef, ExternalRef, Resolver, join, unresolved
 from plughub.exceptions import CatalogError
 
 __all__ = ["RawOperation", "iter_operations", "merged_parameters", "text", "url_scheme"]
@@ -23,8 +23,9 @@ class RawOperation:
         method: Lower case.
         item: The path item (dereferenced).
         item_pointer: The path item's pointer (its target when it was a `$ref`).
-        operation: The operation mapping.
-        pointer: The operation's pointer.
+        operation: The operation mapping (dereferenced when it was a `$ref`).
+        pointer: The operation's pointer (its target when it was a `$ref`).
+        problem: Why the operation cannot be read (a `$ref` that does not resolve), if it cannot.
     """
 
     path: str
@@ -33,6 +34,7 @@ class RawOperation:
     item_pointer: str
     operation: Mapping[str, Any]
     pointer: str
+    problem: str | None = None
 
 
 def text(value: Any) -> str:
@@ -64,18 +66,23 @@ def url_scheme(url: str) -> str:
         return ""
 
 
-def iter_operations(root: Mapping[str, Any], resolver: Resolver) -> Iterator[RawOperation]:
+def iter_operations(root: Mapping[str, Any], resolver: Resolver, warnings: list[str]) -> Iterator[RawOperation]:
     """Yield every (path, method) pair of the document, checking the structure on the way.
+
+    A path item or an operation may be a `$ref`, to the document or to a file beside it. An
+    operation whose `$ref` cannot be followed is yielded with a `problem` (the importer skips it);
+    a path item whose `$ref` cannot be followed hides its operations, and a warning says so.
 
     Args:
         root: The document.
-        resolver: Its resolver (a path item may be a `$ref`).
+        resolver: Its resolver.
+        warnings: Receives a line for each path item that cannot be read.
 
     Yields:
         The operations, in document order.
 
     Raises:
-        CatalogError: `paths`, a path item or an operation is not a mapping, or a `$ref` is broken.
+        CatalogError: `paths`, a path item or an operation is not a mapping.
     """
     paths = root.get("paths")
     if paths is None:
@@ -88,8 +95,9 @@ def iter_operations(root: Mapping[str, Any], resolver: Resolver) -> Iterator[Raw
         pointer = join("#/paths", path)
         try:
             item, item_pointer = resolver.deref(item, pointer)
-        except ExternalRef as exc:
-            raise CatalogError(f"{pointer}: $ref {exc.ref} points at another document (not supported)") from None
+        except (ExternalRef, BrokenRef) as exc:
+            warnings.append(f"{path}: skipped: the path item's {unresolved(exc)}")
+            continue
         if item is None:
             continue
         if not isinstance(item, Mapping):
@@ -99,9 +107,14 @@ def iter_operations(root: Mapping[str, Any], resolver: Resolver) -> Iterator[Raw
                 continue
             operation = item[method]
             op_pointer = join(item_pointer, method)
+            problem = None
+            try:
+                operation, op_pointer = resolver.deref(operation, op_pointer)
+            except (ExternalRef, BrokenRef) as exc:
+                operation, problem = {}, unresolved(exc)
             if not isinstance(operation, Mapping):
                 raise CatalogError(f"{op_pointer}: an operation must be a mapping, not {type(operation).__name__}")
-            yield RawOperation(path, method, item, item_pointer, operation, op_pointer)
+            yield RawOperation(path, method, item, item_pointer, operation, op_pointer, problem)
 
 
 def merged_parameters(raw: RawOperation, resolver: Resolver) -> list[tuple[Mapping[str, Any], str]]:
@@ -115,9 +128,10 @@ def merged_parameters(raw: RawOperation, resolver: Resolver) -> list[tuple[Mappi
         Dereferenced parameters with their pointers.
 
     Raises:
-        CatalogError: `parameters` is not a list, a parameter is not a mapping or lacks `name` or
-            `in`, or a `$ref` does not resolve.
-        ExternalRef: A parameter points at another document.
+        CatalogError: `parameters` is not a list, or a parameter is not a mapping or lacks `name`
+            or `in`.
+        BrokenRef: A parameter's `$ref` does not resolve.
+        ExternalRef: A parameter points at another document that cannot be read.
     """
     merged: dict[tuple[str, str], tuple[Mapping[str, Any], str]] = {}
     for owner, owner_pointer in ((raw.item, raw.item_pointer), (raw.operation, raw.pointer)):

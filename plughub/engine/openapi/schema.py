@@ -1,7 +1,8 @@
 """Turn OpenAPI schemas (3.0, 3.1, Swagger 2.0) into self-contained JSON Schema 2020-12.
 
-Local `$ref`s are inlined. A reference met again inside its own expansion (a recursive schema) is
-cut with a `$ref`-free approximation (`{"type": "object", "description": "(recursive: Node)"}`), and
+`$ref`s (inside the document, or to files beside it) are inlined. A reference met again inside its
+own expansion (a recursive schema) is cut with a `$ref`-free approximation
+(`{"type": "object", "description": "(recursive: Node)"}`), and
 so is a reference nested deeper than `max_depth` references, which keeps heavily shared schemas
 (Stripe's expandable objects) from growing without bound. OpenAPI-only keywords are converted
 (`nullable`, `example`, boolean `exclusiveMinimum`, `type: file`) or dropped (`discriminator`,
@@ -86,7 +87,7 @@ class SchemaConverter:
             A JSON Schema 2020-12 schema without `$ref`.
 
         Raises:
-            CatalogError: A `$ref` does not resolve; the message names its pointer.
+            BrokenRef: A `$ref` does not resolve; the message names its pointer.
         """
         if schema is None:
             return {}
@@ -205,16 +206,16 @@ class SchemaConverter:
         self, ref: str, ptr: str, stack: tuple[str, ...], depth: int, notes: list[str]
     ) -> dict[str, Any] | bool:
         try:
-            target = self.resolver.lookup(ref, ptr)
-        except ExternalRef:
-            notes.append(f"{ptr}: $ref {ref} points at another document; replaced by an empty schema")
+            target, at = self.resolver.resolve(ref, ptr)
+        except ExternalRef as exc:
+            notes.append(f"{ptr}: {exc}; replaced by an empty schema")
             return {"description": f"(external reference: {ref})"}
         name = ref.rsplit("/", 1)[-1]
-        if ref in stack:
-            return self._approximation(target, ref, f"recursive: {name}")
+        if at in stack:
+            return self._approximation(target, at, f"recursive: {name}")
         if depth >= self._depth_limit:
-            return self._approximation(target, ref, f"nested too deep: {name}")
-        return self._walk(target, ref, (*stack, ref), depth + 1, notes)
+            return self._approximation(target, at, f"nested too deep: {name}")
+        return self._walk(target, at, (*stack, at), depth + 1, notes)
 
     def _approximation(self, target: Any, ref: str, label: str) -> dict[str, Any]:
         """A `$ref`-free stand-in that accepts at least what the real schema accepts."""

@@ -69,9 +69,20 @@ def build_auth(
     requirements = list(doc.security or []) + [r for op in doc.operations for r in op.security or []]
     api_keys = [c for c in candidates if c.mode == "API_KEY"]
     together = next((g for g in (_api_key_group(r, api_keys) for r in requirements) if len(g) > 1), [])
+    # One API_KEY entry: a header key rather than one in the query (HubSpot's deprecated `hapikey`)
+    # or a cookie, as query strings end up in logs.
+    chosen = next((c for c in api_keys if _wire(c)[0] == "header"), api_keys[0] if api_keys else None)
     kept_from: dict[str, str] = {}
     for candidate in candidates:
         mode, name = candidate.mode, candidate.scheme.name
+        if mode == "API_KEY" and not together and chosen is not None and candidate is not chosen:
+            where = _wire(candidate)[0]
+            why = f" (a key in a header is preferred to one in the {where})" if where != "header" else ""
+            warnings.append(
+                f"security scheme '{name}': left out; the definition has one API_KEY entry, taken from "
+                f"'{chosen.scheme.name}'{why}"
+            )
+            continue
         if mode == "API_KEY" and together and any(candidate is c for c in together):
             if candidate is together[0]:
                 result.entries.append(_merged_api_key(together, reserved))
@@ -130,6 +141,12 @@ def _description(scheme: Scheme, fallback: str) -> str:
 def _candidates(scheme: Scheme, base: str | None, fetch: Fetch, warnings: list[str]) -> list[_Candidate]:
     raw, label = scheme.raw, f"security scheme '{scheme.name}'"
     if scheme.type == "apiKey":
+        if _sigv4(scheme):
+            warnings.append(
+                f"{label}: AWS Signature Version 4 signs every request with the secret key, which plughub does not "
+                "support; left out"
+            )
+            return []
         location, name = text(raw.get("in")), text(raw.get("name"))
         if location not in ("header", "query", "cookie") or not name:
             warnings.append(f"{label}: apiKey in '{location}' named '{name}' is not supported; left out")
@@ -155,6 +172,12 @@ def _candidates(scheme: Scheme, base: str | None, fetch: Fetch, warnings: list[s
         return _openid(scheme, fetch, warnings)
     warnings.append(f"{label}: type '{scheme.type}' is not supported; left out")
     return []
+
+
+def _sigv4(scheme: Scheme) -> bool:
+    """Whether an apiKey scheme stands for AWS SigV4 (API Gateway's `x-amazon-apigateway-authtype`)."""
+    kind = text(scheme.raw.get("x-amazon-apigateway-authtype")).lower().replace("_", "")
+    return kind in ("awssigv4", "awsiam", "iam", "sigv4") or "sigv4" in scheme.name.lower()
 
 
 def _absolute(url: str, base: str | None) -> str | None:

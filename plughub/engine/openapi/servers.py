@@ -12,7 +12,7 @@ from plughub.engine.openapi.model import Document, Server
 from plughub.engine.openapi.naming import unique, upper_snake
 from plughub.engine.openapi.paths import text, url_scheme
 
-__all__ = ["SERVER_URL_FIELD", "OperationServers", "build_base_url"]
+__all__ = ["SERVER_URL_FIELD", "OperationServers", "build_base_url", "preferred"]
 
 SERVER_URL_FIELD = "server_url"
 _VARIABLE = re.compile(r"\{([^{}]+)\}")
@@ -22,7 +22,7 @@ _TEMPLATE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 def build_base_url(
     doc: Document, *, override: str | None, document_url: str | None, warnings: list[str]
 ) -> tuple[str, dict[str, Any]]:
-    """Choose the base URL: the caller's, else the first server's.
+    """Choose the base URL: the caller's, else the first server's (its https twin if it is http).
 
     A server variable becomes a connection_config field (a string with the variable's default,
     enum and description) used as `${connection_config.name}`. A relative server URL resolves
@@ -40,10 +40,11 @@ def build_base_url(
     """
     if override:
         return override.rstrip("/") or override, {}
-    if len(doc.servers) > 1:
-        others = ", ".join(s.url for s in doc.servers[1:])
-        warnings.append(f"servers: using the first server {doc.servers[0].url}; also listed: {others}")
-    server = doc.servers[0] if doc.servers else None
+    server = preferred(doc.servers)
+    if server is not None and len(doc.servers) > 1:
+        others = ", ".join(s.url for s in doc.servers if s is not server)
+        which = "the first server" if server is doc.servers[0] else "the https twin of the first server,"
+        warnings.append(f"servers: using {which} {server.url}; also listed: {others}")
     url = server.url.strip() if server else "/"
     config: dict[str, Any] = {}
     names: dict[str, str] = {}
@@ -75,6 +76,25 @@ def build_base_url(
             }
             template = f"${{connection_config.{field_name}}}" + ("" if template == "/" else template)
     return template.rstrip("/") or template, config
+
+
+def preferred(servers: list[Server]) -> Server | None:
+    """The server to use: the first, or its `https://` twin when the first is `http://`.
+
+    Args:
+        servers: The servers, in document order.
+
+    Returns:
+        The server, or None when there is none.
+    """
+    if not servers:
+        return None
+    first = servers[0]
+    url = first.url.strip()
+    if url_scheme(url) == "http":
+        twin = "https" + url[len("http") :]
+        return next((s for s in servers if s.url.strip().rstrip("/") == twin.rstrip("/")), first)
+    return first
 
 
 def _joins(base: str, reference: str) -> bool:
@@ -124,20 +144,22 @@ class OperationServers:
         Returns:
             An absolute URL without variables, or None to use the definition's base URL.
         """
-        if not servers:
+        server = preferred(servers)
+        if server is None:
             return None
-        url = _with_defaults(servers[0])
+        url = _with_defaults(server)
         if url is None:
-            notes.append(f"its own server {servers[0].url} has variables without defaults; not used")
+            notes.append(f"its own server {server.url} has variables without defaults; not used")
             return None
+        document_server = preferred(self.doc.servers)
         if not url_scheme(url):
-            first = _with_defaults(self.doc.servers[0]) if self.doc.servers else None
+            first = _with_defaults(document_server) if document_server else None
             reference = self.document_url or (first if first and url_scheme(first) else None)
             if not reference or not _joins(reference, url):
                 notes.append(f"its own server {url} is relative to an unknown location; not used")
                 return None
             url = urljoin(reference, url)
-        first = _with_defaults(self.doc.servers[0]) if self.doc.servers else None
+        first = _with_defaults(document_server) if document_server else None
         if self.override and first and _origin(url) == _origin(first):
             url = _origin(self.override) + url[len(_origin(first)) :]
         url = url.rstrip("/") or url

@@ -66,7 +66,7 @@ def parse_text(raw: bytes | str, where: str) -> Any:
 
 def load_source(
     source: str | Path | Mapping[str, Any], fetch: Callable[[str], bytes] | None
-) -> tuple[Any, str | None, Callable[[str], bytes]]:
+) -> tuple[Any, str | Path | None, Callable[[str], bytes]]:
     """Load the document.
 
     Args:
@@ -74,8 +74,9 @@ def load_source(
         fetch: Reads an URL; httpx when None.
 
     Returns:
-        The parsed document, its URL (None unless it came from one), and the fetch function to use
-        for anything else (OpenID Connect discovery).
+        The parsed document, where it was read (its URL as a string, its file as a `Path`, None for
+        a parsed document), and the fetch function to use for anything else (OpenID Connect
+        discovery, files a document from an URL refers to).
 
     Raises:
         CatalogError: The source cannot be read or parsed.
@@ -96,6 +97,6 @@ def load_source(
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     try:
-        return parse_text(raw, str(path)), None, reader
+        return parse_text(raw, str(path)), path, reader
     except UnicodeDecodeError as exc:
         raise CatalogError(f"{path}: not UTF-8 text (byte {exc.start})") from None

@@ -14,7 +14,7 @@ from typing import Any
 from plughub.engine.openapi.model import Document, MediaBody, Operation, Parameter, Scheme, Server
 from plughub.engine.openapi.oas3 import security_requirements
 from plughub.engine.openapi.paths import RawOperation, iter_operations, merged_parameters, text
-from plughub.engine.openapi.refs import ExternalRef, Resolver, join
+from plughub.engine.openapi.refs import BrokenRef, ExternalRef, Resolver, join, unresolved
 from plughub.exceptions import CatalogError
 
 __all__ = ["read_swagger2"]
@@ -42,7 +42,8 @@ def read_swagger2(root: Mapping[str, Any], resolver: Resolver) -> Document:
     Raises:
         CatalogError: The document is malformed; the message names the JSON pointer.
     """
-    operations = [_operation(raw, root, resolver) for raw in iter_operations(root, resolver)]
+    warnings: list[str] = []
+    operations = [_operation(raw, root, resolver) for raw in iter_operations(root, resolver, warnings)]
     external = root.get("externalDocs")
     return Document(
         root=root,
@@ -54,6 +55,7 @@ def read_swagger2(root: Mapping[str, Any], resolver: Resolver) -> Document:
         security=security_requirements(root.get("security"), "#/security"),
         operations=operations,
         tags=[text(t.get("name")) for t in _as_list(root.get("tags")) if isinstance(t, Mapping)],
+        warnings=warnings,
     )
 
 
@@ -95,7 +97,7 @@ def _schemes(root: Mapping[str, Any]) -> list[Scheme]:
             details = {k: raw[k] for k in ("authorizationUrl", "tokenUrl", "scopes") if k in raw}
             converted = {"type": "oauth2", "flows": {flow: details}}
         else:
-            converted = {k: v for k, v in raw.items() if k in ("type", "name", "in")}
+            converted = {k: v for k, v in raw.items() if k in ("type", "name", "in") or str(k).startswith("x-")}
         if raw.get("description"):
             converted["description"] = raw["description"]
         schemes.append(Scheme(str(name), "http" if kind == "basic" else kind, converted))
@@ -115,6 +117,9 @@ def _operation(raw: RawOperation, root: Mapping[str, Any], resolver: Resolver) -
         deprecated=op.get("deprecated") is True,
         security=security_requirements(op.get("security"), join(raw.pointer, "security")),
     )
+    if raw.problem:
+        operation.problems.append(raw.problem)
+        return operation
     consumes = [c.lower() for c in _strings(op.get("consumes") or root.get("consumes"))]
     produces = [c.lower() for c in _strings(op.get("produces") or root.get("produces"))]
     form: dict[str, Any] = {}
@@ -128,7 +133,9 @@ def _operation(raw: RawOperation, root: Mapping[str, Any], resolver: Resolver) -
                 operation.bodies.append(MediaBody(media, param.get("schema"), join(pointer, "schema")))
                 operation.body_required = param.get("required") is True
             elif location == "formData":
-                form[param["name"]] = param
+                # Swagger 2.0 refuses an empty form value unless `allowEmptyValue` says otherwise.
+                empty_refused = param.get("type") == "string" and param.get("allowEmptyValue") is not True
+                form[param["name"]] = {"minLength": 1, **param} if empty_refused and "enum" not in param else param
                 has_file = has_file or param.get("type") == "file"
                 if param.get("required") is True:
                     form_required.append(param["name"])
@@ -141,10 +148,13 @@ def _operation(raw: RawOperation, root: Mapping[str, Any], resolver: Resolver) -
                 MediaBody(_MULTIPART if multipart else _FORM, schema, join(raw.pointer, "parameters"))
             )
             operation.body_required = bool(form_required)
+    except (ExternalRef, BrokenRef) as exc:
+        operation.problems.append(unresolved(exc))
+    try:
         if not produces or any("json" in p for p in produces):
             operation.output = _output(op, raw.pointer, resolver)
-    except ExternalRef as exc:
-        operation.problems.append(f"$ref {exc.ref} points at another document (not supported)")
+    except (ExternalRef, BrokenRef) as exc:
+        operation.notes.append(f"the response schema is left out: {unresolved(exc)}")
     return operation
 
 
@@ -161,6 +171,7 @@ def _parameter(param: Mapping[str, Any], pointer: str) -> Parameter:
         description=text(param.get("description")),
         explode=fmt == "multi",
         style=style if param.get("type") == "array" else None,
+        allow_empty=param.get("allowEmptyValue") is True,
     )
 
 

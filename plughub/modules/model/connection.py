@@ -9,6 +9,7 @@ from typing import Any
 from plughub.enums import ConnectionStatus, Function, FunctionType, ResponseStatus, Supplier
 from plughub.exceptions import ActionNotFound, ConnectionStateError, InvalidInput
 from plughub.modules.model import Model, ModelResponse
+from plughub.modules.model.strict import restore_arguments
 from plughub.modules.model.tools import build_tools, parse_tool_call, tool_result
 from plughub.modules.model.utils import action_response, connect_response
 from plughub.schemas import ActionInfo, ConnectionInfo, DeleteResult
@@ -229,21 +230,28 @@ class ConnectionTool(Model):
         allowed = {a.code if isinstance(a, ConnectAction) else a for a in self.action_scope}
         return [i for i in infos if i.code in allowed]
 
-    def as_tools(self, format: str = "openai") -> list[dict[str, Any]]:
+    def as_tools(self, format: str = "openai", strict: bool = False) -> list[dict[str, Any]]:
         """Describe the actions (those in `action_scope`, when set) as tools for an LLM API.
 
         Args:
-            format: `openai` (function tools), `anthropic` (tools with `input_schema`) or `mcp`.
+            format: `openai` (chat completions function tools), `openai-responses` (the Responses
+                API's function tools), `anthropic` (tools with `input_schema`) or `mcp`.
+            strict: OpenAI strict mode (both OpenAI formats): every property required, optional
+                ones nullable, `additionalProperties: false` everywhere; `run_tool_call` turns the
+                model's nulls and JSON text back into the action's inputs.
 
         Returns:
             The tool definitions; names fit each API's limits and schemas are cleaned of keywords
             the API rejects.
 
         Raises:
-            ValueError: An unknown format.
+            ValueError: An unknown format, or `strict` with a format that is not OpenAI's.
         """
-        tools, names = build_tools(self._scoped_infos(), format)
+        infos = self._scoped_infos()
+        tools, names = build_tools(infos, format, strict=strict)
         self._tool_names = names
+        # Strict arguments need undoing against each action's own schema (see run_tool_call).
+        self._strict_schemas = {info.code: info.input_schema for info in infos} if strict else {}
         return tools
 
     def run_tool_call(self, call: Any) -> dict[str, Any]:
@@ -267,6 +275,9 @@ class ConnectionTool(Model):
             code = next((c for c in (name, name.upper()) if c in names.values()), None)
         if code is None:
             raise InvalidInput(f"tool {name!r} is not one of this connection's tools: {', '.join(sorted(names))}")
+        strict_schema = getattr(self, "_strict_schemas", {}).get(code)
+        if strict_schema is not None:
+            arguments = restore_arguments(arguments, strict_schema)
         try:
             response = self.run(code, arguments)
         except ValueError as exc:  # invalid arguments: the model gets the message and can retry

@@ -1,4 +1,4 @@
-"""A connection's actions as LLM tools (OpenAI, Anthropic, MCP), and tool calls back; plain dicts, no LLM SDK."""
+"""A connection's actions as LLM tools (OpenAI chat and Responses, Anthropic, MCP), and tool calls back; plain dicts."""
 
 from __future__ import annotations
 
@@ -11,20 +11,21 @@ from typing import Any
 
 from plughub.enums import ResponseStatus
 from plughub.modules.model.response import ModelResponse
+from plughub.modules.model.strict import strict_schema
 from plughub.schemas import ActionInfo
 
 __all__ = ["FORMATS", "SHAPES", "as_tools", "build_tools", "clean_schema", "parse_tool_call", "tool_name",
            "tool_result"]  # fmt: skip
 
-FORMATS = ("openai", "anthropic", "mcp")  # tool definition formats
+FORMATS = ("openai", "openai-responses", "anthropic", "mcp")  # tool definition formats
 SHAPES = ("openai_chat", "openai_responses", "anthropic")  # tool call shapes
 
 # OpenAI allows 64 characters; Anthropic now documents 128 and the MCP spec 128, but 64 is accepted
 # everywhere, and MCP clients forward names to model APIs, often behind a prefix (`mcp__server__`).
 _MAX_NAME = 64
 _API_NAME, _MCP_NAME = re.compile(r"[^A-Za-z0-9_-]"), re.compile(r"[^A-Za-z0-9_.-]")
-_INVALID_NAME = {"openai": _API_NAME, "anthropic": _API_NAME, "mcp": _MCP_NAME}
-_MAX_DESCRIPTION = {"openai": 1024, "anthropic": 4096, "mcp": 4096}
+_INVALID_NAME = {"openai": _API_NAME, "openai-responses": _API_NAME, "anthropic": _API_NAME, "mcp": _MCP_NAME}
+_MAX_DESCRIPTION = {"openai": 1024, "openai-responses": 1024, "anthropic": 4096, "mcp": 4096}
 # The keywords OpenAI parameters keep, and the formats OpenAI documents (for Structured Outputs); others go.
 _OPENAI_KEYS = frozenset(
     {"type", "properties", "required", "items", "enum", "description", "default", "format", "minimum", "maximum",
@@ -40,9 +41,19 @@ _EXPECTED = ("expected an OpenAI chat tool call {'id', 'type': 'function', 'func
 
 
 def _format(fmt: str) -> str:
-    if (key := fmt.strip().lower() if isinstance(fmt, str) else "") not in FORMATS:
+    if (key := fmt.strip().lower().replace("_", "-") if isinstance(fmt, str) else "") not in FORMATS:
         raise ValueError(f"unknown tool format {fmt!r}; expected one of: {', '.join(FORMATS)}")
     return key
+
+
+def _dialect(fmt: str) -> str:
+    """The schema dialect of a format: both OpenAI APIs take the same function schemas."""
+    return "openai" if fmt.startswith("openai") else fmt
+
+
+def _check_strict(fmt: str, strict: bool) -> None:
+    if strict and _dialect(fmt) != "openai":
+        raise ValueError(f"strict=True applies to the OpenAI formats ('openai', 'openai-responses'), not {fmt!r}")
 
 
 def tool_name(code: str, fmt: str) -> str:
@@ -50,7 +61,7 @@ def tool_name(code: str, fmt: str) -> str:
 
     Args:
         code: The action code (`GITHUB_CREATE_ISSUE`).
-        fmt: "openai", "anthropic" or "mcp".
+        fmt: "openai", "openai-responses", "anthropic" or "mcp".
 
     Returns:
         The code when valid; else the code with forbidden characters (not `[A-Za-z0-9_-]`, `.` allowed for "mcp")
@@ -117,25 +128,30 @@ def _prune_defs(schema: dict[str, Any]) -> None:
         schema.update({container: kept} if kept else {})
 
 
-def clean_schema(schema: Mapping[str, Any], fmt: str) -> dict[str, Any]:
+def clean_schema(schema: Mapping[str, Any], fmt: str, *, strict: bool = False) -> dict[str, Any]:
     """Return a copy of an input schema that a format's API accepts.
 
     The top level becomes `{"type": "object", "properties": {...}}`; top-level `allOf`/`anyOf`/`oneOf` (OpenAI
     and Anthropic reject them) are merged into `properties` (required when an `allOf` branch requires it);
     `nullable` becomes a type list with "null". "openai" keeps only common keywords (`const` becomes a one-value
     `enum`; `title`, `examples`, `$schema`, unknown formats, unused `$defs` go); "anthropic" drops `$schema`.
+    `strict` (OpenAI only) rewrites the result for OpenAI's strict mode (`strict.strict_schema`).
 
     Args:
         schema: A JSON Schema (`ActionInfo.input_schema`); it is not modified.
-        fmt: "openai", "anthropic" or "mcp".
+        fmt: "openai", "openai-responses", "anthropic" or "mcp".
+        strict: Make it an OpenAI strict schema.
 
     Returns:
         The cleaned copy.
 
     Raises:
-        ValueError: An unknown format, or a schema that does not describe an object.
+        ValueError: An unknown format, `strict` with a format that is not OpenAI's, or a schema that does
+            not describe an object.
     """
     fmt = _format(fmt)
+    _check_strict(fmt, strict)
+    fmt = _dialect(fmt)
     if not isinstance(schema, Mapping):
         raise ValueError(f"an input schema must be a JSON object (dict), got {type(schema).__name__}")
     out: dict[str, Any] = _clean(schema, fmt)
@@ -156,24 +172,31 @@ def clean_schema(schema: Mapping[str, Any], fmt: str) -> dict[str, Any]:
         _prune_defs(out)
     if required or "required" in out:
         out["required"] = list(dict.fromkeys(required))
-    return out
+    return strict_schema(out) if strict else out
 
 
-def build_tools(actions: Sequence[ActionInfo], fmt: str = "openai") -> tuple[list[dict[str, Any]], dict[str, str]]:
+def build_tools(
+    actions: Sequence[ActionInfo], fmt: str = "openai", *, strict: bool = False
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Describe actions as tool definitions, with the way back from tool names to action codes.
 
     Args:
         actions: The actions (`backend.list_actions`), in the tools' order.
-        fmt: "openai" (`{"type": "function", "function": {"name", "description", "parameters"}}`), "anthropic"
-            (`{"name", "description", "input_schema"}`) or "mcp" (`{"name", "title", "description", "inputSchema"}`).
+        fmt: "openai" (chat completions: `{"type": "function", "function": {"name", "description", "parameters"}}`),
+            "openai-responses" (the Responses API: `{"type": "function", "name", "description", "parameters",
+            "strict"}`), "anthropic" (`{"name", "description", "input_schema"}`) or "mcp" (`{"name", "title",
+            "description", "inputSchema"}`).
+        strict: OpenAI strict mode: strict schemas, and `"strict": true` in the tool.
 
     Returns:
         The tool definitions, and each tool name's action code.
 
     Raises:
-        ValueError: An unknown format, a schema that is not an object's, or two actions with one name.
+        ValueError: An unknown format, `strict` with a format that is not OpenAI's, a schema that is not an
+            object's, or two actions with one name.
     """
     fmt = _format(fmt)
+    _check_strict(fmt, strict)
     tools: list[dict[str, Any]] = []
     codes: dict[str, str] = {}
     for info in actions:
@@ -182,13 +205,18 @@ def build_tools(actions: Sequence[ActionInfo], fmt: str = "openai") -> tuple[lis
             raise ValueError(f"actions {codes[name]!r} and {info.code!r} both become tool {name!r}")
         codes[name] = info.code
         try:
-            schema = clean_schema(info.input_schema, fmt)
+            schema = clean_schema(info.input_schema, fmt, strict=strict)
         except ValueError as exc:
             raise ValueError(f"action {info.code!r}: {exc}") from exc
         text, limit = (info.description or info.name or info.code).strip(), _MAX_DESCRIPTION[fmt]
         text = text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
         if fmt == "openai":
-            tools.append({"type": "function", "function": {"name": name, "description": text, "parameters": schema}})
+            function = {"name": name, "description": text, "parameters": schema, **({"strict": True} if strict else {})}
+            tools.append({"type": "function", "function": function})
+        elif fmt == "openai-responses":
+            tools.append(
+                {"type": "function", "name": name, "description": text, "parameters": schema, "strict": strict}
+            )
         elif fmt == "anthropic":
             tools.append({"name": name, "description": text, "input_schema": schema})
         else:
@@ -196,12 +224,13 @@ def build_tools(actions: Sequence[ActionInfo], fmt: str = "openai") -> tuple[lis
     return tools, codes
 
 
-def as_tools(actions: Sequence[ActionInfo], fmt: str = "openai") -> list[dict[str, Any]]:
+def as_tools(actions: Sequence[ActionInfo], fmt: str = "openai", *, strict: bool = False) -> list[dict[str, Any]]:
     """Describe actions as tool definitions (`build_tools` without the name-to-code map).
 
     Args:
         actions: The actions.
-        fmt: "openai", "anthropic" or "mcp".
+        fmt: "openai", "openai-responses", "anthropic" or "mcp".
+        strict: OpenAI strict mode.
 
     Returns:
         The tool definitions.
@@ -209,7 +238,7 @@ def as_tools(actions: Sequence[ActionInfo], fmt: str = "openai") -> list[dict[st
     Raises:
         ValueError: As `build_tools`.
     """
-    return build_tools(actions, fmt)[0]
+    return build_tools(actions, fmt, strict=strict)[0]
 
 
 def _get(obj: Any, key: str) -> Any:

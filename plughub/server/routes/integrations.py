@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 
 from plughub.exceptions import InvalidInput
-from plughub.schemas import ImportReport, IntegrationInfo, OAuthAppInfo, Page
-from plughub.server.models import ImportBody, OAuthAppBody
+from plughub.schemas import ImportReport, IntegrationInfo, OAuthAppInfo, Page, VerifyReport
+from plughub.server.models import ImportBody, OAuthAppBody, VerifyBody
 from plughub.server.security import Team
 
 __all__ = ["router"]
@@ -49,6 +49,22 @@ def import_integration(request: Request, key: Team, body: ImportBody) -> ImportR
         raise InvalidInput("url must be an http:// or https:// address; send a document inline as `document`")
     options = body.model_dump(exclude={"document", "url"})
     return request.app.state.engine.import_integration(source, team=key.team_id, **options)  # type: ignore[no-any-return]
+
+
+@router.post("/{id_or_name}/verify")
+def verify_integration(request: Request, key: Team, id_or_name: str, body: VerifyBody) -> VerifyReport:
+    """Check an integration against vendor OpenAPI documents (inline, or by URL)."""
+    sources: list[dict[str, Any] | str] = []
+    for index, item in enumerate(body.documents):
+        if (item.document is None) == (item.url is None):
+            raise InvalidInput(f"documents[{index}]: send the OpenAPI document as `document`, or its address as `url`")
+        if item.url is not None and not item.url.startswith(("http://", "https://")):
+            raise InvalidInput(f"documents[{index}].url must be an http:// or https:// address")  # not a server path
+        sources.append(item.document if item.document is not None else item.url)  # type: ignore[arg-type]
+    names = [item.name for item in body.documents]
+    return request.app.state.engine.verify_integration(  # type: ignore[no-any-return]
+        id_or_name, sources, names=names, team=key.team_id
+    )
 
 
 @router.get("/{id_or_name}")
