@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -55,17 +54,27 @@ def _created(seen: Seen) -> Reply:
     return Reply(201, {"number": 7, "title": seen.json()["title"], "state": "open"})
 
 
-@pytest.fixture
-def conn(backend: Any, upstream: Upstream) -> Iterator[ConnectionTool]:
-    """A connection to the tracker, with `action_scope` on CREATE and GET; issue 99 does not exist (404)."""
+def connect(upstream: Upstream) -> ConnectionTool:
+    """Register the tracker, connect to it with an API key, and scope the connection to CREATE and GET."""
     upstream.route("POST", "/repos/acme/issues", _created)
     integration = IntegrationFactory.create(tracker(upstream.url))
-    tool = ModelFactory.get(
-        integration.connect(AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY}).data["id"]
-    )
+    response = integration.connect(AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY})
+    tool = ModelFactory.get(response.data["id"])
     assert isinstance(tool, ConnectionTool)
     tool.action_scope = [a for a in tool.actions if a.code in (CREATE, GET)]
-    yield tool
+    return tool
+
+
+@pytest.fixture
+def conn(backend: Any, upstream: Upstream) -> ConnectionTool:
+    """The tracker connection on the embedded engine; issue 99 does not exist (404)."""
+    return connect(upstream)
+
+
+@pytest.fixture
+def any_conn(any_backend: Any, upstream: Upstream) -> ConnectionTool:
+    """The tracker connection on the embedded engine, or through a real `plughub serve`."""
+    return connect(upstream)
 
 
 def assert_created_upstream(upstream: Upstream) -> None:
