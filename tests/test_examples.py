@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -48,3 +50,20 @@ def test_mcp_client_example_runs(tmp_path: Path) -> None:
     assert "invalid arguments, nothing sent: forecast needs 'city'" in out.stdout
     assert "server down: FAILED upstream_unreachable - Weather forecast: could not reach the MCP server" in out.stdout
     assert "example-token" not in out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(
+    "example", ["langchain_agent.py", "openai_agents_agent.py", "pydantic_ai_agent.py", "llamaindex_agent.py"]
+)
+def test_agent_framework_examples_run(tmp_path: Path, example: str) -> None:
+    out = _run(example, tmp_path, timeout=120)
+    lines = out.stdout.splitlines()
+    assert lines[0] == "tools: ['SANDBOX_CREATE_NOTE', 'SANDBOX_GET_NOTE']"
+    results = [line for line in lines if line.startswith("tool result")]
+    assert len(results) == 2
+    assert results[0].endswith('{"id": 1, "text": "Buy milk", "tags": [], "created_by": "API_KEY"}')
+    assert (
+        '{"error": "upstream_status", "message": "plughub Sandbox SANDBOX_GET_NOTE: the service answered 404'
+        in (results[1])
+    )
+    assert lines[-1] == "answer: Saved 'Buy milk' as note 1; there is no note 42."

@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 from plughub.engine.catalog import Catalog, describe_action
 from plughub.enums import ResponseStatus
 from plughub.modules.model.response import ModelResponse
+from plughub.modules.model.tool_descriptions import returns_sentence
 from plughub.modules.model.tools import (
     FORMATS,
     SHAPES,
@@ -268,7 +269,7 @@ def test_tool_shapes_per_format() -> None:
     assert openai["type"] == "function"
     assert set(openai["function"]) == {"name", "description", "parameters"}
     assert openai["function"]["name"] == "GITHUB_CREATE_ISSUE"
-    assert openai["function"]["description"] == "Does a thing."
+    assert openai["function"]["description"] == f"Does a thing.\n\n{returns_sentence(info)}"
     (anthropic,) = as_tools([info], "anthropic")
     assert set(anthropic) == {"name", "description", "input_schema"}
     (mcp,) = as_tools([info], "mcp")
@@ -279,11 +280,13 @@ def test_tool_shapes_per_format() -> None:
 
 def test_descriptions_are_trimmed_and_never_empty() -> None:
     (tool,) = as_tools([action("LONG", description="word " * 1000)])
-    assert len(tool["function"]["description"]) == 1024 and tool["function"]["description"].endswith("...")
+    text = tool["function"]["description"]
+    assert len(text) <= 1024 and text.split("\n\n")[0].endswith("word...")  # between words, never inside one
+    assert text.endswith(returns_sentence(action("LONG")))  # what comes back always fits
     (anthropic,) = as_tools([action("LONG", description="word " * 1000)], "anthropic")
     assert len(anthropic["description"]) <= 4096
     (bare,) = as_tools([action("LIST_THINGS", description="")], "mcp")
-    assert bare["description"] == "List Things"
+    assert bare["description"].startswith("List Things (GET /).\n\nReturns ")
 
 
 def test_two_actions_with_one_tool_name_are_refused() -> None:

@@ -20,13 +20,15 @@ from plughub.engine.openapi.refs import BrokenRef, unresolved
 from plughub.engine.openapi.schema import SchemaConverter
 from plughub.engine.openapi.security import AuthResult
 from plughub.engine.openapi.servers import OperationServers
+from plughub.text import shorten
 
 __all__ = ["ActionBuilder"]
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 _DROPPED_HEADERS = ("accept", "content-type", "authorization")
 _PATH_VARIABLE = re.compile(r"\{([^{}]+)\}")
-_DESCRIPTION_LIMIT = 500
+# Models read descriptions as tools: OpenAI accepts 1024 characters, and long ones are cut at a sentence.
+_DESCRIPTION_LIMIT = 1024
 # The output schema is informative: kept shallow so that large APIs make reasonable definitions.
 OUTPUT_DEPTH = 2
 OUTPUT_NODES = 300
@@ -34,14 +36,6 @@ _PUBLIC = (
     "Public: the document says this operation needs no credentials (the definition format has no per-action "
     "auth, so the connection's credentials are sent anyway)."
 )
-
-
-def _trim(text: str, limit: int) -> str:
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 3].rsplit(None, 1)[0] if " " in text[: limit - 3] else text[: limit - 3]
-    return cut.rstrip(" ,;:.") + "..."
 
 
 def _empty_object(schema: Any) -> bool:
@@ -124,7 +118,7 @@ class ActionBuilder:
         except BrokenRef as exc:
             raise Skip(unresolved(exc)) from None
         action: dict[str, Any] = {
-            "display_name": _trim((operation.summary or "").split("\n")[0], 120) or self._code(operation),
+            "display_name": shorten((operation.summary or "").split("\n")[0], 120) or self._code(operation),
             "description": self._description(operation),
             "method": operation.method,
             "path": path,
@@ -232,7 +226,7 @@ class ActionBuilder:
     def _description(self, operation: Operation) -> str:
         summary, description = operation.summary, operation.description
         text = description if not summary or description.startswith(summary) else f"{summary}\n\n{description}".strip()
-        text = _trim(text or summary, _DESCRIPTION_LIMIT)
+        text = shorten(text or summary, _DESCRIPTION_LIMIT)
         extra: list[str] = []
         if operation.deprecated:
             extra.append("Deprecated.")

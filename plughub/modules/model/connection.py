@@ -9,6 +9,7 @@ from typing import Any
 from plughub.enums import ConnectionStatus, Function, FunctionType, ResponseStatus, Supplier
 from plughub.exceptions import ActionNotFound, ConnectionStateError, InvalidInput
 from plughub.modules.model import Model, ModelResponse
+from plughub.modules.model.ranking import rank_actions, select_actions
 from plughub.modules.model.strict import restore_arguments
 from plughub.modules.model.tools import build_tools, parse_tool_call, tool_result
 from plughub.modules.model.utils import action_response, connect_response
@@ -223,14 +224,24 @@ class ConnectionTool(Model):
             for a in self.action_scope
         ]
 
+    def _scope_codes(self) -> set[str | None] | None:
+        if not self.action_scope:
+            return None
+        return {a.code if isinstance(a, ConnectAction) else a for a in self.action_scope}
+
     def _scoped_infos(self) -> list[ActionInfo]:
         infos = self.backend.list_actions(self.id)
-        if not self.action_scope:
-            return infos
-        allowed = {a.code if isinstance(a, ConnectAction) else a for a in self.action_scope}
-        return [i for i in infos if i.code in allowed]
+        allowed = self._scope_codes()
+        return infos if allowed is None else [i for i in infos if i.code in allowed]
 
-    def as_tools(self, format: str = "openai", strict: bool = False) -> list[dict[str, Any]]:
+    def as_tools(
+        self,
+        format: str = "openai",
+        strict: bool = False,
+        *,
+        max_tools: int | None = None,
+        query: str | None = None,
+    ) -> list[dict[str, Any]]:
         """Describe the actions (those in `action_scope`, when set) as tools for an LLM API.
 
         Args:
@@ -239,20 +250,45 @@ class ConnectionTool(Model):
             strict: OpenAI strict mode (both OpenAI formats): every property required, optional
                 ones nullable, `additionalProperties: false` everywhere; `run_tool_call` turns the
                 model's nulls and JSON text back into the action's inputs.
+            max_tools: The most tools to return (the best matches of `query`, else the first ones).
+            query: What the agent should do ("create an issue"): only the actions that match it, best
+                first (see `find_actions`).
 
         Returns:
             The tool definitions; names fit each API's limits and schemas are cleaned of keywords
             the API rejects.
 
         Raises:
-            ValueError: An unknown format, or `strict` with a format that is not OpenAI's.
+            ValueError: An unknown format, `strict` with a format that is not OpenAI's, a
+                `max_tools` that is not a positive integer, or an empty query.
         """
-        infos = self._scoped_infos()
+        infos = select_actions(self._scoped_infos(), max_tools=max_tools, query=query)
         tools, names = build_tools(infos, format, strict=strict)
         self._tool_names = names
         # Strict arguments need undoing against each action's own schema (see run_tool_call).
         self._strict_schemas = {info.code: info.input_schema for info in infos} if strict else {}
         return tools
+
+    def find_actions(self, query: str, limit: int = 5) -> list[ConnectAction]:
+        """Find the actions (in `action_scope`, when set) that best match what an agent wants to do.
+
+        A simple lexical ranking, the same for the same actions: words of the query found in an
+        action's code or name count more than words found in its description, rare words more than
+        common ones, and a common verb's synonym ("add" for "create") counts half.
+
+        Args:
+            query: What the agent wants to do ("create an issue").
+            limit: The most actions to return.
+
+        Returns:
+            The best matches first; actions that match no word of the query are left out.
+
+        Raises:
+            ValueError: An empty query, or a `limit` under 1.
+        """
+        allowed = self._scope_codes()
+        candidates = [a for a in self.actions if allowed is None or a.code in allowed]
+        return rank_actions(query, candidates, limit)
 
     def run_tool_call(self, call: Any) -> dict[str, Any]:
         """Run a tool call an LLM made, and return the message that carries its result back.

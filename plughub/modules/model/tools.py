@@ -12,6 +12,7 @@ from typing import Any
 from plughub.enums import ResponseStatus
 from plughub.modules.model.response import ModelResponse
 from plughub.modules.model.strict import strict_schema
+from plughub.modules.model.tool_descriptions import tool_description
 from plughub.schemas import ActionInfo
 
 __all__ = ["FORMATS", "SHAPES", "as_tools", "build_tools", "clean_schema", "parse_tool_call", "tool_name",
@@ -208,8 +209,7 @@ def build_tools(
             schema = clean_schema(info.input_schema, fmt, strict=strict)
         except ValueError as exc:
             raise ValueError(f"action {info.code!r}: {exc}") from exc
-        text, limit = (info.description or info.name or info.code).strip(), _MAX_DESCRIPTION[fmt]
-        text = text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+        text = tool_description(info, _MAX_DESCRIPTION[fmt])
         if fmt == "openai":
             function = {"name": name, "description": text, "parameters": schema, **({"strict": True} if strict else {})}
             tools.append({"type": "function", "function": function})
