@@ -19,6 +19,7 @@
   x CredentialError                  credential_error        500
     + VaultKeyError                  vault_key_error         500   (never echoes a key)
   x ConnectionStateError (ValueError) connection_not_active  409
+    + InvalidCredentials             invalid_credentials     409   (stored values that cannot be sent)
   x OAuthError                       oauth_error             400
     + OAuthAppMissing (ValueError)   oauth_app_missing       422
     + OAuthStateError (ValueError)   oauth_state_invalid     400
@@ -55,6 +56,7 @@ __all__ = [
     "CredentialError",
     "DatabaseUnavailable",
     "IntegrationNotFound",
+    "InvalidCredentials",
     "InvalidDefinition",
     "InvalidInput",
     "McpProtocolError",
@@ -210,6 +212,12 @@ class ConnectionStateError(PlughubError, ValueError):
 
     code = "connection_not_active"
     status_code = 409
+
+
+class InvalidCredentials(ConnectionStateError):
+    """A connection's stored credentials cannot be sent (a line break in a header value); connect again."""
+
+    code = "invalid_credentials"
 
 
 class OAuthError(PlughubError):

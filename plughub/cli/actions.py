@@ -8,6 +8,7 @@ import sys
 import click
 
 from plughub.cli.connections import _tool
+from plughub.cli.errors import with_remedy
 from plughub.cli.inputs import parse_inputs
 from plughub.cli.output import echo_json, table
 from plughub.enums import ResponseStatus
@@ -56,7 +57,8 @@ def run(connection_id: str, action: str, pairs: tuple[str, ...], json_inputs: st
         inputs.update(parse_inputs(pairs, schemas))
     response = tool.run(action, inputs)
     if response.status is ResponseStatus.FAILED:
-        click.echo(f"Error: {response.error_message}", err=True)
+        details = response.details if isinstance(response.details, dict) else {}
+        click.echo(f"Error: {with_remedy(response.error_message or '', details)}", err=True)
         if response.data:
             echo_json(response.data)
         sys.exit(1)

@@ -7,6 +7,9 @@ in its own words. An error without the facts it needs keeps the library's messag
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from plughub.exceptions import (
     ConnectionNotFound,
     IntegrationNotFound,
@@ -15,7 +18,7 @@ from plughub.exceptions import (
     PlughubError,
 )
 
-__all__ = ["SERVER_MODULES", "cli_message", "server_extra_missing"]
+__all__ = ["SERVER_MODULES", "cli_message", "server_extra_missing", "with_remedy"]
 
 # The top-level modules `pip install 'plughub[server]'` brings (pyproject's `server` extra).
 SERVER_MODULES = frozenset({"fastapi", "uvicorn", "psycopg", "multipart", "python_multipart", "aiohttp"})
@@ -57,7 +60,22 @@ def cli_message(exc: PlughubError) -> str:
             f"{details.get('redirect_uri')}, then run `plughub oauth-app set {integration} --client-id ID` "
             f"(the secret is asked for)" + (f", or set {environment}." if environment else ".")
         )
-    return exc.message
+    return with_remedy(exc.message, details)
+
+
+def with_remedy(message: str, details: Mapping[str, Any]) -> str:
+    """Add the CLI command that fixes what a message reports, when its details name one.
+
+    Args:
+        message: The library's message.
+        details: The error's (or a FAILED result's) details.
+
+    Returns:
+        The message, with the command to run when there is one.
+    """
+    if details.get("remedy") == "reconnect" and details.get("connection_id"):
+        return f"{message} (`plughub connections reconnect {details['connection_id']}`)"
+    return message
 
 
 def server_extra_missing(exc: ImportError) -> bool:

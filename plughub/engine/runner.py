@@ -16,7 +16,7 @@ from plughub.engine.request import build_request
 from plughub.engine.signers import Signer
 from plughub.engine.store import ConnectionRecord
 from plughub.enums import AuthenticationSchema, ResponseStatus
-from plughub.exceptions import OAuthError
+from plughub.exceptions import InvalidCredentials, OAuthError
 from plughub.schemas import ActionResult
 
 if TYPE_CHECKING:
@@ -187,6 +187,15 @@ def _signer(
     # Non-secret credential fields (a username, an account id) may legitimately come back.
     secrets = [v for k, v in credentials.items() if k not in fields or fields[k].secret is not False]
     if isinstance(auth, StaticAuth):
+        unsendable = auth.unsendable()
+        if unsendable:
+            # Stored before connect checked these values: say so rather than fail in the HTTP library.
+            raise InvalidCredentials(
+                f"connection {record.id}: its stored credentials cannot go in the HTTP header "
+                f"{', '.join(unsendable)} (a line break, a control character or text beyond ASCII); "
+                "delete the connection and connect again with the right value",
+                details={"connection_id": record.id, "headers": unsendable},
+            )
         secrets += auth.secret_values
     if app is not None:
         secrets.append(app.client_secret)

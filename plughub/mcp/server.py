@@ -251,6 +251,14 @@ class StreamableHTTPEndpoint:
         if loop is not None:  # before anything else: a loop must not cost a database read per turn
             await JSONResponse({"error": "mcp_loop", "message": loop, "details": {}}, 508)(scope, receive, send)
             return
+        if scope["method"] == "GET":
+            # Stateless: no stream of server-initiated messages to offer, which the spec says with a 405
+            # (the SDK's stateless manager would hold the request open until the client gives up).
+            message = "this MCP endpoint offers no server-sent event stream: send requests with POST"
+            answer = JSONResponse({"error": "method_not_allowed", "message": message, "details": {}}, 405)
+            answer.headers["Allow"] = "POST"
+            await answer(scope, receive, send)
+            return
         if self._prepare is not None:
             prepared = await self._prepare(Request(scope, receive))
             if isinstance(prepared, Response):

@@ -15,7 +15,7 @@ import pytest
 from plughub.engine import Engine
 from plughub.engine.store import ConnectionRecord
 from plughub.enums import AuthenticationSchema, ResponseStatus
-from plughub.exceptions import InvalidInput
+from plughub.exceptions import InvalidCredentials, InvalidInput
 from plughub.schemas import ActionResult, ConnectRequest
 from tests.conftest import CANARY_TOKEN
 from tests.repos_api import (
@@ -136,3 +136,18 @@ def test_a_good_request_still_goes_out(engine: Engine, repos: str, upstream: Ups
     assert result.status is ResponseStatus.SUCCESS, result
     assert upstream.seen[0].path == "/repos/o/r"
     assert upstream.seen[0].header("Authorization") == f"Bearer {CANARY_TOKEN}"
+
+
+@pytest.mark.parametrize("token", ["tok\r\nX-Injected: 1", "t\u00f6ken"], ids=["line-break", "non-ascii"])
+def test_stored_credentials_that_cannot_be_a_header_fail_clearly_at_run_time(
+    engine: Engine, repos: str, upstream: Upstream, run: Run, token: str
+) -> None:
+    # Stored before connect checked tokens (an older plughub): the run names the problem, sends nothing.
+    from tests.oauth.conftest import rewrite_credentials
+
+    rewrite_credentials(engine, repos, token=token)
+    with pytest.raises(InvalidCredentials, match="cannot go in the HTTP header Authorization") as raised:
+        run(engine, repos, GET, {"owner": "octo", "repo": "app"})
+    assert raised.value.details == {"connection_id": repos, "headers": ["Authorization"]}
+    assert token not in str(raised.value)
+    assert upstream.seen == []

@@ -202,3 +202,11 @@ def test_the_via_header_of_other_plughub_servers_is_accepted_up_to_a_limit(hub: 
     }
     came_back = _post(hub, WHOAMI, **{via.HEADER: f"0123456789ab, {via.PROCESS_ID}"})
     assert (came_back.status_code, came_back.json()["message"]) == (508, CAME_BACK)
+
+
+def test_a_get_is_answered_at_once_with_405(hub: Hub) -> None:
+    # Stateless /mcp has no stream of server-initiated messages: the spec's answer is 405, not a held request.
+    response = httpx.get(hub.url + "/mcp", headers={"Accept": "text/event-stream", **hub.a.auth}, timeout=10)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+    assert response.json()["error"] == "method_not_allowed"

@@ -250,7 +250,7 @@ def test_an_expired_state_fails_the_connection(
         plughub.complete_authorization(location)
     info = engine.get_connection(response.data["id"])
     assert info.status is ConnectionStatus.FAILED
-    assert info.error is not None and "expired" in info.error and "reconnect()" in info.error
+    assert info.error is not None and "expired" in info.error and "reconnect the connection" in info.error
     assert "authorization_code" not in sb.oauth2.token_requests  # the code was never exchanged
 
 

@@ -156,7 +156,7 @@ def test_a_refused_refresh_fails_the_run_and_reconnect_revives_the_connection(
     assert response.status is ResponseStatus.FAILED
     assert response.error_code == "connection_expired"
     assert "plughub Sandbox SANDBOX_WHOAMI" in response.error_message
-    assert "invalid_grant" in response.error_message and "call reconnect()" in response.error_message
+    assert "invalid_grant" in response.error_message and "reconnect the connection" in response.error_message
     assert sb.oauth2.token_requests["refresh_token"] == 1
     assert len(_whoami_requests(sb)) == (1 if trigger == "401" else 0)
 
@@ -179,10 +179,10 @@ def test_a_refused_refresh_marks_the_connection_expired(
     assert tool.run("WHOAMI").error_code == "connection_expired"
     info = tool.connection
     assert info.status is ConnectionStatus.EXPIRED
-    assert info.error is not None and "invalid_grant" in info.error and "reconnect()" in info.error
+    assert info.error is not None and "invalid_grant" in info.error and "reconnect the connection" in info.error
     with pytest.raises(ConnectionStateError, match=r"is expired \(.*invalid_grant.*\); it must be active"):
         tool.run("WHOAMI")
-    with pytest.raises(ConnectionStateError, match=r"is expired: .*reconnect\(\)"):
+    with pytest.raises(ConnectionStateError, match=r"is expired: .*reconnect the connection"):
         tool.wait_until_active(timeout=0)
     again = reconnect(tool)
     assert again.data["status"] == "pending" and tool.status is ConnectionStatus.PENDING
@@ -220,3 +220,19 @@ def test_an_unreachable_token_endpoint_fails_the_call_but_not_the_connection(
     assert "could not reach the token endpoint at 127.0.0.1: ConnectError" in response.error_message
     assert tool.status is ConnectionStatus.ACTIVE and tool.connection.error is None
     assert _whoami_requests(sb) == []
+
+
+def test_the_cli_names_the_command_that_revives_an_expired_connection(
+    engine: Engine, integ: Integration, sb: SandboxServer
+) -> None:
+    from click.testing import CliRunner
+
+    from plughub.cli import cli
+
+    tool = authorize(integ, OAUTH2, port=sb.port)
+    _refuse_refresh(engine, sb, tool, "401")
+    result = CliRunner().invoke(cli, ["run", tool.id, "WHOAMI"])
+    assert result.exit_code == 1
+    assert "reconnect the connection" in result.output
+    assert f"`plughub connections reconnect {tool.id}`" in result.output
+    assert "reconnect()" not in result.output

@@ -11,6 +11,7 @@ import httpx
 
 from plughub.engine.catalog.models import ApplySpec
 from plughub.engine.catalog.templates import render
+from plughub.engine.request_checks import header_safe
 
 __all__ = ["Placement", "StaticAuth", "resolve_placements"]
 
@@ -72,6 +73,18 @@ class StaticAuth(httpx.Auth):
     def secret_values(self) -> list[str]:
         """The values placed, for redaction of anything that echoes them."""
         return [p.value for p in self._placements]
+
+    def unsendable(self) -> list[str]:
+        """The headers (and the cookie) whose values could not be sent: not printable ASCII on one line.
+
+        Returns:
+            Their names; empty when every value can go out.
+        """
+        return [
+            "Cookie" if p.target == "cookie" else p.name
+            for p in self._placements
+            if p.target in ("header", "cookie") and not header_safe(p.value)
+        ]
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Place the credentials and send the request once.

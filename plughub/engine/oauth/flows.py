@@ -159,7 +159,7 @@ class OAuthFlows:
         if claimed is None:
             raise OAuthStateError(
                 "unknown state: this authorization was not started by this plughub (or was cleaned up long ago); "
-                "start again with connect() or reconnect()"
+                "connect again, or reconnect the connection, for a new link"
             )
         record = self._engine._record(claimed.connection_id, None)
         if claimed.used_at is not None:
@@ -168,10 +168,11 @@ class OAuthFlows:
                 f"this authorization of connection {record.id} was already completed; a state is single use"
             )
         if claimed.expires_at < utcnow():
-            self._fail(record, "the authorization expired (after 10 minutes); call reconnect() for a new link")
+            self._fail(record, "the authorization expired (after 10 minutes); reconnect the connection for a new link")
             raise OAuthStateError(
                 f"the authorization of connection {record.id} expired (states live 10 minutes); "
-                "call reconnect() for a new link"
+                "reconnect the connection for a new link",
+                details={"connection_id": record.id, "remedy": "reconnect"},
             )
         assert claimed.payload is not None  # noqa: S101 - an unused state always has its payload
         payload = self._engine._open(f"oauth-state:{claimed.state_hash}", claimed.payload)
@@ -300,7 +301,10 @@ class OAuthFlows:
                 locked.set_status(ConnectionStatus.EXPIRED.value, _expired_reason(exc))
             else:
                 return self._store_refreshed(locked, record, current, fresh)
-        raise ConnectionExpired(f"connection {record.id} expired: {_expired_reason(refused)}")
+        raise ConnectionExpired(
+            f"connection {record.id} expired: {_expired_reason(refused)}",
+            details={"connection_id": record.id, "remedy": "reconnect"},
+        )
 
     def _store_refreshed(
         self, locked: LockedCredentials, record: ConnectionRecord, current: dict[str, Any], fresh: dict[str, Any]
@@ -330,8 +334,9 @@ class OAuthFlows:
             return oauth2.client_credentials_request(auth, record.config, app, scopes=scopes)
         if not current.get("refresh_token"):
             raise OAuthProviderError(
-                f"the token of connection {record.id} expired and the provider gave no refresh token; call reconnect()",
-                details={"error": "no_refresh_token"},
+                f"the token of connection {record.id} expired and the provider gave no refresh token; "
+                "reconnect the connection to give consent again",
+                details={"error": "no_refresh_token", "connection_id": record.id, "remedy": "reconnect"},
             )
         app = self._engine.oauth_app(spec.id, record.team_id)
         return oauth2.refresh_request(auth, record.config, app, refresh_token=current["refresh_token"])
@@ -407,7 +412,7 @@ class OAuthFlows:
 
 def _expired_reason(exc: OAuthProviderError | None) -> str:
     code = exc.details.get("error") if exc is not None else "invalid_grant"
-    return f"the provider refused to refresh the token ({code}); call reconnect() to give consent again"
+    return f"the provider refused to refresh the token ({code}); reconnect the connection to give consent again"
 
 
 def expiring(credentials: Mapping[str, Any], margin: float, now: float | None = None) -> bool:
