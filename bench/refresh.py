@@ -129,11 +129,13 @@ def _authorize(engine: Any, sandbox_port: int) -> str:
 
 def _expire(engine: Any, connection_id: str) -> None:
     """Mark the stored access token expired (the provider still accepts it), as tests/oauth do."""
-    blob = engine.store.get_credentials(connection_id)
+    from plughub.engine.store import Sealed
+
+    blob = engine.store.credentials.get(connection_id)
     data = {**engine._open(connection_id, blob), "expires_at": time.time() - 30}
     engine._with_fresh_vault(
-        lambda vault: engine.store.put_credentials(
-            connection_id, (vault.active, vault.seal(connection_id, data)), connection_id=connection_id
+        lambda vault: engine.store.credentials.put(
+            connection_id, Sealed(vault.active, vault.seal(connection_id, data)), connection_id=connection_id
         )
     )
 

@@ -125,7 +125,7 @@ def _walkthrough(
 
     echo("\n9. Secrets on disk:")
     leaked = _scan(home, [creds.api_key, creds.token, creds.password, *oauth_secrets])
-    row = engine.store.get_credentials(tools["API_KEY"].id) or b""
+    row = engine.store.credentials.get(tools["API_KEY"].id) or b""
     key_file = home / "master.key"
     echo(f"   credentials row of the API_KEY connection: {row[:24].hex()}... ({len(row)} bytes, AES-256-GCM)")
     echo(f"   master key file: {key_file} (mode {stat.S_IMODE(key_file.stat().st_mode):o})")

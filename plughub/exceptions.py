@@ -27,7 +27,10 @@
     + ConnectionExpired              connection_expired      409   (refresh refused; reconnect())
   x ActionError                      action_error            502
     + UpstreamStatusError            upstream_status         502
+    + UpstreamRedirect               upstream_redirect       502   (to another host: not followed)
     + UpstreamTransportError         upstream_unreachable    504
+    + OutboundBlocked                outbound_blocked        502   (the network guard refused the host)
+    + McpToolError                   mcp_tool_error          502   (the MCP tool reported an error)
   x BackendError                     backend_error           503
   x DatabaseUnavailable              database_unavailable    503   (the server sends Retry-After)
 ```
@@ -60,16 +63,19 @@ __all__ = [
     "InvalidDefinition",
     "InvalidInput",
     "McpProtocolError",
+    "McpToolError",
     "MissingInputs",
     "NotFoundError",
     "OAuthAppMissing",
     "OAuthError",
     "OAuthProviderError",
     "OAuthStateError",
+    "OutboundBlocked",
     "PayloadTooLarge",
     "PlughubError",
     "UnknownInputs",
     "UnsupportedScheme",
+    "UpstreamRedirect",
     "UpstreamStatusError",
     "UpstreamTimeout",
     "UpstreamTransportError",
@@ -267,6 +273,12 @@ class UpstreamStatusError(ActionError):
     code = "upstream_status"
 
 
+class UpstreamRedirect(ActionError):
+    """The service redirected to another host, which plughub does not follow (credentials stay put)."""
+
+    code = "upstream_redirect"
+
+
 class UpstreamTransportError(ActionError):
     """The service could not be reached or did not answer in time."""
 
@@ -280,10 +292,22 @@ class UpstreamTimeout(UpstreamTransportError):
     code = "upstream_timeout"
 
 
+class OutboundBlocked(ActionError):
+    """The network guard refused the host: it resolves to a private address the operator did not allow."""
+
+    code = "outbound_blocked"
+
+
 class McpProtocolError(ActionError):
     """An MCP server answered something that is not MCP (bad JSON-RPC, HTML, a wrong endpoint)."""
 
     code = "mcp_protocol_error"
+
+
+class McpToolError(ActionError):
+    """An MCP server's tool answered with an error (its text is the message)."""
+
+    code = "mcp_tool_error"
 
 
 class BackendError(PlughubError):

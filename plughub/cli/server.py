@@ -20,10 +20,11 @@ _DB_HELP = "SQLAlchemy URL (postgresql+psycopg://user@host/db); PLUGHUB_DATABASE
 
 def _store(database_url: str | None):  # type: ignore[no-untyped-def]
     from plughub.config import Settings, ensure_home
-    from plughub.engine.store import Store, open_database, sqlite_url
+    from plughub.engine.store import Database, Store, open_database, sqlite_url
 
     settings = Settings.from_env()
-    return Store(open_database(database_url or settings.database_url or sqlite_url(ensure_home(settings.home))))
+    url = database_url or settings.database_url or sqlite_url(ensure_home(settings.home))
+    return Store(Database(open_database(url)))
 
 
 @click.command()
@@ -145,7 +146,7 @@ def teams() -> None:
 def create_team(name: str, database_url: str | None, as_json: bool) -> None:
     """Create a team."""
     store = _store(database_url)
-    team = store.create_team(name)
+    team = store.tenancy.create_team(name)
     store.close()
     if team is None:
         raise click.ClickException(f"a team named {name!r} exists already")
@@ -160,7 +161,7 @@ def create_team(name: str, database_url: str | None, as_json: bool) -> None:
 def list_teams(database_url: str | None) -> None:
     """List teams."""
     store = _store(database_url)
-    rows = [(t.id, t.name, t.created_at.strftime("%Y-%m-%d %H:%M")) for t in store.list_teams()]
+    rows = [(t.id, t.name, t.created_at.strftime("%Y-%m-%d %H:%M")) for t in store.tenancy.list_teams()]
     store.close()
     table("Teams", ["id", "name", "created"], rows)
 
@@ -171,7 +172,7 @@ def api_keys() -> None:
 
 
 def _team(store, team: str):  # type: ignore[no-untyped-def]
-    found = store.find_team(team)
+    found = store.tenancy.find_team(team)
     if found is None:
         raise click.ClickException(f"no team {team!r}; create it with `plughub teams create {team}`")
     return found
@@ -185,7 +186,7 @@ def _team(store, team: str):  # type: ignore[no-untyped-def]
 def create_key(team: str, name: str, database_url: str | None, as_json: bool) -> None:
     """Create a key; it is printed once and cannot be shown again."""
     store = _store(database_url)
-    record, key = store.create_api_key(_team(store, team).id, name)
+    record, key = store.tenancy.create_api_key(_team(store, team).id, name)
     store.close()
     if as_json:
         echo_json({"id": record.id, "team_id": record.team_id, "name": record.name, "key": key})
@@ -207,7 +208,7 @@ def list_keys(team: str, database_url: str | None) -> None:
             k.created_at.strftime("%Y-%m-%d %H:%M"),
             k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else "",
         )
-        for k in store.list_api_keys(_team(store, team).id)
+        for k in store.tenancy.list_api_keys(_team(store, team).id)
     ]
     store.close()
     table("API keys", ["id", "name", "prefix", "created", "revoked"], rows)
@@ -219,7 +220,7 @@ def list_keys(team: str, database_url: str | None) -> None:
 def revoke_key(key_id: str, database_url: str | None) -> None:
     """Revoke a key by its id."""
     store = _store(database_url)
-    revoked = store.revoke_api_key(key_id)
+    revoked = store.tenancy.revoke_api_key(key_id)
     store.close()
     if not revoked:
         raise click.ClickException(f"no active key {key_id!r}")

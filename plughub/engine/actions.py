@@ -253,7 +253,7 @@ class ActionsMixin:
         Returns:
             What it returns.
         """
-        if self.store.dialect == "sqlite":
+        if self.store.db.dialect == "sqlite":
             return work(*args)
         # The engine's own threads: `run_in_executor` costs half the CPU of anyio's `to_thread`
         # (35 against 78 us a call, measured). The caller's context (the request id) goes along.

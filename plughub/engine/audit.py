@@ -133,7 +133,7 @@ class AuditLog:
         lost = 0
         while True:
             try:
-                self.store.record_runs(runs)
+                self.store.runs.record_many(runs)
             except DatabaseUnavailable:
                 attempt += 1
                 if attempt == 1:

@@ -44,7 +44,7 @@ def describe_connection(engine: Engine, record: ConnectionRecord, *, with_creden
             function_type = FunctionType.MCP_CONNECTION
         auth = spec.auth_for(AuthenticationSchema(record.scheme))
         if with_credentials and auth is not None:
-            blob = engine.store.get_credentials(record.id)
+            blob = engine.store.credentials.get(record.id)
             opened = engine._open(record.id, blob) if blob else {}
             fields = auth.credential_fields()
             for key, value in opened.items():

@@ -33,6 +33,8 @@ from plughub.engine.signers import Signers
 from plughub.engine.store import (
     LOCAL_TEAM,
     ConnectionRecord,
+    Database,
+    Sealed,
     StaleKeyError,
     Store,
     open_database,
@@ -88,8 +90,10 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
     ) -> None:
         self.settings = settings or Settings.from_env()
         self.store = Store(
-            open_database(database_url or sqlite_url(ensure_home(self.settings.home))),
-            cache_ttl=self.settings.cache_ttl,
+            Database(
+                open_database(database_url or sqlite_url(ensure_home(self.settings.home))),
+                cache_ttl=self.settings.cache_ttl,
+            )
         )
         # Another server process may store a definition later: a miss looks in the store.
         self.catalog = Catalog(self.settings.catalog_path, missing=self._stored_definition)
@@ -142,7 +146,7 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
             with self._lock:
                 if self._vault is None:
                     master = load_master_key(
-                        self.settings.home, self.settings.secret_key, store_has_keys=bool(self.store.vault_keys())
+                        self.settings.home, self.settings.secret_key, store_has_keys=bool(self.store.vault_keys.list())
                     )
                     self._vault = open_vault(self.store, master)
                     self._master = master
@@ -212,10 +216,12 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
             return ConnectResult(id=record.id, status=ConnectionStatus.PENDING, redirect_url=url)
         if credentials:
             self._with_fresh_vault(
-                lambda vault: self.store.insert_connection(record, (vault.active, vault.seal(record.id, credentials)))
+                lambda vault: self.store.connections.insert(
+                    record, Sealed(vault.active, vault.seal(record.id, credentials))
+                )
             )
         else:
-            self.store.insert_connection(record, None)
+            self.store.connections.insert(record, None)
         logger.info("connected %s with %s as %s", spec.id, request.scheme.value, record.id)
         return ConnectResult(id=record.id, status=ConnectionStatus.ACTIVE)
 
@@ -323,7 +329,7 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
             One page of connections (credentials not included).
         """
         check_paging(page_number, page_size)
-        records, total = self.store.list_connections(
+        records, total = self.store.connections.list(
             team_id=team,
             query=query,
             integration_id=integration_id,
@@ -352,13 +358,13 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
         problem = None
         revoked = False
         if record.scheme == "OAUTH2" and self.catalog.contains(record.integration_id, team):
-            blob = self.store.get_credentials(record.id)
+            blob = self.store.credentials.get(record.id)
             if blob:
                 spec = self.catalog.spec(record.integration_id, team)
                 problem = self.oauth.revoke(record, spec, self._open(record.id, blob))
                 revoked = problem is None and bool(getattr(spec.auth_for_mode("OAUTH2"), "revocation_url", None))
         self.mcp.forget(connection_id)
-        if not self.store.delete_connection(connection_id, team):
+        if not self.store.connections.delete(connection_id, team):
             raise self._not_found(connection_id)
         if problem:
             logger.warning("deleted connection %s, but revocation failed: %s", connection_id, problem)
@@ -369,7 +375,7 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
 
     def _record(self, connection_id: str, team: str | None) -> ConnectionRecord:
         # Another team's connection answers exactly like a missing one.
-        record = self.store.get_connection(connection_id, team)
+        record = self.store.connections.get(connection_id, team)
         if record is None:
             raise self._not_found(connection_id)
         return record

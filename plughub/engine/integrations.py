@@ -59,7 +59,7 @@ class IntegrationsMixin:
     executor: Executor
 
     def _stored_definition(self, team: str, integration_id: str) -> IntegrationSpec | None:
-        definition = self.store.get_integration(team, integration_id)
+        definition = self.store.integrations.get(team, integration_id)
         if definition is None:
             return None
         return parse_definition(definition, source=f"stored integration '{integration_id}'")
@@ -72,7 +72,7 @@ class IntegrationsMixin:
         Args:
             team: Only this team's; None for every team's.
         """
-        for owner, integration_id, definition in self.store.list_integrations():
+        for owner, integration_id, definition in self.store.integrations.list():
             if team is None or owner == team:
                 self.catalog.add(parse_definition(definition, source=f"stored integration '{integration_id}'"), owner)
 
@@ -143,7 +143,7 @@ class IntegrationsMixin:
             raise ConflictError(
                 f"integration '{spec.id}' already exists ({self.catalog.source(spec.id)}); choose another id"
             )
-        self.store.put_integration(team, spec.id, _jsonable(data))
+        self.store.integrations.put(team, spec.id, _jsonable(data))
         self.catalog.add(spec, team)
         return self.catalog.info(spec.id, team)
 

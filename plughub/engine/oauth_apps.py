@@ -10,7 +10,7 @@ from plughub.engine.catalog import Catalog
 from plughub.engine.catalog.models import OAuth1Spec, OAuth2Spec
 from plughub.engine.oauth import OAuthApp, app_record_id, env_app, env_names
 from plughub.engine.redact import mask
-from plughub.engine.store import LOCAL_TEAM, Store
+from plughub.engine.store import LOCAL_TEAM, Sealed, Store
 from plughub.engine.vault import Vault
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import InvalidInput, NotFoundError, OAuthAppMissing
@@ -46,7 +46,7 @@ class OAuthAppsMixin:
             OAuthAppMissing: Neither is set (the message says how to set one).
         """
         record_id = app_record_id(integration_id, team)
-        blob = self.store.get_credentials(record_id)
+        blob = self.store.credentials.get(record_id)
         if blob:
             data = self._open(record_id, blob)
             return OAuthApp(data["client_id"], data["client_secret"], data.get("scopes"), "stored")
@@ -130,7 +130,7 @@ class OAuthAppsMixin:
         record_id = app_record_id(integration_id, team)
         data = {"client_id": client_id, "client_secret": client_secret, "scopes": scopes}
         self._with_fresh_vault(
-            lambda vault: self.store.put_credentials(record_id, (vault.active, vault.seal(record_id, data)))
+            lambda vault: self.store.credentials.put(record_id, Sealed(vault.active, vault.seal(record_id, data)))
         )
         return self.get_oauth_app(integration_id, team=team)
 
@@ -168,5 +168,5 @@ class OAuthAppsMixin:
         Raises:
             NotFoundError: No app is stored for it.
         """
-        if not self.store.delete_credentials(app_record_id(integration_id, team)):
+        if not self.store.credentials.delete(app_record_id(integration_id, team)):
             raise NotFoundError(f"No OAuth app is stored for {integration_id}")

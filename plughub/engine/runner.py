@@ -86,7 +86,7 @@ def prepare(
     """
     first_request = build_request(spec, action, inputs, record.config, base_url=record.base_url)
     scheme = AuthenticationSchema(record.scheme)
-    blob = engine.store.get_credentials(record.id)
+    blob = engine.store.credentials.get(record.id)
     signer = engine.signers.get(record, spec, blob)
     if signer is None:
         opened = engine._open(record.id, blob) if blob else {}

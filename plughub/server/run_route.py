@@ -72,7 +72,7 @@ class RunRoute:
 
     def _admit(self, key: str, connection_id: str, action: str, inputs: dict[str, Any]) -> StagedRun | None:
         """The staged run for a live key (None: the key is unknown or revoked)."""
-        team = self.engine.store.key_team(key)
+        team = self.engine.store.tenancy.key_team(key)
         if team is None:
             return None
         return self.engine.stage_run(connection_id, action, inputs, team=team)

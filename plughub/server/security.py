@@ -57,7 +57,7 @@ def require_key(request: Request) -> ApiKeyRecord:
         AuthenticationError: No key, or an unknown or revoked one.
     """
     key = _presented(request)
-    return _accepted(request, request.app.state.engine.store.authenticate(key))
+    return _accepted(request, request.app.state.engine.store.tenancy.authenticate(key))
 
 
 async def require_key_async(request: Request) -> ApiKeyRecord:
@@ -74,7 +74,7 @@ async def require_key_async(request: Request) -> ApiKeyRecord:
     """
     key = _presented(request)
     engine = request.app.state.engine
-    return _accepted(request, await engine.offload(engine.store.authenticate, key))
+    return _accepted(request, await engine.offload(engine.store.tenancy.authenticate, key))
 
 
 Team = Annotated[ApiKeyRecord, Depends(require_key)]

@@ -162,9 +162,9 @@ def wire(home: Path, tmp_path: Path) -> Iterator[Wire]:
     engine = Engine(settings, guard_outbound=True)
     teams = []
     for name in ("team-a", "team-b"):
-        team = engine.store.create_team(name)
+        team = engine.store.tenancy.create_team(name)
         assert team is not None
-        _record, key = engine.store.create_api_key(team.id, "aixplain tests")
+        _record, key = engine.store.tenancy.create_api_key(team.id, "aixplain tests")
         teams.append(Team(team.id, key))
     workdir = tmp_path / "sdk"
     workdir.mkdir()

@@ -56,13 +56,13 @@ def _assert_all_run(ids: dict[str, str]) -> None:
 
 
 def _credential_rows(engine: Engine) -> dict[str, tuple[str, bytes]]:
-    with engine.store.engine.connect() as db:
+    with engine.store.db.sql_engine.connect() as db:
         rows = db.execute(select(credentials.c.record_id, credentials.c.key_id, credentials.c.ciphertext)).all()
     return {r.record_id: (r.key_id, bytes(r.ciphertext)) for r in rows}
 
 
 def _vault_key_rows(engine: Engine) -> list[tuple[str, bool]]:
-    with engine.store.engine.connect() as db:
+    with engine.store.db.sql_engine.connect() as db:
         rows = db.execute(select(vault_keys.c.kid, vault_keys.c.active)).all()
     return sorted((r.kid, bool(r.active)) for r in rows)
 
@@ -144,7 +144,7 @@ def test_engine_uses_the_secret_key_setting(
     set_backend(EmbeddedBackend(engine=eng))
     ids = _connect_all(sandbox)
     assert not (home / KEY_FILE_NAME).exists()
-    assert {r.master_kid for r in eng.store.vault_keys()} == {master_key_id(master)}
+    assert {r.master_kid for r in eng.store.vault_keys.list()} == {master_key_id(master)}
     _assert_all_run(ids)
 
 

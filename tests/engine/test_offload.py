@@ -41,7 +41,7 @@ def test_offload_runs_where_the_database_wants_it_with_the_callers_context(engin
 
     thread, seen = asyncio.run(call())
     assert seen == "req-7!"  # the request's context travels (its id, for the logs)
-    if engine.store.dialect == "sqlite":
+    if engine.store.db.dialect == "sqlite":
         assert thread == threading.current_thread().name  # a local file: on the loop
     else:
         assert thread.startswith("plughub-db")  # a round trip: in the engine's threads

@@ -115,7 +115,7 @@ def test_a_stored_connection_with_an_invalid_host_is_invalid_input_at_run_time(
     record = ConnectionRecord(
         id="stored-bad-host", integration_id="acme-repos", name="Old", scheme="NO_AUTH", status="active"
     )
-    engine.store.insert_connection(ConnectionRecord(**{**record.__dict__, "config": {"host": host}}), None)
+    engine.store.connections.insert(ConnectionRecord(**{**record.__dict__, "config": {"host": host}}), None)
     with pytest.raises(InvalidInput, match=rf"{GET}: the connection's base URL 'http://{host}' is not valid"):
         run(engine, "stored-bad-host", GET, {"owner": "o", "repo": "r"})
 

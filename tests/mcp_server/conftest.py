@@ -144,9 +144,9 @@ class Hub:
 
 
 def _team(engine: Engine, name: str) -> Team:
-    team = engine.store.create_team(name)
+    team = engine.store.tenancy.create_team(name)
     assert team is not None
-    _record, key = engine.store.create_api_key(team.id, "tests")
+    _record, key = engine.store.tenancy.create_api_key(team.id, "tests")
     return Team(team.id, key)
 
 

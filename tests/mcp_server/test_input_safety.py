@@ -92,9 +92,9 @@ def served(home: Any, upstream: Upstream) -> Iterator[_Served]:
     settings = dataclasses.replace(Settings.from_env(), allow_private_networks="127.0.0.0/8")
     engine = Engine(settings, guard_outbound=True)
     try:
-        team = engine.store.create_team("team-a")
+        team = engine.store.tenancy.create_team("team-a")
         assert team is not None
-        _record, key = engine.store.create_api_key(team.id, "tests")
+        _record, key = engine.store.tenancy.create_api_key(team.id, "tests")
         _connect(engine, upstream, team=team.id)
         with serve_app(create_app(engine, settings)) as url:
             yield _Served(url, key)

@@ -184,7 +184,7 @@ def test_result_of_text_answers_and_failures_without_a_message() -> None:
 def test_an_expired_connection_stops_being_exposed(engine: Engine, upstream: Upstream) -> None:
     acme_routes(upstream)
     first = connect_acme(engine, upstream)
-    engine.store.set_status(first, ConnectionStatus.EXPIRED.value, error="the grant was revoked")
+    engine.store.connections.set_status(first, ConnectionStatus.EXPIRED.value, error="the grant was revoked")
     with pytest.raises(ValueError, match=rf"connection {first} \(Work\) is expired, not active \(the grant was"):
         _toolset(engine, [first]).check()
     assert _toolset(engine, [first]).tools() == []

@@ -22,6 +22,7 @@ import yaml
 import plughub
 from plughub.config import Settings
 from plughub.engine import Engine
+from plughub.engine.store import Sealed
 from plughub.enums import AuthenticationSchema
 from plughub.factories import IntegrationFactory, ModelFactory
 from plughub.modules.model import ModelResponse
@@ -204,8 +205,8 @@ def create_copy(
 
 
 def stored_credentials(engine: Engine, connection_id: str) -> dict[str, Any]:
-    engine.store.cache.clear()  # other processes may have written: read the database itself
-    blob = engine.store.get_credentials(connection_id)
+    engine.store.db.cache.clear()  # other processes may have written: read the database itself
+    blob = engine.store.credentials.get(connection_id)
     assert blob is not None
     return engine._open(connection_id, blob)
 
@@ -214,8 +215,8 @@ def rewrite_credentials(engine: Engine, connection_id: str, **changes: Any) -> N
     """Seal and store the connection's credentials with some values changed."""
     data = {**stored_credentials(engine, connection_id), **changes}
     engine._with_fresh_vault(
-        lambda vault: engine.store.put_credentials(
-            connection_id, (vault.active, vault.seal(connection_id, data)), connection_id=connection_id
+        lambda vault: engine.store.credentials.put(
+            connection_id, Sealed(vault.active, vault.seal(connection_id, data)), connection_id=connection_id
         )
     )
 
@@ -231,7 +232,7 @@ def row_counts(engine: Engine) -> dict[str, int]:
 
     from plughub.engine.store.tables import connections, credentials, oauth_states
 
-    with engine.store.engine.connect() as db:
+    with engine.store.db.sql_engine.connect() as db:
         return {
             table.name: int(db.execute(select(func.count()).select_from(table)).scalar() or 0)
             for table in (connections, credentials, oauth_states)

@@ -76,7 +76,7 @@ def test_the_consent_url_asks_for_a_code_with_pkce_state_and_the_callback(
     # Only the state's hash is stored.
     assert state.encode() not in home_bytes(home)
     assert row_counts(engine) == {"connections": 1, "credentials": 2, "oauth_states": 1}  # app + sealed verifier
-    with engine.store.engine.connect() as db:
+    with engine.store.db.sql_engine.connect() as db:
         stored = db.exec_driver_sql("SELECT state_hash, connection_id, kind FROM oauth_states").one()
     assert tuple(stored) == (hashlib.sha256(state.encode()).hexdigest(), response.data["id"], "oauth2")
 

@@ -145,8 +145,8 @@ def hub(home: Path, sandbox: SandboxServer) -> Iterator[Hub]:
         home=home, callback_url=f"{base}/oauth/callback", public_url=base, allow_private_networks="127.0.0.0/8"
     )
     engine = Engine(settings, guard_outbound=True)
-    engine.store.create_team("Acme", team_id="acme")
-    _record, key = engine.store.create_api_key("acme", "connect page tests")
+    engine.store.tenancy.create_team("Acme", team_id="acme")
+    _record, key = engine.store.tenancy.create_api_key("acme", "connect page tests")
     sandbox.register_oauth_client(CLIENT_ID, CLIENT_SECRET, settings.callback_url)
     try:
         with (
@@ -229,7 +229,7 @@ def test_a_used_link_shows_already_used(hub: Hub, page: tuple[Page, Recorder]) -
 def test_an_expired_link_shows_expired(hub: Hub, page: tuple[Page, Recorder]) -> None:
     tab, _recorder = page
     token = secrets.token_urlsafe(32)
-    hub.engine.store.create_connect_session(
+    hub.engine.store.tenancy.create_connect_session(
         ConnectSessionRecord(
             token_hash=digest(token),
             team_id=hub.team_id,

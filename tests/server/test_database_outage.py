@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from plughub.engine.audit import AuditLog
-from plughub.engine.store import RunRecord, Store, open_database
+from plughub.engine.store import Database, RunRecord, Store, open_database
 from plughub.exceptions import DatabaseUnavailable
 from plughub.sandbox import SandboxServer
 from tests.server.conftest import Hub, HubFactory, Tenant, assert_error, connect_sandbox, run
@@ -97,7 +97,7 @@ def test_a_restart_between_requests_goes_unnoticed(
 
 
 def test_the_audit_keeps_a_bounded_backlog(cluster: PrivateCluster, caplog: pytest.LogCaptureFixture) -> None:
-    store = Store(open_database(cluster.url))
+    store = Store(Database(open_database(cluster.url)))
     # A batch gathers for a second: every run below is queued before the first write is tried.
     audit = AuditLog(store, linger=1.0, max_pending=5)
     try:
@@ -111,7 +111,7 @@ def test_the_audit_keeps_a_bounded_backlog(cluster: PrivateCluster, caplog: pyte
         assert "5 audited runs are kept until it is back" in caplog.text
         cluster.start()
         audit.flush()
-        assert [r.action for r in reversed(store.list_runs("conn", 100))] == [f"ACTION_{i}" for i in range(5)]
+        assert [r.action for r in reversed(store.runs.list("conn", 100))] == [f"ACTION_{i}" for i in range(5)]
         assert audit.dropped == 3
     finally:
         audit.close()

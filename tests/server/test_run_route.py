@@ -82,7 +82,7 @@ def test_a_revoked_key_stops_at_once(hub: Hub, team_a: Tenant, sandbox: SandboxS
     connection = connect_sandbox(team_a.client, sandbox)
     path = f"/v1/connections/{connection}/actions/SANDBOX_WHOAMI/run"
     assert team_a.client.post(path, json={}).status_code == 200
-    assert hub.engine.store.revoke_api_key(team_a.key_id)
+    assert hub.engine.store.tenancy.revoke_api_key(team_a.key_id)
     body = assert_error(team_a.client.post(path, json={}), 401, "unauthorized")
     assert body["message"] == "the API key is unknown or revoked"
     missing = assert_error(hub.client().post(path, json={}), 401, "unauthorized")

@@ -87,7 +87,7 @@ class McpConnections:
     def _endpoint(self, record: ConnectionRecord) -> tuple[Endpoint, Redactor]:
         from plughub.engine.mcp.session import Endpoint
 
-        blob = self.engine.store.get_credentials(record.id)
+        blob = self.engine.store.credentials.get(record.id)
         credentials = self.engine._open(record.id, blob) if blob else {}
         scheme = AuthenticationSchema(record.scheme)
         # Read here, in the caller's thread: the request being served (if any) set the chain there.

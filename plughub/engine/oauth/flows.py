@@ -20,7 +20,7 @@ import httpx
 from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec, OAuth2Spec
 from plughub.engine.oauth import oauth1, oauth2
 from plughub.engine.oauth.apps import OAuthApp
-from plughub.engine.store import ConnectionRecord, LockedCredentials, StaleKeyError, StateRecord, utcnow
+from plughub.engine.store import ConnectionRecord, LockedCredentials, Sealed, StaleKeyError, StateRecord, utcnow
 from plughub.enums import ConnectionStatus
 from plughub.exceptions import ConnectionExpired, OAuthError, OAuthProviderError, OAuthStateError
 
@@ -122,8 +122,8 @@ class OAuthFlows:
         digest = state_hash(state)
         pending = StateRecord(digest, record.id, kind, utcnow() + STATE_TTL)
         self._engine._with_fresh_vault(
-            lambda vault: self._engine.store.insert_pending(
-                record, pending, (vault.active, vault.seal(f"oauth-state:{digest}", payload))
+            lambda vault: self._engine.store.oauth_states.insert_pending(
+                record, pending, Sealed(vault.active, vault.seal(f"oauth-state:{digest}", payload))
             )
         )
         logger.info("started %s authorization for connection %s", kind, record.id)
@@ -152,10 +152,10 @@ class OAuthFlows:
         if not state:
             raise OAuthStateError("the callback has no state parameter; it did not come from a plughub authorization")
         if team is not None:
-            owner = self._engine.store.state_connection(state_hash(state))
+            owner = self._engine.store.oauth_states.connection_of(state_hash(state))
             if owner is not None:
                 self._engine._record(owner, team)  # another team's: not found, and the state stays unused
-        claimed = self._engine.store.claim_state(state_hash(state))
+        claimed = self._engine.store.oauth_states.claim(state_hash(state))
         if claimed is None:
             raise OAuthStateError(
                 "unknown state: this authorization was not started by this plughub (or was cleaned up long ago); "
@@ -186,7 +186,9 @@ class OAuthFlows:
             self._fail(record, exc.message)
             raise
         self._engine._with_fresh_vault(
-            lambda vault: self._engine.store.activate(record.id, (vault.active, vault.seal(record.id, tokens)))
+            lambda vault: self._engine.store.oauth_states.activate(
+                record.id, Sealed(vault.active, vault.seal(record.id, tokens))
+            )
         )
         logger.info("connection %s is active", record.id)
         return record.id
@@ -194,7 +196,7 @@ class OAuthFlows:
     def _fail(self, record: ConnectionRecord, reason: str) -> None:
         # A reconnect that goes wrong must not take down a connection that still works.
         if record.status != ConnectionStatus.ACTIVE.value:
-            self._engine.store.set_status(record.id, ConnectionStatus.FAILED.value, reason)
+            self._engine.store.connections.set_status(record.id, ConnectionStatus.FAILED.value, reason)
 
     def _complete_oauth2(
         self, record: ConnectionRecord, spec: IntegrationSpec, params: Mapping[str, str], payload: dict[str, Any]
@@ -285,7 +287,7 @@ class OAuthFlows:
             OAuthProviderError: The token endpoint failed otherwise, or no refresh is possible.
         """
         refused: OAuthProviderError | None = None
-        with self._stripes[hash(record.id) % _STRIPES], self._engine.store.lock_credentials(record.id) as locked:
+        with self._stripes[hash(record.id) % _STRIPES], self._engine.store.credentials.lock(record.id) as locked:
             current = self._engine._open(record.id, locked.ciphertext) if locked.ciphertext else dict(seen)
             moved_on = current.get("access_token") != seen.get("access_token")
             if moved_on or not (force or expiring(current, auth.refresh_margin)):
@@ -316,12 +318,12 @@ class OAuthFlows:
             merged.pop("expires_at", None)
         vault = self._engine.vault
         try:
-            locked.replace((vault.active, vault.seal(record.id, merged)))
+            locked.replace(Sealed(vault.active, vault.seal(record.id, merged)))
         except StaleKeyError:
             # Keys were rotated elsewhere since this process loaded them; the lock we hold keeps
             # them from changing again before the commit.
             vault = self._engine._reload_vault()
-            locked.replace((vault.active, vault.seal(record.id, merged)))
+            locked.replace(Sealed(vault.active, vault.seal(record.id, merged)))
         logger.info("refreshed the token of connection %s", record.id)
         return merged
 

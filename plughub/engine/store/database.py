@@ -13,12 +13,14 @@ from sqlalchemy.exc import OperationalError
 from plughub.engine.store.outage import report_unavailable
 from plughub.exceptions import ConfigurationError, DatabaseUnavailable
 
-__all__ = ["HEAD_REVISION", "MIGRATIONS_DIR", "open_database", "sqlite_url", "upgrade"]
+__all__ = ["AUTOCOMMIT_READ", "HEAD_REVISION", "MIGRATIONS_DIR", "open_database", "sqlite_url", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # The newest migration; a test checks it equals Alembic's head. Knowing it here lets a process
 # that finds the schema current skip importing Alembic at all.
 HEAD_REVISION = "0004"
+AUTOCOMMIT_READ = "plughub_autocommit_read"
+"""An execution option: on SQLite, run the statements without BEGIN (one-statement reads)."""
 
 
 def sqlite_url(home: Path) -> str:
@@ -134,5 +136,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        options = connection.get_execution_options()
+        if options.get(AUTOCOMMIT_READ):  # one statement, nothing to make atomic
+            return
+        immediate = options.get("sqlite_immediate", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

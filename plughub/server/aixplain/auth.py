@@ -52,7 +52,7 @@ def require_team(request: Request) -> ApiKeyRecord:
             "an API key is required: set TEAM_API_KEY to a plughub API key (create one with "
             "`plughub api-keys create --team TEAM`); the SDK sends it as `Authorization: Token <key>` or `x-api-key`",
         )
-    record: ApiKeyRecord | None = request.app.state.engine.store.authenticate(key)
+    record: ApiKeyRecord | None = request.app.state.engine.store.tenancy.authenticate(key)
     if record is None:
         raise AixplainError(
             401,

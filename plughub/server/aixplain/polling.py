@@ -25,7 +25,7 @@ from fastapi import APIRouter, Request
 
 from plughub.config import Settings
 from plughub.engine import Engine
-from plughub.engine.store import PENDING, PendingRunRecord, pending_run_record_id, utcnow
+from plughub.engine.store import PENDING, PendingRunRecord, Sealed, pending_run_record_id, utcnow
 from plughub.engine.vault import Vault
 from plughub.exceptions import PlughubError
 from plughub.server.aixplain import envelopes
@@ -128,7 +128,7 @@ class Runs:
     def _pending(self, team: str, connection_id: str, action: str) -> str:
         request_id = "req_" + secrets.token_urlsafe(18)
         now = utcnow()
-        self.engine.store.create_pending_run(
+        self.engine.store.pending_runs.create(
             PendingRunRecord(
                 request_id=request_id,
                 team_id=team,
@@ -167,8 +167,8 @@ class Runs:
             record_id = pending_run_record_id(request_id)
 
             def write(vault: Vault) -> None:
-                self.engine.store.finish_pending_run(
-                    request_id, str(envelope["status"]), (vault.active, vault.seal(record_id, envelope))
+                self.engine.store.pending_runs.finish(
+                    request_id, str(envelope["status"]), Sealed(vault.active, vault.seal(record_id, envelope))
                 )
 
             # The engine's own sealing path: it reloads the key ring if another process rotated it.
@@ -189,7 +189,7 @@ class Runs:
         Raises:
             AixplainError: 404 for an unknown, expired or other team's request id.
         """
-        run = self.engine.store.get_pending_run(request_id, team)
+        run = self.engine.store.pending_runs.get(request_id, team)
         if run is None:
             raise AixplainError(
                 404,

@@ -76,5 +76,5 @@ def list_runs(request: Request, key: Team, connection_id: str, limit: int = Quer
             duration_ms=r.duration_ms,
             created_at=r.created_at,
         )
-        for r in engine.store.list_runs(connection_id, limit)
+        for r in engine.store.runs.list(connection_id, limit)
     ]

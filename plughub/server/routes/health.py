@@ -19,6 +19,6 @@ def health() -> dict[str, str]:
 @router.get("/ready")
 def ready(request: Request) -> dict[str, str]:
     """The database answers."""
-    with request.app.state.engine.store.engine.connect() as db:
+    with request.app.state.engine.store.db.sql_engine.connect() as db:
         db.execute(text("SELECT 1"))
     return {"status": "ready"}

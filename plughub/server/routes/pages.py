@@ -26,7 +26,7 @@ UNAVAILABLE = "This connection isn't available yet; contact the application's ow
 
 
 def _session(request: Request, token: str) -> tuple[ConnectSessionRecord | None, HTMLResponse | None]:
-    session = request.app.state.engine.store.get_connect_session(digest(token))
+    session = request.app.state.engine.store.tenancy.get_connect_session(digest(token))
     if session is None:
         return None, page_response(result_page(False, "This connect link is not valid."), 404)
     if session.used_at is not None:
@@ -109,7 +109,7 @@ async def submit(request: Request, token: str) -> Response:
         values = {k: str(v) for k, v in form.items() if k not in ("csrf_token", "scheme")}
         page = connect_page(info, offered, f"/connect/{token}", session.csrf_token, exc.message, values)
         return page_response(page, exc.status_code if exc.status_code < 500 else 400)
-    if not engine.store.use_connect_session(session.token_hash, result.id):
+    if not engine.store.tenancy.use_connect_session(session.token_hash, result.id):
         engine.delete_connection(result.id, team=session.team_id)
         return page_response(result_page(False, "This connect link was already used; ask for a new one."), 410)
     if result.redirect_url:

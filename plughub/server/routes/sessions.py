@@ -33,7 +33,7 @@ def create_session(request: Request, key: Team, body: ConnectSessionRequest) -> 
         )
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + SESSION_TTL
-    engine.store.create_connect_session(
+    engine.store.tenancy.create_connect_session(
         ConnectSessionRecord(
             token_hash=digest(token),
             team_id=key.team_id,
