@@ -35,7 +35,7 @@ from plughub.enums import ResponseStatus
 
 connection_id, threads = sys.argv[1], int(sys.argv[2])
 engine = Engine()
-engine.vault
+engine.credentials.active_key_id
 engine.oauth_app("sandbox")
 engine.get_connection(connection_id)
 print("ready", flush=True)
@@ -129,14 +129,9 @@ def _authorize(engine: Any, sandbox_port: int) -> str:
 
 def _expire(engine: Any, connection_id: str) -> None:
     """Mark the stored access token expired (the provider still accepts it), as tests/oauth do."""
-    from plughub.engine.store import Sealed
-
-    blob = engine.store.credentials.get(connection_id)
-    data = {**engine._open(connection_id, blob), "expires_at": time.time() - 30}
-    engine._with_fresh_vault(
-        lambda vault: engine.store.credentials.put(
-            connection_id, Sealed(vault.active, vault.seal(connection_id, data)), connection_id=connection_id
-        )
+    data = {**engine.credentials.read(connection_id), "expires_at": time.time() - 30}
+    engine.credentials.write(
+        lambda seal: engine.store.credentials.put(connection_id, seal(connection_id, data), connection_id=connection_id)
     )
 
 

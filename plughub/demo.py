@@ -116,10 +116,10 @@ def _walkthrough(
 
     echo("\n8. Rotate the data key; every connection still works:")
     engine = _engine()
-    count = engine.rotate_keys()
+    count = engine.credentials.rotate()
     again = tools["BEARER_TOKEN"].run("SANDBOX_WHOAMI", {})
     echo(
-        f"   re-encrypted {count} records under key {engine.vault.active}; "
+        f"   re-encrypted {count} records under key {engine.credentials.active_key_id}; "
         f"SANDBOX_WHOAMI via BEARER_TOKEN -> {_short(again.data)}"
     )
 

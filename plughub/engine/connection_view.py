@@ -44,8 +44,7 @@ def describe_connection(engine: Engine, record: ConnectionRecord, *, with_creden
             function_type = FunctionType.MCP_CONNECTION
         auth = spec.auth_for(AuthenticationSchema(record.scheme))
         if with_credentials and auth is not None:
-            blob = engine.store.credentials.get(record.id)
-            opened = engine._open(record.id, blob) if blob else {}
+            opened = engine.credentials.read(record.id)
             fields = auth.credential_fields()
             for key, value in opened.items():
                 if key in _TOKEN_METADATA:

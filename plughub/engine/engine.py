@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -22,9 +21,9 @@ from plughub.engine.catalog import Catalog
 from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec, OAuth2Spec
 from plughub.engine.connect import ConnectInputs, split_connect_data
 from plughub.engine.connection_view import describe_connection
+from plughub.engine.credentials import Credentials
 from plughub.engine.executor import Executor, RetryPolicy
 from plughub.engine.integrations import IntegrationsMixin, check_paging, page_of
-from plughub.engine.keyring import load_master_key, open_vault, rotate_data_key
 from plughub.engine.mcp import McpConnections, mcp_config
 from plughub.engine.netguard import GuardedTransport, parse_allowlist
 from plughub.engine.oauth.flows import OAuthFlows
@@ -34,14 +33,11 @@ from plughub.engine.store import (
     LOCAL_TEAM,
     ConnectionRecord,
     Database,
-    Sealed,
-    StaleKeyError,
     Store,
     open_database,
     sqlite_url,
 )
 from plughub.engine.validation import InputValidator
-from plughub.engine.vault import KeyNotInRing, Vault
 from plughub.enums import AuthenticationSchema, ConnectionStatus
 from plughub.exceptions import (
     ConnectionNotFound,
@@ -119,11 +115,9 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
             allowlist=allowlist,
         )
         self.validator = InputValidator()
+        self.credentials = Credentials(self.store, self.settings)
         self.oauth = OAuthFlows(self)
         self.mcp = McpConnections(self)
-        self._vault: Vault | None = None
-        self._master: bytes | None = None
-        self._lock = threading.Lock()
         # `offload`'s threads (a network database's reads from an event loop); started when needed.
         self.db_threads = ThreadPoolExecutor(max_workers=40, thread_name_prefix="plughub-db")
 
@@ -138,39 +132,6 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
         self.signers.clear()
         self.executor.close()
         self.store.close()
-
-    @property
-    def vault(self) -> Vault:
-        """The vault, opened on first use so that catalog commands need no key."""
-        if self._vault is None:
-            with self._lock:
-                if self._vault is None:
-                    master = load_master_key(
-                        self.settings.home, self.settings.secret_key, store_has_keys=bool(self.store.vault_keys.list())
-                    )
-                    self._vault = open_vault(self.store, master)
-                    self._master = master
-        return self._vault
-
-    def _reload_vault(self) -> Vault:
-        with self._lock:
-            assert self._master is not None  # noqa: S101 - the vault was opened before
-            self._vault = open_vault(self.store, self._master)
-            return self._vault
-
-    def _with_fresh_vault(self, write: Callable[[Vault], None]) -> None:
-        """Seal and store; if another process rotated the keys meanwhile, reload and seal again."""
-        try:
-            write(self.vault)
-        except StaleKeyError:
-            write(self._reload_vault())
-
-    def _open(self, record_id: str, blob: bytes) -> dict[str, Any]:
-        """Open a record; a key unknown to this process means a rotation elsewhere: reload once."""
-        try:
-            return self.vault.open(record_id, blob)
-        except KeyNotInRing:
-            return self._reload_vault().open(record_id, blob)
 
     # Connections
 
@@ -215,11 +176,7 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
             url = self.oauth.start(pending, spec, auth, app, inputs.scopes)
             return ConnectResult(id=record.id, status=ConnectionStatus.PENDING, redirect_url=url)
         if credentials:
-            self._with_fresh_vault(
-                lambda vault: self.store.connections.insert(
-                    record, Sealed(vault.active, vault.seal(record.id, credentials))
-                )
-            )
+            self.credentials.write(lambda seal: self.store.connections.insert(record, seal(record.id, credentials)))
         else:
             self.store.connections.insert(record, None)
         logger.info("connected %s with %s as %s", spec.id, request.scheme.value, record.id)
@@ -358,10 +315,10 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
         problem = None
         revoked = False
         if record.scheme == "OAUTH2" and self.catalog.contains(record.integration_id, team):
-            blob = self.store.credentials.get(record.id)
-            if blob:
+            opened = self.credentials.read(record.id)
+            if opened:
                 spec = self.catalog.spec(record.integration_id, team)
-                problem = self.oauth.revoke(record, spec, self._open(record.id, blob))
+                problem = self.oauth.revoke(record, spec, opened)
                 revoked = problem is None and bool(getattr(spec.auth_for_mode("OAUTH2"), "revocation_url", None))
         self.mcp.forget(connection_id)
         if not self.store.connections.delete(connection_id, team):
@@ -387,21 +344,6 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
             "ModelFactory.list(function_type=FunctionType.CONNECTION) or `plughub connections list`.",
             details={"id": connection_id},
         )
-
-    # Keys
-
-    def rotate_keys(self) -> int:
-        """Re-encrypt every stored secret under a new data key, in one transaction.
-
-        Returns:
-            How many records were re-encrypted.
-        """
-        vault = self.vault
-        assert self._master is not None  # noqa: S101 - set by the vault property above
-        with self._lock:
-            self._vault, count = rotate_data_key(self.store, self._master, vault)
-        logger.info("rotated the data key: %d records re-encrypted under %s", count, self._vault.active)
-        return count
 
 
 def _jsonable(data: Any) -> Any:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from plughub.config import Settings
 from plughub.engine.catalog import Catalog
 from plughub.engine.catalog.models import OAuth1Spec, OAuth2Spec
+from plughub.engine.credentials import Credentials
 from plughub.engine.oauth import OAuthApp, app_record_id, env_app, env_names
 from plughub.engine.redact import mask
-from plughub.engine.store import LOCAL_TEAM, Sealed, Store
-from plughub.engine.vault import Vault
+from plughub.engine.store import LOCAL_TEAM, Store
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import InvalidInput, NotFoundError, OAuthAppMissing
 from plughub.schemas import OAuthAppInfo
@@ -26,11 +23,7 @@ class OAuthAppsMixin:
     store: Store
     settings: Settings
 
-    def _open(self, record_id: str, blob: bytes) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _with_fresh_vault(self, write: Callable[[Vault], None]) -> None:
-        raise NotImplementedError
+    credentials: Credentials
 
     def oauth_app(self, integration_id: str, team: str = LOCAL_TEAM) -> OAuthApp:
         """The OAuth client of an integration: stored with `set_oauth_app`, else from the environment.
@@ -48,7 +41,7 @@ class OAuthAppsMixin:
         record_id = app_record_id(integration_id, team)
         blob = self.store.credentials.get(record_id)
         if blob:
-            data = self._open(record_id, blob)
+            data = self.credentials.open(record_id, blob)
             return OAuthApp(data["client_id"], data["client_secret"], data.get("scopes"), "stored")
         app = env_app(integration_id)
         if app is None:
@@ -129,9 +122,7 @@ class OAuthAppsMixin:
             raise InvalidInput("client_id and client_secret are both required")
         record_id = app_record_id(integration_id, team)
         data = {"client_id": client_id, "client_secret": client_secret, "scopes": scopes}
-        self._with_fresh_vault(
-            lambda vault: self.store.credentials.put(record_id, Sealed(vault.active, vault.seal(record_id, data)))
-        )
+        self.credentials.write(lambda seal: self.store.credentials.put(record_id, seal(record_id, data)))
         return self.get_oauth_app(integration_id, team=team)
 
     def get_oauth_app(self, integration_id: str, *, team: str = LOCAL_TEAM) -> OAuthAppInfo:

@@ -89,7 +89,7 @@ def prepare(
     blob = engine.store.credentials.get(record.id)
     signer = engine.signers.get(record, spec, blob)
     if signer is None:
-        opened = engine._open(record.id, blob) if blob else {}
+        opened = engine.credentials.open(record.id, blob) if blob else {}
         signer = engine.signers.put(record, spec, blob, _signer(engine, spec, scheme, record, opened))
     oauth2 = spec.auth_for(scheme)
     return Call(

@@ -178,7 +178,7 @@ def test_an_outcome_is_sealed_and_only_its_team_can_poll_it(wire: Wire, connecti
         sealed = wire.engine.store.credentials.get(pending_run_record_id(body["requestId"]))
         assert sealed is not None and b"secret plans" not in sealed
         # A key rotation re-seals it with the other secrets; it still opens.
-        assert wire.engine.rotate_keys() >= 2
+        assert wire.engine.credentials.rotate() >= 2
         resealed = wire.engine.store.credentials.get(pending_run_record_id(body["requestId"]))
         assert resealed is not None and resealed != sealed
         assert a.get(poll).json() == outcome

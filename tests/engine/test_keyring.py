@@ -163,7 +163,7 @@ def test_engine_with_a_missing_key_file(
     with pytest.raises(VaultKeyError, match="Restore .*master.key from a backup or set PLUGHUB_SECRET_KEY"):
         fresh.run_action(ids["API_KEY"], "SANDBOX_WHOAMI")
     with pytest.raises(VaultKeyError, match="will not create a new key for an existing store"):
-        _ = fresh.vault
+        _ = fresh.credentials.active_key_id
     assert not (home / KEY_FILE_NAME).exists()
 
 
@@ -191,7 +191,7 @@ def test_engine_with_a_malformed_secret_key(settings: Settings, other_engine: li
     other_engine.append(eng)
     expected = "PLUGHUB_SECRET_KEY is not a valid master key.*plughub keys generate"
     with pytest.raises(VaultKeyError, match=expected) as info:
-        _ = eng.vault
+        _ = eng.credentials.active_key_id
     assert bad not in str(info.value)
 
 
@@ -202,15 +202,15 @@ def test_rotate_reencrypts_every_record(
     backend: EmbeddedBackend, engine: Engine, settings: Settings, sandbox: SandboxServer, other_engine: list[Engine]
 ) -> None:
     ids = _connect_all(sandbox)
-    old_active = engine.vault.active
+    old_active = engine.credentials.active_key_id
     before = _credential_rows(engine)
     assert set(before) == {ids["API_KEY"], ids["BEARER_TOKEN"], ids["BASIC"]}
     assert {kid for kid, _ in before.values()} == {old_active}
     assert _vault_key_rows(engine) == [(old_active, True)]
 
-    assert engine.rotate_keys() == 3
+    assert engine.credentials.rotate() == 3
 
-    new_active = engine.vault.active
+    new_active = engine.credentials.active_key_id
     assert new_active != old_active
     after = _credential_rows(engine)
     assert set(after) == set(before)
@@ -225,20 +225,20 @@ def test_rotate_reencrypts_every_record(
     fresh = Engine(settings)
     other_engine.append(fresh)
     set_backend(EmbeddedBackend(engine=fresh))
-    assert fresh.vault.active == new_active
+    assert fresh.credentials.active_key_id == new_active
     _assert_all_run(ids)
 
     # And it can rotate again.
-    assert fresh.rotate_keys() == 3
-    assert {kid for kid, _ in _credential_rows(fresh).values()} == {fresh.vault.active}
+    assert fresh.credentials.rotate() == 3
+    assert {kid for kid, _ in _credential_rows(fresh).values()} == {fresh.credentials.active_key_id}
     _assert_all_run(ids)
 
 
 def test_rotate_an_empty_store(engine: Engine) -> None:
-    old = engine.vault.active
-    assert engine.rotate_keys() == 0
-    assert engine.vault.active != old
-    assert _vault_key_rows(engine) == [(engine.vault.active, True)]
+    old = engine.credentials.active_key_id
+    assert engine.credentials.rotate() == 0
+    assert engine.credentials.active_key_id != old
+    assert _vault_key_rows(engine) == [(engine.credentials.active_key_id, True)]
 
 
 def test_rotate_is_one_transaction(
@@ -250,7 +250,7 @@ def test_rotate_is_one_transaction(
     other_engine: list[Engine],
 ) -> None:
     ids = _connect_all(sandbox)
-    old_active = engine.vault.active
+    old_active = engine.credentials.active_key_id
     before = _credential_rows(engine)
     keys_before = _vault_key_rows(engine)
 
@@ -265,19 +265,19 @@ def test_rotate_is_one_transaction(
 
     monkeypatch.setattr(Vault, "open", failing_open)
     with pytest.raises(CredentialError, match="simulated failure while re-sealing"):
-        engine.rotate_keys()
+        engine.credentials.rotate()
     assert len(calls) == 2
     monkeypatch.setattr(Vault, "open", real_open)
 
     assert _credential_rows(engine) == before
     assert _vault_key_rows(engine) == keys_before
-    assert engine.vault.active == old_active
+    assert engine.credentials.active_key_id == old_active
     _assert_all_run(ids)
 
     fresh = Engine(settings)
     other_engine.append(fresh)
-    assert fresh.vault.active == old_active
-    assert fresh.vault.key_ids == [old_active]
+    assert fresh.credentials.active_key_id == old_active
+    assert fresh.credentials.key_ids == [old_active]
 
 
 def test_running_engine_sees_a_rotation_made_elsewhere(
@@ -286,17 +286,17 @@ def test_running_engine_sees_a_rotation_made_elsewhere(
     ids = _connect_all(sandbox)
     rotator = Engine(settings)
     other_engine.append(rotator)
-    assert rotator.rotate_keys() == 3
+    assert rotator.credentials.rotate() == 3
     assert engine.run_action(ids["API_KEY"], "SANDBOX_WHOAMI").status == ResponseStatus.SUCCESS
 
 
 def test_connection_made_by_a_stale_engine_survives(
     backend: EmbeddedBackend, engine: Engine, settings: Settings, sandbox: SandboxServer, other_engine: list[Engine]
 ) -> None:
-    _ = engine.vault  # this engine has opened its key ring
+    _ = engine.credentials.active_key_id  # this engine has opened its key ring
     rotator = Engine(settings)
     other_engine.append(rotator)
-    rotator.rotate_keys()
+    rotator.credentials.rotate()
     response = IntegrationFactory.get("sandbox").connect(
         AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY, "port": sandbox.port}
     )

@@ -22,7 +22,6 @@ import yaml
 import plughub
 from plughub.config import Settings
 from plughub.engine import Engine
-from plughub.engine.store import Sealed
 from plughub.enums import AuthenticationSchema
 from plughub.factories import IntegrationFactory, ModelFactory
 from plughub.modules.model import ModelResponse
@@ -206,18 +205,16 @@ def create_copy(
 
 def stored_credentials(engine: Engine, connection_id: str) -> dict[str, Any]:
     engine.store.db.cache.clear()  # other processes may have written: read the database itself
-    blob = engine.store.credentials.get(connection_id)
-    assert blob is not None
-    return engine._open(connection_id, blob)
+    stored = engine.credentials.read(connection_id)
+    assert stored
+    return stored
 
 
 def rewrite_credentials(engine: Engine, connection_id: str, **changes: Any) -> None:
     """Seal and store the connection's credentials with some values changed."""
     data = {**stored_credentials(engine, connection_id), **changes}
-    engine._with_fresh_vault(
-        lambda vault: engine.store.credentials.put(
-            connection_id, Sealed(vault.active, vault.seal(connection_id, data)), connection_id=connection_id
-        )
+    engine.credentials.write(
+        lambda seal: engine.store.credentials.put(connection_id, seal(connection_id, data), connection_id=connection_id)
     )
 
 

@@ -100,7 +100,7 @@ def test_there_is_no_consent_to_renew(engine: Engine, m2m: SandboxServer) -> Non
 
 def test_delete_revokes_with_the_connections_own_client(engine: Engine, m2m: SandboxServer) -> None:
     tool = _connect(m2m)
-    token = engine._open(tool.id, engine.store.credentials.get(tool.id) or b"")["access_token"]
+    token = engine.credentials.read(tool.id)["access_token"]
     result = tool.delete()
     assert result.revoked is True and result.revocation_error is None
     assert m2m.oauth2.revoked == [token]

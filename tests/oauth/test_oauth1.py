@@ -187,11 +187,11 @@ def test_state_rules_hold_for_oauth1(engine: Engine, integ: Integration, sb: San
 
 def test_reconnect_gets_new_token_credentials(engine: Engine, integ: Integration, sb: SandboxServer) -> None:
     tool = authorize(integ, OAUTH1, port=sb.port)
-    before = engine._open(tool.id, engine.store.credentials.get(tool.id) or b"")
+    before = engine.credentials.read(tool.id)
     with pytest.warns(UserWarning, match="visit the following URL"):
         again = tool.reconnect()
     assert again.data["id"] == tool.id and again.data["redirectURL"].startswith(f"{sb.url}/oauth1/authorize?")
     plughub.complete_authorization(approve(again.data["redirectURL"]))
-    after = engine._open(tool.id, engine.store.credentials.get(tool.id) or b"")
+    after = engine.credentials.read(tool.id)
     assert after["oauth_token"] != before["oauth_token"]
     assert tool.run("WHOAMI").data["scheme"] == "OAUTH1"

@@ -28,7 +28,7 @@ from plughub.enums import ResponseStatus
 
 connection_id, threads = sys.argv[1], int(sys.argv[2])
 engine = Engine()
-engine.vault
+engine.credentials.active_key_id
 engine.oauth_app("sandbox")
 engine.get_connection(connection_id)
 print("ready", flush=True)

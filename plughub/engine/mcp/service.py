@@ -87,8 +87,7 @@ class McpConnections:
     def _endpoint(self, record: ConnectionRecord) -> tuple[Endpoint, Redactor]:
         from plughub.engine.mcp.session import Endpoint
 
-        blob = self.engine.store.credentials.get(record.id)
-        credentials = self.engine._open(record.id, blob) if blob else {}
+        credentials = self.engine.credentials.read(record.id)
         scheme = AuthenticationSchema(record.scheme)
         # Read here, in the caller's thread: the request being served (if any) set the chain there.
         headers: dict[str, str] = {VIA_HEADER: outbound()}

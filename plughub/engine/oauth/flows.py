@@ -20,7 +20,7 @@ import httpx
 from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec, OAuth2Spec
 from plughub.engine.oauth import oauth1, oauth2
 from plughub.engine.oauth.apps import OAuthApp
-from plughub.engine.store import ConnectionRecord, LockedCredentials, Sealed, StaleKeyError, StateRecord, utcnow
+from plughub.engine.store import ConnectionRecord, LockedCredentials, StateRecord, utcnow
 from plughub.enums import ConnectionStatus
 from plughub.exceptions import ConnectionExpired, OAuthError, OAuthProviderError, OAuthStateError
 
@@ -121,9 +121,9 @@ class OAuthFlows:
             kind = "oauth1"
         digest = state_hash(state)
         pending = StateRecord(digest, record.id, kind, utcnow() + STATE_TTL)
-        self._engine._with_fresh_vault(
-            lambda vault: self._engine.store.oauth_states.insert_pending(
-                record, pending, Sealed(vault.active, vault.seal(f"oauth-state:{digest}", payload))
+        self._engine.credentials.write(
+            lambda seal: self._engine.store.oauth_states.insert_pending(
+                record, pending, seal(f"oauth-state:{digest}", payload)
             )
         )
         logger.info("started %s authorization for connection %s", kind, record.id)
@@ -175,7 +175,7 @@ class OAuthFlows:
                 details={"connection_id": record.id, "remedy": "reconnect"},
             )
         assert claimed.payload is not None  # noqa: S101 - an unused state always has its payload
-        payload = self._engine._open(f"oauth-state:{claimed.state_hash}", claimed.payload)
+        payload = self._engine.credentials.open(f"oauth-state:{claimed.state_hash}", claimed.payload)
         spec = self._engine.catalog.spec(record.integration_id, record.team_id)
         try:
             if claimed.kind == "oauth2":
@@ -185,10 +185,8 @@ class OAuthFlows:
         except OAuthError as exc:
             self._fail(record, exc.message)
             raise
-        self._engine._with_fresh_vault(
-            lambda vault: self._engine.store.oauth_states.activate(
-                record.id, Sealed(vault.active, vault.seal(record.id, tokens))
-            )
+        self._engine.credentials.write(
+            lambda seal: self._engine.store.oauth_states.activate(record.id, seal(record.id, tokens))
         )
         logger.info("connection %s is active", record.id)
         return record.id
@@ -288,7 +286,7 @@ class OAuthFlows:
         """
         refused: OAuthProviderError | None = None
         with self._stripes[hash(record.id) % _STRIPES], self._engine.store.credentials.lock(record.id) as locked:
-            current = self._engine._open(record.id, locked.ciphertext) if locked.ciphertext else dict(seen)
+            current = self._engine.credentials.open(record.id, locked.ciphertext) if locked.ciphertext else dict(seen)
             moved_on = current.get("access_token") != seen.get("access_token")
             if moved_on or not (force or expiring(current, auth.refresh_margin)):
                 return current
@@ -316,14 +314,9 @@ class OAuthFlows:
             merged["refresh_token"] = current["refresh_token"]
         if "expires_at" not in fresh:
             merged.pop("expires_at", None)
-        vault = self._engine.vault
-        try:
-            locked.replace(Sealed(vault.active, vault.seal(record.id, merged)))
-        except StaleKeyError:
-            # Keys were rotated elsewhere since this process loaded them; the lock we hold keeps
-            # them from changing again before the commit.
-            vault = self._engine._reload_vault()
-            locked.replace(Sealed(vault.active, vault.seal(record.id, merged)))
+        # Keys rotated elsewhere since this process loaded them are reloaded; the lock we hold keeps
+        # them from changing again before the commit.
+        self._engine.credentials.write(lambda seal: locked.replace(seal(record.id, merged)))
         logger.info("refreshed the token of connection %s", record.id)
         return merged
 

@@ -25,8 +25,7 @@ from fastapi import APIRouter, Request
 
 from plughub.config import Settings
 from plughub.engine import Engine
-from plughub.engine.store import PENDING, PendingRunRecord, Sealed, pending_run_record_id, utcnow
-from plughub.engine.vault import Vault
+from plughub.engine.store import PENDING, PendingRunRecord, pending_run_record_id, utcnow
 from plughub.exceptions import PlughubError
 from plughub.server.aixplain import envelopes
 from plughub.server.aixplain.auth import TeamKey
@@ -166,13 +165,12 @@ class Runs:
             envelope = future.result()
             record_id = pending_run_record_id(request_id)
 
-            def write(vault: Vault) -> None:
-                self.engine.store.pending_runs.finish(
-                    request_id, str(envelope["status"]), Sealed(vault.active, vault.seal(record_id, envelope))
+            # Sealed again if another process rotated the keys meanwhile.
+            self.engine.credentials.write(
+                lambda seal: self.engine.store.pending_runs.finish(
+                    request_id, str(envelope["status"]), seal(record_id, envelope)
                 )
-
-            # The engine's own sealing path: it reloads the key ring if another process rotated it.
-            self.engine._with_fresh_vault(write)
+            )
         except Exception as exc:
             logger.error("could not store the outcome of run %s: %s", request_id, type(exc).__name__)
 
@@ -209,7 +207,7 @@ class Runs:
         elif run.payload is None:
             body = envelopes.failed("run_lost", f"the outcome of {run.action} is gone. Run it again.", statusCode=500)
         else:
-            body = self.engine._open(pending_run_record_id(request_id), run.payload)
+            body = self.engine.credentials.open(pending_run_record_id(request_id), run.payload)
         return {**body, "requestId": request_id}
 
 
