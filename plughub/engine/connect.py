@@ -9,8 +9,8 @@ from typing import Any
 
 from plughub.engine.auth.static import resolve_placements
 from plughub.engine.catalog.models import ApplySpec, FieldSpec, IntegrationSpec, OAuth2Spec
-from plughub.engine.request import check_connection_target
-from plughub.engine.request_checks import NOT_ABSOLUTE, header_safe, holds_invalid_text, url_problem
+from plughub.engine.http.checks import NOT_ABSOLUTE, header_safe, holds_invalid_text, url_problem
+from plughub.engine.http.render import check_connection_target
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import InvalidInput, MissingInputs, UnknownInputs, UnsupportedScheme
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -22,10 +21,10 @@ from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec, OAuth2Spe
 from plughub.engine.connect import ConnectInputs, split_connect_data
 from plughub.engine.connection_view import describe_connection
 from plughub.engine.credentials import Credentials
-from plughub.engine.executor import Executor, RetryPolicy
+from plughub.engine.http.guard import Guard, GuardedTransport, parse_allowlist
+from plughub.engine.http.send import RetryPolicy, Sender
 from plughub.engine.integrations import IntegrationsMixin, check_paging, page_of
 from plughub.engine.mcp import McpConnections, mcp_config
-from plughub.engine.netguard import GuardedTransport, parse_allowlist
 from plughub.engine.oauth.flows import OAuthFlows
 from plughub.engine.oauth_apps import OAuthAppsMixin
 from plughub.engine.signers import Signers
@@ -94,32 +93,31 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
         # Another server process may store a definition later: a miss looks in the store.
         self.catalog = Catalog(self.settings.catalog_path, missing=self._stored_definition)
         self.load_stored_definitions()
-        allowlist = parse_allowlist(self.settings.allow_private_networks) if guard_outbound else None
+        guard = Guard(parse_allowlist(self.settings.allow_private_networks)) if guard_outbound else None
+        self.guard = guard
         network = transport is None  # a given transport stands in for the network (tests)
-        if allowlist is not None and transport is None:
+        if guard is not None and transport is None:
             transport = GuardedTransport(
-                allowlist,
+                guard,
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30),
             )
         self.audit = guard_outbound if audit is None else audit
         self.guard_outbound = guard_outbound
         self.audit_log = AuditLog(self.store)
         self.signers = Signers(self.settings.cache_ttl)
-        self.executor = Executor(
+        self.http = Sender(
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
             retry=RetryPolicy(attempts=max(1, self.settings.retry_attempts), max_wait=self.settings.retry_max_wait),
             transport=transport,
             trust_env=not guard_outbound,
             asynchronous=network,
-            allowlist=allowlist,
+            guard=guard,
         )
         self.validator = InputValidator()
         self.credentials = Credentials(self.store, self.settings)
         self.oauth = OAuthFlows(self)
         self.mcp = McpConnections(self)
-        # `offload`'s threads (a network database's reads from an event loop); started when needed.
-        self.db_threads = ThreadPoolExecutor(max_workers=40, thread_name_prefix="plughub-db")
 
     def __repr__(self) -> str:
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"
@@ -127,10 +125,9 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
     def close(self) -> None:
         """Release the database, the HTTP pool and the MCP event loop."""
         self.mcp.close()
-        self.db_threads.shutdown(wait=True)
         self.audit_log.close()
         self.signers.clear()
-        self.executor.close()
+        self.http.close()
         self.store.close()
 
     # Connections

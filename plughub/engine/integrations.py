@@ -11,7 +11,7 @@ import yaml
 
 from plughub.engine.catalog import Catalog, parse_definition
 from plughub.engine.catalog.models import IntegrationSpec
-from plughub.engine.executor import Executor
+from plughub.engine.http.send import Sender
 from plughub.engine.store import LOCAL_TEAM, Store
 from plughub.exceptions import CatalogError, ConflictError, InvalidDefinition, InvalidInput
 from plughub.schemas import ImportReport, IntegrationInfo, Page, VerifyReport
@@ -56,7 +56,7 @@ class IntegrationsMixin:
 
     catalog: Catalog
     store: Store
-    executor: Executor
+    http: Sender
 
     def _stored_definition(self, team: str, integration_id: str) -> IntegrationSpec | None:
         definition = self.store.integrations.get(team, integration_id)
@@ -245,7 +245,7 @@ class IntegrationsMixin:
         return verify_definition(spec, vendors)
 
     def _fetch_document(self, url: str) -> bytes:
-        response = self.executor.client.get(url, follow_redirects=True)
+        response = self.http.client.get(url, follow_redirects=True)
         response.raise_for_status()
         content: bytes = response.content
         return content

@@ -10,9 +10,9 @@ import httpx
 
 from plughub.engine.auth import StaticAuth, auth_for
 from plughub.engine.catalog.models import ActionSpec, IntegrationSpec, OAuth2Spec
+from plughub.engine.http.render import build_request
 from plughub.engine.oauth.flows import expiring
 from plughub.engine.redact import Redactor
-from plughub.engine.request import build_request
 from plughub.engine.signers import Signer
 from plughub.engine.store import ConnectionRecord
 from plughub.enums import AuthenticationSchema, ResponseStatus
@@ -204,4 +204,4 @@ def _signer(
 
 
 def _send(engine: Engine, call: Call, request: httpx.Request) -> ActionResult:
-    return engine.executor.send(call.label, request, call.signer.auth, call.signer.redactor)
+    return engine.http.send(call.label, request, call.signer.auth, call.signer.redactor)

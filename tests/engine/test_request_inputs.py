@@ -44,7 +44,7 @@ def _async(engine: Engine, connection_id: str, action: str, inputs: dict[str, An
         try:
             return await engine.run_action_async(connection_id, action, inputs)
         finally:
-            await engine.executor.aclose()
+            await engine.http.aclose()
 
     return asyncio.run(go())
 

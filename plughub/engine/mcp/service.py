@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from plughub.engine.connect import ConnectInputs
 from plughub.engine.mcp.urls import origin_of
-from plughub.engine.netguard import parse_allowlist
 from plughub.engine.redact import Redactor
 from plughub.engine.store import ConnectionRecord
 from plughub.enums import AuthenticationSchema, ResponseStatus
@@ -102,7 +101,7 @@ class McpConnections:
             transport=str(record.config.get("transport") or "auto"),
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
-            allowlist=parse_allowlist(settings.allow_private_networks) if self.engine.guard_outbound else None,
+            guard=self.engine.guard,
         )
         secrets = [v for k, v in credentials.items() if k != "header"]
         return endpoint, Redactor([*secrets, endpoint.url.split("?", 1)[0]])

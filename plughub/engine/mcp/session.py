@@ -14,8 +14,8 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, Tool
 
+from plughub.engine.http.guard import Guard
 from plughub.engine.mcp.transport import MASKED_URLS, build_async_client
-from plughub.engine.netguard import Allowlist
 
 __all__ = ["Endpoint", "call_tool", "list_tools"]
 
@@ -32,7 +32,7 @@ class Endpoint:
         transport: `streamable_http`, `sse` or `auto` (sse when the path ends in /sse).
         connect_timeout: Seconds to open a connection.
         read_timeout: Seconds to wait for an answer.
-        allowlist: The network guard's allowlist, or None when the guard is off.
+        guard: The network guard, or None when it is off.
     """
 
     url: str = field(repr=False)
@@ -40,7 +40,7 @@ class Endpoint:
     transport: str = "auto"
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
-    allowlist: Allowlist | None = None
+    guard: Guard | None = None
 
     @property
     def uses_sse(self) -> bool:
@@ -89,7 +89,7 @@ async def _open(endpoint: Endpoint, timeout: httpx2.Timeout, last_error: _LastEr
             return build_async_client(
                 headers={**endpoint.headers, **(headers or {})},
                 timeout=timeout or httpx2.Timeout(endpoint.read_timeout, connect=endpoint.connect_timeout),
-                allowlist=endpoint.allowlist,
+                guard=endpoint.guard,
                 auth=auth,
                 on_response=last_error,
             )
@@ -104,7 +104,7 @@ async def _open(endpoint: Endpoint, timeout: httpx2.Timeout, last_error: _LastEr
             yield c
     else:
         http = build_async_client(
-            headers=endpoint.headers, timeout=timeout, allowlist=endpoint.allowlist, on_response=last_error
+            headers=endpoint.headers, timeout=timeout, guard=endpoint.guard, on_response=last_error
         )
         async with http:
             transport = streamable_http_client(endpoint.url, http_client=http)

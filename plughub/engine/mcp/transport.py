@@ -2,39 +2,36 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import anyio
 import httpx2
 
-from plughub.engine.http import USER_AGENT
+from plughub.engine.http.client import USER_AGENT
+from plughub.engine.http.guard import Guard, GuardRefusal
 from plughub.engine.mcp.urls import origin_of
-from plughub.engine.netguard import Allowlist, IPAddress, refusal
 
 __all__ = ["MASKED_URLS", "AsyncGuardedTransport", "MaskedUrls", "build_async_client"]
 
 
 class AsyncGuardedTransport(httpx2.AsyncBaseTransport):
-    """The async twin of `netguard.GuardedTransport` for the MCP SDK's `httpx2` clients.
+    """`GuardedTransport` for the MCP SDK's `httpx2` clients: the same guard resolves and checks.
 
-    Each request's host is resolved once, every address is checked, and the request is pinned to
-    the first address with the original Host header and TLS server name kept; redirects are new
-    requests and are checked again. One pool per host name, so that a TLS connection verified for
-    one name is never reused for another.
+    Each request's host is resolved once by the guard, and the request is pinned to the first
+    address with the original Host header and TLS server name kept; redirects are new requests and
+    are checked again. One pool per host name, so that a TLS connection verified for one name is
+    never reused for another.
 
     Args:
-        allowlist: What is allowed despite being private.
+        guard: The network guard.
         **transport_kwargs: Passed to each `httpx2.AsyncHTTPTransport`.
     """
 
-    def __init__(self, allowlist: Allowlist, **transport_kwargs: Any) -> None:
-        self.allowlist = allowlist
+    def __init__(self, guard: Guard, **transport_kwargs: Any) -> None:
+        self.guard = guard
         self._kwargs = transport_kwargs
         self._by_host: dict[str, httpx2.AsyncHTTPTransport] = {}
 
@@ -53,19 +50,17 @@ class AsyncGuardedTransport(httpx2.AsyncBaseTransport):
         """
         host = request.url.raw_host.decode("ascii")
         try:
-            infos = await anyio.getaddrinfo(host, request.url.port or 0, type=socket.SOCK_STREAM)
-            addresses: list[IPAddress] = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-        except (OSError, UnicodeError, ValueError) as exc:
+            addresses = await self.guard.resolve_async(host, request.url.port or 0)
+        except GuardRefusal as exc:
+            raise httpx2.ConnectError(str(exc), request=request) from None
+        except (OSError, UnicodeError) as exc:
             raise httpx2.ConnectError(f"could not resolve host {host}: {exc}", request=request) from exc
-        refused = refusal(self.allowlist, host, host, addresses)
-        if refused is not None:
-            raise httpx2.ConnectError(refused, request=request)
         extensions = dict(request.extensions)
         if request.url.scheme == "https":
             extensions.setdefault("sni_hostname", host)
         pinned = httpx2.Request(
             request.method,
-            request.url.copy_with(host=str(addresses[0])),
+            request.url.copy_with(host=str(addresses[0].address)),
             headers=request.headers.copy(),
             stream=request.stream,
             extensions=extensions,
@@ -86,7 +81,7 @@ def build_async_client(
     *,
     headers: dict[str, str] | None,
     timeout: httpx2.Timeout,
-    allowlist: Allowlist | None,
+    guard: Guard | None,
     auth: httpx2.Auth | None = None,
     on_response: Any = None,
 ) -> httpx2.AsyncClient:
@@ -95,7 +90,7 @@ def build_async_client(
     Args:
         headers: Headers for every request (the credential among them).
         timeout: Timeouts.
-        allowlist: The network guard's allowlist, or None when the guard is off (embedded use).
+        guard: The network guard, or None when it is off (embedded use).
         auth: An httpx2 auth flow, if any.
         on_response: An async hook called with every response.
 
@@ -106,8 +101,8 @@ def build_async_client(
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         timeout=timeout,
         auth=auth,
-        transport=AsyncGuardedTransport(allowlist) if allowlist is not None else None,
-        trust_env=allowlist is None,
+        transport=AsyncGuardedTransport(guard) if guard is not None else None,
+        trust_env=guard is None,
         follow_redirects=False,
         event_hooks={"response": [on_response]} if on_response else None,
     )

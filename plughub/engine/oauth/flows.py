@@ -57,7 +57,7 @@ class OAuthFlows:
 
     @property
     def _client(self) -> httpx.Client:
-        return self._engine.executor.client
+        return self._engine.http.client
 
     def _send(self, request: httpx.Request, what: str) -> httpx.Response:
         try:

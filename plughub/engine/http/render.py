@@ -11,7 +11,7 @@ import httpx
 
 from plughub.engine.catalog.models import ActionSpec, InputSpec, IntegrationSpec
 from plughub.engine.catalog.templates import render, variables
-from plughub.engine.request_checks import (
+from plughub.engine.http.checks import (
     DOT_SEGMENTS,
     explain_unbuildable,
     header_safe,

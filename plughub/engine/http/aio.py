@@ -1,21 +1,21 @@
-"""The asynchronous HTTP transport of `plughub serve`: aiohttp's client under httpx's types.
+"""The asynchronous HTTP transport of `plughub serve`: aiohttp behind one interface, `send`.
 
 httpx's own `AsyncClient` costs about a millisecond of CPU per request (2.5 ms with 64 in flight,
 measured against bench.upstream), more than everything else of an action together; aiohttp's client
-costs 0.15 ms. This transport takes an `httpx.Request` and gives back an `httpx.Response`, so the
-executor's rules (auth flows, retries, redirects, results) stay the ones the synchronous path runs,
-and aiohttp's errors come back as the httpx errors the executor already knows.
+costs 0.15 ms. `AsyncTransport.send` takes an `httpx.Request` and gives back an `httpx.Response`, so
+the sender's rules (auth flows, retries, redirects, results) stay the ones the synchronous path
+runs, and aiohttp's errors come back as the httpx errors the sender already knows. Nothing else of
+plughub sees aiohttp.
 
-The network guard: every host name is resolved by `GuardedResolver`, which lets aiohttp connect only
-to addresses it checked (aiohttp's DNS cache holds checked answers only); a host given as an IP
-address never reaches a resolver, so `send` checks it first.
+The network guard is `plughub.engine.http.guard`'s, as on every other path: aiohttp resolves host
+names through it (so that it connects only to addresses the guard checked, and its DNS cache holds
+checked answers only); a host given as an IP address never reaches a resolver, so `send` asks the
+guard to check it first.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import ipaddress
 import socket
 import weakref
 from typing import Any
@@ -25,7 +25,7 @@ import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from plughub.engine.netguard import Allowlist, OutboundBlocked, check_addresses, is_blocked_address
+from plughub.engine.http.guard import Guard, GuardRefusal
 
 __all__ = ["AsyncTransport", "GuardedResolver"]
 
@@ -34,15 +34,14 @@ _LEFT_TO_AIOHTTP = frozenset({b"host", b"content-length", b"transfer-encoding"})
 
 
 class GuardedResolver(AbstractResolver):
-    """Resolve a host name, then refuse it unless every address is public or allowed.
+    """aiohttp's resolver: the guard resolves and checks (see `Guard.resolve_async`).
 
     Args:
-        allowlist: What the operator allows despite being private.
+        guard: The network guard.
     """
 
-    def __init__(self, allowlist: Allowlist) -> None:
-        self.allowlist = allowlist
-        self._inner = aiohttp.ThreadedResolver()
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
@@ -58,16 +57,24 @@ class GuardedResolver(AbstractResolver):
             The addresses, every one of them permitted.
 
         Raises:
-            OutboundBlocked: An address is blocked and not allowed.
+            GuardRefusal: An address is blocked and not allowed.
             OSError: The name does not resolve.
         """
-        found = await self._inner.resolve(host, port, family)
-        check_addresses(self.allowlist, host, host, [ipaddress.ip_address(r["host"].split("%")[0]) for r in found])
-        return found
+        found = await self.guard.resolve_async(host, port, family=family)
+        return [
+            ResolveResult(
+                hostname=host,
+                host=r.host,
+                port=port,
+                family=r.family,
+                proto=r.proto,
+                flags=socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            )
+            for r in found
+        ]
 
     async def close(self) -> None:
-        """Release the inner resolver."""
-        await self._inner.close()
+        """Nothing to release: lookups run in the loop's threads."""
 
 
 class AsyncTransport:
@@ -76,7 +83,7 @@ class AsyncTransport:
     Args:
         connect_timeout: Seconds to open a connection.
         read_timeout: Seconds to wait for data.
-        allowlist: Guard outbound requests with this allowlist; None sends anywhere.
+        guard: The network guard of outbound requests; None sends anywhere.
         trust_env: Honour proxy variables (off behind the guard, which a proxy would bypass).
         max_connections: The most connections open at once, per event loop.
     """
@@ -86,11 +93,11 @@ class AsyncTransport:
         *,
         connect_timeout: float,
         read_timeout: float,
-        allowlist: Allowlist | None = None,
+        guard: Guard | None = None,
         trust_env: bool = True,
         max_connections: int = 100,
     ) -> None:
-        self.allowlist = allowlist
+        self.guard = guard
         self.trust_env = trust_env
         self.max_connections = max_connections
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout)
@@ -100,7 +107,7 @@ class AsyncTransport:
         )
 
     def __repr__(self) -> str:
-        return f"AsyncTransport(guarded={self.allowlist is not None}, loops={len(self._sessions)})"
+        return f"AsyncTransport(guarded={self.guard is not None}, loops={len(self._sessions)})"
 
     def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -109,7 +116,7 @@ class AsyncTransport:
             connector = aiohttp.TCPConnector(
                 limit=self.max_connections,
                 ssl=self._ssl,
-                resolver=GuardedResolver(self.allowlist) if self.allowlist is not None else None,
+                resolver=GuardedResolver(self.guard) if self.guard is not None else None,
                 keepalive_timeout=30,
             )
             session = self._sessions[loop] = aiohttp.ClientSession(
@@ -132,15 +139,15 @@ class AsyncTransport:
             The response, its body read.
 
         Raises:
-            OutboundBlocked: The guard refused the host.
+            GuardRefusal: The guard refused the host.
             httpx.ConnectError: No connection could be opened (nothing was sent).
             httpx.ConnectTimeout: Opening the connection took too long.
             httpx.ReadTimeout: The answer took too long.
             httpx.TransportError: The connection failed midway.
         """
         url = request.url
-        if self.allowlist is not None:
-            _check_literal(self.allowlist, request)
+        if self.guard is not None:
+            self.guard.check_literal(url.raw_host.decode("ascii"), url.host, request)
         headers = [  # as written (a few services read header names case-sensitively)
             (k.decode("latin-1"), v.decode("latin-1"))
             for k, v in request.headers.raw
@@ -158,8 +165,8 @@ class AsyncTransport:
                 allow_redirects=False,
             ) as answer:
                 content = await answer.read()
-        except OutboundBlocked as exc:
-            raise OutboundBlocked(str(exc), request=request) from None
+        except GuardRefusal as exc:
+            raise GuardRefusal(str(exc), request=request) from None
         except Exception as exc:
             raise _translate(exc, request) from exc
         return httpx.Response(
@@ -191,26 +198,8 @@ class AsyncTransport:
                 closing.result(timeout=5)
 
 
-def _check_literal(allowlist: Allowlist, request: httpx.Request) -> None:
-    """A host written as an address goes to no resolver: check it here."""
-    name, host = request.url.raw_host.decode("ascii"), request.url.host
-    if _literal_blocked(allowlist, name, host):
-        # The refusal again, uncached, so that every one is logged.
-        check_addresses(allowlist, name, host, [ipaddress.ip_address(host)], request)
-
-
-@functools.lru_cache(maxsize=1024)
-def _literal_blocked(allowlist: Allowlist, name: str, host: str) -> bool:
-    """Whether the guard refuses a host given as an address (False: a name, or permitted); cached."""
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return is_blocked_address(ip) and not allowlist.allows(name, ip)
-
-
 def _translate(exc: Exception, request: httpx.Request) -> Exception:
-    """The httpx error the executor handles, for an error of aiohttp (or asyncio)."""
+    """The httpx error the sender handles, for an error of aiohttp (or asyncio)."""
     reason = _reason(exc)
     kind: Any
     if isinstance(exc, aiohttp.ConnectionTimeoutError):

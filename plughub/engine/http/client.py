@@ -54,9 +54,9 @@ def build_client(
     transport: httpx.BaseTransport | None = None,
     trust_env: bool = True,
 ) -> httpx.Client:
-    """Build the pooled client the executor sends every action through.
+    """Build the pooled client the sender sends every action through.
 
-    Redirects are not followed by httpx: the executor follows only same-origin ones, so that a
+    Redirects are not followed by httpx: the sender follows only same-origin ones, so that a
     credential in a custom header or the query never travels to another host.
 
     Args:

@@ -1,4 +1,8 @@
-"""Send an action's request: retries with bounded backoff, same-origin redirects, results."""
+"""Send an action's request: retries with bounded backoff, same-origin redirects, results.
+
+`Sender.send` (a thread) and `Sender.send_async` (`plughub serve`'s event loop) drive one exchange,
+so the rules (the auth flow, retries, redirects, what a result says) are written once.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from plughub.engine.http import USER_AGENT, build_client
-from plughub.engine.netguard import Allowlist, OutboundBlocked
+from plughub.engine.http.client import USER_AGENT, build_client
+from plughub.engine.http.guard import Guard, GuardRefusal
 from plughub.engine.redact import Redactor
 from plughub.enums import ResponseStatus
+from plughub.exceptions import OutboundBlocked, UpstreamRedirect, UpstreamStatusError, UpstreamTransportError
 from plughub.schemas import ActionResult
 
 if TYPE_CHECKING:
-    from plughub.engine.aio import AsyncTransport
+    from plughub.engine.http.aio import AsyncTransport
 
-__all__ = ["Executor", "RetryPolicy"]
+__all__ = ["RetryPolicy", "Sender"]
 
-logger = logging.getLogger("plughub.executor")
+logger = logging.getLogger("plughub.http")
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -77,7 +82,7 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-class Executor:
+class Sender:
     """Sends requests through one pooled client and turns answers into `ActionResult`s.
 
     Args:
@@ -89,7 +94,7 @@ class Executor:
         asynchronous: Offer `send_async` over the network (aiohttp, from the `server` extra);
             off when `transport` stands in for the network, so that tests' transports see
             every request.
-        allowlist: Guard `send_async`'s requests with this allowlist (None: no guard).
+        guard: The network guard of `send_async`'s requests (None: no guard).
     """
 
     def __init__(
@@ -101,7 +106,7 @@ class Executor:
         transport: httpx.BaseTransport | None = None,
         trust_env: bool = True,
         asynchronous: bool = False,
-        allowlist: Allowlist | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
         self._timeouts = (connect_timeout, read_timeout)
@@ -112,7 +117,7 @@ class Executor:
             {
                 "connect_timeout": connect_timeout,
                 "read_timeout": read_timeout,
-                "allowlist": allowlist,
+                "guard": guard,
                 "trust_env": trust_env,
             }
             if asynchronous
@@ -129,12 +134,12 @@ class Executor:
     def async_transport(self) -> AsyncTransport | None:
         """The transport of `send_async`, built on first use; None when unavailable.
 
-        It is unavailable when the executor was built without `asynchronous`, or when aiohttp (the
+        It is unavailable when the sender was built without `asynchronous`, or when aiohttp (the
         `server` extra) is not installed: callers then run `send` in a worker thread.
         """
         if self._async_transport is None and self._async_settings is not None:
             try:
-                from plughub.engine.aio import AsyncTransport  # aiohttp: only where it is used
+                from plughub.engine.http.aio import AsyncTransport  # aiohttp: only where it is used
             except ImportError:  # pragma: no cover - the server extra is not installed
                 self._async_settings = None
                 return None
@@ -202,11 +207,11 @@ class Executor:
             The result, as `send` describes it.
 
         Raises:
-            RuntimeError: The executor has no asynchronous transport (see `async_transport`).
+            RuntimeError: The sender has no asynchronous transport (see `async_transport`).
         """
         transport = self.async_transport
         if transport is None:
-            raise RuntimeError("this executor has no asynchronous transport")
+            raise RuntimeError("this sender has no asynchronous transport")
         started = time.perf_counter()
         exchange = self._exchange(request, auth)
         try:
@@ -244,7 +249,7 @@ class Executor:
                 response = yield from _following(request, auth)
             except httpx.ConnectError as exc:
                 # Nothing reached the server; safe to try again for idempotent calls.
-                if last or isinstance(exc, OutboundBlocked):
+                if last or isinstance(exc, GuardRefusal):
                     raise
                 delay = self.retry.wait(attempt, None)
             else:
@@ -335,23 +340,13 @@ def _failure(
     elapsed = time.perf_counter() - started
     host = request.url.host
     if isinstance(exc, _CrossOriginRedirect):
-        return ActionResult(
-            status=ResponseStatus.FAILED,
-            status_code=exc.status_code,
-            error_code="upstream_redirect",
-            error_message=f"{label}: the service redirected to another host ({exc.host}); plughub does not "
-            "follow it so that credentials stay with the service. Point the connection's base_url at it "
-            "if it is expected.",
-            run_time=elapsed,
+        redirect = UpstreamRedirect(
+            f"{label}: the service redirected to another host ({exc.host}); plughub does not follow it so that "
+            "credentials stay with the service. Point the connection's base_url at it if it is expected."
         )
-    if isinstance(exc, OutboundBlocked):
-        return ActionResult(
-            status=ResponseStatus.FAILED,
-            error_code="outbound_blocked",
-            error_message=f"{label}: {exc}",
-            details={"host": host},
-            run_time=elapsed,
-        )
+        return ActionResult.failure(redirect, status_code=exc.status_code, run_time=elapsed)
+    if isinstance(exc, GuardRefusal):
+        return ActionResult.failure(OutboundBlocked(f"{label}: {exc}", details={"host": host}), run_time=elapsed)
     if isinstance(exc, httpx.ReadTimeout):
         # Not a connection problem: the service took the request and is slow (or stuck).
         message = f"{host} accepted the connection but did not answer within {timeouts[1]:g} s (the read timeout)"
@@ -361,13 +356,7 @@ def _failure(
         message = f"could not reach {host}: no answer in time ({type(exc).__name__})"
     else:
         message = f"could not reach {host}: {redactor.text(_transport_reason(exc))}"
-    return ActionResult(
-        status=ResponseStatus.FAILED,
-        error_code="upstream_unreachable",
-        error_message=f"{label}: {message}",
-        details={"host": host},
-        run_time=elapsed,
-    )
+    return ActionResult.failure(UpstreamTransportError(f"{label}: {message}", details={"host": host}), run_time=elapsed)
 
 
 def _transport_reason(exc: Exception) -> str:
@@ -392,13 +381,10 @@ def _result(label: str, response: httpx.Response, redactor: Redactor, elapsed: f
     retry_after = response.headers.get("Retry-After")
     if retry_after:
         details["retry_after"] = retry_after
-    return ActionResult(
-        status=ResponseStatus.FAILED,
-        data=body if isinstance(body, (dict, list)) else None,
+    return ActionResult.failure(
+        UpstreamStatusError(message, details=details),
         status_code=response.status_code,
-        error_code="upstream_status",
-        error_message=message,
-        details=details,
+        data=body if isinstance(body, (dict, list)) else None,
         run_time=elapsed,
     )
 
