@@ -25,8 +25,8 @@ from plughub.engine.http.guard import Guard, GuardedTransport, parse_allowlist
 from plughub.engine.http.send import RetryPolicy, Sender
 from plughub.engine.integrations import IntegrationsMixin, check_paging, page_of
 from plughub.engine.mcp import McpConnections, mcp_config
+from plughub.engine.oauth.apps import OAuthApp, OAuthApps
 from plughub.engine.oauth.flows import OAuthFlows
-from plughub.engine.oauth_apps import OAuthAppsMixin
 from plughub.engine.signers import Signers
 from plughub.engine.store import (
     LOCAL_TEAM,
@@ -48,6 +48,7 @@ from plughub.schemas import (
     ConnectRequest,
     ConnectResult,
     DeleteResult,
+    OAuthAppInfo,
     Page,
 )
 
@@ -62,7 +63,7 @@ _STATIC = (
 )
 
 
-class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
+class Engine(IntegrationsMixin, ActionsMixin):
     """plughub's engine.
 
     Args:
@@ -116,7 +117,10 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
         )
         self.validator = InputValidator()
         self.credentials = Credentials(self.store, self.settings)
-        self.oauth = OAuthFlows(self)
+        self.oauth_apps = OAuthApps(self.store, self.credentials, self.catalog, self.settings)
+        self.oauth = OAuthFlows(
+            self.store, self.credentials, self.catalog, self.oauth_apps, self.http.client, self.settings
+        )
         self.mcp = McpConnections(self)
 
     def __repr__(self) -> str:
@@ -129,6 +133,33 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
         self.signers.clear()
         self.http.close()
         self.store.close()
+
+    # OAuth apps (delegated while callers move to `engine.oauth_apps`)
+
+    def oauth_app(self, integration_id: str, team: str = LOCAL_TEAM) -> OAuthApp:  # noqa: D102
+        return self.oauth_apps.app(integration_id, team)
+
+    def scheme_unavailable(  # noqa: D102
+        self, integration_id: str, scheme: AuthenticationSchema, team: str = LOCAL_TEAM
+    ) -> str | None:
+        return self.oauth_apps.scheme_unavailable(integration_id, scheme, team)
+
+    def set_oauth_app(  # noqa: D102
+        self,
+        integration_id: str,
+        client_id: str,
+        client_secret: str,
+        scopes: list[str] | None = None,
+        *,
+        team: str = LOCAL_TEAM,
+    ) -> OAuthAppInfo:
+        return self.oauth_apps.set(integration_id, client_id, client_secret, scopes, team=team)
+
+    def get_oauth_app(self, integration_id: str, *, team: str = LOCAL_TEAM) -> OAuthAppInfo:  # noqa: D102
+        return self.oauth_apps.get(integration_id, team=team)
+
+    def delete_oauth_app(self, integration_id: str, *, team: str = LOCAL_TEAM) -> None:  # noqa: D102
+        self.oauth_apps.delete(integration_id, team=team)
 
     # Connections
 
