@@ -11,7 +11,7 @@ from plughub.engine.audit import AuditLog
 from plughub.engine.catalog import Catalog, describe_action
 from plughub.engine.catalog.models import ActionSpec, IntegrationSpec
 from plughub.engine.http.send import Sender
-from plughub.engine.mcp import McpConnections
+from plughub.engine.mcp_client import McpConnections
 from plughub.engine.runner import Call, prepare, resend_after_401, run_action
 from plughub.engine.store import LOCAL_TEAM, ConnectionRecord, RunRecord, Store
 from plughub.engine.validation import InputValidator

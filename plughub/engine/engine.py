@@ -18,13 +18,13 @@ from plughub.engine.actions import ActionsMixin
 from plughub.engine.audit import AuditLog
 from plughub.engine.catalog import Catalog
 from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec, OAuth2Spec
-from plughub.engine.connect import ConnectInputs, split_connect_data
-from plughub.engine.connection_view import describe_connection
+from plughub.engine.connections.inputs import ConnectInputs, split_connect_data
+from plughub.engine.connections.view import describe_connection
 from plughub.engine.credentials import Credentials
 from plughub.engine.http.guard import Guard, GuardedTransport, parse_allowlist
 from plughub.engine.http.send import RetryPolicy, Sender
 from plughub.engine.integrations import IntegrationsMixin, check_paging, page_of
-from plughub.engine.mcp import McpConnections, mcp_config
+from plughub.engine.mcp_client import McpConnections, mcp_config
 from plughub.engine.oauth.apps import OAuthApp, OAuthApps
 from plughub.engine.oauth.flows import OAuthFlows
 from plughub.engine.signers import Signers
@@ -121,7 +121,7 @@ class Engine(IntegrationsMixin, ActionsMixin):
         self.oauth = OAuthFlows(
             self.store, self.credentials, self.catalog, self.oauth_apps, self.http.client, self.settings
         )
-        self.mcp = McpConnections(self)
+        self.mcp = McpConnections(self.credentials, self.settings, guard)
 
     def __repr__(self) -> str:
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"

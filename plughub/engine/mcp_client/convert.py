@@ -8,6 +8,7 @@ from mcp_types import CallToolResult, Tool
 
 from plughub.engine.catalog.describe import humanize
 from plughub.enums import ResponseStatus
+from plughub.exceptions import McpToolError
 from plughub.schemas import ActionInfo, ActionResult, InputField
 
 __all__ = ["tool_action", "tool_result"]
@@ -83,13 +84,8 @@ def tool_result(label: str, result: CallToolResult, run_time: float) -> ActionRe
     texts = [b.get("text", "") for b in blocks if b.get("type") == "text"]
     details: dict[str, Any] = {"content": blocks}
     if result.is_error:
-        return ActionResult(
-            status=ResponseStatus.FAILED,
-            error_code="mcp_tool_error",
-            error_message=f"{label}: " + ("\n".join(texts) or "the tool reported an error without a message"),
-            details=details,
-            run_time=run_time,
-        )
+        message = f"{label}: " + ("\n".join(texts) or "the tool reported an error without a message")
+        return ActionResult.failure(McpToolError(message, details=details), run_time=run_time)
     data: Any
     if result.structured_content is not None:
         data = result.structured_content

@@ -15,7 +15,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, Tool
 
 from plughub.engine.http.guard import Guard
-from plughub.engine.mcp.transport import MASKED_URLS, build_async_client
+from plughub.engine.mcp_client.transport import MASKED_URLS, build_async_client
 
 __all__ = ["Endpoint", "call_tool", "list_tools"]
 

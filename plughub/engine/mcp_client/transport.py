@@ -12,7 +12,7 @@ import httpx2
 
 from plughub.engine.http.client import USER_AGENT
 from plughub.engine.http.guard import Guard, GuardRefusal
-from plughub.engine.mcp.urls import origin_of
+from plughub.engine.mcp_client.urls import origin_of
 
 __all__ = ["MASKED_URLS", "AsyncGuardedTransport", "MaskedUrls", "build_async_client"]
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from plughub.engine.mcp.service import McpConnections, mcp_config
+from plughub.engine.mcp_client.service import McpConnections, mcp_config
 
 __all__ = ["McpConnections", "mcp_config"]

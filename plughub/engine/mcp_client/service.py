@@ -8,19 +8,21 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from plughub.engine.connect import ConnectInputs
-from plughub.engine.mcp.urls import origin_of
+from plughub.config import Settings
+from plughub.engine.connections.inputs import ConnectInputs
+from plughub.engine.credentials import Credentials
+from plughub.engine.http.guard import Guard
+from plughub.engine.mcp_client.urls import origin_of
 from plughub.engine.redact import Redactor
 from plughub.engine.store import ConnectionRecord
-from plughub.enums import AuthenticationSchema, ResponseStatus
+from plughub.enums import AuthenticationSchema
 from plughub.exceptions import ActionError, ActionNotFound, InvalidInput, MissingInputs, UnknownInputs
 from plughub.schemas import ActionInfo, ActionResult
 from plughub.via import HEADER as VIA_HEADER
 from plughub.via import outbound
 
 if TYPE_CHECKING:
-    from plughub.engine.engine import Engine
-    from plughub.engine.mcp.session import Endpoint
+    from plughub.engine.mcp_client.session import Endpoint
 
 # The MCP SDK (and httpx2, starlette, ...) load on the first MCP call, not with the engine.
 
@@ -50,18 +52,27 @@ class McpConnections:
     engine's callers may be plain threads or code inside a running event loop alike.
 
     Args:
-        engine: The engine (credentials, settings, the network guard).
+        credentials: Opens the connections' credentials (the server URL among them).
+        settings: The timeouts.
+        guard: The network guard (a server's); None sends anywhere.
         ttl: Seconds a tool list is reused.
     """
 
-    def __init__(self, engine: Engine, ttl: float = _DEFAULT_TTL) -> None:
-        self.engine = engine
+    def __init__(
+        self, credentials: Credentials, settings: Settings, guard: Guard | None, ttl: float = _DEFAULT_TTL
+    ) -> None:
+        self._credentials = credentials
+        self._settings = settings
+        self._guard = guard
         self.ttl = ttl
         self._cache: dict[str, tuple[float, list[ActionInfo]]] = {}
         self._validators: dict[tuple[str, str], tuple[str, Any]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"McpConnections(ttl={self.ttl}, cached={len(self._cache)})"
 
     def _run(self, func: Any, *args: Any) -> Any:
         with self._lock:
@@ -84,9 +95,9 @@ class McpConnections:
             loop.close()
 
     def _endpoint(self, record: ConnectionRecord) -> tuple[Endpoint, Redactor]:
-        from plughub.engine.mcp.session import Endpoint
+        from plughub.engine.mcp_client.session import Endpoint
 
-        credentials = self.engine.credentials.read(record.id)
+        credentials = self._credentials.read(record.id)
         scheme = AuthenticationSchema(record.scheme)
         # Read here, in the caller's thread: the request being served (if any) set the chain there.
         headers: dict[str, str] = {VIA_HEADER: outbound()}
@@ -94,14 +105,14 @@ class McpConnections:
             headers["Authorization"] = f"Bearer {credentials['token']}"
         elif scheme is AuthenticationSchema.API_KEY:
             headers[str(credentials.get("header") or "X-API-Key")] = str(credentials["api_key"])
-        settings = self.engine.settings
+        settings = self._settings
         endpoint = Endpoint(
             url=str(credentials["url"]),
             headers=headers,
             transport=str(record.config.get("transport") or "auto"),
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
-            guard=self.engine.guard,
+            guard=self._guard,
         )
         secrets = [v for k, v in credentials.items() if k != "header"]
         return endpoint, Redactor([*secrets, endpoint.url.split("?", 1)[0]])
@@ -123,9 +134,9 @@ class McpConnections:
         cached = self._cache.get(record.id)
         if cached is not None and not refresh and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
-        from plughub.engine.mcp.convert import tool_action
-        from plughub.engine.mcp.errors import describe_failure
-        from plughub.engine.mcp.session import list_tools
+        from plughub.engine.mcp_client.convert import tool_action
+        from plughub.engine.mcp_client.errors import describe_failure
+        from plughub.engine.mcp_client.session import list_tools
 
         endpoint, redactor = self._endpoint(record)
         try:
@@ -191,12 +202,10 @@ class McpConnections:
         try:
             action = self.action(record, name)
         except ActionError as exc:
-            return ActionResult(
-                status=ResponseStatus.FAILED, error_code=exc.code, error_message=exc.message, details=exc.details
-            )
-        from plughub.engine.mcp.convert import tool_result
-        from plughub.engine.mcp.errors import describe_failure
-        from plughub.engine.mcp.session import call_tool
+            return ActionResult.failure(exc)
+        from plughub.engine.mcp_client.convert import tool_result
+        from plughub.engine.mcp_client.errors import describe_failure
+        from plughub.engine.mcp_client.session import call_tool
 
         self._validate(record.id, action, inputs)
         endpoint, redactor = self._endpoint(record)
@@ -206,13 +215,8 @@ class McpConnections:
             result = self._run(call_tool, endpoint, name, dict(inputs))
         except Exception as exc:  # every failure becomes a FAILED result
             failure = describe_failure(exc, origin_of(endpoint.url), redactor)
-            return ActionResult(
-                status=ResponseStatus.FAILED,
-                error_code=failure.code,
-                error_message=f"{label}: {failure.message}",
-                details=failure.details,
-                run_time=time.perf_counter() - started,
-            )
+            labelled = type(failure)(f"{label}: {failure.message}", details=failure.details)
+            return ActionResult.failure(labelled, run_time=time.perf_counter() - started)
         outcome = tool_result(label, result, time.perf_counter() - started)
         if redactor:
             outcome = outcome.model_copy(
