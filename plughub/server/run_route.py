@@ -19,7 +19,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from plughub.engine import Engine
-from plughub.engine.actions import StagedRun
+from plughub.engine.actions.service import StagedRun
 from plughub.exceptions import PlughubError
 from plughub.server.errors import error_response, unexpected
 from plughub.server.limits import replaying
@@ -57,9 +57,11 @@ class RunRoute:
         response: Response | None = None
         try:
             # One trip for the key and the run's reads (a worker thread with PostgreSQL).
-            admitted = await self.engine.offload(self._admit, key, matched[1], matched[2], run) if key else None
+            admitted = (
+                await self.engine.store.db.offload(self._admit, key, matched[1], matched[2], run) if key else None
+            )
             if admitted is not None:
-                result = await self.engine.finish_run(admitted)
+                result = await self.engine.actions.finish(admitted)
                 response = Response(result.model_dump_json(by_alias=True), media_type="application/json")
         except PlughubError as exc:
             response = error_response(exc)
@@ -72,10 +74,10 @@ class RunRoute:
 
     def _admit(self, key: str, connection_id: str, action: str, inputs: dict[str, Any]) -> StagedRun | None:
         """The staged run for a live key (None: the key is unknown or revoked)."""
-        team = self.engine.store.tenancy.key_team(key)
+        team = self.engine.teams.key_team(key)
         if team is None:
             return None
-        return self.engine.stage_run(connection_id, action, inputs, team=team)
+        return self.engine.actions.stage(connection_id, action, inputs, team=team)
 
 
 async def _body(receive: Any) -> tuple[bytes, bool]:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from plughub.engine.store import ApiKeyRecord
+from plughub.engine.teams import ApiKeyRecord
 from plughub.exceptions import AuthenticationError
 
 __all__ = ["AsyncTeam", "Team", "presented_key", "require_key", "require_key_async"]
@@ -57,7 +57,7 @@ def require_key(request: Request) -> ApiKeyRecord:
         AuthenticationError: No key, or an unknown or revoked one.
     """
     key = _presented(request)
-    return _accepted(request, request.app.state.engine.store.tenancy.authenticate(key))
+    return _accepted(request, request.app.state.engine.teams.authenticate(key))
 
 
 async def require_key_async(request: Request) -> ApiKeyRecord:
@@ -73,8 +73,7 @@ async def require_key_async(request: Request) -> ApiKeyRecord:
         AuthenticationError: No key, or an unknown or revoked one.
     """
     key = _presented(request)
-    engine = request.app.state.engine
-    return _accepted(request, await engine.offload(engine.store.tenancy.authenticate, key))
+    return _accepted(request, await request.app.state.engine.teams.authenticate_async(key))
 
 
 Team = Annotated[ApiKeyRecord, Depends(require_key)]

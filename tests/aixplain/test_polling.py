@@ -24,11 +24,11 @@ from tests.upstream import Reply, Upstream
 
 def _connect(engine: Engine, team: str, upstream: Upstream) -> str:
     upstream.route("GET", "/slow", Reply(200, {"report": "done"}, delay=SLOW))
-    engine.create_integration(upstream_definition(upstream), team=team)
+    engine.integrations.create(upstream_definition(upstream), team=team)
     request = ConnectRequest(
         integration_id="wire-upstream", scheme=AuthenticationSchema.BEARER_TOKEN, data={"token": CANARY_TOKEN}
     )
-    return engine.create_connection(request, team=team).id
+    return engine.connections.create(request, team=team).id
 
 
 def _pending(connection_id: str, team: str, request_id: str, **times: timedelta) -> PendingRunRecord:

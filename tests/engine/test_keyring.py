@@ -161,7 +161,7 @@ def test_engine_with_a_missing_key_file(
     fresh = Engine(settings)
     other_engine.append(fresh)
     with pytest.raises(VaultKeyError, match="Restore .*master.key from a backup or set PLUGHUB_SECRET_KEY"):
-        fresh.run_action(ids["API_KEY"], "SANDBOX_WHOAMI")
+        fresh.actions.run(ids["API_KEY"], "SANDBOX_WHOAMI")
     with pytest.raises(VaultKeyError, match="will not create a new key for an existing store"):
         _ = fresh.credentials.active_key_id
     assert not (home / KEY_FILE_NAME).exists()
@@ -179,7 +179,7 @@ def test_engine_with_the_wrong_secret_key(
     second = Engine(dataclasses.replace(settings, secret_key=wrong))
     other_engine.append(second)
     with pytest.raises(VaultKeyError, match="is not the one this store was created with") as info:
-        second.run_action(ids["API_KEY"], "SANDBOX_WHOAMI")
+        second.actions.run(ids["API_KEY"], "SANDBOX_WHOAMI")
     for key in (right, wrong):
         assert key not in str(info.value)
         assert key not in repr(info.value)
@@ -287,7 +287,7 @@ def test_running_engine_sees_a_rotation_made_elsewhere(
     rotator = Engine(settings)
     other_engine.append(rotator)
     assert rotator.credentials.rotate() == 3
-    assert engine.run_action(ids["API_KEY"], "SANDBOX_WHOAMI").status == ResponseStatus.SUCCESS
+    assert engine.actions.run(ids["API_KEY"], "SANDBOX_WHOAMI").status == ResponseStatus.SUCCESS
 
 
 def test_connection_made_by_a_stale_engine_survives(
@@ -303,4 +303,4 @@ def test_connection_made_by_a_stale_engine_survives(
     connection_id = response.data["id"]
     fresh = Engine(settings)
     other_engine.append(fresh)
-    assert fresh.run_action(connection_id, "SANDBOX_WHOAMI").status == ResponseStatus.SUCCESS
+    assert fresh.actions.run(connection_id, "SANDBOX_WHOAMI").status == ResponseStatus.SUCCESS

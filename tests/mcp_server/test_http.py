@@ -110,7 +110,7 @@ def test_cli_http_transport_serves_the_scoped_actions(
 def test_mcp_needs_the_team_api_key(hub: Hub, upstream: Upstream) -> None:
     missing = httpx.post(hub.url + "/mcp", json=INITIALIZE, headers=ACCEPT, timeout=10)
     wrong = httpx.post(hub.url + "/mcp", json=INITIALIZE, headers={**ACCEPT, "Authorization": "Bearer phk_nope"})
-    hub.engine.store.tenancy.revoke_api_key(hub.engine.store.tenancy.list_api_keys(hub.b.id)[0].id)
+    hub.engine.teams.revoke_api_key(hub.engine.teams.list_api_keys(hub.b.id)[0].id)
     revoked = httpx.post(hub.url + "/mcp", json=INITIALIZE, headers={**ACCEPT, **hub.b.auth}, timeout=10)
     for response, message in (
         (missing, "an API key is required: send `Authorization: Bearer <key>`"),

@@ -142,7 +142,7 @@ def test_a_connection_deleted_while_serving_leaves_the_others_working(
     home = connect_acme(engine, upstream, name="Home")
     toolset = _toolset(engine, [acme, home], ["ACME_ISSUES_WHOAMI"])
     assert len(toolset.check()) == 2
-    engine.delete_connection(acme)
+    engine.connections.delete(acme)
     assert [t["name"] for t in toolset.tools()] == ["ACME_ISSUES_WHOAMI"]
     gone = toolset.call("ACME_ISSUES_WHOAMI__work", {})
     assert gone["isError"] is True and "unknown tool 'ACME_ISSUES_WHOAMI__work'" in gone["content"][0]["text"]

@@ -63,7 +63,7 @@ def test_a_refused_secret_stores_nothing(engine: Engine, m2m: SandboxServer) -> 
     with pytest.raises(ValueError, match=r"refused these client credentials: .*invalid_client.*nothing was stored"):
         _connect(m2m, secret="wrong-secret-0123456789abcdef")
     assert row_counts(engine) == {"connections": 0, "credentials": 0, "oauth_states": 0}
-    assert engine.list_connections().total == 0
+    assert engine.connections.list().total == 0
 
 
 def test_client_id_and_secret_are_required(engine: Engine, m2m: SandboxServer) -> None:

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from plughub.engine.store import digest
 from plughub.server.pages_html import CONTENT_SECURITY_POLICY
 from tests.server.conftest import NOTES_DEFINITION, Hub, Tenant, assert_error
 
@@ -114,7 +113,7 @@ def test_no_scheme_that_can_complete_is_an_end_users_message(
     # The operator's reason is in the server log.
     assert any("OAUTH2" in r.getMessage() and "set_oauth_app" in r.getMessage() for r in caplog.records)
     # A form posted anyway (the page of an app deleted since) is refused the same way.
-    session = hub.engine.store.tenancy.get_connect_session(digest(path.removeprefix("/connect/")))
+    session = hub.engine.teams.connect_session(path.removeprefix("/connect/"))
     assert session is not None
     browser = hub.client(Cookie=f"plughub_csrf={session.csrf_token}")
     posted = browser.post(path, data={"csrf_token": session.csrf_token, "scheme": "OAUTH2"})

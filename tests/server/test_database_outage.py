@@ -61,9 +61,9 @@ def test_a_database_outage_is_503_and_loses_no_audited_run(
     _unavailable(pg_hub.client().get("/v1/ready"), cluster)
     assert pg_hub.client().get("/v1/health").status_code == 200
     with pytest.raises(DatabaseUnavailable):
-        pg_hub.engine.list_connections(team=team.id)
+        pg_hub.engine.connections.list(team=team.id)
     # The engine still runs actions from what it has cached; their audit waits for the database.
-    during = [pg_hub.engine.run_action(connection_id, "SANDBOX_WHOAMI", team=team.id) for _ in range(4)]
+    during = [pg_hub.engine.actions.run(connection_id, "SANDBOX_WHOAMI", team=team.id) for _ in range(4)]
     assert [r.status.value for r in during] == ["SUCCESS"] * 4
     successes += 4
 
@@ -77,7 +77,7 @@ def test_a_database_outage_is_503_and_loses_no_audited_run(
     runs = team.client.get(f"/v1/connections/{connection_id}/runs", params={"limit": 1000})
     assert runs.status_code == 200, runs.text
     assert sum(r["status"] == "SUCCESS" for r in runs.json()) == successes
-    assert pg_hub.engine.audit_log.dropped == 0
+    assert pg_hub.engine.audit.dropped == 0
 
 
 def test_a_restart_between_requests_goes_unnoticed(

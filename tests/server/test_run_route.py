@@ -82,7 +82,7 @@ def test_a_revoked_key_stops_at_once(hub: Hub, team_a: Tenant, sandbox: SandboxS
     connection = connect_sandbox(team_a.client, sandbox)
     path = f"/v1/connections/{connection}/actions/SANDBOX_WHOAMI/run"
     assert team_a.client.post(path, json={}).status_code == 200
-    assert hub.engine.store.tenancy.revoke_api_key(team_a.key_id)
+    assert hub.engine.teams.revoke_api_key(team_a.key_id)
     body = assert_error(team_a.client.post(path, json={}), 401, "unauthorized")
     assert body["message"] == "the API key is unknown or revoked"
     missing = assert_error(hub.client().post(path, json={}), 401, "unauthorized")
@@ -97,7 +97,7 @@ def test_an_unexpected_failure_is_the_json_error_without_its_text(
     async def explode(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("an unexpected failure with a secret: s3cr3t")
 
-    monkeypatch.setattr(hub.engine, "finish_run", explode)
+    monkeypatch.setattr(hub.engine.actions, "finish", explode)
     response = team_a.client.post(f"/v1/connections/{connection}/actions/SANDBOX_WHOAMI/run", json={})
     body = assert_error(response, 500, "internal_error")
     assert "s3cr3t" not in response.text

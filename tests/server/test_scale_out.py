@@ -103,8 +103,8 @@ def team_key(shared_home: Path, database: str) -> str:
     engine = Engine(Settings(home=shared_home), database_url=database)
     try:
         engine.credentials.active_key_id  # noqa: B018 - creates the master key file and the first data key
-        engine.store.tenancy.create_team("Acme", team_id="acme")
-        _record, key = engine.store.tenancy.create_api_key("acme", "scale-out tests")
+        engine.teams.create_team("Acme", team_id="acme")
+        _record, key = engine.teams.create_api_key("acme", "scale-out tests")
     finally:
         engine.close()
     assert (shared_home / "master.key").is_file()

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 
+from plughub.engine.catalog import Catalog
+from plughub.engine.credentials import Credentials
 from plughub.engine.redact import mask
 from plughub.engine.store import ConnectionRecord
 from plughub.enums import AuthenticationSchema, ConnectionStatus, FunctionType
 from plughub.schemas import ConnectionInfo
 
-if TYPE_CHECKING:
-    from plughub.engine.engine import Engine
-
-__all__ = ["describe_connection"]
+__all__ = ["describe"]
 
 # Shown as metadata, not as credentials.
 _TOKEN_METADATA = frozenset({"expires_at", "scope", "token_type"})
@@ -21,12 +19,15 @@ _TOKEN_METADATA = frozenset({"expires_at", "scope", "token_type"})
 _PUBLIC_TOKEN_FIELDS = frozenset({"client_id", "user_id", "screen_name", "username"})
 
 
-def describe_connection(engine: Engine, record: ConnectionRecord, *, with_credentials: bool) -> ConnectionInfo:
+def describe(
+    record: ConnectionRecord, catalog: Catalog, credentials: Credentials, *, with_credentials: bool
+) -> ConnectionInfo:
     """Describe a connection.
 
     Args:
-        engine: The engine (to open the credentials).
         record: The connection.
+        catalog: Its integration's definition (its name, which credential fields are secret).
+        credentials: Opens its credentials.
         with_credentials: Include the masked credentials and token metadata.
 
     Returns:
@@ -37,14 +38,14 @@ def describe_connection(engine: Engine, record: ConnectionRecord, *, with_creden
     scopes: list[str] = []
     expires_at: datetime | None = None
     function_type = FunctionType.CONNECTION
-    if engine.catalog.contains(record.integration_id, record.team_id):
-        spec = engine.catalog.spec(record.integration_id, record.team_id)
+    if catalog.contains(record.integration_id, record.team_id):
+        spec = catalog.spec(record.integration_id, record.team_id)
         name = spec.display_name
         if spec.protocol == "mcp":
             function_type = FunctionType.MCP_CONNECTION
         auth = spec.auth_for(AuthenticationSchema(record.scheme))
         if with_credentials and auth is not None:
-            opened = engine.credentials.read(record.id)
+            opened = credentials.read(record.id)
             fields = auth.credential_fields()
             for key, value in opened.items():
                 if key in _TOKEN_METADATA:

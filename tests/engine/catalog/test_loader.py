@@ -263,7 +263,7 @@ def test_engine_loads_a_good_catalog_path(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("PLUGHUB_CATALOG_PATH", str(tmp_path / "defs"))
     engine = Engine(Settings.from_env())
     try:
-        assert engine.get_integration("acme").id == "acme"
+        assert engine.integrations.get("acme").id == "acme"
     finally:
         engine.close()
 

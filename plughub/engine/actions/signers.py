@@ -7,6 +7,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -35,11 +36,13 @@ class Signer:
     reusable: bool = True
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Entry:
-    record: ConnectionRecord
-    spec: IntegrationSpec
+    """What a signer was built from, and until when it may serve."""
+
+    updated_at: datetime
     blob: bytes | None
+    spec: IntegrationSpec
     signer: Signer
     expires: float
 
@@ -47,10 +50,12 @@ class _Entry:
 class Signers:
     """Signers by connection for at most `ttl` seconds: a busy connection opens its credentials once.
 
-    An entry serves only the very objects it was built from: the same connection row, definition and
-    sealed blob, which the store's read cache hands out until a write (this process's at once,
-    another's within the cache's lifetime) replaces them. So a refreshed token, a reconnect, a
-    deleted connection or a redefined integration never meets an old signer.
+    An entry serves while what it was built from is unchanged: the connection row's version (its
+    `updated_at`, which every write of the row moves), the sealed credentials (the ciphertext,
+    which carries its key id and a fresh nonce: every new seal differs) and the definition (a
+    redefined integration is a new definition object, held by the entry so that it cannot be
+    mistaken for another). So a refreshed token, a reconnect, a rotated key, a deleted connection
+    or a redefined integration never meets an old signer, whichever object the store hands out.
 
     Args:
         ttl: Seconds an entry lives; 0 or less keeps nothing.
@@ -67,7 +72,7 @@ class Signers:
         return f"Signers(ttl={self.ttl}, entries={len(self._entries)})"
 
     def get(self, record: ConnectionRecord, spec: IntegrationSpec, blob: bytes | None) -> Signer | None:
-        """The signer built from exactly these objects, while it lives.
+        """The signer built from this version of the connection, credentials and definition, while it lives.
 
         Args:
             record: The connection row.
@@ -82,11 +87,10 @@ class Signers:
             if entry is None:
                 return None
             if (
-                entry.record is record
+                entry.updated_at == record.updated_at
+                and entry.blob == blob
                 and entry.spec is spec
-                and entry.blob is blob
                 and entry.expires > time.monotonic()
-                and entry.signer.reusable
             ):
                 self._entries.move_to_end(record.id)
                 return entry.signer
@@ -94,7 +98,7 @@ class Signers:
             return None
 
     def put(self, record: ConnectionRecord, spec: IntegrationSpec, blob: bytes | None, signer: Signer) -> Signer:
-        """Keep a signer for its connection.
+        """Keep a signer for its connection (one that signs only once is not kept).
 
         Args:
             record: The connection row it was built from.
@@ -106,8 +110,9 @@ class Signers:
             The signer.
         """
         if self.ttl > 0 and signer.reusable:
+            entry = _Entry(record.updated_at, blob, spec, signer, time.monotonic() + self.ttl)
             with self._lock:
-                self._entries[record.id] = _Entry(record, spec, blob, signer, time.monotonic() + self.ttl)
+                self._entries[record.id] = entry
                 self._entries.move_to_end(record.id)
                 while len(self._entries) > self.size:
                     self._entries.popitem(last=False)

@@ -1,4 +1,4 @@
-"""The engine's catalog calls: search, get, and register user-defined integrations."""
+"""The catalog's calls: search, get, register user-defined integrations, import and verify OpenAPI."""
 
 from __future__ import annotations
 
@@ -9,74 +9,65 @@ from typing import Any
 
 import yaml
 
-from plughub.engine.catalog import Catalog, parse_definition
+from plughub.engine.catalog.catalog import Catalog
+from plughub.engine.catalog.loader import parse_definition
 from plughub.engine.catalog.models import IntegrationSpec
 from plughub.engine.http.send import Sender
+from plughub.engine.paging import check_paging, page_of
 from plughub.engine.store import LOCAL_TEAM, Store
 from plughub.exceptions import CatalogError, ConflictError, InvalidDefinition, InvalidInput
 from plughub.schemas import ImportReport, IntegrationInfo, Page, VerifyReport
 
-__all__ = ["IntegrationsMixin", "check_paging", "page_of"]
+__all__ = ["IntegrationService", "stored_definition"]
 
 
-def page_of(items: list[Any], total: int, page_number: int, page_size: int) -> Page[Any]:
-    """Build a page, checking the paging arguments.
+def stored_definition(store: Store, team: str, integration_id: str) -> IntegrationSpec | None:
+    """A team's definition as another server process stored it (the catalog's `missing` lookup).
 
     Args:
-        items: This page's items.
-        total: How many there are in all.
-        page_number: 0-based page.
-        page_size: Items per page.
+        store: The store.
+        team: The team.
+        integration_id: The integration.
 
     Returns:
-        The page.
+        The definition, or None when the team has none with this id.
     """
-    return Page(results=items, total=total, page_number=page_number, page_total=-(-total // page_size))
+    definition = store.integrations.get(team, integration_id)
+    if definition is None:
+        return None
+    return parse_definition(definition, source=f"stored integration '{integration_id}'")
 
 
-def check_paging(page_number: int, page_size: int) -> None:
-    """Refuse paging arguments out of range.
+class IntegrationService:
+    """The catalog as callers see it: the bundled and catalog-path integrations and each team's own.
 
     Args:
-        page_number: 0-based page.
-        page_size: Items per page.
-
-    Raises:
-        InvalidInput: A value is out of range.
+        catalog: The catalog.
+        store: Where teams' definitions are kept.
+        http: Fetches documents given by URL (through the network guard, in a server).
     """
-    if page_number < 0 or not 1 <= page_size <= 1000:
-        raise InvalidInput("page_number must be >= 0 and page_size between 1 and 1000")
-    # Databases count rows in 64-bit integers; far beyond any real listing, refuse politely.
-    if page_number * page_size > 1_000_000_000:
-        raise InvalidInput("page_number is out of range: page_number * page_size must not exceed 1,000,000,000")
 
+    def __init__(self, catalog: Catalog, store: Store, http: Sender) -> None:
+        self._catalog = catalog
+        self._store = store
+        self._http = http
 
-class IntegrationsMixin:
-    """Catalog calls of the `Engine`."""
+    def __repr__(self) -> str:
+        return f"IntegrationService(integrations={len(self._catalog)})"
 
-    catalog: Catalog
-    store: Store
-    http: Sender
-
-    def _stored_definition(self, team: str, integration_id: str) -> IntegrationSpec | None:
-        definition = self.store.integrations.get(team, integration_id)
-        if definition is None:
-            return None
-        return parse_definition(definition, source=f"stored integration '{integration_id}'")
-
-    def load_stored_definitions(self, team: str | None = None) -> None:
-        """Read the user-created definitions from the store into the catalog (all teams, or one).
+    def load_stored(self, team: str | None = None) -> None:
+        """Read the teams' definitions from the store into the catalog (all teams, or one).
 
         Other server processes may have stored some since this one started; listings call this.
 
         Args:
             team: Only this team's; None for every team's.
         """
-        for owner, integration_id, definition in self.store.integrations.list():
+        for owner, integration_id, definition in self._store.integrations.list():
             if team is None or owner == team:
-                self.catalog.add(parse_definition(definition, source=f"stored integration '{integration_id}'"), owner)
+                self._catalog.add(parse_definition(definition, source=f"stored integration '{integration_id}'"), owner)
 
-    def list_integrations(
+    def list(
         self,
         query: str | None = None,
         page_number: int = 0,
@@ -98,12 +89,12 @@ class IntegrationsMixin:
             One page of integrations.
         """
         check_paging(page_number, page_size)
-        self.load_stored_definitions(team)  # another server process may have stored some
-        found = self.catalog.search(query, team, category)
+        self.load_stored(team)  # another server process may have stored some
+        found = self._catalog.search(query, team, category)
         start = page_number * page_size
         return page_of(found[start : start + page_size], len(found), page_number, page_size)
 
-    def get_integration(self, id_or_name: str, *, team: str = LOCAL_TEAM) -> IntegrationInfo:
+    def get(self, id_or_name: str, *, team: str = LOCAL_TEAM) -> IntegrationInfo:
         """Find an integration by id or display name.
 
         Args:
@@ -116,11 +107,9 @@ class IntegrationsMixin:
         Raises:
             IntegrationNotFound: Nothing matches.
         """
-        return self.catalog.info(self.catalog.find(id_or_name, team).id, team)
+        return self._catalog.info(self._catalog.find(id_or_name, team).id, team)
 
-    def create_integration(
-        self, definition: Mapping[str, Any] | str | Path, *, team: str = LOCAL_TEAM
-    ) -> IntegrationInfo:
+    def create(self, definition: Mapping[str, Any] | str | Path, *, team: str = LOCAL_TEAM) -> IntegrationInfo:
         """Validate, register and persist a user-defined integration, visible to one team.
 
         Args:
@@ -139,15 +128,15 @@ class IntegrationsMixin:
             spec = parse_definition(data, source=source)
         except CatalogError as exc:
             raise InvalidDefinition(exc.message) from None
-        if self.catalog.contains(spec.id) and self.catalog.source(spec.id, team) != "user":
+        if self._catalog.contains(spec.id) and self._catalog.source(spec.id, team) != "user":
             raise ConflictError(
-                f"integration '{spec.id}' already exists ({self.catalog.source(spec.id)}); choose another id"
+                f"integration '{spec.id}' already exists ({self._catalog.source(spec.id)}); choose another id"
             )
-        self.store.integrations.put(team, spec.id, _jsonable(data))
-        self.catalog.add(spec, team)
-        return self.catalog.info(spec.id, team)
+        self._store.integrations.put(team, spec.id, _jsonable(data))
+        self._catalog.add(spec, team)
+        return self._catalog.info(spec.id, team)
 
-    def import_integration(
+    def import_openapi(
         self,
         source: Mapping[str, Any] | str | Path,
         *,
@@ -193,7 +182,7 @@ class IntegrationsMixin:
             )
         except CatalogError as exc:
             raise InvalidDefinition(exc.message) from None
-        info = self.create_integration(result.definition, team=team) if register else None
+        info = self.create(result.definition, team=team) if register else None
         return ImportReport(
             definition=result.definition,
             integration=info,
@@ -203,7 +192,7 @@ class IntegrationsMixin:
             skipped=result.skipped,
         )
 
-    def verify_integration(
+    def verify(
         self,
         id_or_name: str,
         documents: Sequence[Mapping[str, Any] | str | Path],
@@ -233,7 +222,7 @@ class IntegrationsMixin:
 
         if not documents:
             raise InvalidInput("give at least one OpenAPI document to verify against")
-        spec = self.catalog.find(id_or_name, team)
+        spec = self._catalog.find(id_or_name, team)
         labels = list(names or []) + [None] * (len(documents) - len(names or []))
         try:
             vendors = [
@@ -245,7 +234,7 @@ class IntegrationsMixin:
         return verify_definition(spec, vendors)
 
     def _fetch_document(self, url: str) -> bytes:
-        response = self.http.client.get(url, follow_redirects=True)
+        response = self._http.client.get(url, follow_redirects=True)
         response.raise_for_status()
         content: bytes = response.content
         return content

@@ -1,28 +1,32 @@
-"""Run one action for a connection: credentials, OAuth refresh, signing, sending."""
+"""One action call: its request rendered, its signer, and the refresh rules both drivers follow.
+
+`steps` is the one place that says when an OAuth 2.0 token is refreshed: before the call when it
+expires within the definition's margin, and once after a 401 (then the request is sent again). It
+yields what to do next (`Send`, `Refresh`) and does no I/O itself, so the synchronous driver (a
+thread) and the asynchronous one (`plughub serve`'s event loop) run the same rules.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
+from plughub.engine.actions.signers import Signer
 from plughub.engine.auth import StaticAuth, auth_for
 from plughub.engine.catalog.models import ActionSpec, IntegrationSpec, OAuth2Spec
 from plughub.engine.http.render import build_request
+from plughub.engine.oauth.apps import OAuthApp
 from plughub.engine.oauth.flows import expiring
 from plughub.engine.redact import Redactor
-from plughub.engine.signers import Signer
 from plughub.engine.store import ConnectionRecord
-from plughub.enums import AuthenticationSchema, ResponseStatus
+from plughub.enums import AuthenticationSchema
 from plughub.exceptions import InvalidCredentials, OAuthError
 from plughub.schemas import ActionResult
 
-if TYPE_CHECKING:
-    from plughub.engine.engine import Engine
-
-__all__ = ["Call", "prepare", "resend_after_401", "run_action"]
+__all__ = ["Call", "Refresh", "Send", "Step", "build_signer", "prepare", "steps"]
 
 
 @dataclass(frozen=True)
@@ -61,22 +65,22 @@ class Call:
 
 
 def prepare(
-    engine: Engine,
     record: ConnectionRecord,
     spec: IntegrationSpec,
     code: str,
     action: ActionSpec,
     inputs: Mapping[str, Any],
+    signer: Callable[[], Signer],
 ) -> Call:
-    """Open the connection's credentials (or take its cached signer); nothing is sent.
+    """Render the request, then get the signer (which may open the credentials); nothing is sent.
 
     Args:
-        engine: The engine.
         record: The connection (active).
         spec: Its integration.
         code: The action code.
         action: The action.
         inputs: Validated inputs.
+        signer: Gives the connection's signer (cached, or built from its opened credentials).
 
     Returns:
         The call.
@@ -85,102 +89,40 @@ def prepare(
         InvalidInput: The inputs cannot be sent as they are (see `build_request`).
     """
     first_request = build_request(spec, action, inputs, record.config, base_url=record.base_url)
-    scheme = AuthenticationSchema(record.scheme)
-    blob = engine.store.credentials.get(record.id)
-    signer = engine.signers.get(record, spec, blob)
-    if signer is None:
-        opened = engine.credentials.open(record.id, blob) if blob else {}
-        signer = engine.signers.put(record, spec, blob, _signer(engine, spec, scheme, record, opened))
-    oauth2 = spec.auth_for(scheme)
+    oauth2 = spec.auth_for(AuthenticationSchema(record.scheme))
     return Call(
         f"{spec.display_name} {code}",
         record,
         spec,
         action,
         inputs,
-        signer,
+        signer(),
         oauth2 if isinstance(oauth2, OAuth2Spec) else None,
         first_request,
     )
 
 
-def run_action(
-    engine: Engine,
-    record: ConnectionRecord,
+def build_signer(
     spec: IntegrationSpec,
-    code: str,
-    action: ActionSpec,
-    inputs: Mapping[str, Any],
-) -> ActionResult:
-    """Send an action with the connection's credentials, refreshing OAuth 2.0 tokens as needed.
-
-    A token expiring within the definition's margin is refreshed before the call; a 401 answer
-    triggers one refresh and one retry.
-
-    Args:
-        engine: The engine.
-        record: The connection (active).
-        spec: Its integration.
-        code: The action code.
-        action: The action.
-        inputs: Validated inputs.
-
-    Returns:
-        The result; a refused refresh is a FAILED result with `error_code="connection_expired"`.
-    """
-    call = prepare(engine, record, spec, code, action, inputs)
-    if call.refresh_due:
-        try:
-            call = _refreshed(engine, call, force=False)
-        except OAuthError as exc:
-            return _refused(call, exc)
-    result = _send(engine, call, call.first_request)
-    if call.oauth2 is not None and result.status_code == 401:
-        return resend_after_401(engine, call)
-    return result
-
-
-def resend_after_401(engine: Engine, call: Call) -> ActionResult:
-    """Refresh the OAuth 2.0 token the service refused, and send once more.
-
-    Args:
-        engine: The engine.
-        call: The call that was answered 401.
-
-    Returns:
-        The second answer; a refused refresh is a FAILED result.
-    """
-    try:
-        call = _refreshed(engine, call, force=True)
-    except OAuthError as exc:
-        return _refused(call, exc)
-    return _send(engine, call, call.request())
-
-
-def _refreshed(engine: Engine, call: Call, *, force: bool) -> Call:
-    assert call.oauth2 is not None  # noqa: S101 - only OAuth 2.0 calls are refreshed
-    credentials = engine.oauth.refresh(call.record, call.spec, call.oauth2, call.signer.credentials, force=force)
-    scheme = AuthenticationSchema(call.record.scheme)
-    return replace(call, signer=_signer(engine, call.spec, scheme, call.record, credentials))
-
-
-def _refused(call: Call, exc: OAuthError) -> ActionResult:
-    return ActionResult(
-        status=ResponseStatus.FAILED,
-        error_code=exc.code,
-        error_message=f"{call.label}: {exc.message}",
-        details=dict(exc.details),
-    )
-
-
-def _signer(
-    engine: Engine,
-    spec: IntegrationSpec,
-    scheme: AuthenticationSchema,
     record: ConnectionRecord,
     credentials: Mapping[str, Any],
+    app: OAuthApp | None,
 ) -> Signer:
-    app = engine.oauth_app(spec.id, record.team_id) if scheme is AuthenticationSchema.OAUTH1 else None
+    """Build what signs a connection's requests from its opened credentials.
+
+    Args:
+        spec: Its integration.
+        record: The connection.
+        credentials: Its opened credentials.
+        app: The OAuth 1.0a app that signs with them (None for the other schemes).
+
+    Returns:
+        The signer.
+
+    Raises:
+        InvalidCredentials: Stored values cannot go in the header the scheme puts them in.
+    """
+    scheme = AuthenticationSchema(record.scheme)
     auth = auth_for(spec, scheme, credentials, record.config, app)
     auth_spec = spec.auth_for(scheme)
     fields = auth_spec.credential_fields() if auth_spec else {}
@@ -203,5 +145,69 @@ def _signer(
     return Signer(credentials, auth, Redactor(secrets), reusable=scheme is not AuthenticationSchema.OAUTH1)
 
 
-def _send(engine: Engine, call: Call, request: httpx.Request) -> ActionResult:
-    return engine.http.send(call.label, request, call.signer.auth, call.signer.redactor)
+@dataclass(frozen=True)
+class Send:
+    """Send this request, signed by this signer; the driver answers with the `ActionResult`."""
+
+    request: httpx.Request
+    signer: Signer
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """Refresh the OAuth 2.0 token `signer` holds; the driver answers with the new `Signer`.
+
+    A refused refresh is thrown into the generator as the `OAuthError` it raised.
+
+    Attributes:
+        signer: The signer whose token is to be refreshed (the token the caller saw).
+        force: Refresh even if the token is not expiring (the service answered 401 to it).
+    """
+
+    signer: Signer
+    force: bool
+
+
+Step = Generator["Send | Refresh", "ActionResult | Signer", ActionResult]
+
+
+def steps(call: Call) -> Step:
+    """The steps of a call: refresh when due, send, and after a 401 refresh once and send again.
+
+    Args:
+        call: The call.
+
+    Returns:
+        The generator; it returns the result (a refused refresh is a FAILED result with the OAuth
+        error's code, `connection_expired` when the provider refused the refresh token).
+    """
+    signer = call.signer
+    if call.refresh_due:
+        try:
+            signer = _signer((yield Refresh(signer, force=False)))
+        except OAuthError as exc:
+            return _refused(call, exc)
+    result = _result((yield Send(call.first_request, signer)))
+    if call.oauth2 is not None and result.status_code == 401:
+        try:
+            signer = _signer((yield Refresh(signer, force=True)))
+        except OAuthError as exc:
+            return _refused(call, exc)
+        result = _result((yield Send(call.request(), signer)))
+    return result
+
+
+def _signer(answer: ActionResult | Signer) -> Signer:
+    if not isinstance(answer, Signer):
+        raise TypeError("a Refresh step is answered with the new Signer")
+    return answer
+
+
+def _result(answer: ActionResult | Signer) -> ActionResult:
+    if not isinstance(answer, ActionResult):
+        raise TypeError("a Send step is answered with its ActionResult")
+    return answer
+
+
+def _refused(call: Call, exc: OAuthError) -> ActionResult:
+    return ActionResult.failure(type(exc)(f"{call.label}: {exc.message}", details=dict(exc.details)))
