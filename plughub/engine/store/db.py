@@ -15,7 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from plughub.engine.store.cache import DEFAULT_TTL, ReadCache
-from plughub.engine.store.database import AUTOCOMMIT_READ
+from plughub.engine.store.database import open_reader
 from plughub.engine.store.outage import database_unavailable
 
 __all__ = ["Database"]
@@ -36,13 +36,8 @@ class Database:
     def __init__(self, sql_engine: Engine, cache_ttl: float = DEFAULT_TTL, *, threads: int = 40) -> None:
         self.sql_engine = sql_engine
         self.cache = ReadCache(cache_ttl)
-        # One-statement reads need no transaction: on PostgreSQL, autocommit spares the pool's
-        # ROLLBACK round trip when the connection goes back; on SQLite, no BEGIN is sent.
-        self._reader = (
-            sql_engine.execution_options(isolation_level="AUTOCOMMIT")
-            if self.dialect == "postgresql"
-            else sql_engine.execution_options(**{AUTOCOMMIT_READ: True})
-        )
+        # One-statement reads need neither a transaction nor the engine's listeners (see open_reader).
+        self._reader = open_reader(sql_engine)
         # Threads start on first use only.
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="plughub-db")
 
@@ -57,6 +52,8 @@ class Database:
     def close(self) -> None:
         """Stop `offload`'s threads and release the database connections."""
         self._pool.shutdown(wait=True)
+        if self._reader.pool is not self.sql_engine.pool:
+            self._reader.dispose()
         self.sql_engine.dispose()
 
     @contextmanager
@@ -87,7 +84,7 @@ class Database:
         try:
             with self._reader.connect() as connection:
                 return connection.execute(statement, params).first()
-        except sa_exc.TimeoutError as exc:
+        except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError) as exc:
             raise database_unavailable(exc) from exc
 
     @contextmanager
