@@ -175,7 +175,7 @@ def twilio(event: str, payload: dict[str, Any], secret: str, url: str, now: int)
 def gitlab(event: str, payload: dict[str, Any], secret: str, url: str, now: int) -> Delivery:
     kinds = {"Issue Hook": "issue", "Merge Request Hook": "merge_request", "Push Hook": "push"}
     body = _json({"object_kind": kinds.get(event, "note"), "event_type": kinds.get(event, "note"), **payload})
-    event_uuid = str(uuid.uuid4())
+    key = str(uuid.uuid4())  # the same on GitLab's retries of this delivery
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "GitLab/18.2.0",
@@ -183,10 +183,10 @@ def gitlab(event: str, payload: dict[str, Any], secret: str, url: str, now: int)
         "X-Gitlab-Token": secret,
         "X-Gitlab-Instance": "https://gitlab.com",
         "X-Gitlab-Webhook-UUID": str(uuid.uuid4()),
-        "X-Gitlab-Event-UUID": event_uuid,
-        "Idempotency-Key": str(uuid.uuid4()),
+        "X-Gitlab-Event-UUID": str(uuid.uuid4()),
+        "Idempotency-Key": key,
     }
-    return Delivery(headers, body, event, event_uuid)
+    return Delivery(headers, body, event, key)
 
 
 def intercom(event: str, payload: dict[str, Any], secret: str, url: str, now: int) -> Delivery:

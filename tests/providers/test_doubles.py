@@ -111,7 +111,9 @@ def _values(secret: str) -> dict[str, dict[str, Any]]:
     }
 
 
-def _check(spec: IntegrationSpec, trigger: WebhookTriggerSpec, seen: Seen, url: str, secret: str) -> None:
+def _check(
+    spec: IntegrationSpec, trigger: WebhookTriggerSpec, seen: Seen, url: str, secret: str, delivery_id: str
+) -> None:
     assert spec.webhooks is not None
     verify = spec.webhooks.verify
     rendered = render(verify.secret or "", _values(secret))
@@ -121,7 +123,7 @@ def _check(spec: IntegrationSpec, trigger: WebhookTriggerSpec, seen: Seen, url: 
     if spec.webhooks.event_type is not None and trigger.events:
         assert _locate(spec, spec.webhooks.event_type, seen) in trigger.events
     assert spec.webhooks.delivery_id is not None
-    assert _locate(spec, spec.webhooks.delivery_id, seen)
+    assert _locate(spec, spec.webhooks.delivery_id, seen) == delivery_id
     if trigger.filter is not None:
         _matches(_document(spec, seen), trigger.filter, _values(secret))
     if verify.method == "token":
@@ -169,7 +171,7 @@ def test_a_delivery_from_the_double_verifies_with_the_bundled_definition(
         double.close()
     (seen,) = receiver.seen
     assert seen.body == delivery.body
-    _check(spec, trigger, seen, url, secret)
+    _check(spec, trigger, seen, url, secret, delivery.delivery_id)
 
 
 def test_slack_url_verification_is_signed_and_carries_the_challenge(receiver: Upstream) -> None:
@@ -270,7 +272,7 @@ def test_subscribe_and_unsubscribe_through_the_bundled_actions(
         (seen,) = receiver.seen
         assert seen.body == delivery.body
         values = _values(secret)
-        _check(spec, trigger, seen, url, secret)
+        _check(spec, trigger, seen, url, secret, delivery.delivery_id)
         provider_id = _pointer(answer.data, trigger.subscribe.provider_id) if trigger.subscribe.provider_id else ""
         values["subscription"].update(webhook_url=url, provider_id=provider_id)
         gone = tool.run(trigger.unsubscribe.action, _render_value(trigger.unsubscribe.inputs, values))
