@@ -7,12 +7,15 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from tests.servers import serve_app
+from plughub.sandbox.oauth2_provider import OAuth2Provider
+from tests.servers import free_port, serve_app
 
-__all__ = ["McpTestServer", "bad_mcp_app", "mcp_test_server"]
+__all__ = ["McpTestServer", "SandboxTokens", "bad_mcp_app", "mcp_oauth_server", "mcp_test_server"]
 
 
 @dataclass
@@ -32,8 +35,8 @@ class McpTestServer:
         return sum(1 for r in self.requests if r.get("method") == method)
 
 
-def _build_server() -> MCPServer:
-    server = MCPServer("plughub-tests")
+def _build_server(**auth: Any) -> MCPServer:
+    server = MCPServer("plughub-tests", **auth)
 
     @server.tool(title="Add numbers")
     def add(a: int, b: int) -> int:
@@ -118,6 +121,66 @@ def mcp_test_server(required_header: tuple[str, str] | None = None) -> Iterator[
         http = stack.enter_context(serve_app(_Recorder(server.streamable_http_app(), seen, required_header)))
         sse = stack.enter_context(serve_app(_Recorder(server.sse_app(), seen, required_header)))
         yield McpTestServer(http_url=f"{http}/mcp", sse_url=f"{sse}/sse", server=server, requests=seen)
+
+
+class SandboxTokens:
+    """The MCP SDK's `TokenVerifier`: asks the sandbox's authorization server about each bearer token."""
+
+    def __init__(self, provider: OAuth2Provider) -> None:
+        self.provider = provider
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        info = self.provider.validate_bearer(token)
+        if info is None:
+            return None
+        return AccessToken(
+            token=token,
+            client_id=info["client_id"],
+            scopes=str(info["scope"]).split(),
+            expires_at=int(info["expires_at"]),
+            resource=info["resource"],
+        )
+
+
+@contextmanager
+def mcp_oauth_server(
+    provider: OAuth2Provider, issuer: str, *, scopes: tuple[str, ...] = ("notes:read",), wrap: Any = None
+) -> Iterator[McpTestServer]:
+    """The test tools behind OAuth, as the MCP SDK's auth support serves them, on 127.0.0.1.
+
+    Each endpoint (streamable HTTP `/mcp`, SSE `/sse`) is its own resource server: it answers 401
+    with `WWW-Authenticate: Bearer ... resource_metadata=...`, serves its protected resource metadata
+    (RFC 9728) naming `issuer`, and takes only live tokens of `provider` issued for its own URL (RFC 8707).
+
+    Args:
+        provider: The authorization server that issues and checks the tokens.
+        issuer: Its issuer identifier, as the metadata names it.
+        scopes: The scopes every request's token needs (named in the metadata too).
+        wrap: An ASGI middleware class wrapped around each app (`wrap(app)`), to bend its answers.
+
+    Yields:
+        The running server.
+    """
+    http_port, sse_port = free_port(), free_port()
+    http_url, sse_url = f"http://127.0.0.1:{http_port}/mcp", f"http://127.0.0.1:{sse_port}/sse"
+
+    def build(url: str) -> MCPServer:
+        settings = AuthSettings(
+            issuer_url=issuer,  # type: ignore[arg-type]
+            resource_server_url=url,  # type: ignore[arg-type]
+            required_scopes=list(scopes),
+            validate_token_resource=True,
+        )
+        return _build_server(token_verifier=SandboxTokens(provider), auth=settings)
+
+    seen: list[dict[str, str]] = []
+    http_server = build(http_url)
+    with ExitStack() as stack:
+        apps = [(http_server.streamable_http_app(), http_port), (build(sse_url).sse_app(), sse_port)]
+        for app, port in apps:
+            recorded = _Recorder(app, seen, None)
+            stack.enter_context(serve_app(wrap(recorded) if wrap else recorded, port=port))
+        yield McpTestServer(http_url=http_url, sse_url=sse_url, server=http_server, requests=seen)
 
 
 async def bad_mcp_app(scope: Any, receive: Any, send: Any) -> None:

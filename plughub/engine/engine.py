@@ -21,6 +21,7 @@ from plughub.engine.connections.service import ConnectionService
 from plughub.engine.credentials import Credentials
 from plughub.engine.http.guard import Guard, GuardedTransport, parse_allowlist
 from plughub.engine.http.send import RetryPolicy, Sender
+from plughub.engine.mcp_client.authorization import McpAuthorization
 from plughub.engine.mcp_client.service import McpConnections
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.oauth.flows import OAuthFlows
@@ -97,7 +98,15 @@ class Engine:
         self.oauth = OAuthFlows(
             self.store, self.credentials, self.catalog, self.oauth_apps, self.http.client, self.settings
         )
-        self.mcp = McpConnections(self.credentials, self.settings, guard)
+        self.mcp = McpConnections(
+            self.credentials,
+            self.settings,
+            guard,
+            oauth=self.oauth,
+            authorization=McpAuthorization(
+                self.store, self.credentials, self.oauth_apps, self.http.client, self.settings, guard
+            ),
+        )
         self.connections = ConnectionService(
             self.catalog, self.store, self.credentials, self.oauth, self.oauth_apps, self.mcp
         )

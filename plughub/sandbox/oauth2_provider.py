@@ -1,4 +1,4 @@
-"""An OAuth 2.0 authorization server (RFC 6749, 7636, 7009, 9207) for the sandbox, on Authlib's server classes.
+"""The sandbox's OAuth 2.0 authorization server (RFC 6749, 7636, 7009, 8414, 7591, 8707, 9207), on Authlib's classes.
 
 Authlib has no integration for a bare `http.server`, so this module supplies what
 `authlib.integrations.flask_oauth2` does for Flask: the request and payload wrappers,
@@ -26,6 +26,8 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9207 import IssuerParameter
+
+from plughub.sandbox.oauth2_discovery import METADATA_PATH, REGISTRATION_PATH, Registration, server_metadata
 
 # Authlib's grants log every token they issue at DEBUG; the sandbox is a provider inside the
 # demo process, so keep its tokens out of the logs like plughub keeps its own.
@@ -115,6 +117,7 @@ class _Code(rfc6749.AuthorizationCodeMixin):  # type: ignore[misc]
     user: str
     code_challenge: str | None
     code_challenge_method: str | None
+    resource: str | None = None
     expires_at: float = field(default_factory=lambda: time.time() + CODE_TTL)
 
     def get_redirect_uri(self) -> str | None:
@@ -133,6 +136,7 @@ class _Token(rfc6749.TokenMixin):  # type: ignore[misc]
     scope: str
     expires_in: int
     expires_at: float
+    resource: str | None = None
     access_revoked: bool = False
     refresh_revoked: bool = False
 
@@ -206,6 +210,18 @@ class _Issuer(IssuerParameter):  # type: ignore[misc]
         return self.provider.issuer or None
 
 
+class _InvalidTarget(rfc6749.OAuth2Error):  # type: ignore[misc]
+    """RFC 8707 §2: the `resource` is not the one the grant was given for."""
+
+    error = "invalid_target"
+
+
+def _check_target(request: _Request, granted: str | None) -> None:
+    asked = request.payload.data.get("resource")
+    if asked is not None and granted is not None and asked != granted:
+        raise _InvalidTarget(description="'resource' is not the resource this grant is for.")
+
+
 class _CodeGrant(rfc6749.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
@@ -213,13 +229,15 @@ class _CodeGrant(rfc6749.AuthorizationCodeGrant):  # type: ignore[misc]
         data = request.payload.data
         item = _Code(
             code, request.client.client_id, request.payload.redirect_uri, request.scope, request.user,
-            data.get("code_challenge"), data.get("code_challenge_method"),
+            data.get("code_challenge"), data.get("code_challenge_method"), data.get("resource"),
         )  # fmt: skip
         self.server.provider._codes[code] = item
+        self.server.provider.resources.append(data.get("resource"))
 
     def query_authorization_code(self, code: str, client: _Client) -> _Code | None:
         item: _Code | None = self.server.provider._codes.get(code)
         if item and item.client_id == client.client_id and item.expires_at > time.time():
+            _check_target(self.request, item.resource)
             return item
         return None
 
@@ -239,7 +257,10 @@ class _RefreshGrant(rfc6749.RefreshTokenGrant):  # type: ignore[misc]
 
     def authenticate_refresh_token(self, refresh_token: str) -> _Token | None:
         token: _Token | None = self.server.provider._refresh.get(refresh_token)
-        return token if token and not token.refresh_revoked else None
+        if token and not token.refresh_revoked:
+            _check_target(self.request, token.resource)
+            return token
+        return None
 
     def authenticate_user(self, refresh_token: _Token) -> str | None:
         return refresh_token.user
@@ -288,6 +309,11 @@ class OAuth2Provider:
         issuer: The `iss` value, e.g. "http://127.0.0.1:PORT"; the first request's Host sets it when empty.
         token_requests: Token endpoint requests per `grant_type`, successful or not.
         revoked: Tokens revoked through `/oauth2/revoke`.
+        registration: Whether `/oauth2/register` registers clients (RFC 7591) and the metadata says so.
+        registered: The ids of the clients registered there.
+        resources: The `resource` of each authorization request (RFC 8707), None where it had none.
+        metadata_changes: Members that replace (or, when None, remove) those of the metadata at
+            `/.well-known/oauth-authorization-server` (tests of clients that must refuse it).
     """
 
     def __init__(
@@ -303,6 +329,10 @@ class OAuth2Provider:
         self.issuer = ""
         self.token_requests: dict[str, int] = {}
         self.revoked: list[str] = []
+        self.registration = True
+        self.registered: list[str] = []
+        self.resources: list[str | None] = []
+        self.metadata_changes: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._clients: dict[str, _Client] = {}
         self._codes: dict[str, _Code] = {}
@@ -320,6 +350,7 @@ class OAuth2Provider:
         self._server.register_grant(_RefreshGrant)
         self._server.register_grant(_ClientCredentialsGrant)
         self._server.register_endpoint(_Revocation)
+        self._server.register_endpoint(Registration(None, self))
         self._issuer_extension = _Issuer(self) if send_iss else None
         if self._issuer_extension:
             self._server.register_extension(self._issuer_extension)
@@ -349,7 +380,10 @@ class OAuth2Provider:
             self._clients[client_id] = client
 
     def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Response | None:
-        """Serve /oauth2/authorize (GET: consent page; POST: decision), /oauth2/token, /oauth2/revoke.
+        """Serve the provider's endpoints, or None for a path that is not one of them.
+
+        /oauth2/authorize (GET: consent page; POST: decision), /oauth2/token, /oauth2/revoke,
+        /oauth2/register, and the metadata at /.well-known/oauth-authorization-server.
 
         Args:
             method: The HTTP method.
@@ -362,12 +396,20 @@ class OAuth2Provider:
             (status, headers, body), or None for a path it does not serve.
         """
         path = path.rstrip("/")
-        if path not in ("/oauth2/authorize", "/oauth2/token", "/oauth2/revoke"):
+        if path not in ("/oauth2/authorize", "/oauth2/token", "/oauth2/revoke", REGISTRATION_PATH, METADATA_PATH):
             return None
         with self._lock:
             try:
                 request = _Request(method, path, query, headers, body)
                 self.issuer = self.issuer or request.uri.split(path, 1)[0]
+                if path == METADATA_PATH:
+                    document = json.dumps(server_metadata(self)).encode()
+                    return 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, document
+                if path == REGISTRATION_PATH:
+                    if not self.registration or request.method != "POST":
+                        return 404, {"Content-Type": "text/plain"}, b"not found"
+                    response = self._server.create_endpoint_response("client_registration", request)
+                    return response.as_tuple()  # type: ignore[no-any-return]
                 if path == "/oauth2/token":
                     grant_type = request.payload.data.get("grant_type", "")
                     self.token_requests[grant_type] = self.token_requests.get(grant_type, 0) + 1
@@ -409,8 +451,11 @@ class OAuth2Provider:
 
     def _save_token(self, token: dict[str, Any], request: _Request) -> None:
         expires_in = int(token.get("expires_in", self.access_token_ttl))
+        # RFC 8707: the token is for the resource its grant was for (or the one asked for).
+        grant = request.authorization_code or request.refresh_token
+        resource = grant.resource if grant is not None else request.payload.data.get("resource")
         item = _Token(token["access_token"], token.get("refresh_token"), request.client.client_id, request.user,
-                      token.get("scope", ""), expires_in, time.time() + expires_in)  # fmt: skip
+                      token.get("scope", ""), expires_in, time.time() + expires_in, resource)  # fmt: skip
         self._access[item.access_token] = item
         self._issued.append(item.access_token)
         if item.refresh_token:
@@ -433,13 +478,20 @@ class OAuth2Provider:
             token: The access token.
 
         Returns:
-            {"client_id", "user", "scope"} for a live access token (issued, not expired, not revoked), else None.
+            {"client_id", "user", "scope", "resource", "expires_at"} for a live access token (issued,
+            not expired, not revoked), else None.
         """
         with self._lock:
             item = self._access.get(token)
             if item is None or item.access_revoked or item.expires_at <= time.time():
                 return None
-            return {"client_id": item.client_id, "user": item.user, "scope": item.scope}
+            return {
+                "client_id": item.client_id,
+                "user": item.user,
+                "scope": item.scope,
+                "resource": item.resource,
+                "expires_at": item.expires_at,
+            }
 
     def expire_access_tokens(self) -> None:
         """Make every issued access token expired now (tests of refresh)."""
@@ -452,3 +504,9 @@ class OAuth2Provider:
         with self._lock:
             for item in self._access.values():
                 item.access_revoked = True
+
+    def revoke_all_grants(self) -> None:
+        """Revoke every access and refresh token, as a user who takes back access does."""
+        with self._lock:
+            for item in [*self._access.values(), *self._refresh.values()]:
+                item.access_revoked = item.refresh_revoked = True

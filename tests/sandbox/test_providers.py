@@ -7,6 +7,7 @@ import hashlib
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -187,8 +188,14 @@ def test_authorization_code_flow_with_pkce(hub: Hub) -> None:
     token = response.json()
     assert token["token_type"] == "Bearer" and token["expires_in"] == 600 and token["scope"] == "read write"
     assert token["refresh_token"] and response.headers["Cache-Control"] == "no-store"
-    live = {"client_id": "app", "user": "alice", "scope": "read write"}
-    assert hub.oauth2.validate_bearer(token["access_token"]) == live
+    live = hub.oauth2.validate_bearer(token["access_token"])
+    assert live is not None and live["expires_at"] > time.time()
+    assert {k: live[k] for k in ("client_id", "user", "scope", "resource")} == {
+        "client_id": "app",
+        "user": "alice",
+        "scope": "read write",
+        "resource": None,
+    }
     me = hub.http.get("/api/me", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert me.status_code == 200 and me.json()["user"] == "alice"
     assert _token(hub, **form, code_verifier=verifier).json()["error"] == "invalid_grant"  # codes are single-use
@@ -276,7 +283,8 @@ def test_refresh_without_rotation_keeps_the_refresh_token(make_hub: Callable[...
 def test_client_credentials(hub: Hub) -> None:
     token = _token(hub, grant_type="client_credentials", scope="read admin").json()
     assert token["scope"] == "read" and "refresh_token" not in token
-    assert hub.oauth2.validate_bearer(token["access_token"]) == {"client_id": "app", "user": None, "scope": "read"}
+    live = hub.oauth2.validate_bearer(token["access_token"])
+    assert live is not None and (live["client_id"], live["user"], live["scope"]) == ("app", None, "read")
     assert _token(hub, grant_type="client_credentials").json()["scope"] == "read write"
 
 

@@ -354,7 +354,7 @@ class ActionService:
         if call.oauth2 is None:
             raise TypeError("only OAuth 2.0 calls are refreshed")
         seen = step.signer.credentials
-        credentials = self._oauth.refresh(call.record, call.spec, call.oauth2, seen, force=step.force)
+        credentials = self._oauth.refresh(call.record, call.oauth2, seen, force=step.force)
         return self._signer(call.spec, call.record, credentials)
 
     def _audited(self, record: ConnectionRecord, code: str, result: ActionResult) -> None:

@@ -77,7 +77,7 @@ def describe_integration(spec: IntegrationSpec, *, source: str = "bundled") -> I
     schemes = []
     for auth in spec.auth:
         inputs = []
-        if auth.mode not in ("OAUTH1", "OAUTH2"):
+        if auth.mode not in ("OAUTH1", "OAUTH2") or (isinstance(auth, OAuth2Spec) and auth.discovery):
             inputs = [field_input(k, f, secret_default=True) for k, f in auth.credential_fields().items()]
         elif isinstance(auth, OAuth2Spec) and auth.grant_type == "client_credentials":
             inputs = [

@@ -125,24 +125,49 @@ class _AuthBase(_Strict):
 
 
 class OAuth2Spec(_AuthBase):
-    """OAuth 2.0: authorization code (with PKCE by default) or client credentials."""
+    """OAuth 2.0: authorization code (with PKCE by default) or client credentials.
+
+    `discovery: mcp` (an MCP integration's entry) names no endpoints: each connection discovers
+    them from its server, as the MCP authorization spec says (protected resource metadata, then
+    the authorization server's metadata).
+    """
 
     mode: Literal["OAUTH2"]
+    discovery: Literal["mcp"] | None = None
     authorization_url: str | None = None
-    token_url: str
+    # Required unless discovered; a validator says so (with the key's name) rather than the type.
+    token_url: str = Field(default="", validate_default=True)
     revocation_url: str | None = None
     default_scopes: list[str] = Field(default_factory=list)
     scope_separator: str = " "
     pkce: bool = True
-    token_request_auth_method: Literal["basic", "post"] = "basic"
+    # `none`: a public client (RFC 6749 §2.3), which sends its client_id and no secret.
+    token_request_auth_method: Literal["basic", "post", "none"] = "basic"
     authorization_params: dict[str, str] = Field(default_factory=dict)
     token_params: dict[str, str] = Field(default_factory=dict)
     grant_type: Literal["authorization_code", "client_credentials"] = "authorization_code"
     refresh_margin: int = 60
     issuer: str | None = None
 
+    @field_validator("token_url")
+    @classmethod
+    def _token_url_unless_discovered(cls, value: str, info: ValidationInfo) -> str:
+        discovered = info.data.get("discovery") is not None
+        if discovered and value:
+            raise ValueError("discovery finds the token endpoint: leave token_url out")
+        if not discovered and not value:
+            raise ValueError("Field required: the token endpoint (or `discovery: mcp` in an MCP integration)")
+        return value
+
     @model_validator(mode="after")
     def _needs_authorize_url(self) -> OAuth2Spec:
+        if self.discovery is not None:
+            named = [k for k in ("authorization_url", "revocation_url", "issuer") if getattr(self, k)]
+            if named:
+                raise ValueError(f"discovery finds the endpoints: leave {', '.join(named)} out")
+            if self.grant_type != "authorization_code":
+                raise ValueError("discovery works with grant_type authorization_code only")
+            return self
         if self.grant_type == "authorization_code" and not self.authorization_url:
             raise ValueError("authorization_url is required for grant_type authorization_code")
         return self
@@ -325,6 +350,11 @@ class IntegrationSpec(_Strict):
             for auth in self.auth:
                 if "url" not in auth.credential_fields():
                     raise ValueError(f"auth {auth.mode}: an MCP integration's schemes take the server `url`")
+                if isinstance(auth, OAuth2Spec) and auth.discovery != "mcp":
+                    raise ValueError("auth OAUTH2: an MCP integration discovers its endpoints; say `discovery: mcp`")
+        for auth in self.auth:
+            if isinstance(auth, OAuth2Spec) and auth.discovery == "mcp" and self.protocol != "mcp":
+                raise ValueError("auth OAUTH2: `discovery: mcp` needs `protocol: mcp`")
         return self
 
     def auth_for(self, scheme: AuthenticationSchema) -> _AuthBase | None:

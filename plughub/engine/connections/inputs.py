@@ -71,8 +71,8 @@ def split_connect_data(spec: IntegrationSpec, scheme: AuthenticationSchema, data
             "client_id": FieldSpec(description="Client ID", secret=False),
             "client_secret": FieldSpec(description="Client secret", secret=True),
         }
-    elif oauth:
-        fields = {}
+    elif oauth and not (isinstance(auth, OAuth2Spec) and auth.discovery):
+        fields = {}  # the provider's consent gives the credentials; a discovered entry still takes the server URL
     accepted = [*fields, *spec.connection_config, "base_url", *(["scopes"] if oauth else [])]
     unknown = sorted(k for k in data if k not in accepted)
     if unknown:

@@ -16,6 +16,7 @@ from plughub.engine.connections.view import describe
 from plughub.engine.credentials import Credentials
 from plughub.engine.mcp_client.service import McpConnections, mcp_config
 from plughub.engine.oauth.apps import OAuthApps
+from plughub.engine.oauth.discovered import DISCOVERED
 from plughub.engine.oauth.flows import OAuthFlows
 from plughub.engine.paging import check_paging, page_of
 from plughub.engine.store import LOCAL_TEAM, ConnectionRecord, Store
@@ -110,6 +111,10 @@ class ConnectionService:
         credentials = inputs.credentials
         if isinstance(auth, OAuth2Spec) and auth.grant_type == "client_credentials":
             credentials = self._client_credentials(spec, auth, inputs)
+        elif isinstance(auth, OAuth2Spec) and auth.discovery == "mcp":
+            pending = replace(record, status=ConnectionStatus.PENDING.value)
+            url = self._mcp_consent(pending, spec, str(inputs.credentials["url"]), inputs.scopes)
+            return ConnectResult(id=record.id, status=ConnectionStatus.PENDING, redirect_url=url)
         elif isinstance(auth, (OAuth1Spec, OAuth2Spec)):
             app = self._oauth_apps.app(spec.id, team)
             pending = replace(record, status=ConnectionStatus.PENDING.value)
@@ -121,6 +126,13 @@ class ConnectionService:
             self._store.connections.insert(record, None)
         logger.info("connected %s with %s as %s", spec.id, request.scheme.value, record.id)
         return ConnectResult(id=record.id, status=ConnectionStatus.ACTIVE)
+
+    def _mcp_consent(self, record: ConnectionRecord, spec: IntegrationSpec, url: str, scopes: list[str] | None) -> str:
+        """Discover an MCP server's authorization server, then start the usual consent with what was found."""
+        transport = str(record.config.get("transport") or "auto")
+        found, app = self._mcp.discover(url, transport, integration_id=spec.id, team=record.team_id)
+        keep = {"url": url, DISCOVERED: found.stored()}
+        return self._oauth.start(record, spec, found.spec(), app, scopes, keep=keep)
 
     def _client_credentials(self, spec: IntegrationSpec, auth: OAuth2Spec, inputs: ConnectInputs) -> dict[str, Any]:
         try:
@@ -166,7 +178,15 @@ class ConnectionService:
                 "delete it and connect again with new credentials"
             )
         status = record.status if record.status == ConnectionStatus.ACTIVE.value else ConnectionStatus.PENDING.value
-        url = self._oauth.start(replace(record, status=status), spec, auth, self._oauth_apps.app(spec.id, team), scopes)
+        if isinstance(auth, OAuth2Spec) and auth.discovery == "mcp":
+            # The server may have moved to another authorization server since: discover again.
+            server = self._credentials.read(record.id).get("url")
+            if not server:
+                raise InvalidInput(f"connection {record.id} has no MCP server URL stored; delete it and connect again")
+            url = self._mcp_consent(replace(record, status=status), spec, str(server), scopes)
+        else:
+            app = self._oauth_apps.app(spec.id, team)
+            url = self._oauth.start(replace(record, status=status), spec, auth, app, scopes)
         return ConnectResult(id=record.id, status=ConnectionStatus(status), redirect_url=url)
 
     def complete_authorization(self, params: Mapping[str, str], *, team: str | None = None) -> ConnectionInfo:
@@ -260,7 +280,8 @@ class ConnectionService:
             if opened:
                 spec = self._catalog.spec(record.integration_id, team)
                 problem = self._oauth.revoke(record, spec, opened)
-                revoked = problem is None and bool(getattr(spec.auth_for_mode("OAUTH2"), "revocation_url", None))
+                entry = self._oauth.oauth2_entry(spec, opened)
+                revoked = problem is None and entry is not None and bool(entry.revocation_url)
         self._mcp.forget(connection_id)
         if not self._store.connections.delete(connection_id, team):
             raise not_found(connection_id)

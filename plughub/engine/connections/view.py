@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from plughub.engine.catalog import Catalog
 from plughub.engine.credentials import Credentials
+from plughub.engine.oauth.discovered import DISCOVERED, discovered_in
 from plughub.engine.redact import mask
 from plughub.engine.store import ConnectionRecord
 from plughub.enums import AuthenticationSchema, ConnectionStatus, FunctionType
@@ -47,8 +48,11 @@ def describe(
         if with_credentials and auth is not None:
             opened = credentials.read(record.id)
             fields = auth.credential_fields()
+            found = discovered_in(opened)
+            if found is not None:  # what an MCP server's discovery found: its authorization server is shown
+                masked["authorization_server"] = found.issuer
             for key, value in opened.items():
-                if key in _TOKEN_METADATA:
+                if key in _TOKEN_METADATA or key == DISCOVERED:
                     continue
                 field = fields.get(key)
                 shown = (field is not None and field.secret is False) or key in _PUBLIC_TOKEN_FIELDS

@@ -9,14 +9,19 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from plughub.config import Settings
+from plughub.engine.catalog.models import OAuth2Spec
 from plughub.engine.connections.inputs import ConnectInputs
 from plughub.engine.credentials import Credentials
 from plughub.engine.http.guard import Guard
+from plughub.engine.mcp_client.authorization import McpAuthorization
 from plughub.engine.mcp_client.urls import origin_of
+from plughub.engine.oauth.apps import OAuthApp
+from plughub.engine.oauth.discovered import DiscoveredOAuth, discovered_in
+from plughub.engine.oauth.flows import OAuthFlows, expiring
 from plughub.engine.redact import Redactor
 from plughub.engine.store import ConnectionRecord
 from plughub.enums import AuthenticationSchema
-from plughub.exceptions import ActionError, ActionNotFound, InvalidInput, MissingInputs, UnknownInputs
+from plughub.exceptions import ActionError, ActionNotFound, InvalidInput, MissingInputs, OAuthError, UnknownInputs
 from plughub.schemas import ActionInfo, ActionResult
 from plughub.via import HEADER as VIA_HEADER
 from plughub.via import outbound
@@ -51,19 +56,34 @@ class McpConnections:
     The SDK is asynchronous: its calls run on one event loop in a background thread, so the
     engine's callers may be plain threads or code inside a running event loop alike.
 
+    A server behind OAuth (OAUTH2) gets `Authorization: Bearer` with the connection's access
+    token: one that expires within the margin is refreshed first, and a 401 refreshes it once and
+    asks again, through the same single-flight refresh as every OAuth 2.0 connection.
+
     Args:
         credentials: Opens the connections' credentials (the server URL among them).
         settings: The timeouts.
         guard: The network guard (a server's); None sends anywhere.
+        oauth: Refreshes OAuth 2.0 tokens.
+        authorization: Discovers how a server behind OAuth is authorized.
         ttl: Seconds a tool list is reused.
     """
 
     def __init__(
-        self, credentials: Credentials, settings: Settings, guard: Guard | None, ttl: float = _DEFAULT_TTL
+        self,
+        credentials: Credentials,
+        settings: Settings,
+        guard: Guard | None,
+        *,
+        oauth: OAuthFlows,
+        authorization: McpAuthorization,
+        ttl: float = _DEFAULT_TTL,
     ) -> None:
         self._credentials = credentials
         self._settings = settings
         self._guard = guard
+        self._oauth = oauth
+        self._authorization = authorization
         self.ttl = ttl
         self._cache: dict[str, tuple[float, list[ActionInfo]]] = {}
         self._validators: dict[tuple[str, str], tuple[str, Any]] = {}
@@ -94,10 +114,23 @@ class McpConnections:
             thread.join(5)
             loop.close()
 
-    def _endpoint(self, record: ConnectionRecord) -> tuple[Endpoint, Redactor]:
+    def discover(self, url: str, transport: str, *, integration_id: str, team: str) -> tuple[DiscoveredOAuth, OAuthApp]:
+        """Find how a server behind OAuth is authorized, and the client to ask with.
+
+        Args:
+            url: The MCP endpoint.
+            transport: `streamable_http`, `sse` or `auto`.
+            integration_id: The integration (whose OAuth app the team may have set).
+            team: The team connecting.
+
+        Returns:
+            The discovered entry and the client (see `McpAuthorization.discover`).
+        """
+        return self._authorization.discover(url, transport, integration_id=integration_id, team=team)
+
+    def _endpoint(self, record: ConnectionRecord, credentials: Mapping[str, Any]) -> tuple[Endpoint, Redactor]:
         from plughub.engine.mcp_client.session import Endpoint
 
-        credentials = self._credentials.read(record.id)
         scheme = AuthenticationSchema(record.scheme)
         # Read here, in the caller's thread: the request being served (if any) set the chain there.
         headers: dict[str, str] = {VIA_HEADER: outbound()}
@@ -105,6 +138,8 @@ class McpConnections:
             headers["Authorization"] = f"Bearer {credentials['token']}"
         elif scheme is AuthenticationSchema.API_KEY:
             headers[str(credentials.get("header") or "X-API-Key")] = str(credentials["api_key"])
+        elif scheme is AuthenticationSchema.OAUTH2:
+            headers["Authorization"] = f"Bearer {credentials['access_token']}"
         settings = self._settings
         endpoint = Endpoint(
             url=str(credentials["url"]),
@@ -115,7 +150,44 @@ class McpConnections:
             guard=self._guard,
         )
         secrets = [v for k, v in credentials.items() if k != "header"]
+        found = discovered_in(credentials)
+        if found is not None:
+            secrets.append(found.client_secret)
         return endpoint, Redactor([*secrets, endpoint.url.split("?", 1)[0]])
+
+    def _session_call(self, record: ConnectionRecord, func: Any, *args: Any) -> tuple[Any, Redactor]:
+        """Run an SDK call (`list_tools`, `call_tool`) with the connection's credentials.
+
+        An OAuth 2.0 token that expires within the margin is refreshed first; after a 401, the
+        token is refreshed once (however many callers saw it) and the call made once more.
+
+        Returns:
+            The call's result, and what masks the connection's secrets.
+
+        Raises:
+            ActionError: The call failed (see `describe_failure`).
+            OAuthError: A refresh was refused (`ConnectionExpired`) or failed.
+        """
+        from plughub.engine.mcp_client.errors import describe_failure
+
+        credentials = self._credentials.read(record.id)
+        found = discovered_in(credentials)
+        auth: OAuth2Spec | None = found.spec() if found is not None else None
+        if auth is not None and expiring(credentials, auth.refresh_margin):
+            credentials = self._oauth.refresh(record, auth, credentials, force=False)
+        endpoint, redactor = self._endpoint(record, credentials)
+        try:
+            return self._run(func, endpoint, *args), redactor
+        except Exception as exc:  # every failure becomes one clear ActionError
+            failure = describe_failure(exc, origin_of(endpoint.url), redactor)
+            if auth is None or failure.details.get("status_code") != 401:
+                raise failure from None
+        credentials = self._oauth.refresh(record, auth, credentials, force=True)
+        endpoint, redactor = self._endpoint(record, credentials)
+        try:
+            return self._run(func, endpoint, *args), redactor
+        except Exception as exc:
+            raise describe_failure(exc, origin_of(endpoint.url), redactor) from None
 
     def actions(self, record: ConnectionRecord, *, refresh: bool = False) -> list[ActionInfo]:
         """The server's tools as actions, from the cache unless it is stale or `refresh` is set.
@@ -130,19 +202,15 @@ class McpConnections:
         Raises:
             ActionError: The server could not be reached, refused the credentials, or did not
                 speak MCP (the message says which and what to check).
+            OAuthError: The OAuth token could not be refreshed (`ConnectionExpired`: reconnect).
         """
         cached = self._cache.get(record.id)
         if cached is not None and not refresh and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
         from plughub.engine.mcp_client.convert import tool_action
-        from plughub.engine.mcp_client.errors import describe_failure
         from plughub.engine.mcp_client.session import list_tools
 
-        endpoint, redactor = self._endpoint(record)
-        try:
-            tools = self._run(list_tools, endpoint)
-        except Exception as exc:  # every failure becomes one clear ActionError
-            raise describe_failure(exc, origin_of(endpoint.url), redactor) from None
+        tools, _ = self._session_call(record, list_tools)
         actions = [tool_action(tool) for tool in tools]
         self._cache[record.id] = (time.monotonic(), actions)
         return actions
@@ -201,20 +269,17 @@ class McpConnections:
         """
         try:
             action = self.action(record, name)
-        except ActionError as exc:
+        except (ActionError, OAuthError) as exc:
             return ActionResult.failure(exc)
         from plughub.engine.mcp_client.convert import tool_result
-        from plughub.engine.mcp_client.errors import describe_failure
         from plughub.engine.mcp_client.session import call_tool
 
         self._validate(record.id, action, inputs)
-        endpoint, redactor = self._endpoint(record)
         label = f"{record.name} {name}"
         started = time.perf_counter()
         try:
-            result = self._run(call_tool, endpoint, name, dict(inputs))
-        except Exception as exc:  # every failure becomes a FAILED result
-            failure = describe_failure(exc, origin_of(endpoint.url), redactor)
+            result, redactor = self._session_call(record, call_tool, name, dict(inputs))
+        except (ActionError, OAuthError) as failure:  # every failure becomes a FAILED result
             labelled = type(failure)(f"{label}: {failure.message}", details=failure.details)
             return ActionResult.failure(labelled, run_time=time.perf_counter() - started)
         outcome = tool_result(label, result, time.perf_counter() - started)

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx2
 from mcp import Client
@@ -16,6 +15,7 @@ from mcp_types import CallToolResult, Tool
 
 from plughub.engine.http.guard import Guard
 from plughub.engine.mcp_client.transport import MASKED_URLS, build_async_client
+from plughub.engine.mcp_client.urls import uses_sse
 
 __all__ = ["Endpoint", "call_tool", "list_tools"]
 
@@ -45,9 +45,7 @@ class Endpoint:
     @property
     def uses_sse(self) -> bool:
         """Whether the SSE transport is used."""
-        if self.transport == "auto":
-            return urlsplit(self.url).path.rstrip("/").endswith("/sse")
-        return self.transport == "sse"
+        return uses_sse(self.url, self.transport)
 
 
 class _LastError:

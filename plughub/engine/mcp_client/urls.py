@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-__all__ = ["origin_of"]
+__all__ = ["origin_of", "uses_sse"]
 
 
 def origin_of(url: str) -> str:
@@ -20,3 +20,18 @@ def origin_of(url: str) -> str:
     host = parts.hostname or ""
     host = f"[{host}]" if ":" in host else host
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def uses_sse(url: str, transport: str) -> bool:
+    """Whether an endpoint is spoken to over SSE rather than streamable HTTP.
+
+    Args:
+        url: The endpoint.
+        transport: `streamable_http`, `sse` or `auto` (sse when the path ends in /sse).
+
+    Returns:
+        True for SSE.
+    """
+    if transport == "auto":
+        return urlsplit(url).path.rstrip("/").endswith("/sse")
+    return transport == "sse"

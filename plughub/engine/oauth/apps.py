@@ -129,7 +129,8 @@ class OAuthApps:
         """Why connecting with a scheme cannot complete for a team, if it cannot.
 
         A sign-in flow (OAuth 1.0a, OAuth 2.0 authorization code) needs the team's OAuth app, or
-        one from the environment; the other schemes take what the user enters.
+        one from the environment; the other schemes take what the user enters, and a discovered
+        entry (an MCP server's) may have plughub registered at its authorization server.
 
         Args:
             integration_id: The integration.
@@ -146,6 +147,8 @@ class OAuthApps:
         auth = self._catalog.spec(integration_id, team).auth_for(scheme)
         if not isinstance(auth, (OAuth1Spec, OAuth2Spec)) or getattr(auth, "grant_type", "") == "client_credentials":
             return None
+        if isinstance(auth, OAuth2Spec) and auth.discovery:
+            return None  # an MCP server's authorization server may register plughub itself: connect finds out
         try:
             self.app(integration_id, team)
         except OAuthAppMissing as exc:

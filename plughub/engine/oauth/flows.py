@@ -24,6 +24,7 @@ from plughub.engine.connections.lookup import find_connection
 from plughub.engine.credentials import Credentials
 from plughub.engine.oauth import oauth1, oauth2
 from plughub.engine.oauth.apps import OAuthApp, OAuthApps
+from plughub.engine.oauth.discovered import discovered_in
 from plughub.engine.store import ConnectionRecord, LockedCredentials, StateRecord, Store, utcnow
 from plughub.enums import ConnectionStatus
 from plughub.exceptions import ConnectionExpired, OAuthError, OAuthProviderError, OAuthStateError
@@ -92,15 +93,20 @@ class OAuthFlows:
         auth: OAuth1Spec | OAuth2Spec,
         app: OAuthApp,
         scopes: list[str] | None,
+        *,
+        keep: Mapping[str, Any] | None = None,
     ) -> str:
         """Store a pending state for a connection and return the provider's consent URL.
 
         Args:
             record: The connection (new, or existing for a reconnect).
             spec: Its integration.
-            auth: The scheme's entry.
+            auth: The scheme's entry (for an MCP server, the one discovery found).
             app: The client.
             scopes: Scopes to ask for (OAuth 2.0); None for the app's or the definition's.
+            keep: Credentials that are not tokens (an MCP server's URL and discovered entry),
+                sealed with the flow's secrets and stored with the tokens when consent completes;
+                a new connection holds them meanwhile.
 
         Returns:
             The `redirectURL`.
@@ -123,6 +129,8 @@ class OAuthFlows:
                 code_verifier=verifier,
             )
             payload: dict[str, Any] = {"code_verifier": verifier, "redirect_uri": callback}
+            if keep:
+                payload["keep"] = dict(keep)
             kind = "oauth2"
         else:
             sep = "&" if "?" in callback else "?"
@@ -138,7 +146,7 @@ class OAuthFlows:
         pending = StateRecord(digest, record.id, kind, utcnow() + STATE_TTL)
         self._credentials.write(
             lambda seal: self._store.oauth_states.insert_pending(
-                record, pending, seal(f"oauth-state:{digest}", payload)
+                record, pending, seal(f"oauth-state:{digest}", payload), seal(record.id, keep) if keep else None
             )
         )
         logger.info("started %s authorization for connection %s", kind, record.id)
@@ -194,7 +202,8 @@ class OAuthFlows:
         spec = self._catalog.spec(record.integration_id, record.team_id)
         try:
             if claimed.kind == "oauth2":
-                tokens = self._complete_oauth2(record, spec, params, payload)
+                keep = payload.get("keep") or {}
+                tokens = {**keep, **self._complete_oauth2(record, spec, params, payload, keep)}
             else:
                 tokens = self._complete_oauth1(record, spec, params, payload)
         except OAuthError as exc:
@@ -210,10 +219,15 @@ class OAuthFlows:
             self._store.connections.set_status(record.id, ConnectionStatus.FAILED.value, reason)
 
     def _complete_oauth2(
-        self, record: ConnectionRecord, spec: IntegrationSpec, params: Mapping[str, str], payload: dict[str, Any]
+        self,
+        record: ConnectionRecord,
+        spec: IntegrationSpec,
+        params: Mapping[str, str],
+        payload: dict[str, Any],
+        keep: Mapping[str, Any],
     ) -> dict[str, Any]:
-        auth = spec.auth_for_mode("OAUTH2")
-        assert isinstance(auth, OAuth2Spec)  # noqa: S101 - the state was created for this scheme
+        auth = self.oauth2_entry(spec, keep)
+        assert auth is not None  # noqa: S101 - the state was created for this scheme
         if params.get("error"):
             description = params.get("error_description", "")
             raise OAuthProviderError(
@@ -229,7 +243,7 @@ class OAuthFlows:
             )
         if not params.get("code"):
             raise OAuthProviderError("the callback carries neither a code nor an error", details={"error": "no_code"})
-        app = self._apps.app(spec.id, record.team_id)
+        app = self._app(record, keep)
         request = oauth2.code_exchange_request(
             auth,
             record.config,
@@ -271,7 +285,6 @@ class OAuthFlows:
     def refresh(
         self,
         record: ConnectionRecord,
-        spec: IntegrationSpec,
         auth: OAuth2Spec,
         seen: Mapping[str, Any],
         *,
@@ -285,8 +298,7 @@ class OAuthFlows:
 
         Args:
             record: The connection.
-            spec: Its integration.
-            auth: The OAuth 2.0 entry.
+            auth: The OAuth 2.0 entry (its definition's, or the one discovery found: `oauth2_entry`).
             seen: The credentials the caller used.
             force: Refresh even if not expiring (the service answered 401 to this token).
 
@@ -303,7 +315,7 @@ class OAuthFlows:
             moved_on = current.get("access_token") != seen.get("access_token")
             if moved_on or not (force or expiring(current, auth.refresh_margin)):
                 return current
-            request = self._refresh_request(record, spec, auth, current)
+            request = self._refresh_request(record, auth, current)
             try:
                 fresh = oauth2.parse_token_response(self._send(request, "token endpoint"))
             except OAuthProviderError as exc:
@@ -333,9 +345,7 @@ class OAuthFlows:
         logger.info("refreshed the token of connection %s", record.id)
         return merged
 
-    def _refresh_request(
-        self, record: ConnectionRecord, spec: IntegrationSpec, auth: OAuth2Spec, current: Mapping[str, Any]
-    ) -> httpx.Request:
+    def _refresh_request(self, record: ConnectionRecord, auth: OAuth2Spec, current: Mapping[str, Any]) -> httpx.Request:
         if auth.grant_type == "client_credentials":
             app = OAuthApp(current["client_id"], current["client_secret"])
             scopes = current["scope"].split(" ") if current.get("scope") else None
@@ -346,8 +356,32 @@ class OAuthFlows:
                 "reconnect the connection to give consent again",
                 details={"error": "no_refresh_token", "connection_id": record.id, "remedy": "reconnect"},
             )
-        app = self._apps.app(spec.id, record.team_id)
+        app = self._app(record, current)
         return oauth2.refresh_request(auth, record.config, app, refresh_token=current["refresh_token"])
+
+    # The entry and the client
+
+    def oauth2_entry(self, spec: IntegrationSpec, stored: Mapping[str, Any]) -> OAuth2Spec | None:
+        """A connection's OAuth 2.0 entry: the one discovery found (an MCP server's), else its definition's.
+
+        Args:
+            spec: Its integration.
+            stored: Its opened credentials (or a consent's kept values).
+
+        Returns:
+            The entry, or None when the connection has no OAuth 2.0 scheme.
+        """
+        found = discovered_in(stored)
+        if found is not None:
+            return found.spec()
+        auth = spec.auth_for_mode("OAUTH2")
+        return auth if isinstance(auth, OAuth2Spec) else None
+
+    def _app(self, record: ConnectionRecord, stored: Mapping[str, Any]) -> OAuthApp:
+        """The client: the one registered at a discovered authorization server, else the team's app."""
+        found = discovered_in(stored)
+        registered = found.app() if found is not None else None
+        return registered or self._apps.app(record.integration_id, record.team_id)
 
     # Client credentials
 
@@ -391,14 +425,14 @@ class OAuthFlows:
         Returns:
             None when every token was revoked (or there is nothing to revoke); otherwise why not.
         """
-        auth = spec.auth_for_mode("OAUTH2")
-        if not isinstance(auth, OAuth2Spec) or not auth.revocation_url:
+        auth = self.oauth2_entry(spec, credentials)
+        if auth is None or not auth.revocation_url:
             return None
         try:
             app = (
                 OAuthApp(credentials["client_id"], credentials["client_secret"])
                 if "client_secret" in credentials
-                else self._apps.app(spec.id, record.team_id)
+                else self._app(record, credentials)
             )
         except OAuthError as exc:
             return exc.message

@@ -25,19 +25,25 @@ __all__ = ["OAuthStateRepository"]
 class OAuthStateRepository(Repository):
     """Authorization states, from the consent link to the callback."""
 
-    def insert_pending(self, record: ConnectionRecord, state: StateRecord, sealed: Sealed) -> None:
+    def insert_pending(
+        self, record: ConnectionRecord, state: StateRecord, sealed: Sealed, initial: Sealed | None = None
+    ) -> None:
         """Store a pending connection (or re-use an existing one) and its authorization state.
 
         Args:
             record: The connection; inserted when new, set to its status when it exists.
             state: The state's hash, kind and expiry.
             sealed: The sealed flow secrets (PKCE verifier, request token secret).
+            initial: Credentials a new connection holds until consent completes (an MCP server's
+                URL); an existing connection keeps its own.
 
         Raises:
             StaleKeyError: They were sealed with a key another process rotated away.
         """
         with self.db.transaction(lock=True) as db:
             check_active_key(db, sealed.key_id)
+            if initial is not None:
+                check_active_key(db, initial.key_id)
             exists = db.execute(select(connections.c.id).where(connections.c.id == record.id)).scalar()
             if exists:
                 db.execute(
@@ -47,6 +53,8 @@ class OAuthStateRepository(Repository):
                 )
             else:
                 insert_connection_row(db, record)
+                if initial is not None:
+                    put_credentials(db, record.id, record.id, initial)
             # Forget states that expired a day ago; recent ones still tell "expired" from "unknown".
             stale = select(oauth_states.c.state_hash).where(oauth_states.c.expires_at < utcnow() - timedelta(days=1))
             for (old_hash,) in db.execute(stale).all():

@@ -64,7 +64,7 @@ def test_each_integration_has_at_least_four_actions(integration_id: str) -> None
 def test_the_mcp_integration_takes_its_tools_from_the_server() -> None:
     spec = bundled_specs()["mcp"]
     assert spec.protocol == "mcp" and spec.actions == {}
-    assert [a.mode for a in spec.auth] == ["NO_AUTH", "BEARER_TOKEN", "API_KEY"]
+    assert [a.mode for a in spec.auth] == ["NO_AUTH", "BEARER_TOKEN", "API_KEY", "OAUTH2"]
 
 
 @pytest.mark.parametrize("integration_id", sorted(bundled_specs()))
@@ -122,7 +122,7 @@ def test_oauth2_entries_have_https_endpoints() -> None:
         (key, auth)
         for key, spec in bundled_specs().items()
         for auth in spec.auth
-        if auth.mode == "OAUTH2" and not key.startswith("sandbox")
+        if auth.mode == "OAUTH2" and not key.startswith("sandbox") and not auth.discovery
     ]
     assert entries
     for key, auth in entries:
