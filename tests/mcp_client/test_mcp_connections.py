@@ -185,7 +185,9 @@ def test_connect_inputs_are_checked(backend: Backend) -> None:
         mcp.connect(AuthenticationSchema.BEARER_TOKEN, data={"token": "x"})
     with pytest.raises(InvalidInput, match=r"transport"):
         mcp.connect(data={"url": "https://example.com/mcp", "transport": "websocket"})
-    with pytest.raises(InvalidInput, match=r"Authentication schema OAUTH2 is not supported by MCP server"):
+    with pytest.raises(InvalidInput, match=r"Authentication schema OAUTH1 is not supported by MCP server"):
+        mcp.connect(AuthenticationSchema.OAUTH1)
+    with pytest.raises(MissingInputs, match=r"Parameter 'url' is required for MCP server OAUTH2"):
         mcp.connect(AuthenticationSchema.OAUTH2)
     assert ModelFactory.list(function_type=FunctionType.MCP_CONNECTION)["total"] == 0
 

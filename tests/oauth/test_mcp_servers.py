@@ -115,6 +115,33 @@ def test_the_registered_client_serves_every_connection_of_the_team_to_that_serve
     assert second.run("shout", {"text": "hi"}).data in ("HI", {"result": "HI"})
 
 
+def test_a_public_client_is_registered_when_the_server_takes_only_those(
+    engine: Engine, backend: Backend, sandbox: SandboxServer, mcp_server: McpTestServer
+) -> None:
+    sandbox.oauth2.metadata_changes = {"token_endpoint_auth_methods_supported": ["none"]}
+    tool = _authorize(mcp_server.http_url)
+    expire_stored_token(engine, tool.id)
+    assert tool.run("add", {"a": 1, "b": 1}).data == {"result": 2}
+    assert sandbox.oauth2.token_requests == {"authorization_code": 1, "refresh_token": 1}
+    token_requests = [r for r in sandbox.received if r.path == "/oauth2/token"]
+    assert all("Authorization" not in r.headers and b"client_secret" not in r.body for r in token_requests)
+
+
+def test_reconnecting_an_active_connection_keeps_its_tokens_until_consent_completes(
+    engine: Engine, backend: Backend, sandbox: SandboxServer, mcp_server: McpTestServer
+) -> None:
+    tool = _authorize(mcp_server.http_url)
+    before = stored_credentials(engine, tool.id)
+    again = reconnect(tool)
+    assert tool.connection.status is ConnectionStatus.ACTIVE
+    assert stored_credentials(engine, tool.id) == before
+    assert tool.run("add", {"a": 1, "b": 1}).data == {"result": 2}
+    plughub.complete_authorization(approve(again.data["redirectURL"]))
+    after = stored_credentials(engine, tool.id)
+    assert after["access_token"] != before["access_token"] and after["url"] == before["url"]
+    assert tool.run("add", {"a": 1, "b": 1}).data == {"result": 2}
+
+
 def test_a_preset_oauth_app_is_used_instead_of_registering(
     backend: Backend, sb: SandboxServer, mcp_server: McpTestServer
 ) -> None:

@@ -1,4 +1,4 @@
-"""No token, token secret, verifier or client secret in logs, reprs, returned URLs or files."""
+"""No token, token secret, verifier or client secret (a registered one too) in logs, reprs, returned URLs or files."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ import pytest
 import plughub
 from plughub.backends import get_backend
 from plughub.engine import Engine
-from plughub.enums import AuthenticationSchema, ResponseStatus
+from plughub.enums import AuthenticationSchema, FunctionType, ResponseStatus
 from plughub.exceptions import OAuthStateError
+from plughub.factories import IntegrationFactory, ModelFactory
 from plughub.modules.model.integration import Integration
 from plughub.sandbox import SandboxServer
+from tests.mcp_servers import mcp_oauth_server
 from tests.oauth.conftest import (
     CLIENT_SECRET,
     approve,
@@ -105,6 +107,65 @@ def test_no_secret_escapes_a_whole_oauth_life(
         "repr": "\n".join(f"{thing!r}\n{thing!s}" for thing in shown),
         "data": "\n".join(str(getattr(thing, "__dict__", "")) for thing in shown),
         "errors": "\n".join(f"{e!r} {e}" for e in errors),
+        "urls": "\n".join(urls + [unquote(u) for u in urls]),
+    }
+    files = home_bytes(home)
+    for secret in secrets:
+        assert len(secret) >= 20
+        for where, text in texts.items():
+            assert secret not in text, f"a secret appears in the {where}"
+        assert secret.encode() not in files, "a secret appears in a file under PLUGHUB_HOME"
+
+
+def test_no_secret_escapes_an_mcp_server_behind_oauth(
+    engine: Engine,
+    backend: object,
+    sandbox: SandboxServer,
+    home: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    mcp = IntegrationFactory.get("mcp")
+    shown: list[object] = [mcp, mcp.info]
+    urls: list[str] = []
+    with mcp_oauth_server(sandbox.oauth2, sandbox.url) as server:
+        # Discovery, registration, consent, runs, a proactive and a reactive refresh, an expiry, a
+        # reconnect, a tool error, a replay, a delete.
+        response = connect(mcp, AuthenticationSchema.OAUTH2, url=server.http_url)
+        urls.append(response.data["redirectURL"])
+        location = approve(response.data["redirectURL"])
+        tool = plughub.complete_authorization(location)
+        shown += [response, tool, tool.connection, tool.actions, tool.run("add", {"a": 1, "b": 2})]
+        expire_stored_token(engine, tool.id)
+        shown.append(tool.run("shout", {"text": "leak check"}))
+        sandbox.oauth2.revoke_all_access_tokens()
+        shown += [tool.run("fail", {"reason": "leak check"}), tool.refresh_tools()]
+        sandbox.oauth2.revoke_all_grants()
+        expired = tool.run("add", {"a": 1, "b": 2})
+        assert expired.error_code == "connection_expired"
+        shown += [expired, tool.connection]
+        again = reconnect(tool)
+        urls.append(again.data["redirectURL"])
+        shown += [again, plughub.complete_authorization(approve(again.data["redirectURL"])), tool.connection]
+        shown += [tool.run("add", {"a": 2, "b": 2}), ModelFactory.list(function_type=FunctionType.MCP_CONNECTION)]
+        with pytest.raises(OAuthStateError) as replay:
+            plughub.complete_authorization(location)
+        assert sandbox.oauth2.token_requests["refresh_token"] == 3
+
+        [client_id] = sandbox.oauth2.registered
+        secrets = [*sandbox.oauth2.issued_tokens(), sandbox.oauth2._clients[client_id].client_secret]
+        for request in sandbox.received:
+            if request.path == "/oauth2/token":
+                secrets += [v for k, v in parse_qsl(request.body.decode()) if k in ("code_verifier", "refresh_token")]
+        assert len(secrets) >= 10
+        shown.append(tool.delete())
+        assert sandbox.oauth2.revoked  # the delete revoked the tokens at the discovered revocation endpoint
+
+    texts = {
+        "log": "\n".join(caplog.handler.format(r) for r in caplog.records),
+        "repr": "\n".join(f"{thing!r}\n{thing!s}" for thing in shown),
+        "data": "\n".join(str(getattr(thing, "__dict__", "")) for thing in shown),
+        "errors": f"{replay.value!r} {replay.value}",
         "urls": "\n".join(urls + [unquote(u) for u in urls]),
     }
     files = home_bytes(home)

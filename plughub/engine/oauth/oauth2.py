@@ -107,8 +107,10 @@ def _token_request(
         # RFC 6749 §2.3.1: both halves are form-urlencoded before the Basic encoding.
         pair = f"{quote(app.client_id, safe='')}:{quote(app.client_secret, safe='')}"
         headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
-    else:
+    elif spec.token_request_auth_method == "post":
         form.update(client_id=app.client_id, client_secret=app.client_secret)
+    else:  # a public client (RFC 6749 §2.3): it names itself and proves nothing but PKCE
+        form.update(client_id=app.client_id)
     return httpx.Request("POST", url or _url(spec.token_url, config), headers=headers, data=form)
 
 

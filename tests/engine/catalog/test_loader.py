@@ -90,6 +90,64 @@ def test_oauth2_without_token_url(tmp_path: Path) -> None:
     _fails(path, "auth.0.token_url", "Field required")
 
 
+MCP_WITH_OAUTH2 = """\
+id: acme-mcp
+display_name: Acme MCP
+protocol: mcp
+auth:
+  - mode: OAUTH2
+    discovery: mcp
+    credentials:
+      url: {secret: true, pattern: "^https?://"}
+"""
+
+
+def test_an_mcp_integration_discovers_its_oauth2_endpoints(tmp_path: Path) -> None:
+    spec = load_file(_write(tmp_path, MCP_WITH_OAUTH2, "acme-mcp.yaml"))
+    auth = spec.auth[0]
+    assert auth.mode == "OAUTH2" and auth.discovery == "mcp" and auth.token_url == ""  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fragments"),
+    [
+        ("    discovery: mcp\n", "", ("token_url", "Field required")),
+        (
+            "    discovery: mcp\n",
+            "    discovery: mcp\n    token_url: https://acme.example/token\n",
+            ("leave token_url out",),
+        ),
+        (
+            "    discovery: mcp\n",
+            "    discovery: mcp\n    authorization_url: https://acme.example/authorize\n",
+            ("leave authorization_url out",),
+        ),
+        (
+            "    discovery: mcp\n",
+            "    discovery: mcp\n    grant_type: client_credentials\n",
+            ("authorization_code only",),
+        ),
+    ],
+)
+def test_discovered_oauth2_entries_name_no_endpoints(
+    tmp_path: Path, old: str, new: str, fragments: tuple[str, ...]
+) -> None:
+    _fails(_write(tmp_path, MCP_WITH_OAUTH2.replace(old, new), "acme-mcp.yaml"), *fragments)
+
+
+def test_discovery_belongs_to_mcp_integrations(tmp_path: Path) -> None:
+    path = _broken(
+        tmp_path,
+        "  - mode: API_KEY\n",
+        "  - mode: OAUTH2\n    discovery: mcp\n  - mode: API_KEY\n",
+    )
+    _fails(path, "`discovery: mcp` needs `protocol: mcp`")
+    text = MCP_WITH_OAUTH2.replace(
+        "    discovery: mcp\n", "    token_url: https://a.example/t\n    authorization_url: https://a.example/a\n"
+    )
+    _fails(_write(tmp_path, text, "acme-mcp.yaml"), "discovers its endpoints; say `discovery: mcp`")
+
+
 def test_oauth2_authorization_code_without_authorization_url(tmp_path: Path) -> None:
     path = _broken(
         tmp_path,
