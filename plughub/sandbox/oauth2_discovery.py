@@ -7,6 +7,7 @@ RFC 8414 authorization server metadata (built and validated with Authlib's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
@@ -26,15 +27,8 @@ class _Provider(Protocol):
     registered: list[str]
     metadata_changes: dict[str, Any]
 
-    def register_client(
-        self,
-        client_id: str,
-        client_secret: str,
-        redirect_uris: list[str],
-        scopes: list[str],
-        token_endpoint_auth_method: str = ...,
-        grant_types: tuple[str, ...] = ...,
-    ) -> None: ...
+    @property
+    def register_client(self) -> Callable[..., None]: ...
 
 
 def server_metadata(provider: _Provider) -> dict[str, Any]:

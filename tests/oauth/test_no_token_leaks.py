@@ -28,6 +28,17 @@ from tests.oauth.conftest import (
     reconnect,
 )
 
+
+def _assert_nowhere(secrets: list[str], texts: dict[str, str], home: Path) -> None:
+    """No secret in any of the texts, nor in any file under PLUGHUB_HOME."""
+    files = home_bytes(home)
+    for secret in secrets:
+        assert len(secret) >= 20
+        for where, text in texts.items():
+            assert secret not in text, f"a secret appears in the {where}"
+        assert secret.encode() not in files, "a secret appears in a file under PLUGHUB_HOME"
+
+
 # Loggers of the Authlib server classes the sandbox's provider is built on.
 _PROVIDER_LOGGERS = ("authlib.oauth2.rfc6749.grants.",)
 
@@ -109,12 +120,7 @@ def test_no_secret_escapes_a_whole_oauth_life(
         "errors": "\n".join(f"{e!r} {e}" for e in errors),
         "urls": "\n".join(urls + [unquote(u) for u in urls]),
     }
-    files = home_bytes(home)
-    for secret in secrets:
-        assert len(secret) >= 20
-        for where, text in texts.items():
-            assert secret not in text, f"a secret appears in the {where}"
-        assert secret.encode() not in files, "a secret appears in a file under PLUGHUB_HOME"
+    _assert_nowhere(secrets, texts, home)
 
 
 def test_no_secret_escapes_an_mcp_server_behind_oauth(
@@ -168,9 +174,4 @@ def test_no_secret_escapes_an_mcp_server_behind_oauth(
         "errors": f"{replay.value!r} {replay.value}",
         "urls": "\n".join(urls + [unquote(u) for u in urls]),
     }
-    files = home_bytes(home)
-    for secret in secrets:
-        assert len(secret) >= 20
-        for where, text in texts.items():
-            assert secret not in text, f"a secret appears in the {where}"
-        assert secret.encode() not in files, "a secret appears in a file under PLUGHUB_HOME"
+    _assert_nowhere(secrets, texts, home)
