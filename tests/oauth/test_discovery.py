@@ -78,7 +78,8 @@ def test_where_metadata_is_looked_for_follows_the_spec_order() -> None:
 
 
 @pytest.mark.parametrize(
-    "resource", [SERVER, "https://mcp.example/v1", "https://mcp.example", "https://MCP.example/v1/"]
+    "resource",
+    [SERVER, "https://mcp.example/v1", "https://mcp.example", "https://MCP.example/v1/", "https://mcp.example:443/v1"],
 )
 def test_the_resource_is_the_endpoint_or_a_parent_of_it(resource: str) -> None:
     found = check_resource_metadata(
@@ -107,6 +108,7 @@ def test_resource_metadata_for_something_else_is_refused(document: Any, refusal:
 
 def test_server_metadata_is_checked() -> None:
     found = check_server_metadata(METADATA, ISSUER + "/", _never_http)
+    assert found.issuer == ISSUER, "the server's own spelling, which its callbacks' iss carries"
     assert found.token_endpoint == f"{ISSUER}/token" and found.registration_endpoint == f"{ISSUER}/register"
     assert found.token_auth_methods == ("client_secret_basic",)  # RFC 8414's default
     for changes, refusal in [
@@ -144,6 +146,7 @@ def test_the_discovered_entry_sends_resource_and_pkce_on_every_request() -> None
         client_id="public-client",
     )
     assert discovered_in({"discovered": found.stored()}) == found and discovered_in({}) is None
+    assert discovered_in({"discovered": {**found.stored(), "added_later": 1}}) == found
     spec = found.spec()
     assert spec.pkce and spec.issuer == ISSUER and spec.authorization_params == {"resource": SERVER}
     app = found.app()

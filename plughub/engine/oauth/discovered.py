@@ -9,7 +9,7 @@ consent, refresh and revocation use, through the same code as every other OAuth 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from plughub.engine.catalog.models import OAuth2Spec
@@ -96,4 +96,9 @@ def discovered_in(credentials: Mapping[str, Any]) -> DiscoveredOAuth | None:
         The entry, or None for a connection whose definition names its endpoints.
     """
     found = credentials.get(DISCOVERED)
-    return DiscoveredOAuth(**found) if isinstance(found, Mapping) else None
+    if not isinstance(found, Mapping):
+        return None
+    return DiscoveredOAuth(**{name: value for name, value in found.items() if name in _FIELDS})
+
+
+_FIELDS = frozenset(f.name for f in fields(DiscoveredOAuth))

@@ -188,10 +188,15 @@ class ProtectedResource:
     scopes: tuple[str, ...] | None
 
 
+def _endpoint_of(scheme: str, host: str | None, port: int | None) -> tuple[str, str, int | None]:
+    scheme = scheme.lower()
+    return scheme, (host or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
 def _within(resource: str, server_url: str) -> bool:
     # The resource is the endpoint or a parent of it, on the same origin (the MCP spec's canonical URI).
     r, s = urlsplit(resource), urlsplit(server_url)
-    if (r.scheme.lower(), (r.hostname or "").lower(), r.port) != (s.scheme.lower(), (s.hostname or "").lower(), s.port):
+    if _endpoint_of(r.scheme, r.hostname, r.port) != _endpoint_of(s.scheme, s.hostname, s.port):
         return False
     mine, theirs = r.path.rstrip("/"), s.path.rstrip("/")
     return not r.query and not r.fragment and (theirs == mine or theirs.startswith(mine + "/"))
@@ -234,7 +239,7 @@ class AuthorizationServer:
     """What an authorization server's metadata says, checked.
 
     Attributes:
-        issuer: Its issuer identifier (what the metadata was asked for).
+        issuer: Its issuer identifier, as its metadata spells it.
         authorization_endpoint: Where the user gives consent.
         token_endpoint: Where codes and refresh tokens become access tokens.
         registration_endpoint: Where clients register themselves (RFC 7591), if it allows it.
@@ -294,8 +299,9 @@ def check_server_metadata(document: Any, issuer: str, http_allowed: Callable[[st
         optional[key] = check_url(value, f"the {key} of {where}", http_allowed) if value else None
     auth_methods = document.get("token_endpoint_auth_methods_supported")
     scopes = document.get("scopes_supported")
+    check_url(issuer, where, http_allowed)
     return AuthorizationServer(
-        issuer=check_url(issuer, where, http_allowed),
+        issuer=claimed,  # the server's own spelling: what its callbacks' `iss` carries (RFC 9207)
         authorization_endpoint=check_url(
             document.get("authorization_endpoint"), f"the authorization_endpoint of {where}", http_allowed
         ),
