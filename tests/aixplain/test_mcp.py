@@ -39,7 +39,7 @@ def test_an_mcp_server_through_the_sdk(wire: Wire) -> None:
     assert results["integration"] == {
         "class": "Integration",
         "id": "686eb9cd26480723d0634d3e",
-        "methods": ["NO_AUTH", "BEARER_TOKEN", "API_KEY"],
+        "methods": ["NO_AUTH", "BEARER_TOKEN", "API_KEY", "OAUTH2"],
     }
     assert results["connect"]["status"] == "SUCCESS"
     assert results["connection"]["class"] == "MCPConnection"
