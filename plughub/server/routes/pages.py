@@ -13,6 +13,7 @@ from plughub.engine.store import ConnectSessionRecord, digest, utcnow
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import PlughubError
 from plughub.schemas import ConnectRequest, IntegrationInfo
+from plughub.server.errors import status_of
 from plughub.server.pages_html import connect_page, page_response, result_page
 
 __all__ = ["router"]
@@ -108,7 +109,8 @@ async def submit(request: Request, token: str) -> Response:
     except PlughubError as exc:
         values = {k: str(v) for k, v in form.items() if k not in ("csrf_token", "scheme")}
         page = connect_page(info, offered, f"/connect/{token}", session.csrf_token, exc.message, values)
-        return page_response(page, exc.status_code if exc.status_code < 500 else 400)
+        status = status_of(exc)
+        return page_response(page, status if status < 500 else 400)
     if not engine.store.use_connect_session(session.token_hash, result.id):
         engine.delete_connection(result.id, team=session.team_id)
         return page_response(result_page(False, "This connect link was already used; ask for a new one."), 410)
