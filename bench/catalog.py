@@ -22,8 +22,8 @@ def _generated(directory: Path, count: int) -> None:
         spec["id"] = f"generated-{index:04d}"
         spec["display_name"] = f"Generated {index}"
         prefix = spec["id"].upper().replace("-", "_") + "_"
-        spec["actions"] = {prefix + code.removeprefix("GITHUB_"): action for code, action in spec["actions"].items()}
-        (directory / f"{spec['id']}.yaml").write_text(yaml.safe_dump(spec))
+        # Action and trigger codes carry the id, and triggers name their actions: rename them all.
+        (directory / f"{spec['id']}.yaml").write_text(yaml.safe_dump(spec).replace("GITHUB_", prefix))
 
 
 def run(quick: bool) -> Result:

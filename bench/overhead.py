@@ -3,7 +3,7 @@
 Both send `GET /items/42?verbose=true` with `Authorization: Bearer <token>` to bench.upstream and
 parse the JSON answer, one call at a time. The variants alternate in rounds (so a burst of load
 from elsewhere hits them alike); each round gives a median and a p99 per call, and the figures
-are medians over the rounds. `engine.run_action` (the SDK layer left out) shows where the
+are medians over the rounds. `engine.actions.run` (the SDK layer left out) shows where the
 overhead sits.
 """
 
@@ -71,9 +71,9 @@ def run(quick: bool) -> Result:
             return response.data
 
         def engine_only() -> object:
-            return engine.run_action(tool.id, GET_ITEM, GET_INPUTS).data
+            return engine.actions.run(tool.id, GET_ITEM, GET_INPUTS).data
 
-        variants = {"httpx.Client by hand": by_hand, "conn.run (SDK)": sdk, "engine.run_action": engine_only}
+        variants = {"httpx.Client by hand": by_hand, "conn.run (SDK)": sdk, "engine.actions.run": engine_only}
         if sdk() != by_hand():
             raise RuntimeError("plughub and the hand-written call got different answers")
         before = upstream.stats()
@@ -102,11 +102,11 @@ def run(quick: bool) -> Result:
         "plughub overhead per call (conn.run - by hand, medians)", f"{med['conn.run (SDK)'] - med[base]:8.0f} us"
     )
     result.add(
-        "of which the SDK layer (conn.run - engine.run_action)",
-        f"{med['conn.run (SDK)'] - med['engine.run_action']:8.0f} us",
+        "of which the SDK layer (conn.run - engine.actions.run)",
+        f"{med['conn.run (SDK)'] - med['engine.actions.run']:8.0f} us",
     )
     result.ratio("conn.run / httpx by hand, p99", p99["conn.run (SDK)"] / p99[base])
-    result.ratio("engine.run_action / httpx by hand, median", med["engine.run_action"] / med[base])
+    result.ratio("engine.actions.run / httpx by hand, median", med["engine.actions.run"] / med[base])
     result.ratio("conn.run / httpx by hand, median", med["conn.run (SDK)"] / med[base])
     result.check("B1 conn.run / httpx median", med["conn.run (SDK)"] / med[base], 1.15, "x")
     result.note(f"the upstream counted {after['authorized'] - before['authorized']} authorized calls, 0 refused")

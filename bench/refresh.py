@@ -35,9 +35,9 @@ from plughub.enums import ResponseStatus
 
 connection_id, threads = sys.argv[1], int(sys.argv[2])
 engine = Engine()
-engine.vault
-engine.oauth_app("sandbox")
-engine.get_connection(connection_id)
+engine.credentials.active_key_id
+engine.oauth_apps.app("sandbox")
+engine.connections.get(connection_id)
 print("ready", flush=True)
 sys.stdin.readline()
 started = time.perf_counter()
@@ -47,7 +47,7 @@ ok, problems = [], []
 def call():
     barrier.wait()
     try:
-        result = engine.run_action(connection_id, "SANDBOX_WHOAMI")
+        result = engine.actions.run(connection_id, "SANDBOX_WHOAMI")
     except Exception as exc:
         problems.append(f"{type(exc).__name__}: {exc}")
         return
@@ -119,22 +119,19 @@ def _authorize(engine: Any, sandbox_port: int) -> str:
     from plughub.sandbox import give_consent
     from plughub.schemas import ConnectRequest
 
-    engine.set_oauth_app("sandbox", CLIENT_ID, CLIENT_SECRET)
-    started = engine.create_connection(
+    engine.oauth_apps.set("sandbox", CLIENT_ID, CLIENT_SECRET)
+    started = engine.connections.create(
         ConnectRequest(integration_id="sandbox", scheme=AuthenticationSchema.OAUTH2, data={"port": sandbox_port})
     )
     location = give_consent(started.redirect_url)
-    return str(engine.complete_authorization(dict(parse_qsl(urlsplit(location).query))).id)
+    return str(engine.connections.complete_authorization(dict(parse_qsl(urlsplit(location).query))).id)
 
 
 def _expire(engine: Any, connection_id: str) -> None:
     """Mark the stored access token expired (the provider still accepts it), as tests/oauth do."""
-    blob = engine.store.get_credentials(connection_id)
-    data = {**engine._open(connection_id, blob), "expires_at": time.time() - 30}
-    engine._with_fresh_vault(
-        lambda vault: engine.store.put_credentials(
-            connection_id, (vault.active, vault.seal(connection_id, data)), connection_id=connection_id
-        )
+    data = {**engine.credentials.read(connection_id), "expires_at": time.time() - 30}
+    engine.credentials.write(
+        lambda seal: engine.store.credentials.put(connection_id, seal(connection_id, data), connection_id=connection_id)
     )
 
 

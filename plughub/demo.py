@@ -116,16 +116,16 @@ def _walkthrough(
 
     echo("\n8. Rotate the data key; every connection still works:")
     engine = _engine()
-    count = engine.rotate_keys()
+    count = engine.credentials.rotate()
     again = tools["BEARER_TOKEN"].run("SANDBOX_WHOAMI", {})
     echo(
-        f"   re-encrypted {count} records under key {engine.vault.active}; "
+        f"   re-encrypted {count} records under key {engine.credentials.active_key_id}; "
         f"SANDBOX_WHOAMI via BEARER_TOKEN -> {_short(again.data)}"
     )
 
     echo("\n9. Secrets on disk:")
     leaked = _scan(home, [creds.api_key, creds.token, creds.password, *oauth_secrets])
-    row = engine.store.get_credentials(tools["API_KEY"].id) or b""
+    row = engine.store.credentials.get(tools["API_KEY"].id) or b""
     key_file = home / "master.key"
     echo(f"   credentials row of the API_KEY connection: {row[:24].hex()}... ({len(row)} bytes, AES-256-GCM)")
     echo(f"   master key file: {key_file} (mode {stat.S_IMODE(key_file.stat().st_mode):o})")

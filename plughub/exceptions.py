@@ -27,9 +27,12 @@
     + ConnectionExpired               connection_expired      (refresh refused; reconnect())
   x ActionError                       action_error
     + UpstreamStatusError             upstream_status
+    + UpstreamRedirect                upstream_redirect       (to another host: not followed)
     + UpstreamTransportError          upstream_unreachable
       + UpstreamTimeout               upstream_timeout
+    + OutboundBlocked                 outbound_blocked        (the network guard refused the host)
     + McpProtocolError                mcp_protocol_error
+    + McpToolError                    mcp_tool_error          (the MCP tool reported an error)
   x BackendError                      backend_error
   x DatabaseUnavailable               database_unavailable    (try again shortly)
 ```
@@ -63,16 +66,19 @@ __all__ = [
     "InvalidDefinition",
     "InvalidInput",
     "McpProtocolError",
+    "McpToolError",
     "MissingInputs",
     "NotFoundError",
     "OAuthAppMissing",
     "OAuthError",
     "OAuthProviderError",
     "OAuthStateError",
+    "OutboundBlocked",
     "PayloadTooLarge",
     "PlughubError",
     "UnknownInputs",
     "UnsupportedScheme",
+    "UpstreamRedirect",
     "UpstreamStatusError",
     "UpstreamTimeout",
     "UpstreamTransportError",
@@ -255,6 +261,12 @@ class UpstreamStatusError(ActionError):
     code = "upstream_status"
 
 
+class UpstreamRedirect(ActionError):
+    """The service redirected to another host, which plughub does not follow (credentials stay put)."""
+
+    code = "upstream_redirect"
+
+
 class UpstreamTransportError(ActionError):
     """The service could not be reached or did not answer in time."""
 
@@ -267,10 +279,22 @@ class UpstreamTimeout(UpstreamTransportError):
     code = "upstream_timeout"
 
 
+class OutboundBlocked(ActionError):
+    """The network guard refused the host: it resolves to a private address the operator did not allow."""
+
+    code = "outbound_blocked"
+
+
 class McpProtocolError(ActionError):
     """An MCP server answered something that is not MCP (bad JSON-RPC, HTML, a wrong endpoint)."""
 
     code = "mcp_protocol_error"
+
+
+class McpToolError(ActionError):
+    """An MCP server's tool answered with an error (its text is the message)."""
+
+    code = "mcp_tool_error"
 
 
 class BackendError(PlughubError):

@@ -79,8 +79,8 @@ def any_backend(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Back
     from plughub.server import create_app
     from tests.servers import serve_app
 
-    engine.store.create_team("local team", team_id="local")
-    _record, key = engine.store.create_api_key("local", "tests")
+    engine.teams.create_team("local team", team_id="local")
+    _record, key = engine.teams.create_api_key("local", "tests")
     with serve_app(create_app(engine)) as url:
         remote = RemoteBackend(url, key)
         set_backend(remote)

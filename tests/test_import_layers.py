@@ -177,9 +177,9 @@ definition = {
     "auth": [{"mode": "NO_AUTH"}],
     "actions": {"PING_PING": {"display_name": "Ping", "method": "GET", "path": "/ping"}},
 }
-engine.create_integration(definition)
-connection = engine.create_connection(ConnectRequest(integration_id="ping", scheme=AuthenticationSchema.NO_AUTH))
-result = engine.run_action(connection.id, "PING_PING", {})
+engine.integrations.create(definition)
+connection = engine.connections.create(ConnectRequest(integration_id="ping", scheme=AuthenticationSchema.NO_AUTH))
+result = engine.actions.run(connection.id, "PING_PING", {})
 assert result.data == {"pong": True}, result
 engine.close()
 upstream.close()

@@ -91,7 +91,7 @@ def test_no_secret_in_reprs_errors_or_responses(sandbox, upstream) -> None:  # t
         _assert_clean(repr(obj), f"repr of {type(obj).__name__}")
         _assert_clean(str(obj), f"str of {type(obj).__name__}")
     engine = get_backend().engine  # type: ignore[attr-defined]
-    _assert_clean(repr(engine.vault), "the vault's repr")
+    _assert_clean(repr(engine.credentials), "the credentials' repr")
 
 
 def test_no_secret_in_debug_logs(sandbox, upstream, caplog) -> None:  # type: ignore[no-untyped-def]

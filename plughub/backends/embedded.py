@@ -58,62 +58,62 @@ class EmbeddedBackend:
     def list_integrations(
         self, query: str | None = None, page_number: int = 0, page_size: int = 20, category: str | None = None
     ) -> Page[IntegrationInfo]:
-        return self.engine.list_integrations(query, page_number, page_size, category=category)
+        return self.engine.integrations.list(query, page_number, page_size, category=category)
 
     def get_integration(self, id_or_name: str) -> IntegrationInfo:
-        return self.engine.get_integration(id_or_name)
+        return self.engine.integrations.get(id_or_name)
 
     def create_integration(self, definition: Mapping[str, Any] | str | Path) -> IntegrationInfo:
-        return self.engine.create_integration(definition)
+        return self.engine.integrations.create(definition)
 
     def import_integration(self, source: Mapping[str, Any] | str | Path, options: Mapping[str, Any]) -> ImportReport:
-        return self.engine.import_integration(source, **options)
+        return self.engine.integrations.import_openapi(source, **options)
 
     def verify_integration(self, id_or_name: str, documents: Sequence[Mapping[str, Any] | str | Path]) -> VerifyReport:
-        return self.engine.verify_integration(id_or_name, documents)
+        return self.engine.integrations.verify(id_or_name, documents)
 
     def create_connection(self, request: ConnectRequest) -> ConnectResult:
-        return self.engine.create_connection(request)
+        return self.engine.connections.create(request)
 
     def get_connection(self, connection_id: str) -> ConnectionInfo:
-        return self.engine.get_connection(connection_id)
+        return self.engine.connections.get(connection_id)
 
     def list_connections(
         self, query: str | None = None, page_number: int = 0, page_size: int = 20
     ) -> Page[ConnectionInfo]:
-        return self.engine.list_connections(query, page_number, page_size)
+        return self.engine.connections.list(query, page_number, page_size)
 
     def delete_connection(self, connection_id: str) -> DeleteResult:
-        return self.engine.delete_connection(connection_id)
+        return self.engine.connections.delete(connection_id)
 
     def reconnect(self, connection_id: str, scopes: list[str] | None = None) -> ConnectResult:
-        return self.engine.reconnect(connection_id, scopes)
+        return self.engine.connections.reconnect(connection_id, scopes)
 
     def complete_authorization(self, params: Mapping[str, str]) -> ConnectionInfo:
-        return self.engine.complete_authorization(params)
+        return self.engine.connections.complete_authorization(params)
 
     def set_oauth_app(
         self, integration_id: str, client_id: str, client_secret: str, scopes: list[str] | None = None
     ) -> OAuthAppInfo:
-        return self.engine.set_oauth_app(integration_id, client_id, client_secret, scopes)
+        return self.engine.oauth_apps.set(integration_id, client_id, client_secret, scopes)
 
     def get_oauth_app(self, integration_id: str) -> OAuthAppInfo:
-        return self.engine.get_oauth_app(integration_id)
+        return self.engine.oauth_apps.get(integration_id)
 
     def delete_oauth_app(self, integration_id: str) -> None:
-        self.engine.delete_oauth_app(integration_id)
+        self.engine.oauth_apps.delete(integration_id)
 
     def list_actions(self, connection_id: str) -> list[ActionInfo]:
-        return self.engine.list_actions(connection_id)
+        return self.engine.actions.list(connection_id)
 
     def refresh_actions(self, connection_id: str) -> list[ActionInfo]:
-        return self.engine.refresh_actions(connection_id)
+        return self.engine.actions.refresh(connection_id)
 
     def get_action(self, connection_id: str, action: str) -> ActionInfo:
-        return self.engine.get_action(connection_id, action)
+        return self.engine.actions.get(connection_id, action)
 
     def run_action(self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:
-        return self.engine.run_action(connection_id, action, inputs)
+        return self.engine.actions.run(connection_id, action, inputs)
 
     def close(self) -> None:
         """Close the engine if it was opened."""

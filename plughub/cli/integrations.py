@@ -47,7 +47,7 @@ def list_(query: str | None, category: str | None, page: int, page_size: int, as
 @click.argument("integration")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(integration: str, as_json: bool) -> None:
-    """Show an integration: its base URL, schemes, the inputs each one needs, and its actions."""
+    """Show an integration: its base URL, schemes, the inputs each one needs, its actions and triggers."""
     from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs, not for --help
 
     info = IntegrationFactory.get(integration).info
@@ -76,6 +76,9 @@ def show(integration: str, as_json: bool) -> None:
     else:
         # An MCP server's tools are known only once connected.
         click.echo("Actions: none in the definition; `plughub actions CONNECTION_ID` lists a connection's.")
+    if info.triggers:
+        trigger_rows = [(t.code, t.type, ", ".join(t.events) or "-", t.name) for t in info.triggers]
+        table(f"Triggers ({len(info.triggers)})", ["code", "type", "events", "name"], trigger_rows)
 
 
 @integrations.command("schema")

@@ -21,13 +21,13 @@ def rotate() -> None:
     backend = get_backend()
     if not isinstance(backend, EmbeddedBackend):
         raise click.UsageError("keys rotate works on the embedded store; run it where PLUGHUB_HOME lives")
-    count = backend.engine.rotate_keys()
-    click.echo(f"Rotated the data key: {count} records re-encrypted under {backend.engine.vault.active}")
+    count = backend.engine.credentials.rotate()
+    click.echo(f"Rotated the data key: {count} records re-encrypted under {backend.engine.credentials.active_key_id}")
 
 
 @keys.command()
 def generate() -> None:
     """Print a new random master key, for PLUGHUB_SECRET_KEY."""
-    from plughub.engine.vault import encode_key, new_key
+    from plughub.engine.credentials import generate_master_key
 
-    click.echo(encode_key(new_key()))
+    click.echo(generate_master_key())

@@ -7,6 +7,7 @@ import ipaddress
 import os
 import signal
 import socket
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import click
@@ -20,10 +21,23 @@ _DB_HELP = "SQLAlchemy URL (postgresql+psycopg://user@host/db); PLUGHUB_DATABASE
 
 def _store(database_url: str | None):  # type: ignore[no-untyped-def]
     from plughub.config import Settings, ensure_home
-    from plughub.engine.store import Store, open_database, sqlite_url
+    from plughub.engine.store import Database, Store, open_database, sqlite_url
 
     settings = Settings.from_env()
-    return Store(open_database(database_url or settings.database_url or sqlite_url(ensure_home(settings.home))))
+    url = database_url or settings.database_url or sqlite_url(ensure_home(settings.home))
+    return Store(Database(open_database(url)))
+
+
+@contextmanager
+def _teams(database_url: str | None):  # type: ignore[no-untyped-def]
+    """The tenancy calls over the database, closed when the block ends."""
+    from plughub.engine.teams import Teams
+
+    store = _store(database_url)
+    try:
+        yield Teams(store)
+    finally:
+        store.close()
 
 
 @click.command()
@@ -142,9 +156,8 @@ def teams() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def create_team(name: str, database_url: str | None, as_json: bool) -> None:
     """Create a team."""
-    store = _store(database_url)
-    team = store.create_team(name)
-    store.close()
+    with _teams(database_url) as tenancy:
+        team = tenancy.create_team(name)
     if team is None:
         raise click.ClickException(f"a team named {name!r} exists already")
     if as_json:
@@ -157,9 +170,8 @@ def create_team(name: str, database_url: str | None, as_json: bool) -> None:
 @click.option("--database-url", default=None, help=_DB_HELP)
 def list_teams(database_url: str | None) -> None:
     """List teams."""
-    store = _store(database_url)
-    rows = [(t.id, t.name, t.created_at.strftime("%Y-%m-%d %H:%M")) for t in store.list_teams()]
-    store.close()
+    with _teams(database_url) as tenancy:
+        rows = [(t.id, t.name, t.created_at.strftime("%Y-%m-%d %H:%M")) for t in tenancy.list_teams()]
     table("Teams", ["id", "name", "created"], rows)
 
 
@@ -168,8 +180,8 @@ def api_keys() -> None:
     """API keys of a team (shown once, stored hashed)."""
 
 
-def _team(store, team: str):  # type: ignore[no-untyped-def]
-    found = store.find_team(team)
+def _team(tenancy, team: str):  # type: ignore[no-untyped-def]
+    found = tenancy.find_team(team)
     if found is None:
         raise click.ClickException(f"no team {team!r}; create it with `plughub teams create {team}`")
     return found
@@ -182,9 +194,8 @@ def _team(store, team: str):  # type: ignore[no-untyped-def]
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def create_key(team: str, name: str, database_url: str | None, as_json: bool) -> None:
     """Create a key; it is printed once and cannot be shown again."""
-    store = _store(database_url)
-    record, key = store.create_api_key(_team(store, team).id, name)
-    store.close()
+    with _teams(database_url) as tenancy:
+        record, key = tenancy.create_api_key(_team(tenancy, team).id, name)
     if as_json:
         echo_json({"id": record.id, "team_id": record.team_id, "name": record.name, "key": key})
     else:
@@ -196,18 +207,17 @@ def create_key(team: str, name: str, database_url: str | None, as_json: bool) ->
 @click.option("--database-url", default=None, help=_DB_HELP)
 def list_keys(team: str, database_url: str | None) -> None:
     """List a team's keys (never the keys themselves)."""
-    store = _store(database_url)
-    rows = [
-        (
-            k.id,
-            k.name,
-            k.prefix + "...",
-            k.created_at.strftime("%Y-%m-%d %H:%M"),
-            k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else "",
-        )
-        for k in store.list_api_keys(_team(store, team).id)
-    ]
-    store.close()
+    with _teams(database_url) as tenancy:
+        rows = [
+            (
+                k.id,
+                k.name,
+                k.prefix + "...",
+                k.created_at.strftime("%Y-%m-%d %H:%M"),
+                k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else "",
+            )
+            for k in tenancy.list_api_keys(_team(tenancy, team).id)
+        ]
     table("API keys", ["id", "name", "prefix", "created", "revoked"], rows)
 
 
@@ -216,9 +226,8 @@ def list_keys(team: str, database_url: str | None) -> None:
 @click.option("--database-url", default=None, help=_DB_HELP)
 def revoke_key(key_id: str, database_url: str | None) -> None:
     """Revoke a key by its id."""
-    store = _store(database_url)
-    revoked = store.revoke_api_key(key_id)
-    store.close()
+    with _teams(database_url) as tenancy:
+        revoked = tenancy.revoke_api_key(key_id)
     if not revoked:
         raise click.ClickException(f"no active key {key_id!r}")
     click.echo(f"Revoked key {key_id}")

@@ -83,6 +83,19 @@ class AuditLog:
         if dropped == 1 or dropped % 1000 == 0:
             logger.warning("the audit queue is full (the database is unavailable); runs dropped so far: %d", dropped)
 
+    def runs(self, connection_id: str, limit: int = 50) -> list[RunRecord]:
+        """A connection's audited runs, newest first, this process's queued ones included.
+
+        Args:
+            connection_id: The connection.
+            limit: The most runs returned.
+
+        Returns:
+            The runs.
+        """
+        self.flush()  # what this process ran is written before it is read
+        return self.store.runs.list(connection_id, limit)
+
     def flush(self) -> None:
         """Wait until every run queued so far is written, or until a write fails (the database is down)."""
         with self._progress:
@@ -133,7 +146,7 @@ class AuditLog:
         lost = 0
         while True:
             try:
-                self.store.record_runs(runs)
+                self.store.runs.record_many(runs)
             except DatabaseUnavailable:
                 attempt += 1
                 if attempt == 1:

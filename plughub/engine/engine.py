@@ -1,72 +1,37 @@
-"""The engine facade: catalog, store, vault and executor behind one set of calls.
+"""The engine: the composition root that builds plughub's services and wires them together.
 
-Both backends end here: the embedded backend calls it in process, the server over HTTP.
+Both backends end here: the embedded backend calls the services in process, the server over HTTP.
+The engine holds no business logic of its own; each service receives the few collaborators it needs.
 """
 
 from __future__ import annotations
 
-import logging
-import secrets
-import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from typing import Any
+from functools import partial
 
 import httpx
 
 from plughub.config import Settings, ensure_home
-from plughub.engine.actions import ActionsMixin
+from plughub.engine.actions.service import ActionService
+from plughub.engine.actions.signers import Signers
+from plughub.engine.actions.validation import InputValidator
 from plughub.engine.audit import AuditLog
 from plughub.engine.catalog import Catalog
-from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec, OAuth2Spec
-from plughub.engine.connect import ConnectInputs, split_connect_data
-from plughub.engine.connection_view import describe_connection
-from plughub.engine.executor import Executor, RetryPolicy
-from plughub.engine.integrations import IntegrationsMixin, check_paging, page_of
-from plughub.engine.keyring import load_master_key, open_vault, rotate_data_key
-from plughub.engine.mcp import McpConnections, mcp_config
-from plughub.engine.netguard import GuardedTransport, parse_allowlist
+from plughub.engine.catalog.service import IntegrationService, stored_definition
+from plughub.engine.connections.service import ConnectionService
+from plughub.engine.credentials import Credentials
+from plughub.engine.http.guard import Guard, GuardedTransport, parse_allowlist
+from plughub.engine.http.send import RetryPolicy, Sender
+from plughub.engine.mcp_client.service import McpConnections
+from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.oauth.flows import OAuthFlows
-from plughub.engine.oauth_apps import OAuthAppsMixin
-from plughub.engine.signers import Signers
-from plughub.engine.store import (
-    LOCAL_TEAM,
-    ConnectionRecord,
-    StaleKeyError,
-    Store,
-    open_database,
-    sqlite_url,
-)
-from plughub.engine.validation import InputValidator
-from plughub.engine.vault import KeyNotInRing, Vault
-from plughub.enums import AuthenticationSchema, ConnectionStatus
-from plughub.exceptions import (
-    ConnectionNotFound,
-    InvalidInput,
-    OAuthProviderError,
-)
-from plughub.schemas import (
-    ConnectionInfo,
-    ConnectRequest,
-    ConnectResult,
-    DeleteResult,
-    Page,
-)
+from plughub.engine.store import Database, Store, open_database, sqlite_url
+from plughub.engine.teams import Teams
 
 __all__ = ["Engine"]
 
-logger = logging.getLogger("plughub.engine")
-_STATIC = (
-    AuthenticationSchema.API_KEY,
-    AuthenticationSchema.BEARER_TOKEN,
-    AuthenticationSchema.BASIC,
-    AuthenticationSchema.NO_AUTH,
-)
 
-
-class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
-    """plughub's engine.
+class Engine:
+    """plughub's engine: the services, built and wired.
 
     Args:
         settings: The configuration; read from the environment when omitted.
@@ -74,7 +39,23 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
         transport: An httpx transport for upstream calls (tests); the network by default.
         guard_outbound: Refuse private, loopback, link-local and metadata addresses unless
             `PLUGHUB_ALLOW_PRIVATE_NETWORKS` allows them (the server turns this on).
-        audit: Record every action run (team, connection, action, status, duration).
+        audit: Record every action run (team, connection, action, status, duration); on with
+            `guard_outbound` by default.
+
+    Attributes:
+        settings: The configuration.
+        store: Persistence (`store.db` is the database).
+        catalog: The integration definitions.
+        credentials: Seals and opens secrets (the vault and its key ring).
+        integrations: The catalog's calls (list, get, create, import, verify).
+        connections: Connections (create, get, list, delete, reconnect, complete_authorization).
+        actions: A connection's actions (list, get, run, run_async).
+        oauth: The OAuth flows (consent, callback, refresh, revocation).
+        oauth_apps: The teams' OAuth clients.
+        mcp: MCP servers behind MCP connections.
+        http: The sender every upstream request goes through.
+        audit: The audit of action runs.
+        teams: Teams, API keys and connect sessions.
     """
 
     def __init__(
@@ -87,318 +68,61 @@ class Engine(IntegrationsMixin, ActionsMixin, OAuthAppsMixin):
         audit: bool | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
-        self.store = Store(
-            open_database(database_url or sqlite_url(ensure_home(self.settings.home))),
-            cache_ttl=self.settings.cache_ttl,
-        )
+        database = open_database(database_url or sqlite_url(ensure_home(self.settings.home)))
+        self.store = Store(Database(database, cache_ttl=self.settings.cache_ttl))
         # Another server process may store a definition later: a miss looks in the store.
-        self.catalog = Catalog(self.settings.catalog_path, missing=self._stored_definition)
-        self.load_stored_definitions()
-        allowlist = parse_allowlist(self.settings.allow_private_networks) if guard_outbound else None
+        self.catalog = Catalog(self.settings.catalog_path, missing=partial(stored_definition, self.store))
+        guard = Guard(parse_allowlist(self.settings.allow_private_networks)) if guard_outbound else None
         network = transport is None  # a given transport stands in for the network (tests)
-        if allowlist is not None and transport is None:
+        if guard is not None and transport is None:
             transport = GuardedTransport(
-                allowlist,
+                guard,
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30),
             )
-        self.audit = guard_outbound if audit is None else audit
-        self.guard_outbound = guard_outbound
-        self.audit_log = AuditLog(self.store)
-        self.signers = Signers(self.settings.cache_ttl)
-        self.executor = Executor(
+        self.http = Sender(
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
             retry=RetryPolicy(attempts=max(1, self.settings.retry_attempts), max_wait=self.settings.retry_max_wait),
             transport=transport,
             trust_env=not guard_outbound,
             asynchronous=network,
-            allowlist=allowlist,
+            guard=guard,
         )
-        self.validator = InputValidator()
-        self.oauth = OAuthFlows(self)
-        self.mcp = McpConnections(self)
-        self._vault: Vault | None = None
-        self._master: bytes | None = None
-        self._lock = threading.Lock()
-        # `offload`'s threads (a network database's reads from an event loop); started when needed.
-        self.db_threads = ThreadPoolExecutor(max_workers=40, thread_name_prefix="plughub-db")
+        self.credentials = Credentials(self.store, self.settings)
+        self.audit = AuditLog(self.store)
+        self.teams = Teams(self.store)
+        self.integrations = IntegrationService(self.catalog, self.store, self.http)
+        self.integrations.load_stored()
+        self.oauth_apps = OAuthApps(self.store, self.credentials, self.catalog, self.settings)
+        self.oauth = OAuthFlows(
+            self.store, self.credentials, self.catalog, self.oauth_apps, self.http.client, self.settings
+        )
+        self.mcp = McpConnections(self.credentials, self.settings, guard)
+        self.connections = ConnectionService(
+            self.catalog, self.store, self.credentials, self.oauth, self.oauth_apps, self.mcp
+        )
+        self._signers = Signers(self.settings.cache_ttl)
+        self.actions = ActionService(
+            catalog=self.catalog,
+            connections=self.connections,
+            store=self.store,
+            credentials=self.credentials,
+            oauth=self.oauth,
+            oauth_apps=self.oauth_apps,
+            mcp=self.mcp,
+            sender=self.http,
+            validator=InputValidator(),
+            signers=self._signers,
+            audit=self.audit if (guard_outbound if audit is None else audit) else None,
+        )
 
     def __repr__(self) -> str:
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"
 
     def close(self) -> None:
-        """Release the database, the HTTP pool and the MCP event loop."""
+        """Release the MCP event loop, the audit's thread, the HTTP pools and the database."""
         self.mcp.close()
-        self.db_threads.shutdown(wait=True)
-        self.audit_log.close()
-        self.signers.clear()
-        self.executor.close()
+        self.audit.close()
+        self._signers.clear()
+        self.http.close()
         self.store.close()
-
-    @property
-    def vault(self) -> Vault:
-        """The vault, opened on first use so that catalog commands need no key."""
-        if self._vault is None:
-            with self._lock:
-                if self._vault is None:
-                    master = load_master_key(
-                        self.settings.home, self.settings.secret_key, store_has_keys=bool(self.store.vault_keys())
-                    )
-                    self._vault = open_vault(self.store, master)
-                    self._master = master
-        return self._vault
-
-    def _reload_vault(self) -> Vault:
-        with self._lock:
-            assert self._master is not None  # noqa: S101 - the vault was opened before
-            self._vault = open_vault(self.store, self._master)
-            return self._vault
-
-    def _with_fresh_vault(self, write: Callable[[Vault], None]) -> None:
-        """Seal and store; if another process rotated the keys meanwhile, reload and seal again."""
-        try:
-            write(self.vault)
-        except StaleKeyError:
-            write(self._reload_vault())
-
-    def _open(self, record_id: str, blob: bytes) -> dict[str, Any]:
-        """Open a record; a key unknown to this process means a rotation elsewhere: reload once."""
-        try:
-            return self.vault.open(record_id, blob)
-        except KeyNotInRing:
-            return self._reload_vault().open(record_id, blob)
-
-    # Connections
-
-    def create_connection(self, request: ConnectRequest, *, team: str = LOCAL_TEAM) -> ConnectResult:
-        """Connect to an integration: validate, seal the credentials, store the connection.
-
-        Args:
-            request: The integration, scheme, name, connect data and end user.
-            team: The team that owns the connection.
-
-        Returns:
-            The new connection's id and status.
-
-        Raises:
-            IntegrationNotFound: Unknown integration.
-            UnsupportedScheme: The integration does not support the scheme.
-            MissingInputs: Required inputs are missing.
-            UnknownInputs: Inputs the scheme does not take.
-            InvalidInput: A value is malformed.
-        """
-        spec = self.catalog.spec(request.integration_id, team)
-        inputs = split_connect_data(spec, request.scheme, request.data)
-        auth = spec.auth_for(request.scheme)
-        record = ConnectionRecord(
-            id=secrets.token_hex(12),
-            integration_id=spec.id,
-            name=request.name or spec.display_name,
-            description=request.description or "",
-            scheme=request.scheme.value,
-            status=ConnectionStatus.ACTIVE.value,
-            config=mcp_config(inputs) if spec.protocol == "mcp" else inputs.config,
-            base_url=inputs.base_url,
-            team_id=team,
-            end_user_id=request.end_user_id,
-        )
-        credentials = inputs.credentials
-        if isinstance(auth, OAuth2Spec) and auth.grant_type == "client_credentials":
-            credentials = self._client_credentials(spec, auth, inputs)
-        elif isinstance(auth, (OAuth1Spec, OAuth2Spec)):
-            app = self.oauth_app(spec.id, team)
-            pending = replace(record, status=ConnectionStatus.PENDING.value)
-            url = self.oauth.start(pending, spec, auth, app, inputs.scopes)
-            return ConnectResult(id=record.id, status=ConnectionStatus.PENDING, redirect_url=url)
-        if credentials:
-            self._with_fresh_vault(
-                lambda vault: self.store.insert_connection(record, (vault.active, vault.seal(record.id, credentials)))
-            )
-        else:
-            self.store.insert_connection(record, None)
-        logger.info("connected %s with %s as %s", spec.id, request.scheme.value, record.id)
-        return ConnectResult(id=record.id, status=ConnectionStatus.ACTIVE)
-
-    def _client_credentials(self, spec: IntegrationSpec, auth: OAuth2Spec, inputs: ConnectInputs) -> dict[str, Any]:
-        try:
-            return self.oauth.client_credentials_token(
-                auth,
-                inputs.config,
-                inputs.credentials["client_id"],
-                inputs.credentials["client_secret"],
-                inputs.scopes,
-            )
-        except OAuthProviderError as exc:
-            raise InvalidInput(
-                f"{spec.display_name} refused these client credentials: {exc.message}; nothing was stored",
-                details=exc.details,
-            ) from None
-
-    def reconnect(
-        self, connection_id: str, scopes: list[str] | None = None, *, team: str = LOCAL_TEAM
-    ) -> ConnectResult:
-        """Start a new consent for an OAuth connection, keeping its id (re-consent, other scopes).
-
-        An active connection stays active with its old tokens until the new consent completes.
-
-        Args:
-            connection_id: The connection.
-            scopes: Scopes to ask for; None for the app's or the definition's.
-            team: The team that owns the connection.
-
-        Returns:
-            The connection's id and status, and the new `redirect_url`.
-
-        Raises:
-            ConnectionNotFound: No connection has this id.
-            InvalidInput: The connection does not use an OAuth authorization flow.
-            OAuthAppMissing: The integration has no OAuth app.
-        """
-        record = self._record(connection_id, team)
-        spec = self.catalog.spec(record.integration_id, team)
-        auth = spec.auth_for(AuthenticationSchema(record.scheme))
-        if not isinstance(auth, (OAuth1Spec, OAuth2Spec)) or getattr(auth, "grant_type", "") == "client_credentials":
-            raise InvalidInput(
-                f"connection {record.id} uses {record.scheme}, which has no consent to renew; "
-                "delete it and connect again with new credentials"
-            )
-        status = record.status if record.status == ConnectionStatus.ACTIVE.value else ConnectionStatus.PENDING.value
-        url = self.oauth.start(replace(record, status=status), spec, auth, self.oauth_app(spec.id, team), scopes)
-        return ConnectResult(id=record.id, status=ConnectionStatus(status), redirect_url=url)
-
-    def complete_authorization(self, params: Mapping[str, str], *, team: str | None = None) -> ConnectionInfo:
-        """Complete an OAuth authorization from the provider's redirect.
-
-        Args:
-            params: The callback URL's query parameters.
-            team: The team that must own the connection (checked before anything changes);
-                None accepts any (the browser's callback, where the state is the proof).
-
-        Returns:
-            The connection, now active.
-
-        Raises:
-            OAuthStateError: The state is missing, unknown, expired or already used.
-            OAuthProviderError: The provider refused (the pending connection is marked failed).
-            ConnectionNotFound: The connection belongs to another team than `team`.
-        """
-        return self.get_connection(self.oauth.complete(params, team), team=None)
-
-    def get_connection(self, connection_id: str, *, team: str | None = LOCAL_TEAM) -> ConnectionInfo:
-        """Describe a connection, secrets masked.
-
-        Args:
-            connection_id: Its id.
-            team: The team that owns the connection (another team's id is not found).
-
-        Returns:
-            The connection.
-
-        Raises:
-            ConnectionNotFound: No connection has this id.
-        """
-        return self._describe(self._record(connection_id, team), with_credentials=True)
-
-    def list_connections(
-        self,
-        query: str | None = None,
-        page_number: int = 0,
-        page_size: int = 20,
-        integration_id: str | None = None,
-        *,
-        team: str = LOCAL_TEAM,
-        end_user_id: str | None = None,
-    ) -> Page[ConnectionInfo]:
-        """List a team's connections, newest first.
-
-        Args:
-            query: Text to find in the name, description or integration id.
-            page_number: 0-based page.
-            page_size: Results per page.
-            integration_id: Only this integration's connections.
-            team: The team.
-            end_user_id: Only this end user's connections.
-
-        Returns:
-            One page of connections (credentials not included).
-        """
-        check_paging(page_number, page_size)
-        records, total = self.store.list_connections(
-            team_id=team,
-            query=query,
-            integration_id=integration_id,
-            end_user_id=end_user_id,
-            offset=page_number * page_size,
-            limit=page_size,
-        )
-        return page_of([self._describe(r, with_credentials=False) for r in records], total, page_number, page_size)
-
-    def delete_connection(self, connection_id: str, *, team: str = LOCAL_TEAM) -> DeleteResult:
-        """Delete a connection and its credentials, revoking OAuth tokens at the provider first.
-
-        A failed revocation is reported in the result; the local delete happens regardless.
-
-        Args:
-            connection_id: Its id.
-            team: The team that owns the connection (another team's id is not found).
-
-        Returns:
-            Whether the provider revoked the tokens, and why not when it did not.
-
-        Raises:
-            ConnectionNotFound: No connection has this id.
-        """
-        record = self._record(connection_id, team)
-        problem = None
-        revoked = False
-        if record.scheme == "OAUTH2" and self.catalog.contains(record.integration_id, team):
-            blob = self.store.get_credentials(record.id)
-            if blob:
-                spec = self.catalog.spec(record.integration_id, team)
-                problem = self.oauth.revoke(record, spec, self._open(record.id, blob))
-                revoked = problem is None and bool(getattr(spec.auth_for_mode("OAUTH2"), "revocation_url", None))
-        self.mcp.forget(connection_id)
-        if not self.store.delete_connection(connection_id, team):
-            raise self._not_found(connection_id)
-        if problem:
-            logger.warning("deleted connection %s, but revocation failed: %s", connection_id, problem)
-        return DeleteResult(id=connection_id, revoked=revoked, revocation_error=problem)
-
-    def _describe(self, record: ConnectionRecord, *, with_credentials: bool) -> ConnectionInfo:
-        return describe_connection(self, record, with_credentials=with_credentials)
-
-    def _record(self, connection_id: str, team: str | None) -> ConnectionRecord:
-        # Another team's connection answers exactly like a missing one.
-        record = self.store.get_connection(connection_id, team)
-        if record is None:
-            raise self._not_found(connection_id)
-        return record
-
-    @staticmethod
-    def _not_found(connection_id: str) -> ConnectionNotFound:
-        return ConnectionNotFound(
-            f"No connection with id '{connection_id}'. List them with "
-            "ModelFactory.list(function_type=FunctionType.CONNECTION) or `plughub connections list`.",
-            details={"id": connection_id},
-        )
-
-    # Keys
-
-    def rotate_keys(self) -> int:
-        """Re-encrypt every stored secret under a new data key, in one transaction.
-
-        Returns:
-            How many records were re-encrypted.
-        """
-        vault = self.vault
-        assert self._master is not None  # noqa: S101 - set by the vault property above
-        with self._lock:
-            self._vault, count = rotate_data_key(self.store, self._master, vault)
-        logger.info("rotated the data key: %d records re-encrypted under %s", count, self._vault.active)
-        return count
-
-
-def _jsonable(data: Any) -> Any:
-    import json
-
-    return json.loads(json.dumps(data, default=str))

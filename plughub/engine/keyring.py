@@ -78,11 +78,11 @@ def open_vault(store: Store, master: bytes) -> Vault:
         VaultKeyError: The master key is not the one that wrapped the store's keys.
     """
     fingerprint = master_key_id(master)
-    records = store.vault_keys()
+    records = store.vault_keys.list()
     if not records:
         kid = "k" + secrets.token_hex(6)
-        store.add_first_vault_key(VaultKeyRecord(kid, wrap_key(master, kid, new_key()), fingerprint, True))
-        records = store.vault_keys()
+        store.vault_keys.add_first(VaultKeyRecord(kid, wrap_key(master, kid, new_key()), fingerprint, True))
+        records = store.vault_keys.list()
     wrong = [r for r in records if r.master_kid != fingerprint]
     if wrong:
         raise VaultKeyError(
@@ -113,7 +113,7 @@ def rotate_data_key(store: Store, master: bytes, vault: Vault) -> tuple[Vault, i
     def reseal(record_id: str, blob: bytes) -> bytes:
         return fresh.seal(record_id, vault.open(record_id, blob))
 
-    count = store.rotate_vault_key(
+    count = store.vault_keys.rotate(
         VaultKeyRecord(kid, wrap_key(master, kid, key), master_key_id(master), False), reseal
     )
     return fresh, count

@@ -19,7 +19,7 @@ from plughub.schemas import ActionInfo, ActionResult, ConnectionInfo
 
 if TYPE_CHECKING:
     from plughub.engine import Engine
-    from plughub.engine.store import ApiKeyRecord
+    from plughub.engine.teams import ApiKeyRecord
 
 __all__ = ["END_USER_HEADER", "TeamSource", "team_endpoint"]
 
@@ -57,7 +57,7 @@ class TeamSource:
         Raises:
             ConnectionNotFound: No such connection for this team (and end user).
         """
-        info = self.engine.get_connection(connection_id, team=self.team)
+        info = self.engine.connections.get(connection_id, team=self.team)
         if self.end_user_id is not None and info.end_user_id != self.end_user_id:
             raise ConnectionNotFound(f"No connection with id '{connection_id}' for end user '{self.end_user_id}'.")
         return info
@@ -71,7 +71,7 @@ class TeamSource:
         Returns:
             The actions.
         """
-        return self.engine.list_actions(connection_id, team=self.team)
+        return self.engine.actions.list(connection_id, team=self.team)
 
     def run_action(self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:
         """Run an action of one of the team's connections.
@@ -84,7 +84,7 @@ class TeamSource:
         Returns:
             The result.
         """
-        return self.engine.run_action(connection_id, action, inputs, team=self.team)
+        return self.engine.actions.run(connection_id, action, inputs, team=self.team)
 
     def active_connections(self) -> list[ConnectionInfo]:
         """The team's (end user's) active connections, oldest first so that tool names stay put.
@@ -95,7 +95,7 @@ class TeamSource:
         found: list[ConnectionInfo] = []
         page = 0
         while True:
-            listed = self.engine.list_connections(
+            listed = self.engine.connections.list(
                 page_number=page, page_size=_PAGE, team=self.team, end_user_id=self.end_user_id
             )
             found += listed.results

@@ -19,6 +19,7 @@ from plughub.schemas.integrations import (
     ImportReport,
     InputField,
     IntegrationInfo,
+    TriggerInfo,
     VerifyFinding,
     VerifyReport,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "IntegrationInfo",
     "OAuthAppInfo",
     "Page",
+    "TriggerInfo",
     "VerifyFinding",
     "VerifyReport",
     "is_mcp_integration",

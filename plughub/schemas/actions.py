@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from plughub.enums import ResponseStatus
+from plughub.exceptions import PlughubError
 from plughub.schemas.integrations import InputField
 
 __all__ = ["ActionInfo", "ActionResult"]
@@ -37,3 +38,36 @@ class ActionResult(BaseModel):
     error_message: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     run_time: float = 0.0
+
+    @classmethod
+    def failure(
+        cls,
+        error: PlughubError,
+        *,
+        status_code: int | None = None,
+        data: Any = None,
+        run_time: float = 0.0,
+    ) -> ActionResult:
+        """A FAILED result that says what `error` says: its code, message and details.
+
+        Building failures from exceptions keeps `error_code` one of the exception classes' codes,
+        which the remote backend turns back into the class.
+
+        Args:
+            error: What went wrong.
+            status_code: The upstream's HTTP status, when it answered.
+            data: The upstream's parsed error body, when there is one.
+            run_time: Seconds the run took.
+
+        Returns:
+            The result.
+        """
+        return cls(
+            status=ResponseStatus.FAILED,
+            data=data,
+            status_code=status_code,
+            error_code=error.code,
+            error_message=error.message,
+            details=dict(error.details),
+            run_time=run_time,
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -14,6 +14,7 @@ __all__ = [
     "ImportReport",
     "InputField",
     "IntegrationInfo",
+    "TriggerInfo",
     "VerifyFinding",
     "VerifyReport",
 ]
@@ -54,10 +55,30 @@ class ActionSummary(BaseModel):
     description: str = ""
 
 
+class TriggerInfo(BaseModel):
+    """A trigger of an integration (DESIGN.md §10), as the catalog describes it.
+
+    `config` lists what a subscriber gives (`config_schema` is the same as one JSON Schema);
+    `subscribes` says whether plughub registers the webhook at the provider itself (otherwise the
+    user registers the subscription's webhook URL by hand); `interval` is a poll's period in seconds.
+    """
+
+    code: str
+    name: str
+    description: str = ""
+    type: Literal["webhook", "poll"]
+    events: list[str] = Field(default_factory=list)
+    config: list[InputField] = Field(default_factory=list)
+    config_schema: dict[str, Any] = Field(default_factory=dict)
+    subscribes: bool = False
+    interval: int | None = None
+
+
 class IntegrationInfo(BaseModel):
     """The public description of an integration.
 
     `actions` lists the definition's actions; an MCP server's are known only once connected.
+    `triggers` lists what a connection can tell about (webhooks the provider sends, or polls).
     """
 
     id: str
@@ -70,6 +91,7 @@ class IntegrationInfo(BaseModel):
     auth_schemes: list[AuthSchemeInfo] = Field(default_factory=list)
     action_count: int = 0
     actions: list[ActionSummary] = Field(default_factory=list)
+    triggers: list[TriggerInfo] = Field(default_factory=list)
     source: str = "bundled"
 
     @property

@@ -90,7 +90,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         async with mcp.lifespan():  # a route's ASGI app gets no lifespan of its own
             yield
         write_through()  # stopping: nothing may be left in a batch when a signal ends the process
-        await served.executor.aclose()  # the loop's outbound connections
+        await served.http.aclose()  # the loop's outbound connections
         runs = getattr(_app.state, "aixplain_runs", None)
         if runs is not None:
             runs.close()  # let asynchronous aiXplain runs finish before the engine closes
@@ -155,7 +155,7 @@ def app_from_env() -> ServerApp:
     """
     configure_json_logs()
     app = create_app()
-    _ = app.api.state.engine.executor.async_transport  # aiohttp loaded now, so that it is frozen below
+    _ = app.api.state.engine.http.async_transport  # aiohttp loaded now, so that it is frozen below
     _settle_memory()
     return app
 

@@ -8,7 +8,7 @@ server's business, decided here for the REST routes, the run route, `/mcp` and t
 422  InvalidInput and its subclasses, InvalidDefinition, OAuthAppMissing
 404  NotFoundError and its subclasses
 409  ConflictError, ConnectionStateError (InvalidCredentials), ConnectionExpired
-400  OAuthError (OAuthStateError)     502  OAuthProviderError, ActionError (UpstreamStatusError, McpProtocolError)
+400  OAuthError (OAuthStateError)     502  OAuthProviderError, ActionError and its subclasses
 504  UpstreamTransportError (UpstreamTimeout)
 503  BackendError, DatabaseUnavailable (with Retry-After: 5)
 500  everything else (ConfigurationError, CatalogError, CredentialError, ...)

@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from plughub.engine import Engine
-from plughub.engine.actions import StagedRun
+from plughub.engine.actions.service import StagedRun
 from plughub.exceptions import PlughubError
 from plughub.schemas import ActionResult
 from plughub.server.errors import error_response, http_error_response, invalid_request_response, unexpected
@@ -75,22 +75,22 @@ class RunAction:
         connection_id, action = request.path_params["connection_id"], request.path_params["action"]
         inputs = _well_formed(body)
         if inputs is None:  # the key first (401 before 422, as FastAPI's dependencies come first)
-            team = await self.engine.offload(self._team, key)
+            team = await self.engine.store.db.offload(self._team, key)
             inputs = _validated(body).inputs
-            staged = await self.engine.offload(self._stage, team, connection_id, action, inputs)
+            staged = await self.engine.store.db.offload(self._stage, team, connection_id, action, inputs)
         else:
-            staged = await self.engine.offload(self._admit, key, connection_id, action, inputs)
-        result = await self.engine.finish_run(staged)
+            staged = await self.engine.store.db.offload(self._admit, key, connection_id, action, inputs)
+        result = await self.engine.actions.finish(staged)
         return Response(result.model_dump_json(by_alias=True), media_type="application/json")
 
     def _team(self, key: str) -> str:
-        team = self.engine.store.key_team(key)
+        team = self.engine.teams.key_team(key)
         if team is None:
             raise unknown_key()
         return team
 
     def _stage(self, team: str, connection_id: str, action: str, inputs: dict[str, Any]) -> StagedRun:
-        return self.engine.stage_run(connection_id, action, inputs, team=team)
+        return self.engine.actions.stage(connection_id, action, inputs, team=team)
 
     def _admit(self, key: str, connection_id: str, action: str, inputs: dict[str, Any]) -> StagedRun:
         """The key's team and the staged run, in one trip to the database."""

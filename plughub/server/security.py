@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from plughub.engine.store import ApiKeyRecord
+from plughub.engine.teams import ApiKeyRecord
 from plughub.exceptions import AuthenticationError
 
 __all__ = ["Team", "presented_key", "require_key", "required_key", "unknown_key"]
@@ -71,7 +71,7 @@ def require_key(request: Request) -> ApiKeyRecord:
         AuthenticationError: No key, or an unknown or revoked one.
     """
     key = required_key(request.headers.get("authorization", ""), request.headers.get("x-api-key", ""))
-    record: ApiKeyRecord | None = request.app.state.engine.store.authenticate(key)
+    record: ApiKeyRecord | None = request.app.state.engine.teams.authenticate(key)
     if record is None:
         raise unknown_key()
     request.state.team = record.team_id

@@ -162,9 +162,9 @@ def wire(home: Path, tmp_path: Path) -> Iterator[Wire]:
     engine = Engine(settings, guard_outbound=True)
     teams = []
     for name in ("team-a", "team-b"):
-        team = engine.store.create_team(name)
+        team = engine.teams.create_team(name)
         assert team is not None
-        _record, key = engine.store.create_api_key(team.id, "aixplain tests")
+        _record, key = engine.teams.create_api_key(team.id, "aixplain tests")
         teams.append(Team(team.id, key))
     workdir = tmp_path / "sdk"
     workdir.mkdir()
@@ -192,9 +192,9 @@ def sandbox_definition(sandbox: SandboxServer, new_id: str = "wire-sandbox") -> 
 @pytest.fixture
 def wire_sandbox(wire: Wire, sandbox: SandboxServer) -> SandboxServer:
     """The sandbox as team A's integration `wire-sandbox`, with team A's OAuth app at both providers."""
-    wire.engine.create_integration(sandbox_definition(sandbox), team=wire.team_a.id)
+    wire.engine.integrations.create(sandbox_definition(sandbox), team=wire.team_a.id)
     sandbox.register_oauth_client(CLIENT_ID, CLIENT_SECRET, wire.settings.callback_url)
-    wire.engine.set_oauth_app("wire-sandbox", CLIENT_ID, CLIENT_SECRET, team=wire.team_a.id)
+    wire.engine.oauth_apps.set("wire-sandbox", CLIENT_ID, CLIENT_SECRET, team=wire.team_a.id)
     return sandbox
 
 

@@ -46,7 +46,7 @@ def connection(wire: Wire, wire_sandbox: SandboxServer) -> str:
     request = ConnectRequest(
         integration_id="wire-sandbox", scheme=AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY}
     )
-    return wire.engine.create_connection(request, team=wire.team_a.id).id
+    return wire.engine.connections.create(request, team=wire.team_a.id).id
 
 
 def test_the_sdk_sees_another_teams_ids_as_missing_and_a_wrong_key_as_401(wire: Wire, connection: str) -> None:
@@ -121,7 +121,7 @@ def test_another_teams_connection_is_a_404_on_every_route(wire: Wire, connection
 
 
 def _count(wire: Wire) -> int:
-    return wire.engine.list_connections(team=wire.team_a.id).total
+    return wire.engine.connections.list(team=wire.team_a.id).total
 
 
 def test_bad_requests_are_400_with_a_message_and_store_nothing(wire: Wire, connection: str) -> None:

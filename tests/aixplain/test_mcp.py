@@ -61,7 +61,7 @@ def test_an_mcp_server_through_the_sdk(wire: Wire) -> None:
     }
     assert results["v2_inputs"] == ["a", "b"]
     assert results["v2_add"] == {"result": 42}
-    connections = wire.engine.list_connections(team=wire.team_a.id).results
+    connections = wire.engine.connections.list(team=wire.team_a.id).results
     assert {c.integration_id for c in connections} == {"mcp"}
     assert len(connections) == 3
     # The server's URL is a credential: no answer of plughub's carries it (the SDK logs every answer).

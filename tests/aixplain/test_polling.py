@@ -24,11 +24,11 @@ from tests.upstream import Reply, Upstream
 
 def _connect(engine: Engine, team: str, upstream: Upstream) -> str:
     upstream.route("GET", "/slow", Reply(200, {"report": "done"}, delay=SLOW))
-    engine.create_integration(upstream_definition(upstream), team=team)
+    engine.integrations.create(upstream_definition(upstream), team=team)
     request = ConnectRequest(
         integration_id="wire-upstream", scheme=AuthenticationSchema.BEARER_TOKEN, data={"token": CANARY_TOKEN}
     )
-    return engine.create_connection(request, team=team).id
+    return engine.connections.create(request, team=team).id
 
 
 def _pending(connection_id: str, team: str, request_id: str, **times: timedelta) -> PendingRunRecord:
@@ -45,7 +45,7 @@ def _pending(connection_id: str, team: str, request_id: str, **times: timedelta)
 
 
 def _rows(engine: Engine) -> int:
-    with engine.store.engine.connect() as db:
+    with engine.store.db.sql_engine.connect() as db:
         return int(db.execute(select(func.count()).select_from(pending_runs)).scalar() or 0)
 
 
@@ -53,9 +53,9 @@ def test_a_lost_run_fails_and_an_expired_one_is_gone(wire: Wire, upstream: Upstr
     team = wire.team_a.id
     connection = _connect(wire.engine, team, upstream)
     store = wire.engine.store
-    store.create_pending_run(_pending(connection, team, "req_lost", deadline=-timedelta(seconds=1)))
-    store.create_pending_run(_pending(connection, team, "req_running"))
-    store.create_pending_run(_pending(connection, team, "req_old", expires=-timedelta(seconds=1)))
+    store.pending_runs.create(_pending(connection, team, "req_lost", deadline=-timedelta(seconds=1)))
+    store.pending_runs.create(_pending(connection, team, "req_running"))
+    store.pending_runs.create(_pending(connection, team, "req_old", expires=-timedelta(seconds=1)))
     with wire.http(wire.team_a.key) as a:
         lost = a.get("/api/v1/data/req_lost")
         assert lost.status_code == 200
@@ -79,19 +79,19 @@ def test_a_lost_run_fails_and_an_expired_one_is_gone(wire: Wire, upstream: Upstr
         assert expired.json()["message"].startswith("No run with request id 'req_old'")
     # The next run sweeps expired rows.
     assert _rows(wire.engine) == 3
-    store.create_pending_run(_pending(connection, team, "req_new"))
+    store.pending_runs.create(_pending(connection, team, "req_new"))
     assert _rows(wire.engine) == 3
-    assert store.get_pending_run("req_old", team) is None
-    assert store.get_pending_run("req_new", wire.team_b.id) is None
+    assert store.pending_runs.get("req_old", team) is None
+    assert store.pending_runs.get("req_new", wire.team_b.id) is None
 
 
 def test_servers_on_one_postgresql_database_share_pending_runs(home: object, upstream: Upstream) -> None:
     with postgres_database() as database_url:
         settings = dataclasses.replace(Settings.from_env(), allow_private_networks="127.0.0.0/8")
         first = Engine(settings, database_url=database_url, guard_outbound=True)
-        team = first.store.create_team("pg-team")
+        team = first.store.tenancy.create_team("pg-team")
         assert team is not None
-        _record, key = first.store.create_api_key(team.id, "tests")
+        _record, key = first.store.tenancy.create_api_key(team.id, "tests")
         connection = _connect(first, team.id, upstream)
         second = Engine(settings, database_url=database_url, guard_outbound=True)
         try:

@@ -68,11 +68,11 @@ def connection(wire: Wire, upstream: Upstream) -> str:
     upstream.route("POST", "/channels/C1/messages", _send)
     upstream.route("GET", "/slow", Reply(200, {"report": "done"}, delay=SLOW))
     upstream.route("GET", "/broken", Reply(500, {"error": "supplier exploded"}))
-    wire.engine.create_integration(upstream_definition(upstream), team=wire.team_a.id)
+    wire.engine.integrations.create(upstream_definition(upstream), team=wire.team_a.id)
     request = ConnectRequest(
         integration_id="wire-upstream", scheme=AuthenticationSchema.BEARER_TOKEN, data={"token": CANARY_TOKEN}
     )
-    return wire.engine.create_connection(request, team=wire.team_a.id).id
+    return wire.engine.connections.create(request, team=wire.team_a.id).id
 
 
 def _success(answer: dict[str, Any], data: Any) -> None:
@@ -133,8 +133,8 @@ def test_runs_at_once_through_polling_and_failing(wire: Wire, upstream: Upstream
     assert sorted(s.json()["text"] for s in sent) == ["v1 async", "v1 at once", "v2 async", "v2 at once", "v2 on v1"]
     assert {s.header("Authorization") for s in upstream.seen} == {f"Bearer {CANARY_TOKEN}"}
     # Same engine, same rules: every run is audited, the failed ones with the upstream's status.
-    wire.engine.audit_log.flush()
-    audit = wire.engine.store.list_runs(connection, limit=100)
+    wire.engine.audit.flush()
+    audit = wire.engine.store.runs.list(connection, limit=100)
     assert sum(r.action == "WIRE_UPSTREAM_SEND_MESSAGE" and r.status == "SUCCESS" for r in audit) == 5
     assert {r.upstream_status for r in audit if r.action == "WIRE_UPSTREAM_BROKEN"} == {500}
     assert_clean(output)
@@ -175,14 +175,14 @@ def test_an_outcome_is_sealed_and_only_its_team_can_poll_it(wire: Wire, connecti
             "kept for 60 minutes after a run starts. Run the action again.",
         }
         # The outcome is user data: sealed in the database, like credentials.
-        sealed = wire.engine.store.get_credentials(pending_run_record_id(body["requestId"]))
+        sealed = wire.engine.store.credentials.get(pending_run_record_id(body["requestId"]))
         assert sealed is not None and b"secret plans" not in sealed
         # A key rotation re-seals it with the other secrets; it still opens.
-        assert wire.engine.rotate_keys() >= 2
-        resealed = wire.engine.store.get_credentials(pending_run_record_id(body["requestId"]))
+        assert wire.engine.credentials.rotate() >= 2
+        resealed = wire.engine.store.credentials.get(pending_run_record_id(body["requestId"]))
         assert resealed is not None and resealed != sealed
         assert a.get(poll).json() == outcome
         # Deleting the connection deletes its runs' outcomes.
         assert a.delete(f"/sdk/models/{connection}").status_code == 200
-        assert wire.engine.store.get_credentials(pending_run_record_id(body["requestId"])) is None
+        assert wire.engine.store.credentials.get(pending_run_record_id(body["requestId"])) is None
         assert a.get(poll).status_code == 404

@@ -19,9 +19,9 @@ def test_the_switch_off_removes_the_routes(monkeypatch: pytest.MonkeyPatch, valu
     app = create_app(settings=settings)
     assert not hasattr(app.api.state, "aixplain_runs")
     engine = app.api.state.engine
-    team = engine.store.create_team("switch")
+    team = engine.teams.create_team("switch")
     assert team is not None
-    _record, key = engine.store.create_api_key(team.id, "tests")
+    _record, key = engine.teams.create_api_key(team.id, "tests")
     with serve_app(app) as url, httpx.Client(base_url=url, headers={"x-api-key": key}, timeout=10) as client:
         for method, path in (
             ("POST", "/sdk/models/paginate"),

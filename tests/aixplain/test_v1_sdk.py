@@ -70,7 +70,7 @@ def test_v1_lists_gets_and_connects_with_all_six_schemes(wire: Wire, wire_sandbo
     script = V1_SCHEMES % {"api_key": CANARY_API_KEY, "token": CANARY_TOKEN, "password": CANARY_PASSWORD}
     results, output = wire.sdk(script)
 
-    first_page = wire.engine.list_integrations(team=wire.team_a.id)  # the team's view, 20 a page
+    first_page = wire.engine.integrations.list(team=wire.team_a.id)  # the team's view, 20 a page
     assert results["listed"] == sorted(i.id for i in first_page.results)
     assert results["list_total"] == first_page.total > 100
     assert results["searched"][0] == "wire-sandbox"

@@ -68,7 +68,7 @@ def test_v2_searches_gets_and_connects_with_all_six_schemes(wire: Wire, wire_san
     results, output = wire.sdk(script, run_url="/api/v2/execute")
 
     assert results["search"]["ids"][0] == "wire-sandbox"
-    assert results["all"]["ok"] == wire.engine.list_integrations(team=wire.team_a.id).total
+    assert results["all"]["ok"] == wire.engine.integrations.list(team=wire.team_a.id).total
     assert results["integration"] == {
         "class": "Integration",
         "name": "Wire Sandbox",
@@ -130,6 +130,6 @@ def test_v2_searches_gets_and_connects_with_all_six_schemes(wire: Wire, wire_san
     assert results["deleted"]["error"] == "APIError"
     assert "No tool (connection) with id" in results["deleted"]["message"]
     # Nothing half-made was stored by the refused connects.
-    names = [c.name for c in wire.engine.list_connections(team=wire.team_a.id, page_size=100).results]
+    names = [c.name for c in wire.engine.connections.list(team=wire.team_a.id, page_size=100).results]
     assert "v2-bad" not in names
     assert_clean(output)

@@ -174,6 +174,8 @@ def test_integrations_show_github(runner: CliRunner) -> None:
     assert re.search(r"Actions \(\d+\)", out)
     assert re.search(r"BEARER_TOKEN\s+│ token\s+│ yes\s+│ yes", out)  # required, secret
     assert re.search(r"OAUTH2\s+│ -\s+│.*consent in the browser", out)
+    assert re.search(r"Triggers \(\d+\)", out)
+    assert re.search(r"GITHUB_ISSUE_OPENED\s+│ webhook\s+│ issues\s+│ Issue opened", out)
 
 
 def test_integrations_show_github_json(runner: CliRunner) -> None:
@@ -185,6 +187,9 @@ def test_integrations_show_github_json(runner: CliRunner) -> None:
     assert token["required"] is True and token["secret"] is True
     assert schemes["OAUTH2"]["inputs"] == []
     assert info["action_count"] > 0
+    opened = {t["code"]: t for t in info["triggers"]}["GITHUB_ISSUE_OPENED"]
+    assert (opened["type"], opened["events"], opened["subscribes"]) == ("webhook", ["issues"], True)
+    assert [c["code"] for c in opened["config"]] == ["owner", "repo"]
 
 
 def test_integrations_show_sandbox_lists_every_scheme(runner: CliRunner) -> None:

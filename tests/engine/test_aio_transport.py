@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from plughub.engine.executor import Executor, RetryPolicy
-from plughub.engine.netguard import ALLOWLIST_ENV, parse_allowlist
+from plughub.engine.http.guard import ALLOWLIST_ENV, Guard, parse_allowlist
+from plughub.engine.http.send import RetryPolicy, Sender
 from plughub.engine.redact import Redactor
 from plughub.enums import ResponseStatus
 from plughub.schemas import ActionResult
@@ -37,17 +37,17 @@ pytestmark = pytest.mark.usefixtures("loopback_only")
 SECRET = "canary-aio-secret"
 
 
-def _executor(allow: str | None = "127.0.0.0/8", *, guard: bool = True, **kwargs: Any) -> Executor:
-    return Executor(
+def _executor(allow: str | None = "127.0.0.0/8", *, guard: bool = True, **kwargs: Any) -> Sender:
+    return Sender(
         retry=RetryPolicy(attempts=3, base_wait=0),
         trust_env=False,
         asynchronous=True,
-        allowlist=parse_allowlist(allow) if guard else None,
+        guard=Guard(parse_allowlist(allow)) if guard else None,
         **kwargs,
     )
 
 
-def _send_async(executor: Executor, request: httpx.Request, auth: httpx.Auth | None = None) -> ActionResult:
+def _send_async(executor: Sender, request: httpx.Request, auth: httpx.Auth | None = None) -> ActionResult:
     async def go() -> ActionResult:
         try:
             return await executor.send_async("Echo ECHO_PING", request, auth, Redactor([SECRET]))
@@ -275,6 +275,6 @@ def test_certificates_are_verified(https_upstream: tuple[str, Path], monkeypatch
     assert refused.error_code == "upstream_unreachable"
     assert "certificate" in (refused.error_message or "").lower()
     monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # the CA store httpx reads, as on the sync path
-    trusted = _send_async(Executor(asynchronous=True, trust_env=True), httpx.Request("GET", f"{url}/x"))
+    trusted = _send_async(Sender(asynchronous=True, trust_env=True), httpx.Request("GET", f"{url}/x"))
     assert trusted.status is ResponseStatus.SUCCESS, trusted
     assert trusted.data == {"tls": True}

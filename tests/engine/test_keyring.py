@@ -56,13 +56,13 @@ def _assert_all_run(ids: dict[str, str]) -> None:
 
 
 def _credential_rows(engine: Engine) -> dict[str, tuple[str, bytes]]:
-    with engine.store.engine.connect() as db:
+    with engine.store.db.sql_engine.connect() as db:
         rows = db.execute(select(credentials.c.record_id, credentials.c.key_id, credentials.c.ciphertext)).all()
     return {r.record_id: (r.key_id, bytes(r.ciphertext)) for r in rows}
 
 
 def _vault_key_rows(engine: Engine) -> list[tuple[str, bool]]:
-    with engine.store.engine.connect() as db:
+    with engine.store.db.sql_engine.connect() as db:
         rows = db.execute(select(vault_keys.c.kid, vault_keys.c.active)).all()
     return sorted((r.kid, bool(r.active)) for r in rows)
 
@@ -144,7 +144,7 @@ def test_engine_uses_the_secret_key_setting(
     set_backend(EmbeddedBackend(engine=eng))
     ids = _connect_all(sandbox)
     assert not (home / KEY_FILE_NAME).exists()
-    assert {r.master_kid for r in eng.store.vault_keys()} == {master_key_id(master)}
+    assert {r.master_kid for r in eng.store.vault_keys.list()} == {master_key_id(master)}
     _assert_all_run(ids)
 
 
@@ -161,9 +161,9 @@ def test_engine_with_a_missing_key_file(
     fresh = Engine(settings)
     other_engine.append(fresh)
     with pytest.raises(VaultKeyError, match="Restore .*master.key from a backup or set PLUGHUB_SECRET_KEY"):
-        fresh.run_action(ids["API_KEY"], "SANDBOX_WHOAMI")
+        fresh.actions.run(ids["API_KEY"], "SANDBOX_WHOAMI")
     with pytest.raises(VaultKeyError, match="will not create a new key for an existing store"):
-        _ = fresh.vault
+        _ = fresh.credentials.active_key_id
     assert not (home / KEY_FILE_NAME).exists()
 
 
@@ -179,7 +179,7 @@ def test_engine_with_the_wrong_secret_key(
     second = Engine(dataclasses.replace(settings, secret_key=wrong))
     other_engine.append(second)
     with pytest.raises(VaultKeyError, match="is not the one this store was created with") as info:
-        second.run_action(ids["API_KEY"], "SANDBOX_WHOAMI")
+        second.actions.run(ids["API_KEY"], "SANDBOX_WHOAMI")
     for key in (right, wrong):
         assert key not in str(info.value)
         assert key not in repr(info.value)
@@ -191,7 +191,7 @@ def test_engine_with_a_malformed_secret_key(settings: Settings, other_engine: li
     other_engine.append(eng)
     expected = "PLUGHUB_SECRET_KEY is not a valid master key.*plughub keys generate"
     with pytest.raises(VaultKeyError, match=expected) as info:
-        _ = eng.vault
+        _ = eng.credentials.active_key_id
     assert bad not in str(info.value)
 
 
@@ -202,15 +202,15 @@ def test_rotate_reencrypts_every_record(
     backend: EmbeddedBackend, engine: Engine, settings: Settings, sandbox: SandboxServer, other_engine: list[Engine]
 ) -> None:
     ids = _connect_all(sandbox)
-    old_active = engine.vault.active
+    old_active = engine.credentials.active_key_id
     before = _credential_rows(engine)
     assert set(before) == {ids["API_KEY"], ids["BEARER_TOKEN"], ids["BASIC"]}
     assert {kid for kid, _ in before.values()} == {old_active}
     assert _vault_key_rows(engine) == [(old_active, True)]
 
-    assert engine.rotate_keys() == 3
+    assert engine.credentials.rotate() == 3
 
-    new_active = engine.vault.active
+    new_active = engine.credentials.active_key_id
     assert new_active != old_active
     after = _credential_rows(engine)
     assert set(after) == set(before)
@@ -225,20 +225,20 @@ def test_rotate_reencrypts_every_record(
     fresh = Engine(settings)
     other_engine.append(fresh)
     set_backend(EmbeddedBackend(engine=fresh))
-    assert fresh.vault.active == new_active
+    assert fresh.credentials.active_key_id == new_active
     _assert_all_run(ids)
 
     # And it can rotate again.
-    assert fresh.rotate_keys() == 3
-    assert {kid for kid, _ in _credential_rows(fresh).values()} == {fresh.vault.active}
+    assert fresh.credentials.rotate() == 3
+    assert {kid for kid, _ in _credential_rows(fresh).values()} == {fresh.credentials.active_key_id}
     _assert_all_run(ids)
 
 
 def test_rotate_an_empty_store(engine: Engine) -> None:
-    old = engine.vault.active
-    assert engine.rotate_keys() == 0
-    assert engine.vault.active != old
-    assert _vault_key_rows(engine) == [(engine.vault.active, True)]
+    old = engine.credentials.active_key_id
+    assert engine.credentials.rotate() == 0
+    assert engine.credentials.active_key_id != old
+    assert _vault_key_rows(engine) == [(engine.credentials.active_key_id, True)]
 
 
 def test_rotate_is_one_transaction(
@@ -250,7 +250,7 @@ def test_rotate_is_one_transaction(
     other_engine: list[Engine],
 ) -> None:
     ids = _connect_all(sandbox)
-    old_active = engine.vault.active
+    old_active = engine.credentials.active_key_id
     before = _credential_rows(engine)
     keys_before = _vault_key_rows(engine)
 
@@ -265,19 +265,19 @@ def test_rotate_is_one_transaction(
 
     monkeypatch.setattr(Vault, "open", failing_open)
     with pytest.raises(CredentialError, match="simulated failure while re-sealing"):
-        engine.rotate_keys()
+        engine.credentials.rotate()
     assert len(calls) == 2
     monkeypatch.setattr(Vault, "open", real_open)
 
     assert _credential_rows(engine) == before
     assert _vault_key_rows(engine) == keys_before
-    assert engine.vault.active == old_active
+    assert engine.credentials.active_key_id == old_active
     _assert_all_run(ids)
 
     fresh = Engine(settings)
     other_engine.append(fresh)
-    assert fresh.vault.active == old_active
-    assert fresh.vault.key_ids == [old_active]
+    assert fresh.credentials.active_key_id == old_active
+    assert fresh.credentials.key_ids == [old_active]
 
 
 def test_running_engine_sees_a_rotation_made_elsewhere(
@@ -286,21 +286,21 @@ def test_running_engine_sees_a_rotation_made_elsewhere(
     ids = _connect_all(sandbox)
     rotator = Engine(settings)
     other_engine.append(rotator)
-    assert rotator.rotate_keys() == 3
-    assert engine.run_action(ids["API_KEY"], "SANDBOX_WHOAMI").status == ResponseStatus.SUCCESS
+    assert rotator.credentials.rotate() == 3
+    assert engine.actions.run(ids["API_KEY"], "SANDBOX_WHOAMI").status == ResponseStatus.SUCCESS
 
 
 def test_connection_made_by_a_stale_engine_survives(
     backend: EmbeddedBackend, engine: Engine, settings: Settings, sandbox: SandboxServer, other_engine: list[Engine]
 ) -> None:
-    _ = engine.vault  # this engine has opened its key ring
+    _ = engine.credentials.active_key_id  # this engine has opened its key ring
     rotator = Engine(settings)
     other_engine.append(rotator)
-    rotator.rotate_keys()
+    rotator.credentials.rotate()
     response = IntegrationFactory.get("sandbox").connect(
         AuthenticationSchema.API_KEY, data={"api_key": CANARY_API_KEY, "port": sandbox.port}
     )
     connection_id = response.data["id"]
     fresh = Engine(settings)
     other_engine.append(fresh)
-    assert fresh.run_action(connection_id, "SANDBOX_WHOAMI").status == ResponseStatus.SUCCESS
+    assert fresh.actions.run(connection_id, "SANDBOX_WHOAMI").status == ResponseStatus.SUCCESS

@@ -14,14 +14,15 @@ from typing import Any
 import httpx
 import pytest
 
-from plughub.engine.executor import Executor, RetryPolicy
-from plughub.engine.netguard import (
+from plughub.engine.http.guard import (
     ALLOWLIST_ENV,
+    Guard,
     GuardedTransport,
-    OutboundBlocked,
+    GuardRefusal,
     is_blocked_address,
     parse_allowlist,
 )
+from plughub.engine.http.send import RetryPolicy, Sender
 from plughub.engine.redact import Redactor
 from plughub.enums import ResponseStatus
 from plughub.exceptions import ConfigurationError
@@ -57,7 +58,7 @@ class Forbidden(httpx.BaseTransport):
 
 
 def _client(allow: str | None, inner: httpx.BaseTransport, **kwargs: Any) -> httpx.Client:
-    return httpx.Client(transport=GuardedTransport(parse_allowlist(allow), transport=inner), **kwargs)
+    return httpx.Client(transport=GuardedTransport(Guard(parse_allowlist(allow)), transport=inner), **kwargs)
 
 
 def _port(upstream: Upstream) -> int:
@@ -122,7 +123,7 @@ def test_parse_allowlist_rejects_invalid_entries(entry: str) -> None:
 
 
 def test_loopback_is_blocked_by_default(upstream: Upstream) -> None:
-    with _client(None, Forbidden()) as client, pytest.raises(OutboundBlocked) as info:
+    with _client(None, Forbidden()) as client, pytest.raises(GuardRefusal) as info:
         client.get(f"{upstream.url}/ping?api_key=canary-query-secret")
     message = str(info.value)
     assert ALLOWLIST_ENV in message
@@ -149,7 +150,7 @@ def test_loopback_allowed_by_host_name(upstream: Upstream, dns: FakeDNS) -> None
     port = _port(upstream)
     with _client("LocalHost", httpx.HTTPTransport()) as client:
         assert client.get(f"http://localhost:{port}/ping").json() == {"pong": True}
-        with pytest.raises(OutboundBlocked):  # the name is allowed, not the address
+        with pytest.raises(GuardRefusal):  # the name is allowed, not the address
             client.get(f"http://127.0.0.1:{port}/ping")
     assert upstream.seen[0].header("Host") == f"localhost:{port}"
     assert len(upstream.seen) == 1
@@ -160,7 +161,7 @@ def test_name_resolving_to_blocked_address_is_refused_before_connecting(
     dns: FakeDNS, address: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     dns.set("internal.test", [address])
-    with _client("192.168.0.0/16, other.test", Forbidden()) as client, pytest.raises(OutboundBlocked) as info:
+    with _client("192.168.0.0/16, other.test", Forbidden()) as client, pytest.raises(GuardRefusal) as info:
         client.get("http://user:pw@internal.test/latest?token=canary-q")
     message = str(info.value)
     assert "the host internal.test is not allowed" in message
@@ -178,7 +179,7 @@ def test_name_resolving_to_blocked_address_is_refused_before_connecting(
 @pytest.mark.parametrize("order", [["93.184.216.34", "10.0.0.1"], ["10.0.0.1", "93.184.216.34"]])
 def test_name_resolving_to_public_and_private_is_refused(dns: FakeDNS, order: list[str]) -> None:
     dns.set("mixed.test", order)
-    with _client(None, Forbidden()) as client, pytest.raises(OutboundBlocked, match="the host mixed.test is not"):
+    with _client(None, Forbidden()) as client, pytest.raises(GuardRefusal, match="the host mixed.test is not"):
         client.get("https://mixed.test/")
 
 
@@ -217,7 +218,7 @@ def test_dns_rebinding_goes_to_the_pinned_address(upstream: Upstream, dns: FakeD
     with _client("127.0.0.0/8", recorder) as client:
         assert client.get(f"http://rebind.test:{port}/ping").json() == {"pong": True}
         assert dns.calls.count("rebind.test") == 1  # nothing looked the name up again to connect
-        with pytest.raises(OutboundBlocked, match="rebind.test is not allowed"):  # the next lookup's answer
+        with pytest.raises(GuardRefusal, match="rebind.test is not allowed"):  # the next lookup's answer
             client.get(f"http://rebind.test:{port}/ping")
     assert [str(r.url) for r in recorder.requests] == [f"http://127.0.0.1:{port}/ping"]
     assert recorder.requests[0].headers["Host"] == f"rebind.test:{port}"
@@ -232,7 +233,7 @@ def test_redirect_to_a_refused_host_is_blocked_at_the_second_hop(
     upstream.route("GET", "/start", Reply(302, "", headers={"Location": location}))
     dns.set("metadata.test", ["169.254.169.254"])
     recorder = Recorder(httpx.HTTPTransport())
-    with _client("127.0.0.0/8", recorder, follow_redirects=True) as client, pytest.raises(OutboundBlocked) as info:
+    with _client("127.0.0.0/8", recorder, follow_redirects=True) as client, pytest.raises(GuardRefusal) as info:
         client.get(f"{upstream.url}/start")
     assert [r.url.host for r in recorder.requests] == ["127.0.0.1"]  # the first hop went out, not the second
     assert [s.path for s in upstream.seen] == ["/start"]
@@ -247,13 +248,13 @@ def test_redirect_to_a_refused_host_is_blocked_at_the_second_hop(
 def test_unresolvable_name_is_a_connect_error(dns: FakeDNS) -> None:
     with _client(None, Forbidden()) as client, pytest.raises(httpx.ConnectError) as info:
         client.get("http://nowhere.test/?q=canary-q")
-    assert not isinstance(info.value, OutboundBlocked)
+    assert not isinstance(info.value, GuardRefusal)
     assert "could not resolve host nowhere.test" in str(info.value)
     assert "canary-q" not in str(info.value)
 
 
 def test_executor_reports_a_refusal_without_retrying(upstream: Upstream, dns: FakeDNS) -> None:
-    executor = Executor(retry=RetryPolicy(attempts=3, base_wait=0), transport=GuardedTransport(transport=Forbidden()))
+    executor = Sender(retry=RetryPolicy(attempts=3, base_wait=0), transport=GuardedTransport(transport=Forbidden()))
     try:
         request = httpx.Request("GET", f"{upstream.url}/ping", params={"appid": "canary-appid"})
         result = executor.send("Echo ECHO_PING", request, None, Redactor(["canary-appid"]))
@@ -271,7 +272,7 @@ def test_executor_reports_a_refusal_without_retrying(upstream: Upstream, dns: Fa
 def test_default_inner_transport_takes_client_options() -> None:
     limits = httpx.Limits(max_connections=3)
     with GuardedTransport(limits=limits, verify=False) as transport:
-        assert isinstance(transport._inner_for("example.test"), httpx.HTTPTransport)
+        assert isinstance(transport.pool("example.test"), httpx.HTTPTransport)
 
 
 def test_guard_fixture_refuses_non_loopback_connects() -> None:
@@ -285,13 +286,13 @@ def test_each_host_name_gets_its_own_pool(upstream: Upstream, dns: FakeDNS) -> N
     upstream.route("GET", "/ping", Reply(200, {"ok": True}))
     dns.set("one.test", ["127.0.0.1"])
     dns.set("two.test", ["127.0.0.1"])
-    guard = GuardedTransport(parse_allowlist("127.0.0.0/8"))
+    guard = GuardedTransport(Guard(parse_allowlist("127.0.0.0/8")))
     with httpx.Client(transport=guard) as client:
         assert client.get(f"http://one.test:{port}/ping").json() == {"ok": True}
         assert client.get(f"http://two.test:{port}/ping").json() == {"ok": True}
         assert client.get(f"http://ONE.test:{port}/ping").status_code == 200
-        pools = dict(guard._by_host)
+        pools = guard.pools
     assert set(pools) == {"one.test", "two.test"}
     assert pools["one.test"] is not pools["two.test"]
     assert [s.header("Host").lower() for s in upstream.seen] == [f"{n}.test:{port}" for n in ("one", "two", "one")]
-    assert guard._by_host == {}  # closed with the client
+    assert guard.pools == {}  # closed with the client

@@ -37,11 +37,11 @@ def _where(suffix: str) -> tuple[str, str]:
 def test_offload_runs_where_the_database_wants_it_with_the_callers_context(engine: Engine) -> None:
     async def call() -> tuple[str, str]:
         request_var.set("req-7")
-        return await engine.offload(_where, "!")
+        return await engine.store.db.offload(_where, "!")
 
     thread, seen = asyncio.run(call())
     assert seen == "req-7!"  # the request's context travels (its id, for the logs)
-    if engine.store.dialect == "sqlite":
+    if engine.store.db.dialect == "sqlite":
         assert thread == threading.current_thread().name  # a local file: on the loop
     else:
         assert thread.startswith("plughub-db")  # a round trip: in the engine's threads
@@ -52,14 +52,14 @@ def test_offload_raises_what_the_work_raises(engine: Engine) -> None:
         raise LookupError("no such row")
 
     with pytest.raises(LookupError, match="no such row"):
-        asyncio.run(engine.offload(refuse))
+        asyncio.run(engine.store.db.offload(refuse))
 
 
 def test_close_stops_the_threads(tmp_path: Path) -> None:
     with postgres_database() as url:
         before = set(threading.enumerate())  # other engines of the test session may have theirs
         opened = Engine(Settings(home=tmp_path), database_url=url)
-        asyncio.run(opened.offload(_where, ""))
+        asyncio.run(opened.store.db.offload(_where, ""))
         started = [t for t in threading.enumerate() if t not in before and t.name.startswith("plughub-db")]
         assert started
         opened.close()

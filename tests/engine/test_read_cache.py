@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from plughub.engine.store import ConnectionRecord, Store, open_database, sqlite_url
+from plughub.engine.store import ConnectionRecord, Database, Store, open_database, sqlite_url
 from plughub.engine.store.cache import ReadCache
 
 
@@ -16,41 +16,41 @@ def _record(connection_id: str = "c1", name: str = "first") -> ConnectionRecord:
 
 
 def test_a_write_of_this_store_is_seen_at_once(home: Path) -> None:
-    store = Store(open_database(sqlite_url(home)), cache_ttl=60)
+    store = Store(Database(open_database(sqlite_url(home)), cache_ttl=60))
     try:
-        store.insert_connection(_record(), None)
-        assert store.get_connection("c1").status == "active"  # type: ignore[union-attr]
-        store.set_status("c1", "failed", "boom")
-        assert store.get_connection("c1").status == "failed"  # type: ignore[union-attr]
-        assert store.delete_connection("c1")
-        assert store.get_connection("c1") is None
+        store.connections.insert(_record(), None)
+        assert store.connections.get("c1").status == "active"  # type: ignore[union-attr]
+        store.connections.set_status("c1", "failed", "boom")
+        assert store.connections.get("c1").status == "failed"  # type: ignore[union-attr]
+        assert store.connections.delete("c1")
+        assert store.connections.get("c1") is None
     finally:
         store.close()
 
 
 def test_another_stores_write_is_seen_within_the_ttl(home: Path) -> None:
-    reader = Store(open_database(sqlite_url(home)), cache_ttl=0.3)
-    writer = Store(open_database(sqlite_url(home)), cache_ttl=0.3)
+    reader = Store(Database(open_database(sqlite_url(home)), cache_ttl=0.3))
+    writer = Store(Database(open_database(sqlite_url(home)), cache_ttl=0.3))
     try:
-        writer.insert_connection(_record(), None)
-        assert reader.get_connection("c1").status == "active"  # type: ignore[union-attr]
-        writer.set_status("c1", "expired", "gone")
-        assert reader.get_connection("c1").status == "active"  # type: ignore[union-attr] # cached
+        writer.connections.insert(_record(), None)
+        assert reader.connections.get("c1").status == "active"  # type: ignore[union-attr]
+        writer.connections.set_status("c1", "expired", "gone")
+        assert reader.connections.get("c1").status == "active"  # type: ignore[union-attr] # cached
         time.sleep(0.35)
-        assert reader.get_connection("c1").status == "expired"  # type: ignore[union-attr]
+        assert reader.connections.get("c1").status == "expired"  # type: ignore[union-attr]
     finally:
         reader.close()
         writer.close()
 
 
 def test_a_ttl_of_zero_reads_the_database_every_time(home: Path) -> None:
-    reader = Store(open_database(sqlite_url(home)), cache_ttl=0)
-    writer = Store(open_database(sqlite_url(home)), cache_ttl=0)
+    reader = Store(Database(open_database(sqlite_url(home)), cache_ttl=0))
+    writer = Store(Database(open_database(sqlite_url(home)), cache_ttl=0))
     try:
-        writer.insert_connection(_record(), None)
-        assert reader.get_connection("c1") is not None
-        writer.delete_connection("c1")
-        assert reader.get_connection("c1") is None
+        writer.connections.insert(_record(), None)
+        assert reader.connections.get("c1") is not None
+        writer.connections.delete("c1")
+        assert reader.connections.get("c1") is None
     finally:
         reader.close()
         writer.close()

@@ -36,15 +36,15 @@ Run = Callable[[Engine, str, str, dict[str, Any]], ActionResult]
 
 
 def _sync(engine: Engine, connection_id: str, action: str, inputs: dict[str, Any]) -> ActionResult:
-    return engine.run_action(connection_id, action, inputs)
+    return engine.actions.run(connection_id, action, inputs)
 
 
 def _async(engine: Engine, connection_id: str, action: str, inputs: dict[str, Any]) -> ActionResult:
     async def go() -> ActionResult:
         try:
-            return await engine.run_action_async(connection_id, action, inputs)
+            return await engine.actions.run_async(connection_id, action, inputs)
         finally:
-            await engine.executor.aclose()
+            await engine.http.aclose()
 
     return asyncio.run(go())
 
@@ -58,13 +58,13 @@ def run(request: pytest.FixtureRequest) -> Run:
 def repos(engine: Engine, upstream: Upstream) -> str:
     """A connection of the Acme Repos API to the upstream; its id."""
     route(upstream)
-    engine.create_integration(DEFINITION)
+    engine.integrations.create(DEFINITION)
     request = ConnectRequest(
         integration_id="acme-repos",
         scheme=AuthenticationSchema.BEARER_TOKEN,
         data={"token": CANARY_TOKEN, "base_url": upstream.url},
     )
-    return engine.create_connection(request).id
+    return engine.connections.create(request).id
 
 
 @pytest.mark.parametrize("owner", CLIMBING_PATH_VALUES)
@@ -98,12 +98,12 @@ def test_an_input_that_cannot_be_sent_is_invalid_input_and_nothing_is_sent(
 
 @pytest.mark.parametrize("host", INVALID_HOSTS)
 def test_connection_config_that_makes_an_invalid_host_is_refused_at_connect(engine: Engine, host: str) -> None:
-    engine.create_integration(DEFINITION)
+    engine.integrations.create(DEFINITION)
     request = ConnectRequest(integration_id="acme-repos", scheme=AuthenticationSchema.NO_AUTH, data={"host": host})
     with pytest.raises(InvalidInput, match=rf"Acme Repos: these settings make the base URL 'http://{host}'") as raised:
-        engine.create_connection(request)
+        engine.connections.create(request)
     assert "Check 'host'; nothing was stored." in raised.value.message
-    assert engine.list_connections().total == 0
+    assert engine.connections.list().total == 0
 
 
 @pytest.mark.parametrize("host", INVALID_HOSTS)
@@ -111,24 +111,24 @@ def test_a_stored_connection_with_an_invalid_host_is_invalid_input_at_run_time(
     engine: Engine, run: Run, host: str
 ) -> None:
     # Stored by an earlier release, which did not check the rendered base URL at connect.
-    engine.create_integration(DEFINITION)
+    engine.integrations.create(DEFINITION)
     record = ConnectionRecord(
         id="stored-bad-host", integration_id="acme-repos", name="Old", scheme="NO_AUTH", status="active"
     )
-    engine.store.insert_connection(ConnectionRecord(**{**record.__dict__, "config": {"host": host}}), None)
+    engine.store.connections.insert(ConnectionRecord(**{**record.__dict__, "config": {"host": host}}), None)
     with pytest.raises(InvalidInput, match=rf"{GET}: the connection's base URL 'http://{host}' is not valid"):
         run(engine, "stored-bad-host", GET, {"owner": "o", "repo": "r"})
 
 
 def test_a_token_that_cannot_be_a_header_is_refused_at_connect(engine: Engine) -> None:
-    engine.create_integration(DEFINITION)
+    engine.integrations.create(DEFINITION)
     for token in ("t\r\nX-Injected: 1", "\u2603", "\ud800"):
         request = ConnectRequest(
             integration_id="acme-repos", scheme=AuthenticationSchema.BEARER_TOKEN, data={"token": token}
         )
         with pytest.raises(InvalidInput, match="'token'"):
-            engine.create_connection(request)
-    assert engine.list_connections().total == 0
+            engine.connections.create(request)
+    assert engine.connections.list().total == 0
 
 
 def test_a_good_request_still_goes_out(engine: Engine, repos: str, upstream: Upstream, run: Run) -> None:

@@ -28,16 +28,16 @@ def _definition(version: str = "1") -> dict[str, Any]:
 def test_a_definition_created_by_another_process_is_found(settings: Settings) -> None:
     first, second = Engine(settings), Engine(settings)  # two workers, started before the definition exists
     try:
-        first.create_integration(_definition(), team="local")
-        assert second.get_integration("shared-api").name == "Shared API v1"
-        created = second.create_connection(
+        first.integrations.create(_definition(), team="local")
+        assert second.integrations.get("shared-api").name == "Shared API v1"
+        created = second.connections.create(
             ConnectRequest(integration_id="shared-api", scheme=AuthenticationSchema.API_KEY, data={"api_key": "k1234"})
         )
-        assert [a.code for a in second.list_actions(created.id)] == ["SHARED_API_PING"]
-        assert "shared-api" in [i.id for i in second.list_integrations("shared").results]
+        assert [a.code for a in second.actions.list(created.id)] == ["SHARED_API_PING"]
+        assert "shared-api" in [i.id for i in second.integrations.list("shared").results]
         # Another team still does not see it.
         with pytest.raises(IntegrationNotFound, match="No integration with id or name 'shared-api'"):
-            second.get_integration("shared-api", team="globex")
+            second.integrations.get("shared-api", team="globex")
     finally:
         first.close()
         second.close()
@@ -46,10 +46,10 @@ def test_a_definition_created_by_another_process_is_found(settings: Settings) ->
 def test_a_listing_picks_up_a_redefinition(settings: Settings) -> None:
     first, second = Engine(settings), Engine(settings)
     try:
-        first.create_integration(_definition("1"))
-        assert second.get_integration("shared-api").name == "Shared API v1"
-        first.create_integration(_definition("2"))
-        listed = second.list_integrations("shared api").results
+        first.integrations.create(_definition("1"))
+        assert second.integrations.get("shared-api").name == "Shared API v1"
+        first.integrations.create(_definition("2"))
+        listed = second.integrations.list("shared api").results
         assert [i.name for i in listed if i.id == "shared-api"] == ["Shared API v2"]
     finally:
         first.close()

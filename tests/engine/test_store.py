@@ -17,6 +17,8 @@ import plughub.engine.store
 from plughub.engine.store import (
     HEAD_REVISION,
     ConnectionRecord,
+    Database,
+    Sealed,
     StaleKeyError,
     Store,
     open_database,
@@ -29,7 +31,7 @@ from plughub.engine.store.tables import metadata
 
 @pytest.fixture
 def store(home: Path) -> Iterator[Store]:
-    s = Store(open_database(sqlite_url(home)))
+    s = Store(Database(open_database(sqlite_url(home))))
     _active_keys(s, "k1", "k2")
     yield s
     s.close()
@@ -39,7 +41,7 @@ def _active_keys(store: Store, *kids: str) -> None:
     """Register data keys so that the store accepts ciphertexts sealed with them."""
     from plughub.engine.store.tables import vault_keys
 
-    with store.transaction() as db:
+    with store.db.transaction() as db:
         for kid in kids:
             db.execute(
                 vault_keys.insert().values(kid=kid, wrapped=b"w", master_kid="m", active=True, created_at=utcnow())
@@ -69,7 +71,7 @@ def test_head_revision_is_alembics_head() -> None:
 
 
 def test_new_database_is_at_head_with_every_table(store: Store) -> None:
-    with store.engine.connect() as db:
+    with store.db.sql_engine.connect() as db:
         assert db.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
         inspector = inspect(db)
         for table in metadata.sorted_tables:
@@ -130,9 +132,9 @@ def test_a_new_database_is_created_without_loading_alembic(tmp_path: Path) -> No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
-    store = Store(open_database(sqlite_url(tmp_path)))  # opened again: at head, nothing to do
+    store = Store(Database(open_database(sqlite_url(tmp_path))))  # opened again: at head, nothing to do
     try:
-        with store.engine.connect() as db:
+        with store.db.sql_engine.connect() as db:
             assert db.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
     finally:
         store.close()
@@ -142,12 +144,12 @@ def test_a_new_database_is_created_without_loading_alembic(tmp_path: Path) -> No
 def test_an_older_database_is_migrated_by_alembic(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path)
     _migrated_by_alembic(url, "0003")
-    Store(open_database(url)).close()
+    Store(Database(open_database(url))).close()
     assert _schema_difference(url) == []
 
 
 def test_new_database_uses_wal_and_foreign_keys(store: Store, home: Path) -> None:
-    with store.engine.connect() as db:
+    with store.db.sql_engine.connect() as db:
         assert db.execute(text("PRAGMA journal_mode")).scalar().lower() == "wal"
         assert db.execute(text("PRAGMA foreign_keys")).scalar() == 1
     # WAL is a property of the file: another client sees it too.
@@ -164,7 +166,7 @@ def test_database_file_is_private(store: Store, home: Path) -> None:
 
 
 def test_wal_and_shm_files_are_private_too(store: Store, home: Path) -> None:
-    store.insert_connection(_record(), ("k1", b"sealed"))
+    store.connections.insert(_record(), Sealed("k1", b"sealed"))
     sidecars = [home / "plughub.db-wal", home / "plughub.db-shm"]
     assert all(p.exists() for p in sidecars)
     for path in sidecars:
@@ -172,77 +174,77 @@ def test_wal_and_shm_files_are_private_too(store: Store, home: Path) -> None:
 
 
 def test_opening_twice_is_idempotent(home: Path) -> None:
-    first = Store(open_database(sqlite_url(home)))
+    first = Store(Database(open_database(sqlite_url(home))))
     _active_keys(first, "k1")
-    first.insert_connection(_record(), ("k1", b"sealed"))
+    first.connections.insert(_record(), Sealed("k1", b"sealed"))
     first.close()
-    second = Store(open_database(sqlite_url(home)))
+    second = Store(Database(open_database(sqlite_url(home))))
     try:
-        assert second.get_connection("c1") == second.get_connection("c1") is not None
-        assert second.get_credentials("c1") == b"sealed"
-        with second.engine.connect() as db:
+        assert second.connections.get("c1") == second.connections.get("c1") is not None
+        assert second.credentials.get("c1") == b"sealed"
+        with second.db.sql_engine.connect() as db:
             assert db.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
             assert db.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
     finally:
         second.close()
-    third = Store(open_database(sqlite_url(home)))
+    third = Store(Database(open_database(sqlite_url(home))))
     try:
-        assert third.list_connections(team_id="local")[1] == 1
+        assert third.connections.list(team_id="local")[1] == 1
     finally:
         third.close()
 
 
 def test_connection_round_trip(store: Store) -> None:
     record = _record(description="desc", base_url="http://127.0.0.1:1")
-    store.insert_connection(record, None)
-    found = store.get_connection("c1")
+    store.connections.insert(record, None)
+    found = store.connections.get("c1")
     assert found is not None
     assert found.id == "c1"
     assert found.config == {"port": 1}
     assert found.base_url == "http://127.0.0.1:1"
     assert found.created_at.tzinfo is not None
-    assert store.get_credentials("c1") is None
+    assert store.credentials.get("c1") is None
 
 
 def test_deleting_a_connection_deletes_its_credentials(store: Store) -> None:
-    store.insert_connection(_record("c1"), ("k1", b"sealed-1"))
-    store.insert_connection(_record("c2"), ("k1", b"sealed-2"))
-    store.put_credentials("extra:c1", ("k1", b"sealed-extra"), connection_id="c1")
-    store.put_credentials("oauth-app:sandbox", ("k1", b"sealed-app"))
-    assert store.get_credentials("c1") == b"sealed-1"
+    store.connections.insert(_record("c1"), Sealed("k1", b"sealed-1"))
+    store.connections.insert(_record("c2"), Sealed("k1", b"sealed-2"))
+    store.credentials.put("extra:c1", Sealed("k1", b"sealed-extra"), connection_id="c1")
+    store.credentials.put("oauth-app:sandbox", Sealed("k1", b"sealed-app"))
+    assert store.credentials.get("c1") == b"sealed-1"
 
-    assert store.delete_connection("c1") is True
-    assert store.get_connection("c1") is None
-    assert store.get_credentials("c1") is None
-    assert store.get_credentials("extra:c1") is None
+    assert store.connections.delete("c1") is True
+    assert store.connections.get("c1") is None
+    assert store.credentials.get("c1") is None
+    assert store.credentials.get("extra:c1") is None
     # Other records are untouched.
-    assert store.get_credentials("c2") == b"sealed-2"
-    assert store.get_credentials("oauth-app:sandbox") == b"sealed-app"
-    assert store.delete_connection("c1") is False
+    assert store.credentials.get("c2") == b"sealed-2"
+    assert store.credentials.get("oauth-app:sandbox") == b"sealed-app"
+    assert store.connections.delete("c1") is False
 
 
 def test_insert_connection_is_atomic(store: Store) -> None:
     with pytest.raises(IntegrityError):
-        store.insert_connection(_record("c1"), ("k1", None))  # type: ignore[arg-type]
-    assert store.get_connection("c1") is None
-    assert store.get_credentials("c1") is None
-    assert store.list_connections(team_id="local") == ([], 0)
+        store.connections.insert(_record("c1"), Sealed("k1", None))  # type: ignore[arg-type]
+    assert store.connections.get("c1") is None
+    assert store.credentials.get("c1") is None
+    assert store.connections.list(team_id="local") == ([], 0)
 
 
 def test_insert_connection_with_a_duplicate_id_keeps_the_first(store: Store) -> None:
-    store.insert_connection(_record("c1", name="first"), ("k1", b"sealed-1"))
+    store.connections.insert(_record("c1", name="first"), Sealed("k1", b"sealed-1"))
     with pytest.raises(IntegrityError):
-        store.insert_connection(_record("c1", name="second"), ("k1", b"sealed-2"))
-    found = store.get_connection("c1")
+        store.connections.insert(_record("c1", name="second"), Sealed("k1", b"sealed-2"))
+    found = store.connections.get("c1")
     assert found is not None and found.name == "first"
-    assert store.get_credentials("c1") == b"sealed-1"
+    assert store.credentials.get("c1") == b"sealed-1"
 
 
 def test_put_credentials_replaces(store: Store) -> None:
-    store.insert_connection(_record("c1"), ("k1", b"old"))
-    store.put_credentials("c1", ("k2", b"new"), connection_id="c1")
-    assert store.get_credentials("c1") == b"new"
-    with store.engine.connect() as db:
+    store.connections.insert(_record("c1"), Sealed("k1", b"old"))
+    store.credentials.put("c1", Sealed("k2", b"new"), connection_id="c1")
+    assert store.credentials.get("c1") == b"new"
+    with store.db.sql_engine.connect() as db:
         rows = db.execute(text("SELECT key_id FROM credentials WHERE record_id = 'c1'")).all()
     assert [r[0] for r in rows] == ["k2"]
 
@@ -250,24 +252,24 @@ def test_put_credentials_replaces(store: Store) -> None:
 def test_a_ciphertext_sealed_with_a_retired_key_is_refused(store: Store) -> None:
     # Another process rotated the keys: a stale engine must seal again, not store a dead ciphertext.
     with pytest.raises(StaleKeyError):
-        store.insert_connection(_record("c1"), ("k-retired", b"sealed"))
+        store.connections.insert(_record("c1"), Sealed("k-retired", b"sealed"))
     with pytest.raises(StaleKeyError):
-        store.put_credentials("oauth-app:x", ("k-retired", b"sealed"))
-    assert store.get_connection("c1") is None
+        store.credentials.put("oauth-app:x", Sealed("k-retired", b"sealed"))
+    assert store.connections.get("c1") is None
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_store(request: pytest.FixtureRequest, home: Path) -> Iterator[Store]:
     """A store on SQLite, and one on a PostgreSQL database of its own."""
     if request.param == "sqlite":
-        s = Store(open_database(sqlite_url(home)))
+        s = Store(Database(open_database(sqlite_url(home))))
         yield s
         s.close()
         return
     from tests.servers import postgres_database
 
     with postgres_database() as url:
-        s = Store(open_database(url))
+        s = Store(Database(open_database(url)))
         yield s
         s.close()
 
@@ -275,7 +277,7 @@ def any_store(request: pytest.FixtureRequest, home: Path) -> Iterator[Store]:
 def test_audit_batches_of_any_size_are_written_whole(any_store: Store) -> None:
     from plughub.engine.store import RunRecord
 
-    team = any_store.create_team("acme")
+    team = any_store.tenancy.create_team("acme")
     assert team is not None
     created = utcnow()
     # 300 rows: past the 124 rows that fit in one SQLite statement of 999 values.
@@ -292,20 +294,20 @@ def test_audit_batches_of_any_size_are_written_whole(any_store: Store) -> None:
         )
         for i in range(300)
     ]
-    any_store.record_runs(runs)
-    any_store.record_runs([])
-    stored = any_store.list_runs("c1", limit=1000)
+    any_store.runs.record_many(runs)
+    any_store.runs.record_many([])
+    stored = any_store.runs.list("c1", limit=1000)
     assert sorted(stored, key=lambda r: int(r.action[1:])) == runs
 
 
 def test_a_key_is_read_as_stored_and_a_revoked_one_is_not(any_store: Store) -> None:
-    team = any_store.create_team("acme")
+    team = any_store.tenancy.create_team("acme")
     assert team is not None
-    record, key = any_store.create_api_key(team.id, "ci")
-    assert any_store.authenticate(key) == record
-    assert any_store.key_team(key) == team.id
-    assert any_store.authenticate(key + "x") is None
-    assert any_store.key_team(key + "x") is None
-    assert any_store.revoke_api_key(record.id)
-    assert any_store.authenticate(key) is None
-    assert any_store.key_team(key) is None
+    record, key = any_store.tenancy.create_api_key(team.id, "ci")
+    assert any_store.tenancy.authenticate(key) == record
+    assert any_store.tenancy.key_team(key) == team.id
+    assert any_store.tenancy.authenticate(key + "x") is None
+    assert any_store.tenancy.key_team(key + "x") is None
+    assert any_store.tenancy.revoke_api_key(record.id)
+    assert any_store.tenancy.authenticate(key) is None
+    assert any_store.tenancy.key_team(key) is None

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from plughub.engine.actions.validation import InputValidator
 from plughub.engine.catalog.models import ActionSpec
-from plughub.engine.validation import InputValidator
 from plughub.exceptions import InvalidInput, MissingInputs
 
 

@@ -214,15 +214,15 @@ def test_server_mode_checks_the_mcp_url(engine, mcp_server: McpTestServer, monke
 
     guarded = Engine(engine.settings, guard_outbound=True)
     try:
-        created = guarded.create_connection(ConnectRequest(integration_id="mcp", data=mcp_server.http_url))
-        result = guarded.run_action(created.id, "add", {"a": 1, "b": 1})
+        created = guarded.connections.create(ConnectRequest(integration_id="mcp", data=mcp_server.http_url))
+        result = guarded.actions.run(created.id, "add", {"a": 1, "b": 1})
         assert result.status is ResponseStatus.FAILED
         assert "refused by plughub's network guard: the host 127.0.0.1 is not allowed" in (result.error_message or "")
         assert "PLUGHUB_ALLOW_PRIVATE_NETWORKS" in (result.error_message or "")
         # A name: the caller learns it is not allowed, not what it resolves to.
         by_name = mcp_server.http_url.replace("127.0.0.1", "localhost")
-        named = guarded.create_connection(ConnectRequest(integration_id="mcp", data=by_name))
-        refused = guarded.run_action(named.id, "add", {"a": 1, "b": 1}).error_message or ""
+        named = guarded.connections.create(ConnectRequest(integration_id="mcp", data=by_name))
+        refused = guarded.actions.run(named.id, "add", {"a": 1, "b": 1}).error_message or ""
         assert "the host localhost is not allowed" in refused
         assert "127.0.0.1" not in refused and "::1" not in refused
         assert mcp_server.calls("tools/call") >= 0
@@ -233,6 +233,6 @@ def test_server_mode_checks_the_mcp_url(engine, mcp_server: McpTestServer, monke
 
     allowed = Engine(Settings.from_env(), guard_outbound=True)
     try:
-        assert allowed.run_action(created.id, "add", {"a": 1, "b": 1}).data == {"result": 2}
+        assert allowed.actions.run(created.id, "add", {"a": 1, "b": 1}).data == {"result": 2}
     finally:
         allowed.close()

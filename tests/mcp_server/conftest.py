@@ -105,7 +105,7 @@ def connect_acme(
 ) -> str:
     """Connect the Acme integration (registered for `team` on first use) to the upstream; return the id."""
     if not engine.catalog.contains("acme-issues", team):
-        engine.create_integration(DEFINITION, team=team)
+        engine.integrations.create(DEFINITION, team=team)
     request = ConnectRequest(
         integration_id="acme-issues",
         scheme=AuthenticationSchema.BEARER_TOKEN,
@@ -113,7 +113,7 @@ def connect_acme(
         end_user_id=end_user_id,
         data={"token": token, "base_url": upstream.url},
     )
-    return engine.create_connection(request, team=team).id
+    return engine.connections.create(request, team=team).id
 
 
 @pytest.fixture
@@ -144,9 +144,9 @@ class Hub:
 
 
 def _team(engine: Engine, name: str) -> Team:
-    team = engine.store.create_team(name)
+    team = engine.teams.create_team(name)
     assert team is not None
-    _record, key = engine.store.create_api_key(team.id, "tests")
+    _record, key = engine.teams.create_api_key(team.id, "tests")
     return Team(team.id, key)
 
 

@@ -38,7 +38,7 @@ def test_an_action_no_listed_connection_has_is_refused_with_the_available_ones(a
 
 
 def test_a_connection_that_is_not_active_is_refused(engine: Engine, acme: str) -> None:
-    engine.store.set_status(acme, ConnectionStatus.PENDING.value)
+    engine.store.connections.set_status(acme, ConnectionStatus.PENDING.value)
     line = _one_line_error(_invoke("--connection", acme))
     assert line == (
         f"Error: connection {acme} (Work) is pending, not active: complete or renew its authorization first, "

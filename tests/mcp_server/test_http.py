@@ -110,7 +110,7 @@ def test_cli_http_transport_serves_the_scoped_actions(
 def test_mcp_needs_the_team_api_key(hub: Hub, upstream: Upstream) -> None:
     missing = httpx.post(hub.url + "/mcp", json=INITIALIZE, headers=ACCEPT, timeout=10)
     wrong = httpx.post(hub.url + "/mcp", json=INITIALIZE, headers={**ACCEPT, "Authorization": "Bearer phk_nope"})
-    hub.engine.store.revoke_api_key(hub.engine.store.list_api_keys(hub.b.id)[0].id)
+    hub.engine.teams.revoke_api_key(hub.engine.teams.list_api_keys(hub.b.id)[0].id)
     revoked = httpx.post(hub.url + "/mcp", json=INITIALIZE, headers={**ACCEPT, **hub.b.auth}, timeout=10)
     for response, message in (
         (missing, "an API key is required: send `Authorization: Bearer <key>`"),
@@ -134,7 +134,7 @@ def test_mcp_needs_the_team_api_key(hub: Hub, upstream: Upstream) -> None:
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 def test_a_team_sees_and_runs_only_its_own_active_connections(hub: Hub, upstream: Upstream, mode: str) -> None:
     pending = connect_acme(hub.engine, upstream, name="Pending", team=hub.a.id)
-    hub.engine.store.set_status(pending, ConnectionStatus.PENDING.value)
+    hub.engine.store.connections.set_status(pending, ConnectionStatus.PENDING.value)
     got = _session(hub.url + "/mcp", _everything, hub.a.auth, mode)
     assert [t.name for t in got["tools"]] == CODES  # one active connection: names without suffixes
     assert all(f"id {hub.work})" in t.description for t in got["tools"])

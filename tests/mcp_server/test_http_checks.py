@@ -159,16 +159,16 @@ def _self_connection(hub: Hub) -> str:
         name="Myself",
         data={"url": hub.url + "/mcp", "token": hub.a.key},
     )
-    return hub.engine.create_connection(request, team=hub.a.id).id
+    return hub.engine.connections.create(request, team=hub.a.id).id
 
 
 def test_an_mcp_connection_to_its_own_server_is_refused_at_once(hub: Hub, upstream: Upstream) -> None:
     myself = _self_connection(hub)
     with pytest.raises(UpstreamStatusError) as listing:
-        hub.engine.list_actions(myself, team=hub.a.id)
+        hub.engine.actions.list(myself, team=hub.a.id)
     origin = hub.url
     assert listing.value.message == f"the MCP server at {origin} answered HTTP 508: {LOOPED}"
-    run = hub.engine.run_action(myself, "ACME_ISSUES_WHOAMI", {}, team=hub.a.id)
+    run = hub.engine.actions.run(myself, "ACME_ISSUES_WHOAMI", {}, team=hub.a.id)
     assert run.status is ResponseStatus.FAILED and run.error_message == listing.value.message
 
     # An MCP client of the team lists the tools: the team's connections include the looping one, whose

@@ -37,13 +37,13 @@ GOOD = {"owner": "o", "repo": "r"}
 
 
 def _connect(engine: Engine, upstream: Upstream, team: str = "local") -> str:
-    engine.create_integration(DEFINITION, team=team)
+    engine.integrations.create(DEFINITION, team=team)
     request = ConnectRequest(
         integration_id="acme-repos",
         scheme=AuthenticationSchema.BEARER_TOKEN,
         data={"token": CANARY_TOKEN, "base_url": upstream.url},
     )
-    return engine.create_connection(request, team=team).id
+    return engine.connections.create(request, team=team).id
 
 
 async def _calls(client: Client) -> list[Any]:
@@ -92,9 +92,9 @@ def served(home: Any, upstream: Upstream) -> Iterator[_Served]:
     settings = dataclasses.replace(Settings.from_env(), allow_private_networks="127.0.0.0/8")
     engine = Engine(settings, guard_outbound=True)
     try:
-        team = engine.store.create_team("team-a")
+        team = engine.teams.create_team("team-a")
         assert team is not None
-        _record, key = engine.store.create_api_key(team.id, "tests")
+        _record, key = engine.teams.create_api_key(team.id, "tests")
         _connect(engine, upstream, team=team.id)
         with serve_app(create_app(engine, settings)) as url:
             yield _Served(url, key)

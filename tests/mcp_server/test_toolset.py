@@ -142,7 +142,7 @@ def test_a_connection_deleted_while_serving_leaves_the_others_working(
     home = connect_acme(engine, upstream, name="Home")
     toolset = _toolset(engine, [acme, home], ["ACME_ISSUES_WHOAMI"])
     assert len(toolset.check()) == 2
-    engine.delete_connection(acme)
+    engine.connections.delete(acme)
     assert [t["name"] for t in toolset.tools()] == ["ACME_ISSUES_WHOAMI"]
     gone = toolset.call("ACME_ISSUES_WHOAMI__work", {})
     assert gone["isError"] is True and "unknown tool 'ACME_ISSUES_WHOAMI__work'" in gone["content"][0]["text"]
@@ -184,7 +184,7 @@ def test_result_of_text_answers_and_failures_without_a_message() -> None:
 def test_an_expired_connection_stops_being_exposed(engine: Engine, upstream: Upstream) -> None:
     acme_routes(upstream)
     first = connect_acme(engine, upstream)
-    engine.store.set_status(first, ConnectionStatus.EXPIRED.value, error="the grant was revoked")
+    engine.store.connections.set_status(first, ConnectionStatus.EXPIRED.value, error="the grant was revoked")
     with pytest.raises(ValueError, match=rf"connection {first} \(Work\) is expired, not active \(the grant was"):
         _toolset(engine, [first]).check()
     assert _toolset(engine, [first]).tools() == []

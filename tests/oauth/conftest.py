@@ -204,19 +204,17 @@ def create_copy(
 
 
 def stored_credentials(engine: Engine, connection_id: str) -> dict[str, Any]:
-    engine.store.cache.clear()  # other processes may have written: read the database itself
-    blob = engine.store.get_credentials(connection_id)
-    assert blob is not None
-    return engine._open(connection_id, blob)
+    engine.store.db.cache.clear()  # other processes may have written: read the database itself
+    stored = engine.credentials.read(connection_id)
+    assert stored
+    return stored
 
 
 def rewrite_credentials(engine: Engine, connection_id: str, **changes: Any) -> None:
     """Seal and store the connection's credentials with some values changed."""
     data = {**stored_credentials(engine, connection_id), **changes}
-    engine._with_fresh_vault(
-        lambda vault: engine.store.put_credentials(
-            connection_id, (vault.active, vault.seal(connection_id, data)), connection_id=connection_id
-        )
+    engine.credentials.write(
+        lambda seal: engine.store.credentials.put(connection_id, seal(connection_id, data), connection_id=connection_id)
     )
 
 
@@ -231,7 +229,7 @@ def row_counts(engine: Engine) -> dict[str, int]:
 
     from plughub.engine.store.tables import connections, credentials, oauth_states
 
-    with engine.store.engine.connect() as db:
+    with engine.store.db.sql_engine.connect() as db:
         return {
             table.name: int(db.execute(select(func.count()).select_from(table)).scalar() or 0)
             for table in (connections, credentials, oauth_states)

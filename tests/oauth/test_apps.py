@@ -41,7 +41,7 @@ def test_connect_without_an_app_says_how_to_set_one_and_stores_nothing(
     assert "`plughub oauth-app set sandbox`" in message
     assert callback_url in message  # the redirect URI to register at the provider
     assert row_counts(engine) == {"connections": 0, "credentials": 0, "oauth_states": 0}
-    assert engine.list_connections().total == 0
+    assert engine.connections.list().total == 0
     assert sb.received == []  # not even the OAuth 1.0a request token was asked for
 
 
@@ -109,7 +109,7 @@ def test_deleting_the_app_while_a_consent_is_pending_fails_the_completion_cleanl
     integration.delete_oauth_app()
     with pytest.raises(OAuthAppMissing, match="No OAuth app is set for sandbox"):
         plughub.complete_authorization(location)
-    assert engine.get_connection(response.data["id"]).status is ConnectionStatus.FAILED
+    assert engine.connections.get(response.data["id"]).status is ConnectionStatus.FAILED
 
 
 @pytest.mark.parametrize("integration_id", ["openai", "hacker-news"])

@@ -76,7 +76,7 @@ def test_the_consent_url_asks_for_a_code_with_pkce_state_and_the_callback(
     # Only the state's hash is stored.
     assert state.encode() not in home_bytes(home)
     assert row_counts(engine) == {"connections": 1, "credentials": 2, "oauth_states": 1}  # app + sealed verifier
-    with engine.store.engine.connect() as db:
+    with engine.store.db.sql_engine.connect() as db:
         stored = db.exec_driver_sql("SELECT state_hash, connection_id, kind FROM oauth_states").one()
     assert tuple(stored) == (hashlib.sha256(state.encode()).hexdigest(), response.data["id"], "oauth2")
 
@@ -208,7 +208,7 @@ def test_pkce_is_enforced_by_the_provider(engine: Engine, backend: object, sb: S
     with pytest.raises(OAuthProviderError, match=r"answered invalid_request: .*code_challenge") as caught:
         plughub.complete_authorization(answer.headers["location"])
     assert caught.value.details["error"] == "invalid_request"
-    info = engine.get_connection(response.data["id"])
+    info = engine.connections.get(response.data["id"])
     assert info.status is ConnectionStatus.FAILED
     assert info.error is not None and "invalid_request" in info.error and "code_challenge" in info.error
     assert "authorization_code" not in sb.oauth2.token_requests
@@ -225,7 +225,7 @@ def test_an_unknown_state_is_refused_and_the_real_one_still_works(
     tampered = with_params(location, state=callback_params(location)["state"][:-2] + "xx")
     with pytest.raises(OAuthStateError, match=r"unknown state: this authorization was not started by this plughub"):
         plughub.complete_authorization(tampered)
-    assert engine.get_connection(response.data["id"]).status is ConnectionStatus.PENDING
+    assert engine.connections.get(response.data["id"]).status is ConnectionStatus.PENDING
     assert "authorization_code" not in sb.oauth2.token_requests
     assert plughub.complete_authorization(location).status is ConnectionStatus.ACTIVE
 
@@ -237,7 +237,7 @@ def test_a_missing_state_is_refused(engine: Engine, integ: Integration, sb: Sand
         plughub.complete_authorization(with_params(location, drop=("state",)))
     with pytest.raises(OAuthStateError, match=r"the callback has no state parameter"):
         plughub.complete_authorization(with_params(location, state=""))
-    assert engine.get_connection(response.data["id"]).status is ConnectionStatus.PENDING
+    assert engine.connections.get(response.data["id"]).status is ConnectionStatus.PENDING
 
 
 def test_an_expired_state_fails_the_connection(
@@ -248,7 +248,7 @@ def test_an_expired_state_fails_the_connection(
     location = approve(response.data["redirectURL"])
     with pytest.raises(OAuthStateError, match=rf"the authorization of connection {response.data['id']} expired"):
         plughub.complete_authorization(location)
-    info = engine.get_connection(response.data["id"])
+    info = engine.connections.get(response.data["id"])
     assert info.status is ConnectionStatus.FAILED
     assert info.error is not None and "expired" in info.error and "reconnect the connection" in info.error
     assert "authorization_code" not in sb.oauth2.token_requests  # the code was never exchanged
@@ -278,7 +278,7 @@ def test_denied_consent_fails_the_connection(engine: Engine, integ: Integration,
     with pytest.raises(OAuthProviderError, match=r"plughub Sandbox answered access_denied") as caught:
         plughub.complete_authorization(location)
     assert caught.value.details["error"] == "access_denied"
-    info = engine.get_connection(response.data["id"])
+    info = engine.connections.get(response.data["id"])
     assert info.status is ConnectionStatus.FAILED
     assert info.error is not None and "access_denied" in info.error
     assert info.credentials == {}
@@ -293,7 +293,7 @@ def test_an_issuer_mismatch_is_refused(engine: Engine, integ: Integration, sb: S
     with pytest.raises(OAuthProviderError, match=r"issuer 'https://evil.example' is not .*RFC 9207") as caught:
         plughub.complete_authorization(location)
     assert caught.value.details["error"] == "issuer_mismatch"
-    info = engine.get_connection(response.data["id"])
+    info = engine.connections.get(response.data["id"])
     assert info.status is ConnectionStatus.FAILED
     assert info.error is not None and "issuer" in info.error
     assert "authorization_code" not in sb.oauth2.token_requests  # the code was not sent to anyone
@@ -311,7 +311,7 @@ def test_a_callback_without_code_or_error_fails(engine: Engine, integ: Integrati
     location = approve(response.data["redirectURL"])
     with pytest.raises(OAuthProviderError, match="neither a code nor an error"):
         plughub.complete_authorization(with_params(location, drop=("code",)))
-    assert engine.get_connection(response.data["id"]).status is ConnectionStatus.FAILED
+    assert engine.connections.get(response.data["id"]).status is ConnectionStatus.FAILED
 
 
 def test_a_forged_code_fails_at_the_token_endpoint(engine: Engine, integ: Integration, sb: SandboxServer) -> None:
@@ -319,7 +319,7 @@ def test_a_forged_code_fails_at_the_token_endpoint(engine: Engine, integ: Integr
     location = approve(response.data["redirectURL"])
     with pytest.raises(OAuthProviderError, match=r"the token endpoint answered invalid_grant"):
         plughub.complete_authorization(with_params(location, code="forged-code-value"))
-    info = engine.get_connection(response.data["id"])
+    info = engine.connections.get(response.data["id"])
     assert info.status is ConnectionStatus.FAILED and "invalid_grant" in (info.error or "")
 
 

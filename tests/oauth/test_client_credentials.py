@@ -63,7 +63,7 @@ def test_a_refused_secret_stores_nothing(engine: Engine, m2m: SandboxServer) -> 
     with pytest.raises(ValueError, match=r"refused these client credentials: .*invalid_client.*nothing was stored"):
         _connect(m2m, secret="wrong-secret-0123456789abcdef")
     assert row_counts(engine) == {"connections": 0, "credentials": 0, "oauth_states": 0}
-    assert engine.list_connections().total == 0
+    assert engine.connections.list().total == 0
 
 
 def test_client_id_and_secret_are_required(engine: Engine, m2m: SandboxServer) -> None:
@@ -100,7 +100,7 @@ def test_there_is_no_consent_to_renew(engine: Engine, m2m: SandboxServer) -> Non
 
 def test_delete_revokes_with_the_connections_own_client(engine: Engine, m2m: SandboxServer) -> None:
     tool = _connect(m2m)
-    token = engine._open(tool.id, engine.store.get_credentials(tool.id) or b"")["access_token"]
+    token = engine.credentials.read(tool.id)["access_token"]
     result = tool.delete()
     assert result.revoked is True and result.revocation_error is None
     assert m2m.oauth2.revoked == [token]

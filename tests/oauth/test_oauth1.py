@@ -149,7 +149,7 @@ def test_denied_consent_fails_the_connection(engine: Engine, integ: Integration,
     with pytest.raises(OAuthProviderError, match=r"plughub Sandbox answered access_denied") as caught:
         plughub.complete_authorization(location)
     assert caught.value.details["error"] == "access_denied"
-    info = engine.get_connection(response.data["id"])
+    info = engine.connections.get(response.data["id"])
     assert info.status is ConnectionStatus.FAILED
     assert info.error is not None and "access_denied" in info.error
     assert sb.oauth1.token_requests == 0
@@ -160,7 +160,7 @@ def test_a_mismatched_oauth_token_fails_the_connection(engine: Engine, integ: In
     location = approve(response.data["redirectURL"])
     with pytest.raises(OAuthProviderError, match=r"oauth_token or oauth_verifier is missing or does not match"):
         plughub.complete_authorization(with_params(location, oauth_token="some-other-request-token"))
-    assert engine.get_connection(response.data["id"]).status is ConnectionStatus.FAILED
+    assert engine.connections.get(response.data["id"]).status is ConnectionStatus.FAILED
     assert sb.oauth1.token_requests == 0
 
 
@@ -169,7 +169,7 @@ def test_a_forged_verifier_is_refused_by_the_provider(engine: Engine, integ: Int
     location = approve(response.data["redirectURL"])
     with pytest.raises(OAuthProviderError, match=r"the access token step answered"):
         plughub.complete_authorization(with_params(location, oauth_verifier="forged-verifier"))
-    assert engine.get_connection(response.data["id"]).status is ConnectionStatus.FAILED
+    assert engine.connections.get(response.data["id"]).status is ConnectionStatus.FAILED
     assert sb.oauth1.token_requests == 1
 
 
@@ -187,11 +187,11 @@ def test_state_rules_hold_for_oauth1(engine: Engine, integ: Integration, sb: San
 
 def test_reconnect_gets_new_token_credentials(engine: Engine, integ: Integration, sb: SandboxServer) -> None:
     tool = authorize(integ, OAUTH1, port=sb.port)
-    before = engine._open(tool.id, engine.store.get_credentials(tool.id) or b"")
+    before = engine.credentials.read(tool.id)
     with pytest.warns(UserWarning, match="visit the following URL"):
         again = tool.reconnect()
     assert again.data["id"] == tool.id and again.data["redirectURL"].startswith(f"{sb.url}/oauth1/authorize?")
     plughub.complete_authorization(approve(again.data["redirectURL"]))
-    after = engine._open(tool.id, engine.store.get_credentials(tool.id) or b"")
+    after = engine.credentials.read(tool.id)
     assert after["oauth_token"] != before["oauth_token"]
     assert tool.run("WHOAMI").data["scheme"] == "OAUTH1"

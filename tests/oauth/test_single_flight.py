@@ -28,9 +28,9 @@ from plughub.enums import ResponseStatus
 
 connection_id, threads = sys.argv[1], int(sys.argv[2])
 engine = Engine()
-engine.vault
-engine.oauth_app("sandbox")
-engine.get_connection(connection_id)
+engine.credentials.active_key_id
+engine.oauth_apps.app("sandbox")
+engine.connections.get(connection_id)
 print("ready", flush=True)
 sys.stdin.readline()
 barrier = threading.Barrier(threads)
@@ -39,7 +39,7 @@ ok, problems = [], []
 def call():
     barrier.wait()
     try:
-        result = engine.run_action(connection_id, "SANDBOX_WHOAMI")
+        result = engine.actions.run(connection_id, "SANDBOX_WHOAMI")
     except Exception as exc:
         problems.append(f"{type(exc).__name__}: {exc}")
         return

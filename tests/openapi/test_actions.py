@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from plughub.engine.request import build_request
+from plughub.engine.http.render import build_request
 from tests.openapi.docs import loaded, oas3, only_action, op, run
 
 

@@ -257,7 +257,7 @@ def test_integration_factory_create_from_dict_persists(sandbox, home, settings) 
 
     fresh = Engine(settings)
     try:
-        assert fresh.get_integration("acme-notes").name == "Acme Notes"
+        assert fresh.integrations.get("acme-notes").name == "Acme Notes"
     finally:
         fresh.close()
 

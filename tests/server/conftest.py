@@ -46,9 +46,9 @@ class Hub:
 
     def team(self, name: str) -> Tenant:
         """Create a team and a key for it; the client sends the key as a bearer token."""
-        team = self.engine.store.create_team(name)
+        team = self.engine.teams.create_team(name)
         assert team is not None
-        record, key = self.engine.store.create_api_key(team.id, "tests")
+        record, key = self.engine.teams.create_api_key(team.id, "tests")
         client = self.client(key)
         return Tenant(team.id, name, key, record.id, client)
 

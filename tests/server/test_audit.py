@@ -14,7 +14,7 @@ RUN_KEYS = {"action", "status", "upstream_status", "error_code", "duration_ms", 
 def test_runs_are_listed_newest_first_without_inputs_or_outputs(
     hub: Hub, team_a: Tenant, sandbox: SandboxServer
 ) -> None:
-    assert hub.engine.audit is True  # a guarded engine audits by default
+    assert hub.engine.actions.audited  # a guarded engine audits by default
     connection_id = connect_sandbox(team_a.client, sandbox)
     started = datetime.now(timezone.utc)
     assert run(team_a.client, connection_id, "SANDBOX_WHOAMI").json()["status"] == "SUCCESS"

@@ -54,13 +54,13 @@ def test_bearer_and_x_api_key_both_work(hub: Hub, team_a: Tenant) -> None:
 
 def test_revoked_key_is_401(hub: Hub, team_a: Tenant) -> None:
     assert team_a.client.get("/v1/integrations/sandbox").status_code == 200
-    assert hub.engine.store.revoke_api_key(team_a.key_id)
+    assert hub.engine.teams.revoke_api_key(team_a.key_id)
     for headers in ({"Authorization": f"Bearer {team_a.key}"}, {"X-Api-Key": team_a.key}):
         response = httpx.get(f"{hub.url}/v1/integrations/sandbox", headers=headers)
         body = assert_error(response, 401, "unauthorized")
         assert "unknown or revoked" in body["message"]
     # Another key of the same team still works.
-    _record, other = hub.engine.store.create_api_key(team_a.id, "second")
+    _record, other = hub.engine.teams.create_api_key(team_a.id, "second")
     assert hub.client(other).get("/v1/integrations/sandbox").status_code == 200
 
 

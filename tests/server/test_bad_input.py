@@ -99,7 +99,7 @@ def test_action_input_violations_answer_the_engines_message(
 ) -> None:
     connection_id = connect_sandbox(team_a.client, sandbox)
     with pytest.raises(InvalidInput) as raised:
-        hub.engine.run_action(connection_id, action, inputs, team=team_a.id)
+        hub.engine.actions.run(connection_id, action, inputs, team=team_a.id)
     body = assert_error(run(team_a.client, connection_id, action, inputs), 422, raised.value.code)
     assert raised.value.code == code
     assert body["message"] == raised.value.message

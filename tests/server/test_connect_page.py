@@ -26,7 +26,6 @@ import pytest
 
 from plughub.config import Settings
 from plughub.engine import Engine
-from plughub.engine.store import ConnectSessionRecord, digest, utcnow
 from plughub.sandbox import SandboxServer
 from plughub.server import create_app
 from tests.conftest import CANARY_API_KEY, CANARY_PASSWORD, CANARY_TOKEN
@@ -145,8 +144,8 @@ def hub(home: Path, sandbox: SandboxServer) -> Iterator[Hub]:
         home=home, callback_url=f"{base}/oauth/callback", public_url=base, allow_private_networks="127.0.0.0/8"
     )
     engine = Engine(settings, guard_outbound=True)
-    engine.store.create_team("Acme", team_id="acme")
-    _record, key = engine.store.create_api_key("acme", "connect page tests")
+    engine.teams.create_team("Acme", team_id="acme")
+    _record, key = engine.teams.create_api_key("acme", "connect page tests")
     sandbox.register_oauth_client(CLIENT_ID, CLIENT_SECRET, settings.callback_url)
     try:
         with (
@@ -228,17 +227,8 @@ def test_a_used_link_shows_already_used(hub: Hub, page: tuple[Page, Recorder]) -
 
 def test_an_expired_link_shows_expired(hub: Hub, page: tuple[Page, Recorder]) -> None:
     tab, _recorder = page
-    token = secrets.token_urlsafe(32)
-    hub.engine.store.create_connect_session(
-        ConnectSessionRecord(
-            token_hash=digest(token),
-            team_id=hub.team_id,
-            integration_id="sandbox",
-            schemes=["API_KEY"],
-            end_user_id=END_USER,
-            csrf_token=secrets.token_urlsafe(32),
-            expires_at=utcnow() - timedelta(minutes=1),
-        )
+    token, _expires_at = hub.engine.teams.create_connect_session(
+        hub.team_id, "sandbox", ["API_KEY"], END_USER, ttl=timedelta(minutes=-1)
     )
     opened = tab.goto(f"{hub.url}/connect/{token}")
     assert opened is not None and opened.status == 410

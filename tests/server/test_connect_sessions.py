@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from plughub.engine.store import digest
 from plughub.server.pages_html import CONTENT_SECURITY_POLICY
 from tests.server.conftest import NOTES_DEFINITION, Hub, Tenant, assert_error
 
@@ -39,7 +38,7 @@ def test_a_session_url_lives_under_the_base_url_for_30_minutes(hub: Hub, team_a:
     assert "form-API_KEY" in page.text
     assert "form-BASIC" not in page.text
     # The token is a capability, never stored as is.
-    assert hub.engine.store.get_connect_session(token) is None
+    assert hub.engine.store.tenancy.get_connect_session(token) is None
 
 
 def _page(hub: Hub, team: Tenant, **body: object) -> httpx.Response:
@@ -114,7 +113,7 @@ def test_no_scheme_that_can_complete_is_an_end_users_message(
     # The operator's reason is in the server log.
     assert any("OAUTH2" in r.getMessage() and "set_oauth_app" in r.getMessage() for r in caplog.records)
     # A form posted anyway (the page of an app deleted since) is refused the same way.
-    session = hub.engine.store.get_connect_session(digest(path.removeprefix("/connect/")))
+    session = hub.engine.teams.connect_session(path.removeprefix("/connect/"))
     assert session is not None
     browser = hub.client(Cookie=f"plughub_csrf={session.csrf_token}")
     posted = browser.post(path, data={"csrf_token": session.csrf_token, "scheme": "OAUTH2"})

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from plughub.engine.audit import AuditLog
-from plughub.engine.store import RunRecord, Store, open_database
+from plughub.engine.store import Database, RunRecord, Store, open_database
 from plughub.exceptions import DatabaseUnavailable
 from plughub.sandbox import SandboxServer
 from tests.server.conftest import Hub, HubFactory, Tenant, assert_error, connect_sandbox, run
@@ -61,9 +61,9 @@ def test_a_database_outage_is_503_and_loses_no_audited_run(
     _unavailable(pg_hub.client().get("/v1/ready"), cluster)
     assert pg_hub.client().get("/v1/health").status_code == 200
     with pytest.raises(DatabaseUnavailable):
-        pg_hub.engine.list_connections(team=team.id)
+        pg_hub.engine.connections.list(team=team.id)
     # The engine still runs actions from what it has cached; their audit waits for the database.
-    during = [pg_hub.engine.run_action(connection_id, "SANDBOX_WHOAMI", team=team.id) for _ in range(4)]
+    during = [pg_hub.engine.actions.run(connection_id, "SANDBOX_WHOAMI", team=team.id) for _ in range(4)]
     assert [r.status.value for r in during] == ["SUCCESS"] * 4
     successes += 4
 
@@ -77,7 +77,7 @@ def test_a_database_outage_is_503_and_loses_no_audited_run(
     runs = team.client.get(f"/v1/connections/{connection_id}/runs", params={"limit": 1000})
     assert runs.status_code == 200, runs.text
     assert sum(r["status"] == "SUCCESS" for r in runs.json()) == successes
-    assert pg_hub.engine.audit_log.dropped == 0
+    assert pg_hub.engine.audit.dropped == 0
 
 
 def test_a_restart_between_requests_goes_unnoticed(
@@ -97,7 +97,7 @@ def test_a_restart_between_requests_goes_unnoticed(
 
 
 def test_the_audit_keeps_a_bounded_backlog(cluster: PrivateCluster, caplog: pytest.LogCaptureFixture) -> None:
-    store = Store(open_database(cluster.url))
+    store = Store(Database(open_database(cluster.url)))
     # A batch gathers for a second: every run below is queued before the first write is tried.
     audit = AuditLog(store, linger=1.0, max_pending=5)
     try:
@@ -111,7 +111,7 @@ def test_the_audit_keeps_a_bounded_backlog(cluster: PrivateCluster, caplog: pyte
         assert "5 audited runs are kept until it is back" in caplog.text
         cluster.start()
         audit.flush()
-        assert [r.action for r in reversed(store.list_runs("conn", 100))] == [f"ACTION_{i}" for i in range(5)]
+        assert [r.action for r in reversed(store.runs.list("conn", 100))] == [f"ACTION_{i}" for i in range(5)]
         assert audit.dropped == 3
     finally:
         audit.close()

@@ -35,9 +35,12 @@ STATUSES = {
     "connection_expired": 409,
     "action_error": 502,
     "upstream_status": 502,
+    "upstream_redirect": 502,
+    "outbound_blocked": 502,
     "upstream_unreachable": 504,
     "upstream_timeout": 504,
     "mcp_protocol_error": 502,
+    "mcp_tool_error": 502,
     "backend_error": 503,
     "database_unavailable": 503,
 }

@@ -89,7 +89,7 @@ def test_a_stored_connection_with_an_invalid_host_is_422(hub: Hub, team_a: Tenan
         config={"host": host},
         team_id=team_a.id,
     )
-    hub.engine.store.insert_connection(record, None)
+    hub.engine.store.connections.insert(record, None)
     response = _run(team_a, "stored-bad-host", GET, {"inputs": {"owner": "o", "repo": "r"}})
     body = assert_error(response, 422, "invalid_input")
     assert f"the connection's base URL 'http://{host}' is not valid" in body["message"]

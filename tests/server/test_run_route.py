@@ -148,7 +148,7 @@ def test_other_methods_are_405_and_a_trailing_slash_redirects(team_a: Tenant, wh
 
 def test_a_revoked_key_stops_at_once(hub: Hub, team_a: Tenant, whoami: str) -> None:
     assert team_a.client.post(whoami, json={}).status_code == 200
-    assert hub.engine.store.revoke_api_key(team_a.key_id)
+    assert hub.engine.teams.revoke_api_key(team_a.key_id)
     body = assert_error(team_a.client.post(whoami, json={}), 401, "unauthorized")
     assert body["message"] == "the API key is unknown or revoked"
 
@@ -159,7 +159,7 @@ def test_an_unexpected_failure_is_the_json_error_without_its_text(
     async def explode(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("an unexpected failure with a secret: s3cr3t")
 
-    monkeypatch.setattr(hub.engine, "finish_run", explode)
+    monkeypatch.setattr(hub.engine.actions, "finish", explode)
     response = team_a.client.post(whoami, json={})
     body = assert_error(response, 500, "internal_error")
     assert "s3cr3t" not in response.text

@@ -102,9 +102,9 @@ def team_key(shared_home: Path, database: str) -> str:
     """A team and its API key, made directly in the shared database; also creates <home>/master.key."""
     engine = Engine(Settings(home=shared_home), database_url=database)
     try:
-        engine.vault  # noqa: B018 - creates the master key file and the first data key
-        engine.store.create_team("Acme", team_id="acme")
-        _record, key = engine.store.create_api_key("acme", "scale-out tests")
+        engine.credentials.active_key_id  # noqa: B018 - creates the master key file and the first data key
+        engine.teams.create_team("Acme", team_id="acme")
+        _record, key = engine.teams.create_api_key("acme", "scale-out tests")
     finally:
         engine.close()
     assert (shared_home / "master.key").is_file()

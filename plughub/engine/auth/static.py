@@ -11,7 +11,7 @@ import httpx
 
 from plughub.engine.catalog.models import ApplySpec
 from plughub.engine.catalog.templates import render
-from plughub.engine.request_checks import header_safe
+from plughub.engine.http.checks import header_safe
 
 __all__ = ["Placement", "StaticAuth", "resolve_placements"]
 

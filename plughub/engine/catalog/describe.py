@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from plughub.engine.catalog.models import ActionSpec, FieldSpec, IntegrationSpec, OAuth2Spec
-from plughub.schemas import ActionInfo, ActionSummary, AuthSchemeInfo, InputField, IntegrationInfo
+from plughub.engine.catalog.triggers import PollTriggerSpec, TriggerSpec, WebhookTriggerSpec
+from plughub.schemas import ActionInfo, ActionSummary, AuthSchemeInfo, InputField, IntegrationInfo, TriggerInfo
 
-__all__ = ["describe_action", "describe_integration", "field_input", "humanize"]
+__all__ = ["describe_action", "describe_integration", "describe_trigger", "field_input", "humanize"]
 
 _DATATYPES = {
     "string": "text",
@@ -98,6 +99,7 @@ def describe_integration(spec: IntegrationSpec, *, source: str = "bundled") -> I
         actions=[
             ActionSummary(code=c, name=a.display_name, description=a.description) for c, a in spec.actions.items()
         ],
+        triggers=[describe_trigger(code, trigger) for code, trigger in spec.triggers.items()],
         source=source,
     )
 
@@ -112,23 +114,10 @@ def describe_action(code: str, action: ActionSpec) -> ActionInfo:
     Returns:
         The description, with the inputs' JSON Schema.
     """
-    inputs = []
-    for name, spec in action.inputs.items():
-        schema: dict[str, Any] = spec.json_schema()
-        kind = schema.get("type", "string")
-        inputs.append(
-            InputField(
-                code=name,
-                name=schema.get("title") or humanize(name),
-                description=schema.get("description", ""),
-                datatype=_DATATYPES.get(kind, "text") if isinstance(kind, str) else "text",
-                required=spec.is_required,
-                default=schema.get("default"),
-                enum=schema.get("enum"),
-                location=spec.location,
-                json_schema=schema,
-            )
-        )
+    inputs = [
+        _schema_input(name, spec.json_schema(), required=spec.is_required, location=spec.location)
+        for name, spec in action.inputs.items()
+    ]
     return ActionInfo(
         code=code,
         name=action.display_name,
@@ -137,4 +126,49 @@ def describe_action(code: str, action: ActionSpec) -> ActionInfo:
         path=action.path,
         inputs=inputs,
         input_schema=action.input_schema,
+    )
+
+
+def describe_trigger(code: str, trigger: TriggerSpec) -> TriggerInfo:
+    """Describe a trigger and the config a subscriber gives.
+
+    Args:
+        code: The trigger code.
+        trigger: The trigger.
+
+    Returns:
+        The description, with the config's JSON Schema.
+    """
+    config = [
+        _schema_input(name, spec.json_schema(), required=spec.is_required, secret=spec.secret)
+        for name, spec in trigger.config.items()
+    ]
+    return TriggerInfo(
+        code=code,
+        name=trigger.display_name,
+        description=trigger.description,
+        type=trigger.type,
+        events=list(trigger.events) if isinstance(trigger, WebhookTriggerSpec) else [],
+        config=config,
+        config_schema=trigger.config_schema,
+        subscribes=isinstance(trigger, WebhookTriggerSpec) and trigger.subscribe is not None,
+        interval=trigger.interval if isinstance(trigger, PollTriggerSpec) else None,
+    )
+
+
+def _schema_input(
+    name: str, schema: dict[str, Any], *, required: bool, location: str | None = None, secret: bool = False
+) -> InputField:
+    kind = schema.get("type", "string")
+    return InputField(
+        code=name,
+        name=schema.get("title") or humanize(name),
+        description=schema.get("description", ""),
+        datatype=_DATATYPES.get(kind, "text") if isinstance(kind, str) else "text",
+        required=required,
+        secret=secret,
+        default=schema.get("default"),
+        enum=schema.get("enum"),
+        location=location,
+        json_schema=schema,
     )

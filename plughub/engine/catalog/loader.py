@@ -13,7 +13,8 @@ import yaml
 from pydantic import ValidationError
 
 from plughub.engine.catalog.models import INPUT_NAME, IntegrationSpec
-from plughub.engine.catalog.templates import variables
+from plughub.engine.catalog.templates import template_problems, variables
+from plughub.engine.catalog.trigger_checks import trigger_problems
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import CatalogError
 
@@ -192,24 +193,10 @@ def bundled_specs() -> dict[str, IntegrationSpec]:
 
 
 def _key(loc: tuple[Any, ...]) -> str:
-    # pydantic puts the union member's tag after "auth.<n>"; it is noise to a reader.
-    modes = {scheme.value for scheme in AuthenticationSchema}
-    parts = [str(p) for i, p in enumerate(loc) if not (i == 2 and loc[0] == "auth" and p in modes)]
+    # pydantic puts the union member's tag after "auth.<n>" and "triggers.<code>"; it is noise to a reader.
+    tags = {"auth": {scheme.value for scheme in AuthenticationSchema}, "triggers": {"webhook", "poll"}}
+    parts = [str(p) for i, p in enumerate(loc) if not (i == 2 and p in tags.get(str(loc[0]), ()))]
     return ".".join(parts) or "(top level)"
-
-
-def _check_template(key: str, template: str, allowed: Mapping[str, set[str]]) -> Iterator[str]:
-    try:
-        found = variables(template)
-    except CatalogError as exc:
-        yield f"{key}: {exc.message}"
-        return
-    for namespace, name in found:
-        if namespace not in allowed:
-            yield f"{key}: ${{{namespace}.{name}}} cannot be used here"
-        elif name not in allowed[namespace]:
-            declared = ", ".join(sorted(allowed[namespace])) or "none"
-            yield f"{key}: unknown variable ${{{namespace}.{name}}} (declared: {declared})"
 
 
 def _null_values(value: Any, key: str) -> Iterator[str]:
@@ -233,9 +220,9 @@ def _semantic_problems(spec: IntegrationSpec, *, meta_check: bool = True) -> Ite
                 f"connection_config.{name}.secret: config values are stored in clear; "
                 "declare secrets under a scheme's credentials"
             )
-    yield from _check_template("base_url", spec.base_url, {"connection_config": config})
+    yield from template_problems("base_url", spec.base_url, {"connection_config": config})
     for name, value in spec.headers.items():
-        yield from _check_template(f"headers.{name}", value, {"connection_config": config})
+        yield from template_problems(f"headers.{name}", value, {"connection_config": config})
     seen: set[str] = set()
     for index, auth in enumerate(spec.auth):
         key = f"auth.{index}"
@@ -250,18 +237,38 @@ def _semantic_problems(spec: IntegrationSpec, *, meta_check: bool = True) -> Ite
         for item_index, item in enumerate(auth.apply_items() if auth.mode not in ("OAUTH1", "OAUTH2") else []):
             item_key = f"{key}.apply.{item_index}"
             if item.basic is not None:
-                yield from _check_template(f"{item_key}.basic.username", item.basic.username, allowed)
-                yield from _check_template(f"{item_key}.basic.password", item.basic.password, allowed)
+                yield from template_problems(f"{item_key}.basic.username", item.basic.username, allowed)
+                yield from template_problems(f"{item_key}.basic.password", item.basic.password, allowed)
             elif item.format is not None:
-                yield from _check_template(f"{item_key}.format", item.format, allowed)
+                yield from template_problems(f"{item_key}.format", item.format, allowed)
             elif len(credentials) != 1:
                 yield f"{item_key}.format: required when the scheme has several credential fields"
         for url_key in ("authorization_url", "token_url", "revocation_url", "request_token_url", "access_token_url"):
             url = getattr(auth, url_key, None)
             if url:
-                yield from _check_template(f"{key}.{url_key}", url, {"connection_config": config})
+                yield from template_problems(f"{key}.{url_key}", url, {"connection_config": config})
     for code, action in spec.actions.items():
         yield from _action_problems(spec, code, action, config, meta_check)
+    yield from trigger_problems(spec)
+    for code, trigger in spec.triggers.items():
+        yield from _config_problems(f"triggers.{code}", trigger, meta_check)
+
+
+def _config_problems(key: str, trigger: Any, meta_check: bool) -> Iterator[str]:
+    """Check a trigger's config inputs as action inputs are checked: names, keywords, schema."""
+    for name, value in trigger.config.items():
+        input_key = f"{key}.config.{name}"
+        if not INPUT_NAME.match(name):
+            yield f"{input_key}: config names match {INPUT_NAME.pattern}"
+        for keyword in value.model_extra or {}:
+            if keyword not in JSON_SCHEMA_KEYWORDS:
+                yield f"{input_key}.{keyword}: not a JSON Schema keyword nor one of required, secret"
+        for where in _null_values(value.json_schema(), input_key):
+            yield f"{where}: has no value (an unquoted comma in a flow mapping?)"
+    if meta_check:
+        problem = _schema_problem(json.dumps(trigger.config_schema, sort_keys=True, default=str))
+        if problem:
+            yield f"{key}.config: {problem}"
 
 
 def _action_problems(
@@ -271,9 +278,9 @@ def _action_problems(
     if not set(code) <= _ACTION_CODE_CHARS or not code.startswith(spec.action_prefix):
         yield f"{key}: action codes are upper snake case and start with {spec.action_prefix}"
     inputs = set(action.inputs)
-    yield from _check_template(f"{key}.path", action.path, {"inputs": inputs})
+    yield from template_problems(f"{key}.path", action.path, {"inputs": inputs})
     if action.base_url:
-        yield from _check_template(f"{key}.base_url", action.base_url, {"connection_config": config})
+        yield from template_problems(f"{key}.base_url", action.base_url, {"connection_config": config})
     try:
         in_path = {name for _ns, name in variables(action.path)}
     except CatalogError:

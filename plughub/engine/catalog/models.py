@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from plughub.engine.catalog.triggers import TriggerSpec, WebhooksSpec
 from plughub.enums import AuthenticationSchema
 
 __all__ = [
@@ -302,6 +303,8 @@ class IntegrationSpec(_Strict):
     auth: list[AuthSpec] = Field(min_length=1)
     actions: dict[str, ActionSpec] = Field(default_factory=dict)
     verified_against: VerifiedAgainstSpec | None = None
+    webhooks: WebhooksSpec | None = None
+    triggers: dict[str, TriggerSpec] = Field(default_factory=dict)
 
     @field_validator("verified_against")
     @classmethod

@@ -1,17 +1,19 @@
-"""`${namespace.name}` templates: strict, with three namespaces and no expressions."""
+"""`${namespace.name}` templates: strict, with a fixed set of namespaces and no expressions."""
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from plughub.exceptions import CatalogError, InvalidInput
 
-__all__ = ["NAMESPACES", "render", "variables"]
+__all__ = ["NAMESPACES", "render", "template_problems", "variables"]
 
-NAMESPACES = ("connection_config", "credentials", "inputs")
+# `app`, `config` and `subscription` belong to triggers (DESIGN.md §10): the integration's OAuth
+# app, the subscriber's config values, and the subscription itself.
+NAMESPACES = ("connection_config", "credentials", "inputs", "app", "config", "subscription")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\}")
 _ANY_PLACEHOLDER = re.compile(r"\$\{[^}]*\}?")
 
@@ -40,6 +42,30 @@ def variables(template: str) -> tuple[tuple[str, str], ...]:
     if leftover:
         raise CatalogError(f"malformed template placeholder {leftover[0]!r}; write ${{namespace.name}}")
     return found
+
+
+def template_problems(key: str, template: str, allowed: Mapping[str, set[str]]) -> Iterator[str]:
+    """Check that a template uses only the variables a place of the definition allows.
+
+    Args:
+        key: The definition key that holds the template (named in each problem).
+        template: The template.
+        allowed: The names each namespace offers there; a namespace absent cannot be used.
+
+    Yields:
+        One problem per malformed placeholder or unknown variable, prefixed with the key.
+    """
+    try:
+        found = variables(template)
+    except CatalogError as exc:
+        yield f"{key}: {exc.message}"
+        return
+    for namespace, name in found:
+        if namespace not in allowed:
+            yield f"{key}: ${{{namespace}.{name}}} cannot be used here"
+        elif name not in allowed[namespace]:
+            declared = ", ".join(sorted(allowed[namespace])) or "none"
+            yield f"{key}: unknown variable ${{{namespace}.{name}}} (declared: {declared})"
 
 
 def render(

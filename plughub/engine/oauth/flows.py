@@ -13,19 +13,20 @@ import threading
 import time
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
+from plughub.config import Settings
+from plughub.engine.catalog import Catalog
 from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec, OAuth2Spec
+from plughub.engine.connections.lookup import find_connection
+from plughub.engine.credentials import Credentials
 from plughub.engine.oauth import oauth1, oauth2
-from plughub.engine.oauth.apps import OAuthApp
-from plughub.engine.store import ConnectionRecord, LockedCredentials, StaleKeyError, StateRecord, utcnow
+from plughub.engine.oauth.apps import OAuthApp, OAuthApps
+from plughub.engine.store import ConnectionRecord, LockedCredentials, StateRecord, Store, utcnow
 from plughub.enums import ConnectionStatus
 from plughub.exceptions import ConnectionExpired, OAuthError, OAuthProviderError, OAuthStateError
-
-if TYPE_CHECKING:
-    from plughub.engine.engine import Engine
 
 __all__ = ["STATE_TTL", "OAuthFlows", "expiring", "state_hash"]
 
@@ -40,24 +41,38 @@ def state_hash(state: str) -> str:
 
 
 class OAuthFlows:
-    """OAuth orchestration for an engine.
+    """OAuth orchestration: consent links, callbacks, refreshes (single flight), revocation.
 
     Args:
-        engine: The engine whose store, vault and HTTP client the flows use.
+        store: Connections, states and tokens.
+        credentials: Seals and opens tokens and flow secrets.
+        catalog: The integrations.
+        apps: The teams' OAuth clients.
+        client: The HTTP client token requests go through (the network guard's, in a server).
+        settings: The callback URL.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        store: Store,
+        credentials: Credentials,
+        catalog: Catalog,
+        apps: OAuthApps,
+        client: httpx.Client,
+        settings: Settings,
+    ) -> None:
+        self._store = store
+        self._credentials = credentials
+        self._catalog = catalog
+        self._apps = apps
+        self._client = client
+        self._settings = settings
         # Threads of one process queue here before the database lock, so that a storm of callers
         # does not spin on SQLite's busy handler.
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]
 
     def __repr__(self) -> str:
         return "OAuthFlows()"
-
-    @property
-    def _client(self) -> httpx.Client:
-        return self._engine.executor.client
 
     def _send(self, request: httpx.Request, what: str) -> httpx.Response:
         try:
@@ -94,7 +109,7 @@ class OAuthFlows:
             OAuthProviderError: The OAuth 1.0a provider refused the request token.
         """
         state = secrets.token_urlsafe(32)
-        callback = self._engine.settings.callback_url
+        callback = self._settings.callback_url
         if isinstance(auth, OAuth2Spec):
             verifier = oauth2.new_code_verifier() if auth.pkce else None
             chosen = scopes if scopes is not None else app.scopes
@@ -121,9 +136,9 @@ class OAuthFlows:
             kind = "oauth1"
         digest = state_hash(state)
         pending = StateRecord(digest, record.id, kind, utcnow() + STATE_TTL)
-        self._engine._with_fresh_vault(
-            lambda vault: self._engine.store.insert_pending(
-                record, pending, (vault.active, vault.seal(f"oauth-state:{digest}", payload))
+        self._credentials.write(
+            lambda seal: self._store.oauth_states.insert_pending(
+                record, pending, seal(f"oauth-state:{digest}", payload)
             )
         )
         logger.info("started %s authorization for connection %s", kind, record.id)
@@ -152,16 +167,16 @@ class OAuthFlows:
         if not state:
             raise OAuthStateError("the callback has no state parameter; it did not come from a plughub authorization")
         if team is not None:
-            owner = self._engine.store.state_connection(state_hash(state))
+            owner = self._store.oauth_states.connection_of(state_hash(state))
             if owner is not None:
-                self._engine._record(owner, team)  # another team's: not found, and the state stays unused
-        claimed = self._engine.store.claim_state(state_hash(state))
+                find_connection(self._store, owner, team)  # another team's: not found, and the state stays unused
+        claimed = self._store.oauth_states.claim(state_hash(state))
         if claimed is None:
             raise OAuthStateError(
                 "unknown state: this authorization was not started by this plughub (or was cleaned up long ago); "
                 "connect again, or reconnect the connection, for a new link"
             )
-        record = self._engine._record(claimed.connection_id, None)
+        record = find_connection(self._store, claimed.connection_id, None)
         if claimed.used_at is not None:
             self._fail(record, "the authorization callback was replayed: its state was already used")
             raise OAuthStateError(
@@ -175,8 +190,8 @@ class OAuthFlows:
                 details={"connection_id": record.id, "remedy": "reconnect"},
             )
         assert claimed.payload is not None  # noqa: S101 - an unused state always has its payload
-        payload = self._engine._open(f"oauth-state:{claimed.state_hash}", claimed.payload)
-        spec = self._engine.catalog.spec(record.integration_id, record.team_id)
+        payload = self._credentials.open(f"oauth-state:{claimed.state_hash}", claimed.payload)
+        spec = self._catalog.spec(record.integration_id, record.team_id)
         try:
             if claimed.kind == "oauth2":
                 tokens = self._complete_oauth2(record, spec, params, payload)
@@ -185,16 +200,14 @@ class OAuthFlows:
         except OAuthError as exc:
             self._fail(record, exc.message)
             raise
-        self._engine._with_fresh_vault(
-            lambda vault: self._engine.store.activate(record.id, (vault.active, vault.seal(record.id, tokens)))
-        )
+        self._credentials.write(lambda seal: self._store.oauth_states.activate(record.id, seal(record.id, tokens)))
         logger.info("connection %s is active", record.id)
         return record.id
 
     def _fail(self, record: ConnectionRecord, reason: str) -> None:
         # A reconnect that goes wrong must not take down a connection that still works.
         if record.status != ConnectionStatus.ACTIVE.value:
-            self._engine.store.set_status(record.id, ConnectionStatus.FAILED.value, reason)
+            self._store.connections.set_status(record.id, ConnectionStatus.FAILED.value, reason)
 
     def _complete_oauth2(
         self, record: ConnectionRecord, spec: IntegrationSpec, params: Mapping[str, str], payload: dict[str, Any]
@@ -216,7 +229,7 @@ class OAuthFlows:
             )
         if not params.get("code"):
             raise OAuthProviderError("the callback carries neither a code nor an error", details={"error": "no_code"})
-        app = self._engine.oauth_app(spec.id, record.team_id)
+        app = self._apps.app(spec.id, record.team_id)
         request = oauth2.code_exchange_request(
             auth,
             record.config,
@@ -242,7 +255,7 @@ class OAuthFlows:
                 "the callback's oauth_token or oauth_verifier is missing or does not match",
                 details={"error": "invalid_request"},
             )
-        app = self._engine.oauth_app(spec.id, record.team_id)
+        app = self._apps.app(spec.id, record.team_id)
         request = oauth1.access_token_request(
             auth,
             record.config,
@@ -285,8 +298,8 @@ class OAuthFlows:
             OAuthProviderError: The token endpoint failed otherwise, or no refresh is possible.
         """
         refused: OAuthProviderError | None = None
-        with self._stripes[hash(record.id) % _STRIPES], self._engine.store.lock_credentials(record.id) as locked:
-            current = self._engine._open(record.id, locked.ciphertext) if locked.ciphertext else dict(seen)
+        with self._stripes[hash(record.id) % _STRIPES], self._store.credentials.lock(record.id) as locked:
+            current = self._credentials.open(record.id, locked.ciphertext) if locked.ciphertext else dict(seen)
             moved_on = current.get("access_token") != seen.get("access_token")
             if moved_on or not (force or expiring(current, auth.refresh_margin)):
                 return current
@@ -314,14 +327,9 @@ class OAuthFlows:
             merged["refresh_token"] = current["refresh_token"]
         if "expires_at" not in fresh:
             merged.pop("expires_at", None)
-        vault = self._engine.vault
-        try:
-            locked.replace((vault.active, vault.seal(record.id, merged)))
-        except StaleKeyError:
-            # Keys were rotated elsewhere since this process loaded them; the lock we hold keeps
-            # them from changing again before the commit.
-            vault = self._engine._reload_vault()
-            locked.replace((vault.active, vault.seal(record.id, merged)))
+        # Keys rotated elsewhere since this process loaded them are reloaded; the lock we hold keeps
+        # them from changing again before the commit.
+        self._credentials.write(lambda seal: locked.replace(seal(record.id, merged)))
         logger.info("refreshed the token of connection %s", record.id)
         return merged
 
@@ -338,7 +346,7 @@ class OAuthFlows:
                 "reconnect the connection to give consent again",
                 details={"error": "no_refresh_token", "connection_id": record.id, "remedy": "reconnect"},
             )
-        app = self._engine.oauth_app(spec.id, record.team_id)
+        app = self._apps.app(spec.id, record.team_id)
         return oauth2.refresh_request(auth, record.config, app, refresh_token=current["refresh_token"])
 
     # Client credentials
@@ -390,7 +398,7 @@ class OAuthFlows:
             app = (
                 OAuthApp(credentials["client_id"], credentials["client_secret"])
                 if "client_secret" in credentials
-                else self._engine.oauth_app(spec.id, record.team_id)
+                else self._apps.app(spec.id, record.team_id)
             )
         except OAuthError as exc:
             return exc.message

@@ -30,13 +30,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from plughub.engine.catalog.models import ActionSpec, IntegrationSpec
+from plughub.engine.http.render import input_location
 from plughub.engine.openapi.importer import read_document
 from plughub.engine.openapi.inputs import Skip, body_properties
 from plughub.engine.openapi.model import Document, MediaBody, Operation, Parameter, Server
 from plughub.engine.openapi.refs import BrokenRef, ExternalRef, Resolver
 from plughub.engine.openapi.schema import SchemaConverter
 from plughub.engine.openapi.source import load_source
-from plughub.engine.request import input_location
 from plughub.schemas import VerifyFinding, VerifyReport
 
 __all__ = ["FINDING_KINDS", "VendorDocument", "read_vendor_document", "verify_definition"]

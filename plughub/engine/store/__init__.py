@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from plughub.engine.store.database import HEAD_REVISION, open_database, sqlite_url, upgrade
+from plughub.engine.store.db import Database
 from plughub.engine.store.pending import PENDING, PendingRunRecord, pending_run_record_id
 from plughub.engine.store.records import (
     LOCAL_TEAM,
     ConnectionRecord,
     LockedCredentials,
+    Sealed,
     StaleKeyError,
     StateRecord,
     VaultKeyRecord,
     utcnow,
 )
+from plughub.engine.store.runs import RunRecord
 from plughub.engine.store.store import Store
-from plughub.engine.store.tenancy import ApiKeyRecord, ConnectSessionRecord, RunRecord, TeamRecord, digest
+from plughub.engine.store.tenancy import ApiKeyRecord, ConnectSessionRecord, TeamRecord, digest
 
 __all__ = [
     "HEAD_REVISION",
@@ -23,9 +26,11 @@ __all__ = [
     "ApiKeyRecord",
     "ConnectSessionRecord",
     "ConnectionRecord",
+    "Database",
     "LockedCredentials",
     "PendingRunRecord",
     "RunRecord",
+    "Sealed",
     "StaleKeyError",
     "StateRecord",
     "Store",

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 
 from sqlalchemy import delete, func, insert, select, update
 
-from plughub.engine.store.base import StoreBase
 from plughub.engine.store.records import VaultKeyRecord, utcnow
+from plughub.engine.store.repository import Repository
 from plughub.engine.store.tables import credentials, vault_keys
 
-__all__ = ["VaultKeysMixin"]
+__all__ = ["VaultKeyRepository"]
 
 
-class VaultKeysMixin(StoreBase):
+class VaultKeyRepository(Repository):
     """Data keys, wrapped by the master key."""
 
-    def vault_keys(self) -> list[VaultKeyRecord]:
+    def list(self) -> builtins.list[VaultKeyRecord]:
         """Return the wrapped data keys, the active one first."""
-        with self.engine.connect() as db:
+        with self.db.connect() as db:
             rows = db.execute(select(vault_keys).order_by(vault_keys.c.active.desc(), vault_keys.c.created_at)).all()
         return [VaultKeyRecord(r.kid, r.wrapped, r.master_kid, bool(r.active)) for r in rows]
 
-    def add_first_vault_key(self, key: VaultKeyRecord) -> bool:
+    def add_first(self, key: VaultKeyRecord) -> bool:
         """Store the first data key of a new store, unless another process got there first.
 
         Args:
@@ -31,7 +32,7 @@ class VaultKeysMixin(StoreBase):
         Returns:
             Whether this key was stored (False: the store already had keys).
         """
-        with self.transaction(lock=True) as db:
+        with self.db.transaction(lock=True) as db:
             if db.execute(select(func.count()).select_from(vault_keys)).scalar_one():
                 return False
             db.execute(
@@ -41,7 +42,7 @@ class VaultKeysMixin(StoreBase):
             )
             return True
 
-    def rotate_vault_key(self, key: VaultKeyRecord, reseal: Callable[[str, bytes], bytes]) -> int:
+    def rotate(self, key: VaultKeyRecord, reseal: Callable[[str, bytes], bytes]) -> int:
         """Make a new data key active and re-seal every record with it, in one transaction.
 
         Args:
@@ -51,7 +52,7 @@ class VaultKeysMixin(StoreBase):
         Returns:
             How many records were re-sealed.
         """
-        with self.transaction(lock=True) as db:
+        with self.db.transaction(lock=True) as db:
             db.execute(
                 insert(vault_keys).values(
                     kid=key.kid, wrapped=key.wrapped, master_kid=key.master_kid, active=False, created_at=utcnow()

@@ -1,42 +1,43 @@
-"""OAuth in the store: pending states, activation, and the credentials lock of the refresh."""
+"""OAuth in the store: pending authorization states and the activation that ends them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import delete, insert, select, update
 
-from plughub.engine.store.base import StoreBase
 from plughub.engine.store.connections import insert_connection_row
 from plughub.engine.store.records import (
     ConnectionRecord,
-    LockedCredentials,
+    Sealed,
     StateRecord,
     aware,
     check_active_key,
     put_credentials,
     utcnow,
 )
+from plughub.engine.store.repository import Repository
 from plughub.engine.store.tables import connections, credentials, oauth_states
 
-__all__ = ["OAuthStatesMixin"]
+__all__ = ["OAuthStateRepository"]
 
 
-class OAuthStatesMixin(StoreBase):
-    """Authorization states and token storage."""
+class OAuthStateRepository(Repository):
+    """Authorization states, from the consent link to the callback."""
 
-    def insert_pending(self, record: ConnectionRecord, state: StateRecord, ciphertext: tuple[str, bytes]) -> None:
+    def insert_pending(self, record: ConnectionRecord, state: StateRecord, sealed: Sealed) -> None:
         """Store a pending connection (or re-use an existing one) and its authorization state.
 
         Args:
             record: The connection; inserted when new, set to its status when it exists.
             state: The state's hash, kind and expiry.
-            ciphertext: The sealed flow secrets (PKCE verifier, request token secret).
+            sealed: The sealed flow secrets (PKCE verifier, request token secret).
+
+        Raises:
+            StaleKeyError: They were sealed with a key another process rotated away.
         """
-        with self.transaction(lock=True) as db:
-            check_active_key(db, ciphertext[0])
+        with self.db.transaction(lock=True) as db:
+            check_active_key(db, sealed.key_id)
             exists = db.execute(select(connections.c.id).where(connections.c.id == record.id)).scalar()
             if exists:
                 db.execute(
@@ -61,9 +62,9 @@ class OAuthStatesMixin(StoreBase):
                     created_at=utcnow(),
                 )
             )
-            put_credentials(db, f"oauth-state:{state.state_hash}", record.id, ciphertext)
+            put_credentials(db, f"oauth-state:{state.state_hash}", record.id, sealed)
 
-    def state_connection(self, state_hash: str) -> str | None:
+    def connection_of(self, state_hash: str) -> str | None:
         """The connection an authorization state belongs to, without claiming the state.
 
         Args:
@@ -72,11 +73,11 @@ class OAuthStatesMixin(StoreBase):
         Returns:
             The connection's id, or None when the state is unknown.
         """
-        with self.transaction(invalidates=False) as db:
+        with self.db.transaction(invalidates=False) as db:
             found = db.execute(select(oauth_states.c.connection_id).where(oauth_states.c.state_hash == state_hash))
             return found.scalar()
 
-    def claim_state(self, state_hash: str) -> StateRecord | None:
+    def claim(self, state_hash: str) -> StateRecord | None:
         """Mark a state used, once: the first caller gets it unused, later ones see `used_at`.
 
         Args:
@@ -85,7 +86,7 @@ class OAuthStatesMixin(StoreBase):
         Returns:
             The state as it was before this claim (with its sealed payload), or None when unknown.
         """
-        with self.transaction(lock=True) as db:
+        with self.db.transaction(lock=True) as db:
             row = db.execute(select(oauth_states).where(oauth_states.c.state_hash == state_hash)).first()
             if row is None:
                 return None
@@ -103,37 +104,21 @@ class OAuthStatesMixin(StoreBase):
             payload=payload,
         )
 
-    def activate(self, connection_id: str, ciphertext: tuple[str, bytes]) -> None:
+    def activate(self, connection_id: str, sealed: Sealed) -> None:
         """Store a connection's new credentials and make it active, in one transaction.
 
         Args:
             connection_id: The connection.
-            ciphertext: Its sealed credentials (tokens).
+            sealed: Its sealed credentials (tokens).
+
+        Raises:
+            StaleKeyError: They were sealed with a key another process rotated away.
         """
-        with self.transaction(lock=True) as db:
-            check_active_key(db, ciphertext[0])
-            put_credentials(db, connection_id, connection_id, ciphertext)
+        with self.db.transaction(lock=True) as db:
+            check_active_key(db, sealed.key_id)
+            put_credentials(db, connection_id, connection_id, sealed)
             db.execute(
                 update(connections)
                 .where(connections.c.id == connection_id)
                 .values(status="active", error=None, updated_at=utcnow())
             )
-
-    @contextmanager
-    def lock_credentials(self, record_id: str) -> Iterator[LockedCredentials]:
-        """Read a record's credentials under a write lock held until the block ends.
-
-        SQLite takes the database write lock (`BEGIN IMMEDIATE`); PostgreSQL locks the row
-        (`SELECT ... FOR UPDATE`). Whoever waits re-reads what the holder wrote.
-
-        Args:
-            record_id: The record (a connection id).
-
-        Yields:
-            The locked credentials; `replace` and `set_status` write in the same transaction.
-        """
-        with self.transaction(lock=True) as db:
-            query = select(credentials.c.ciphertext).where(credentials.c.record_id == record_id)
-            if db.dialect.name != "sqlite":
-                query = query.with_for_update()
-            yield LockedCredentials(db, record_id, db.execute(query).scalar())

@@ -1,9 +1,8 @@
 """A database that cannot be reached is one exception, `DatabaseUnavailable`, whichever layer saw it.
 
 SQLAlchemy reports an unreachable database as `OperationalError` or `InterfaceError` (wrapping the
-driver's), and a lost connection as a disconnect; the store's few reads and writes past
-SQLAlchemy's connection layer (see `StoreBase.first_row`) meet the driver's own classes, and a pool
-with no connection to spare raises `TimeoutError`. All of them become `DatabaseUnavailable`, which
+driver's), and a lost connection as a disconnect; a pool with no connection to spare raises
+`TimeoutError`. All of them become `DatabaseUnavailable`, which
 the server answers 503 with `Retry-After`. What the driver said (host, port, reason) is for the
 operator: it goes to the log, at most every few seconds, and never into the error's message.
 """
@@ -16,38 +15,17 @@ import time
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
 from plughub.exceptions import DatabaseUnavailable
 
-__all__ = ["database_unavailable", "report_unavailable", "unavailable_errors"]
+__all__ = ["database_unavailable", "report_unavailable"]
 
 logger = logging.getLogger("plughub.engine")
 
 _QUIET_SECONDS = 5.0  # one warning per this many seconds of an outage, not one per request
 _last_warning = 0.0
 _lock = threading.Lock()
-
-
-def unavailable_errors(engine: Engine) -> tuple[type[BaseException], ...]:
-    """The exception classes that mean the database cannot be reached, for an engine's driver.
-
-    Args:
-        engine: The SQLAlchemy engine.
-
-    Returns:
-        SQLAlchemy's and the driver's classes (PEP 249 `OperationalError`, `InterfaceError`).
-    """
-    dbapi = engine.dialect.loaded_dbapi
-    return (
-        sa_exc.OperationalError,
-        sa_exc.InterfaceError,
-        sa_exc.DisconnectionError,
-        sa_exc.TimeoutError,
-        dbapi.OperationalError,
-        dbapi.InterfaceError,
-    )
 
 
 def database_unavailable(cause: BaseException) -> DatabaseUnavailable:

@@ -14,11 +14,11 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from plughub.engine.store.base import StoreBase
-from plughub.engine.store.records import aware, check_active_key, put_credentials, utcnow
+from plughub.engine.store.records import Sealed, aware, check_active_key, put_credentials, utcnow
+from plughub.engine.store.repository import Repository
 from plughub.engine.store.tables import credentials, pending_runs
 
-__all__ = ["PENDING", "PendingRunRecord", "PendingRunsMixin", "pending_run_record_id"]
+__all__ = ["PENDING", "PendingRunRecord", "PendingRunRepository", "pending_run_record_id"]
 
 PENDING = "IN_PROGRESS"
 """The status of a run that has not finished."""
@@ -64,16 +64,16 @@ class PendingRunRecord:
     payload: bytes | None = field(default=None, repr=False)
 
 
-class PendingRunsMixin(StoreBase):
+class PendingRunRepository(Repository):
     """Pending runs, scoped by team."""
 
-    def create_pending_run(self, run: PendingRunRecord) -> None:
+    def create(self, run: PendingRunRecord) -> None:
         """Store a run that has just started, and delete runs that expired.
 
         Args:
             run: The run, `IN_PROGRESS`.
         """
-        with self.transaction() as db:
+        with self.db.transaction() as db:
             now = utcnow()
             for (old,) in db.execute(select(pending_runs.c.request_id).where(pending_runs.c.expires_at < now)).all():
                 db.execute(delete(credentials).where(credentials.c.record_id == pending_run_record_id(old)))
@@ -92,13 +92,13 @@ class PendingRunsMixin(StoreBase):
                 )
             )
 
-    def finish_pending_run(self, request_id: str, status: str, ciphertext: tuple[str, bytes]) -> bool:
+    def finish(self, request_id: str, status: str, sealed: Sealed) -> bool:
         """Store a run's sealed outcome and its final status, in one transaction.
 
         Args:
             request_id: The run.
             status: `SUCCESS` or `FAILED`.
-            ciphertext: `(key id, sealed outcome)`.
+            sealed: The sealed outcome.
 
         Returns:
             Whether the run was still there (its connection may have been deleted meanwhile).
@@ -107,14 +107,14 @@ class PendingRunsMixin(StoreBase):
             StaleKeyError: The outcome was sealed with a key another process rotated away.
         """
         try:
-            with self.transaction(lock=True) as db:
-                check_active_key(db, ciphertext[0])
+            with self.db.transaction(lock=True) as db:
+                check_active_key(db, sealed.key_id)
                 row = db.execute(
                     select(pending_runs.c.connection_id).where(pending_runs.c.request_id == request_id)
                 ).first()
                 if row is None:
                     return False
-                put_credentials(db, pending_run_record_id(request_id), row.connection_id, ciphertext)
+                put_credentials(db, pending_run_record_id(request_id), row.connection_id, sealed)
                 db.execute(
                     update(pending_runs)
                     .where(pending_runs.c.request_id == request_id)
@@ -125,7 +125,7 @@ class PendingRunsMixin(StoreBase):
             # The connection was deleted between the read and the write (PostgreSQL).
             return False
 
-    def get_pending_run(self, request_id: str, team_id: str) -> PendingRunRecord | None:
+    def get(self, request_id: str, team_id: str) -> PendingRunRecord | None:
         """Find a team's run that has not expired, with its sealed outcome once finished.
 
         Args:
@@ -135,7 +135,7 @@ class PendingRunsMixin(StoreBase):
         Returns:
             The run, or None.
         """
-        with self.engine.connect() as db:
+        with self.db.connect() as db:
             row = db.execute(
                 select(pending_runs).where(pending_runs.c.request_id == request_id, pending_runs.c.team_id == team_id)
             ).first()

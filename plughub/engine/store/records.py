@@ -16,6 +16,7 @@ __all__ = [
     "LOCAL_TEAM",
     "ConnectionRecord",
     "LockedCredentials",
+    "Sealed",
     "StaleKeyError",
     "StateRecord",
     "VaultKeyRecord",
@@ -34,6 +35,19 @@ class StaleKeyError(Exception):
 
     Another process rotated the keys; the caller reloads its vault and seals again.
     """
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A record's secrets as stored: the ciphertext and the id of the data key that sealed it.
+
+    Attributes:
+        key_id: The data key's id (a write checks it is still the store's active key).
+        blob: The ciphertext.
+    """
+
+    key_id: str
+    blob: bytes = field(repr=False)
 
 
 def utcnow() -> datetime:
@@ -117,11 +131,15 @@ class LockedCredentials:
     def __repr__(self) -> str:
         return f"LockedCredentials({self.record_id!r})"
 
-    def replace(self, ciphertext: tuple[str, bytes]) -> None:
-        """Store new sealed credentials (checked against the active key)."""
-        check_active_key(self._db, ciphertext[0])
-        put_credentials(self._db, self.record_id, self.record_id, ciphertext)
-        self.ciphertext = ciphertext[1]
+    def replace(self, sealed: Sealed) -> None:
+        """Store new sealed credentials (checked against the active key).
+
+        Raises:
+            StaleKeyError: They were sealed with a key another process rotated away.
+        """
+        check_active_key(self._db, sealed.key_id)
+        put_credentials(self._db, self.record_id, self.record_id, sealed)
+        self.ciphertext = sealed.blob
 
     def set_status(self, status: str, error: str | None = None) -> None:
         """Change the connection's status in the same transaction."""
@@ -150,21 +168,21 @@ def check_active_key(db: Connection, kid: str) -> None:
         raise StaleKeyError(kid)
 
 
-def put_credentials(db: Connection, record_id: str, connection_id: str | None, ciphertext: tuple[str, bytes]) -> None:
+def put_credentials(db: Connection, record_id: str, connection_id: str | None, sealed: Sealed) -> None:
     """Store (or replace) a record's sealed credentials inside a transaction.
 
     Args:
         db: The open transaction.
         record_id: The owner's id.
         connection_id: The connection it belongs to, if any (deleted with it).
-        ciphertext: `(key id, sealed credentials)`.
+        sealed: The sealed credentials.
     """
     # Update in place: a replica waiting on `SELECT ... FOR UPDATE` of this row must find it after
     # the holder commits (a delete and insert would leave it holding nothing).
     values = {
         "connection_id": connection_id,
-        "key_id": ciphertext[0],
-        "ciphertext": ciphertext[1],
+        "key_id": sealed.key_id,
+        "ciphertext": sealed.blob,
         "updated_at": utcnow(),
     }
     updated = db.execute(update(credentials).where(credentials.c.record_id == record_id).values(**values))

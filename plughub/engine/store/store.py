@@ -1,25 +1,57 @@
-"""The store: connections and credentials, user integrations, data keys, OAuth states, tenancy, pending runs.
+"""The store: one repository per kind of row, over one database.
 
-It only ever sees ciphertext; sealing and opening happen in the vault. Every method is one
-transaction, and the ones that write several rows write all of them or none. The same code serves
-SQLite (embedded) and PostgreSQL (the server).
+It only ever sees ciphertext; sealing and opening happen in `Credentials`. Every repository call is
+one transaction, and the ones that write several rows write all of them or none. The same code
+serves SQLite (embedded) and PostgreSQL (the server).
 """
 
 from __future__ import annotations
 
-from plughub.engine.store.connections import ConnectionsMixin
-from plughub.engine.store.keys import VaultKeysMixin
-from plughub.engine.store.oauth import OAuthStatesMixin
-from plughub.engine.store.pending import PendingRunsMixin
-from plughub.engine.store.tenancy import TenancyMixin
+from plughub.engine.store.connections import ConnectionRepository
+from plughub.engine.store.credentials import CredentialRepository
+from plughub.engine.store.db import Database
+from plughub.engine.store.integrations import IntegrationRepository
+from plughub.engine.store.keys import VaultKeyRepository
+from plughub.engine.store.oauth import OAuthStateRepository
+from plughub.engine.store.pending import PendingRunRepository
+from plughub.engine.store.runs import RunRepository
+from plughub.engine.store.tenancy import TenancyRepository
 
 __all__ = ["Store"]
 
 
-class Store(ConnectionsMixin, VaultKeysMixin, OAuthStatesMixin, TenancyMixin, PendingRunsMixin):
-    """Persistence over a SQLAlchemy engine whose schema is migrated (see `open_database`).
+class Store:
+    """Persistence: the repositories over a migrated database (see `open_database`).
 
     Args:
-        engine: The engine.
-        cache_ttl: Seconds the rows each run reads are cached (see `ReadCache`); 0 turns it off.
+        db: The database.
+
+    Attributes:
+        db: The database (transactions, the read cache, `offload`).
+        connections: Connection rows.
+        credentials: Sealed credentials.
+        integrations: User-defined integrations.
+        vault_keys: The wrapped data keys.
+        oauth_states: Pending authorization states.
+        tenancy: Teams, API keys, connect sessions.
+        pending_runs: Runs answered asynchronously.
+        runs: The audit of action runs.
     """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.connections = ConnectionRepository(db)
+        self.credentials = CredentialRepository(db)
+        self.integrations = IntegrationRepository(db)
+        self.vault_keys = VaultKeyRepository(db)
+        self.oauth_states = OAuthStateRepository(db)
+        self.tenancy = TenancyRepository(db)
+        self.pending_runs = PendingRunRepository(db)
+        self.runs = RunRepository(db)
+
+    def __repr__(self) -> str:
+        return f"Store({self.db!r})"
+
+    def close(self) -> None:
+        """Release the database."""
+        self.db.close()

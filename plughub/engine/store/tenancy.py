@@ -1,4 +1,4 @@
-"""Teams, API keys, hosted connect sessions and the audit of action runs."""
+"""Teams, API keys and hosted connect sessions."""
 
 from __future__ import annotations
 
@@ -7,18 +7,16 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from plughub.engine.store.base import StoreBase
 from plughub.engine.store.records import aware, utcnow
-from plughub.engine.store.tables import api_keys, connect_sessions, runs, teams
-from plughub.engine.store.tables import runs as runs_table
+from plughub.engine.store.repository import Repository
+from plughub.engine.store.tables import api_keys, connect_sessions, teams
 
-__all__ = ["ApiKeyRecord", "ConnectSessionRecord", "RunRecord", "TeamRecord", "TenancyMixin", "digest"]
+__all__ = ["ApiKeyRecord", "ConnectSessionRecord", "TeamRecord", "TenancyRepository", "digest"]
 
 
 def digest(secret: str) -> str:
@@ -63,20 +61,6 @@ class ConnectSessionRecord:
     connection_id: str | None = None
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """One action run, as audited (never inputs, outputs or secrets)."""
-
-    team_id: str
-    connection_id: str
-    action: str
-    status: str
-    upstream_status: int | None
-    error_code: str | None
-    duration_ms: float
-    created_at: datetime = field(default_factory=utcnow)
-
-
 _LIVE = (api_keys.c.key_hash == bindparam("key_hash"), api_keys.c.revoked_at.is_(None))
 _LIVE_KEY = select(api_keys).where(*_LIVE)
 _LIVE_KEY_TEAM = select(api_keys.c.team_id).where(*_LIVE)
@@ -94,8 +78,8 @@ def _key_record(row: Any) -> ApiKeyRecord:
     )
 
 
-class TenancyMixin(StoreBase):
-    """Teams, keys, sessions and runs."""
+class TenancyRepository(Repository):
+    """Teams, their API keys and their hosted connect sessions."""
 
     # Teams
 
@@ -111,7 +95,7 @@ class TenancyMixin(StoreBase):
         """
         record = TeamRecord(team_id or "team_" + secrets.token_hex(8), name, utcnow())
         try:
-            with self.transaction() as db:
+            with self.db.transaction() as db:
                 db.execute(insert(teams).values(id=record.id, name=name, created_at=record.created_at))
         except IntegrityError:
             return None
@@ -119,13 +103,13 @@ class TenancyMixin(StoreBase):
 
     def find_team(self, id_or_name: str) -> TeamRecord | None:
         """Find a team by id or name."""
-        with self.engine.connect() as db:
+        with self.db.connect() as db:
             row = db.execute(select(teams).where((teams.c.id == id_or_name) | (teams.c.name == id_or_name))).first()
         return TeamRecord(row.id, row.name, aware(row.created_at)) if row else None
 
     def list_teams(self) -> list[TeamRecord]:
         """Every team, oldest first."""
-        with self.engine.connect() as db:
+        with self.db.connect() as db:
             rows = db.execute(select(teams).order_by(teams.c.created_at)).all()
         return [TeamRecord(r.id, r.name, aware(r.created_at)) for r in rows]
 
@@ -143,7 +127,7 @@ class TenancyMixin(StoreBase):
         """
         key = "phk_" + secrets.token_urlsafe(32)
         record = ApiKeyRecord("key_" + secrets.token_hex(6), team_id, name, key[:10], utcnow())
-        with self.transaction() as db:
+        with self.db.transaction() as db:
             db.execute(
                 insert(api_keys).values(
                     id=record.id,
@@ -158,7 +142,7 @@ class TenancyMixin(StoreBase):
 
     def list_api_keys(self, team_id: str) -> list[ApiKeyRecord]:
         """A team's keys, revoked ones included."""
-        with self.engine.connect() as db:
+        with self.db.connect() as db:
             rows = db.execute(
                 select(api_keys).where(api_keys.c.team_id == team_id).order_by(api_keys.c.created_at)
             ).all()
@@ -173,7 +157,7 @@ class TenancyMixin(StoreBase):
         Returns:
             Whether an active key was revoked.
         """
-        with self.transaction() as db:
+        with self.db.transaction() as db:
             result = db.execute(
                 update(api_keys)
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
@@ -191,8 +175,8 @@ class TenancyMixin(StoreBase):
             Its record, or None for an unknown or revoked key.
         """
         # Never cached: a key revoked by any process must stop working at once.
-        row = self.first_row(_LIVE_KEY, key_hash=digest(key))
-        return _key_record(SimpleNamespace(**row)) if row is not None else None
+        row = self.db.first(_LIVE_KEY, {"key_hash": digest(key)})
+        return _key_record(row) if row is not None else None
 
     def key_team(self, key: str) -> str | None:
         """The team of a live key: `authenticate` for the hot path (one column, no record).
@@ -203,14 +187,14 @@ class TenancyMixin(StoreBase):
         Returns:
             The team's id, or None for an unknown or revoked key.
         """
-        row = self.first_row(_LIVE_KEY_TEAM, key_hash=digest(key))  # never cached, as above
-        return str(row["team_id"]) if row is not None else None
+        row = self.db.first(_LIVE_KEY_TEAM, {"key_hash": digest(key)})  # never cached, as above
+        return str(row.team_id) if row is not None else None
 
     # Connect sessions
 
     def create_connect_session(self, session: ConnectSessionRecord) -> None:
         """Store a connect session (by the hash of its token)."""
-        with self.transaction() as db:
+        with self.db.transaction() as db:
             db.execute(
                 insert(connect_sessions).values(
                     token_hash=session.token_hash,
@@ -226,7 +210,7 @@ class TenancyMixin(StoreBase):
 
     def get_connect_session(self, token_hash: str) -> ConnectSessionRecord | None:
         """Find a connect session by the hash of its token."""
-        with self.engine.connect() as db:
+        with self.db.connect() as db:
             row = db.execute(select(connect_sessions).where(connect_sessions.c.token_hash == token_hash)).first()
         if row is None:
             return None
@@ -252,58 +236,10 @@ class TenancyMixin(StoreBase):
         Returns:
             Whether this call was the one that used it.
         """
-        with self.transaction(lock=True) as db:
+        with self.db.transaction(lock=True) as db:
             result = db.execute(
                 update(connect_sessions)
                 .where(connect_sessions.c.token_hash == token_hash, connect_sessions.c.used_at.is_(None))
                 .values(used_at=utcnow(), connection_id=connection_id)
             )
             return result.rowcount > 0
-
-    # Runs
-
-    def record_run(self, run: RunRecord) -> None:
-        """Append an action run to the audit."""
-        self.record_runs([run])
-
-    def record_runs(self, runs: list[RunRecord]) -> None:
-        """Append action runs to the audit, in one transaction."""
-        self.append_rows(
-            runs_table,
-            [
-                {
-                    "team_id": run.team_id,
-                    "connection_id": run.connection_id,
-                    "action": run.action,
-                    "status": run.status,
-                    "upstream_status": run.upstream_status,
-                    "error_code": run.error_code,
-                    "duration_ms": run.duration_ms,
-                    "created_at": run.created_at,
-                }
-                for run in runs
-            ],
-        )
-
-    def list_runs(self, connection_id: str, limit: int = 50) -> list[RunRecord]:
-        """A connection's runs, newest first."""
-        with self.engine.connect() as db:
-            rows = db.execute(
-                select(runs)
-                .where(runs.c.connection_id == connection_id)
-                .order_by(runs.c.created_at.desc(), runs.c.id.desc())
-                .limit(limit)
-            ).all()
-        return [
-            RunRecord(
-                r.team_id,
-                r.connection_id,
-                r.action,
-                r.status,
-                r.upstream_status,
-                r.error_code,
-                r.duration_ms,
-                aware(r.created_at),
-            )
-            for r in rows
-        ]

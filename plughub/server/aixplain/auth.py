@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from plughub.engine.store import ApiKeyRecord
+from plughub.engine.teams import ApiKeyRecord
 from plughub.server.aixplain.errors import AixplainError
 
 __all__ = ["TeamKey", "presented_key", "require_team"]
@@ -52,7 +52,7 @@ def require_team(request: Request) -> ApiKeyRecord:
             "an API key is required: set TEAM_API_KEY to a plughub API key (create one with "
             "`plughub api-keys create --team TEAM`); the SDK sends it as `Authorization: Token <key>` or `x-api-key`",
         )
-    record: ApiKeyRecord | None = request.app.state.engine.store.authenticate(key)
+    record: ApiKeyRecord | None = request.app.state.engine.teams.authenticate(key)
     if record is None:
         raise AixplainError(
             401,

@@ -75,19 +75,19 @@ def find_asset(engine: Engine, asset_id: str, team: str) -> IntegrationInfo | Co
         AixplainError: 404 when it is neither (another team's connection included).
     """
     try:
-        info: IntegrationInfo = engine.get_integration(engine_id(asset_id), team=team)
+        info: IntegrationInfo = engine.integrations.get(engine_id(asset_id), team=team)
         return info
     except IntegrationNotFound:
         pass
     try:
-        return engine.get_connection(asset_id, team=team)
+        return engine.connections.get(asset_id, team=team)
     except ConnectionNotFound:
         raise not_found(asset_id) from None
 
 
 def _actions(engine: Engine, asset: IntegrationInfo | ConnectionInfo, team: str) -> list[ActionInfo]:
     if isinstance(asset, ConnectionInfo):
-        found: list[ActionInfo] = engine.list_actions(asset.id, team=team)
+        found: list[ActionInfo] = engine.actions.list(asset.id, team=team)
         return found
     spec = engine.catalog.spec(asset.id, team)
     return [describe_action(code, action) for code, action in spec.actions.items()]
@@ -153,7 +153,7 @@ def _execute(request: Request, key: TeamKey, asset_id: str, body: Any, wait: flo
                 f"'{asset_id}' is a connection: send the action to run, "
                 '{"action": "<ACTION>", "data": {...}}; list them with {"action": "LIST_ACTIONS"}',
             )
-        result = engine.create_connection(connect_request(asset, body), team=key.team_id)
+        result = engine.connections.create(connect_request(asset, body), team=key.team_id)
         data: dict[str, Any] = {"id": result.id}
         if result.redirect_url:
             data["redirectURL"] = result.redirect_url

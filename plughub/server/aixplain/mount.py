@@ -21,7 +21,7 @@ def mount_aixplain(app: FastAPI, engine: Engine) -> Runs:
     Returns:
         The runner of asynchronous runs; close it when the application stops.
     """
-    runs = Runs(engine)
+    runs = Runs(engine.actions, engine.store, engine.credentials, engine.settings)
     app.state.aixplain_runs = runs
     for module in (routes_v1, routes_v2, execute, polling):
         app.include_router(module.router)

@@ -24,9 +24,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from plughub.config import Settings
-from plughub.engine import Engine
-from plughub.engine.store import PENDING, PendingRunRecord, pending_run_record_id, utcnow
-from plughub.engine.vault import Vault
+from plughub.engine.actions.service import ActionService
+from plughub.engine.credentials import Credentials
+from plughub.engine.store import PENDING, PendingRunRecord, Store, pending_run_record_id, utcnow
 from plughub.exceptions import PlughubError
 from plughub.server.aixplain import envelopes
 from plughub.server.aixplain.auth import TeamKey
@@ -73,16 +73,24 @@ class Runs:
     """Runs actions on a thread pool and keeps the asynchronous ones in the database.
 
     Args:
-        engine: The engine (its `run_action` runs them; its vault seals their outcomes).
+        actions: Runs the actions.
+        store: Keeps the pending runs and their sealed outcomes.
+        credentials: Seals and opens the outcomes (user data).
+        settings: The timeouts, which bound how long a run may take.
         workers: Threads running actions at once in this process.
     """
 
-    def __init__(self, engine: Engine, workers: int = 32) -> None:
-        self.engine = engine
+    def __init__(
+        self, actions: ActionService, store: Store, credentials: Credentials, settings: Settings, workers: int = 32
+    ) -> None:
+        self._actions = actions
+        self._store = store
+        self._credentials = credentials
+        self._settings = settings
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plughub-aixplain-run")
 
     def __repr__(self) -> str:
-        return f"Runs(engine={self.engine!r})"
+        return "Runs()"
 
     def close(self) -> None:
         """Wait for the runs in progress, then stop the threads."""
@@ -128,14 +136,14 @@ class Runs:
     def _pending(self, team: str, connection_id: str, action: str) -> str:
         request_id = "req_" + secrets.token_urlsafe(18)
         now = utcnow()
-        self.engine.store.create_pending_run(
+        self._store.pending_runs.create(
             PendingRunRecord(
                 request_id=request_id,
                 team_id=team,
                 connection_id=connection_id,
                 action=action[:200],
                 status=PENDING,
-                deadline=now + _run_budget(self.engine.settings),
+                deadline=now + _run_budget(self._settings),
                 expires_at=now + RESULT_TTL,
                 created_at=now,
             )
@@ -148,7 +156,7 @@ class Runs:
                 raise AixplainError(
                     400, "invalid_input", f"data must be an object of the action's inputs, not {type(inputs).__name__}"
                 )
-            result = self.engine.run_action(connection_id, action, inputs or {}, team=team)
+            result = self._actions.run(connection_id, action, inputs or {}, team=team)
         except AixplainError as exc:
             return envelopes.failed(exc.code, exc.message, statusCode=exc.status)
         except PlughubError as exc:
@@ -166,13 +174,12 @@ class Runs:
             envelope = future.result()
             record_id = pending_run_record_id(request_id)
 
-            def write(vault: Vault) -> None:
-                self.engine.store.finish_pending_run(
-                    request_id, str(envelope["status"]), (vault.active, vault.seal(record_id, envelope))
+            # Sealed again if another process rotated the keys meanwhile.
+            self._credentials.write(
+                lambda seal: self._store.pending_runs.finish(
+                    request_id, str(envelope["status"]), seal(record_id, envelope)
                 )
-
-            # The engine's own sealing path: it reloads the key ring if another process rotated it.
-            self.engine._with_fresh_vault(write)
+            )
         except Exception as exc:
             logger.error("could not store the outcome of run %s: %s", request_id, type(exc).__name__)
 
@@ -189,7 +196,7 @@ class Runs:
         Raises:
             AixplainError: 404 for an unknown, expired or other team's request id.
         """
-        run = self.engine.store.get_pending_run(request_id, team)
+        run = self._store.pending_runs.get(request_id, team)
         if run is None:
             raise AixplainError(
                 404,
@@ -209,7 +216,7 @@ class Runs:
         elif run.payload is None:
             body = envelopes.failed("run_lost", f"the outcome of {run.action} is gone. Run it again.", statusCode=500)
         else:
-            body = self.engine._open(pending_run_record_id(request_id), run.payload)
+            body = self._credentials.open(pending_run_record_id(request_id), run.payload)
         return {**body, "requestId": request_id}
 
 

@@ -67,10 +67,10 @@ def paginate(request: Request, key: TeamKey, body: Annotated[Any, Body()] = None
         raise AixplainError(400, "invalid_input", 'functions must be a list, e.g. ["connector"]')
     page: Page[Any]
     if CONNECTION_FUNCTIONS.intersection(str(f) for f in functions):
-        page = engine.list_connections(query, page_number, page_size, team=key.team_id)
+        page = engine.connections.list(query, page_number, page_size, team=key.team_id)
         items = [records.v1_connection(c) for c in page.results]
     else:
-        page = engine.list_integrations(query, page_number, page_size, team=key.team_id)
+        page = engine.integrations.list(query, page_number, page_size, team=key.team_id)
         items = [records.v1_integration(i) for i in page.results]
     return {"status": "SUCCESS", "completed": True, "items": items, "total": page.total, "pageTotal": page.page_total}
 
@@ -80,11 +80,11 @@ def get_by_name(request: Request, key: TeamKey, name: str) -> dict[str, Any]:
     """An integration by name (or id), else the team's connection with exactly this name."""
     engine: Engine = request.app.state.engine
     try:
-        info: IntegrationInfo = engine.get_integration(engine_id(name), team=key.team_id)
+        info: IntegrationInfo = engine.integrations.get(engine_id(name), team=key.team_id)
         return {**records.v1_integration(info), "completed": True}
     except IntegrationNotFound:
         pass
-    page = engine.list_connections(name, 0, 100, team=key.team_id)
+    page = engine.connections.list(name, 0, 100, team=key.team_id)
     match = next((c for c in page.results if c.name == name), None)
     if match is None:
         raise AixplainError(
@@ -117,4 +117,4 @@ def delete_model(request: Request, key: TeamKey, asset_id: str) -> dict[str, Any
             "invalid_input",
             f"'{asset_id}' is an integration; only connections (the ids connect() returned) are deleted here",
         )
-    return envelopes.done(engine.delete_connection(asset.id, team=key.team_id).model_dump())
+    return envelopes.done(engine.connections.delete(asset.id, team=key.team_id).model_dump())

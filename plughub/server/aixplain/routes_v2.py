@@ -29,7 +29,7 @@ def search_integrations(request: Request, key: TeamKey, body: Annotated[Any, Bod
     if not isinstance(body, dict):
         raise AixplainError(400, "invalid_input", 'the body must be a JSON object such as {"pageNumber": 0}')
     query, page_number, page_size = paging(body)
-    page = engine.list_integrations(query, page_number, page_size, team=key.team_id)
+    page = engine.integrations.list(query, page_number, page_size, team=key.team_id)
     return {
         "status": "SUCCESS",
         "completed": True,
@@ -45,7 +45,7 @@ def get_integration(request: Request, key: TeamKey, integration_id: str) -> dict
     """One integration (the aiXplain MCP id answers for `mcp`)."""
     engine: Engine = request.app.state.engine
     try:
-        info: IntegrationInfo = engine.get_integration(engine_id(integration_id), team=key.team_id)
+        info: IntegrationInfo = engine.integrations.get(engine_id(integration_id), team=key.team_id)
     except IntegrationNotFound:
         raise AixplainError(
             404,
@@ -57,7 +57,7 @@ def get_integration(request: Request, key: TeamKey, integration_id: str) -> dict
 
 def _tool(engine: Engine, tool_id: str, team: str) -> ConnectionInfo:
     try:
-        info: ConnectionInfo = engine.get_connection(tool_id, team=team)
+        info: ConnectionInfo = engine.connections.get(tool_id, team=team)
     except ConnectionNotFound:
         raise AixplainError(
             404,
@@ -79,4 +79,4 @@ def delete_tool(request: Request, key: TeamKey, tool_id: str) -> dict[str, Any]:
     """Delete one of the team's connections (OAuth tokens are revoked first)."""
     engine: Engine = request.app.state.engine
     info = _tool(engine, tool_id, key.team_id)
-    return envelopes.done(engine.delete_connection(info.id, team=key.team_id).model_dump())
+    return envelopes.done(engine.connections.delete(info.id, team=key.team_id).model_dump())

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/connections", tags=["connections"])
 @router.post("", status_code=201)
 def connect(request: Request, key: Team, body: ConnectRequest) -> ConnectResult:
     """Connect to an integration (OAuth answers a `redirect_url`)."""
-    return request.app.state.engine.create_connection(body, team=key.team_id)  # type: ignore[no-any-return]
+    return request.app.state.engine.connections.create(body, team=key.team_id)  # type: ignore[no-any-return]
 
 
 @router.get("")
@@ -30,7 +30,7 @@ def list_connections(
     page_size: int = Query(20, ge=1, le=1000),
 ) -> Page[ConnectionInfo]:
     """The team's connections, newest first; filter by end user or integration."""
-    return request.app.state.engine.list_connections(  # type: ignore[no-any-return]
+    return request.app.state.engine.connections.list(  # type: ignore[no-any-return]
         query, page_number, page_size, integration_id, team=key.team_id, end_user_id=end_user_id
     )
 
@@ -38,13 +38,13 @@ def list_connections(
 @router.get("/{connection_id}")
 def get_connection(request: Request, key: Team, connection_id: str) -> ConnectionInfo:
     """One connection, secrets masked."""
-    return request.app.state.engine.get_connection(connection_id, team=key.team_id)  # type: ignore[no-any-return]
+    return request.app.state.engine.connections.get(connection_id, team=key.team_id)  # type: ignore[no-any-return]
 
 
 @router.get("/{connection_id}/status")
 def get_status(request: Request, key: Team, connection_id: str) -> StatusInfo:
     """A connection's status (for polling while the user gives consent)."""
-    info = request.app.state.engine.get_connection(connection_id, team=key.team_id)
+    info = request.app.state.engine.connections.get(connection_id, team=key.team_id)
     return StatusInfo(id=info.id, status=info.status, error=info.error)
 
 
@@ -52,21 +52,20 @@ def get_status(request: Request, key: Team, connection_id: str) -> StatusInfo:
 def reconnect(request: Request, key: Team, connection_id: str, body: ReconnectBody | None = None) -> ConnectResult:
     """A new consent URL for the same connection."""
     scopes = body.scopes if body else None
-    return request.app.state.engine.reconnect(connection_id, scopes, team=key.team_id)  # type: ignore[no-any-return]
+    return request.app.state.engine.connections.reconnect(connection_id, scopes, team=key.team_id)  # type: ignore[no-any-return]
 
 
 @router.delete("/{connection_id}")
 def delete_connection(request: Request, key: Team, connection_id: str) -> DeleteResult:
     """Delete a connection, revoking its OAuth tokens at the provider first."""
-    return request.app.state.engine.delete_connection(connection_id, team=key.team_id)  # type: ignore[no-any-return]
+    return request.app.state.engine.connections.delete(connection_id, team=key.team_id)  # type: ignore[no-any-return]
 
 
 @router.get("/{connection_id}/runs")
 def list_runs(request: Request, key: Team, connection_id: str, limit: int = Query(50, ge=1, le=1000)) -> list[RunInfo]:
     """The connection's audited action runs, newest first."""
     engine = request.app.state.engine
-    engine.get_connection(connection_id, team=key.team_id)  # 404 for another team's id
-    engine.audit_log.flush()  # what this process ran is written before it is read
+    engine.connections.record(connection_id, key.team_id)  # 404 for another team's id
     return [
         RunInfo(
             action=r.action,
@@ -76,5 +75,5 @@ def list_runs(request: Request, key: Team, connection_id: str, limit: int = Quer
             duration_ms=r.duration_ms,
             created_at=r.created_at,
         )
-        for r in engine.store.list_runs(connection_id, limit)
+        for r in engine.audit.runs(connection_id, limit)
     ]

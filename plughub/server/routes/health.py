@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import text
 
 __all__ = ["router"]
 
@@ -19,6 +18,5 @@ def health() -> dict[str, str]:
 @router.get("/ready")
 def ready(request: Request) -> dict[str, str]:
     """The database answers."""
-    with request.app.state.engine.store.engine.connect() as db:
-        db.execute(text("SELECT 1"))
+    request.app.state.engine.store.db.ping()
     return {"status": "ready"}

@@ -27,7 +27,7 @@ def list_integrations(
 ) -> Page[IntegrationInfo]:
     """Search the catalog (full text, including action names); filter by category."""
     engine = request.app.state.engine
-    return engine.list_integrations(  # type: ignore[no-any-return]
+    return engine.integrations.list(  # type: ignore[no-any-return]
         query, page_number, page_size, team=key.team_id, category=category
     )
 
@@ -35,7 +35,7 @@ def list_integrations(
 @router.post("", status_code=201)
 def create_integration(request: Request, key: Team, definition: dict[str, Any]) -> IntegrationInfo:
     """Register a definition, visible to the caller's team."""
-    return request.app.state.engine.create_integration(definition, team=key.team_id)  # type: ignore[no-any-return]
+    return request.app.state.engine.integrations.create(definition, team=key.team_id)  # type: ignore[no-any-return]
 
 
 @router.post("/import", status_code=201)
@@ -48,7 +48,7 @@ def import_integration(request: Request, key: Team, body: ImportBody) -> ImportR
         # A bare string would be read as a path on the server's disk.
         raise InvalidInput("url must be an http:// or https:// address; send a document inline as `document`")
     options = body.model_dump(exclude={"document", "url"})
-    return request.app.state.engine.import_integration(source, team=key.team_id, **options)  # type: ignore[no-any-return]
+    return request.app.state.engine.integrations.import_openapi(source, team=key.team_id, **options)  # type: ignore[no-any-return]
 
 
 @router.post("/{id_or_name}/verify")
@@ -62,7 +62,7 @@ def verify_integration(request: Request, key: Team, id_or_name: str, body: Verif
             raise InvalidInput(f"documents[{index}].url must be an http:// or https:// address")  # not a server path
         sources.append(item.document if item.document is not None else item.url)  # type: ignore[arg-type]
     names = [item.name for item in body.documents]
-    return request.app.state.engine.verify_integration(  # type: ignore[no-any-return]
+    return request.app.state.engine.integrations.verify(  # type: ignore[no-any-return]
         id_or_name, sources, names=names, team=key.team_id
     )
 
@@ -70,13 +70,13 @@ def verify_integration(request: Request, key: Team, id_or_name: str, body: Verif
 @router.get("/{id_or_name}")
 def get_integration(request: Request, key: Team, id_or_name: str) -> IntegrationInfo:
     """One integration, by id or name."""
-    return request.app.state.engine.get_integration(id_or_name, team=key.team_id)  # type: ignore[no-any-return]
+    return request.app.state.engine.integrations.get(id_or_name, team=key.team_id)  # type: ignore[no-any-return]
 
 
 @router.put("/{integration_id}/oauth-app")
 def set_oauth_app(request: Request, key: Team, integration_id: str, body: OAuthAppBody) -> OAuthAppInfo:
     """Store the team's OAuth client for an integration (sealed)."""
-    return request.app.state.engine.set_oauth_app(  # type: ignore[no-any-return]
+    return request.app.state.engine.oauth_apps.set(  # type: ignore[no-any-return]
         integration_id, body.client_id, body.client_secret, body.scopes, team=key.team_id
     )
 
@@ -84,11 +84,11 @@ def set_oauth_app(request: Request, key: Team, integration_id: str, body: OAuthA
 @router.get("/{integration_id}/oauth-app")
 def get_oauth_app(request: Request, key: Team, integration_id: str) -> OAuthAppInfo:
     """The team's OAuth client for an integration, secret masked."""
-    return request.app.state.engine.get_oauth_app(integration_id, team=key.team_id)  # type: ignore[no-any-return]
+    return request.app.state.engine.oauth_apps.get(integration_id, team=key.team_id)  # type: ignore[no-any-return]
 
 
 @router.delete("/{integration_id}/oauth-app", status_code=204)
 def delete_oauth_app(request: Request, key: Team, integration_id: str) -> Response:
     """Delete the team's stored OAuth client."""
-    request.app.state.engine.delete_oauth_app(integration_id, team=key.team_id)
+    request.app.state.engine.oauth_apps.delete(integration_id, team=key.team_id)
     return Response(status_code=204)

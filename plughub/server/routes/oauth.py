@@ -21,7 +21,7 @@ router = APIRouter(tags=["oauth"])
 def callback(request: Request) -> HTMLResponse:
     """Where providers send the browser back; completes the flow and shows the outcome."""
     try:
-        info = request.app.state.engine.complete_authorization(dict(request.query_params))
+        info = request.app.state.engine.connections.complete_authorization(dict(request.query_params))
     except DatabaseUnavailable:
         return page_response(result_page(False, "The connection could not be saved now; try again shortly."), 503)
     except PlughubError as exc:
@@ -35,5 +35,5 @@ def complete(request: Request, key: Team, body: OAuthCompleteBody) -> Connection
     """Complete an authorization from callback parameters an application received."""
     engine = request.app.state.engine
     # The team first: another team's state is not found, and its connection stays pending.
-    info = engine.complete_authorization(body.params, team=key.team_id)
-    return engine.get_connection(info.id, team=key.team_id)  # type: ignore[no-any-return]
+    info = engine.connections.complete_authorization(body.params, team=key.team_id)
+    return engine.connections.get(info.id, team=key.team_id)  # type: ignore[no-any-return]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hmac
 import logging
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from plughub.engine.store import ConnectSessionRecord, digest, utcnow
+from plughub.engine.teams import ConnectSessionRecord
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import PlughubError
 from plughub.schemas import ConnectRequest, IntegrationInfo
@@ -27,12 +28,12 @@ UNAVAILABLE = "This connection isn't available yet; contact the application's ow
 
 
 def _session(request: Request, token: str) -> tuple[ConnectSessionRecord | None, HTMLResponse | None]:
-    session = request.app.state.engine.store.get_connect_session(digest(token))
+    session = request.app.state.engine.teams.connect_session(token)
     if session is None:
         return None, page_response(result_page(False, "This connect link is not valid."), 404)
     if session.used_at is not None:
         return None, page_response(result_page(False, "This connect link was already used; ask for a new one."), 410)
-    if session.expires_at < utcnow():
+    if session.expires_at < datetime.now(timezone.utc):
         return None, page_response(result_page(False, "This connect link expired; ask for a new one."), 410)
     return session, None
 
@@ -42,7 +43,9 @@ def _offered(request: Request, session: ConnectSessionRecord) -> list[str]:
     engine = request.app.state.engine
     offered = []
     for scheme in session.schemes:
-        reason = engine.scheme_unavailable(session.integration_id, AuthenticationSchema(scheme), session.team_id)
+        reason = engine.oauth_apps.scheme_unavailable(
+            session.integration_id, AuthenticationSchema(scheme), session.team_id
+        )
         if reason is None:
             offered.append(scheme)
         else:
@@ -59,7 +62,7 @@ def show(request: Request, token: str) -> Response:
     offered = _offered(request, session)
     if not offered:
         return page_response(result_page(False, UNAVAILABLE), 503)
-    info = request.app.state.engine.get_integration(session.integration_id, team=session.team_id)
+    info = request.app.state.engine.integrations.get(session.integration_id, team=session.team_id)
     response = page_response(connect_page(info, offered, f"/connect/{token}", session.csrf_token))
     response.set_cookie(_COOKIE, session.csrf_token, httponly=True, samesite="strict", path=f"/connect/{token}")
     return response
@@ -89,7 +92,7 @@ async def submit(request: Request, token: str) -> Response:
     if not (hmac.compare_digest(sent, session.csrf_token) and hmac.compare_digest(cookie, session.csrf_token)):
         return page_response(result_page(False, "The form expired or did not come from this page; reload it."), 403)
     engine = request.app.state.engine
-    info = engine.get_integration(session.integration_id, team=session.team_id)
+    info = engine.integrations.get(session.integration_id, team=session.team_id)
     scheme = str(form.get("scheme", ""))
     if scheme not in session.schemes:
         return page_response(result_page(False, f"{scheme or 'That scheme'} is not offered here."), 400)
@@ -97,7 +100,7 @@ async def submit(request: Request, token: str) -> Response:
     if scheme not in offered:  # the OAuth app went away since the page was shown
         return page_response(result_page(False, UNAVAILABLE), 503)
     try:
-        result = engine.create_connection(
+        result = engine.connections.create(
             ConnectRequest(
                 integration_id=info.id,
                 scheme=AuthenticationSchema(scheme),
@@ -111,8 +114,8 @@ async def submit(request: Request, token: str) -> Response:
         page = connect_page(info, offered, f"/connect/{token}", session.csrf_token, exc.message, values)
         status = status_of(exc)
         return page_response(page, status if status < 500 else 400)
-    if not engine.store.use_connect_session(session.token_hash, result.id):
-        engine.delete_connection(result.id, team=session.team_id)
+    if not engine.teams.use_connect_session(session, result.id):
+        engine.connections.delete(result.id, team=session.team_id)
         return page_response(result_page(False, "This connect link was already used; ask for a new one."), 410)
     if result.redirect_url:
         return RedirectResponse(result.redirect_url, status_code=303)

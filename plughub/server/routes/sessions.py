@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
 
-from plughub.engine.store import ConnectSessionRecord, digest, utcnow
 from plughub.exceptions import UnsupportedScheme
 from plughub.server.models import ConnectSessionCreated, ConnectSessionRequest
 from plughub.server.security import Team
@@ -22,7 +20,7 @@ SESSION_TTL = timedelta(minutes=30)
 def create_session(request: Request, key: Team, body: ConnectSessionRequest) -> ConnectSessionCreated:
     """Create a connect page for one end user; the URL works once, for 30 minutes."""
     engine = request.app.state.engine
-    info = engine.get_integration(body.integration_id, team=key.team_id)
+    info = engine.integrations.get(body.integration_id, team=key.team_id)
     supported = info.authentication_methods
     wanted = [s.value for s in body.schemes] if body.schemes else supported
     refused = [s for s in wanted if s not in supported]
@@ -31,17 +29,5 @@ def create_session(request: Request, key: Team, body: ConnectSessionRequest) -> 
             f"{info.name} does not support {', '.join(refused)}; it supports {', '.join(supported)}",
             details={"supported": supported},
         )
-    token = secrets.token_urlsafe(32)
-    expires_at = utcnow() + SESSION_TTL
-    engine.store.create_connect_session(
-        ConnectSessionRecord(
-            token_hash=digest(token),
-            team_id=key.team_id,
-            integration_id=info.id,
-            schemes=wanted,
-            end_user_id=body.end_user_id,
-            csrf_token=secrets.token_urlsafe(32),
-            expires_at=expires_at,
-        )
-    )
+    token, expires_at = engine.teams.create_connect_session(key.team_id, info.id, wanted, body.end_user_id, SESSION_TTL)
     return ConnectSessionCreated(url=f"{request.app.state.settings.base_url}/connect/{token}", expires_at=expires_at)

@@ -263,7 +263,7 @@ def test_engine_loads_a_good_catalog_path(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("PLUGHUB_CATALOG_PATH", str(tmp_path / "defs"))
     engine = Engine(Settings.from_env())
     try:
-        assert engine.get_integration("acme").id == "acme"
+        assert engine.integrations.get("acme").id == "acme"
     finally:
         engine.close()
 
@@ -300,8 +300,14 @@ def test_malformed_placeholder_in_a_definition(tmp_path: Path) -> None:
 
 
 def test_unknown_namespace_in_a_definition(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "${connection_config.subdomain}.acme", "${conf.subdomain}.acme")
+    _fails(path, "base_url", "unknown template namespace 'conf'")
+
+
+def test_trigger_namespace_in_an_action_place(tmp_path: Path) -> None:
+    # `config` is a trigger's namespace (a subscriber's values): a base URL cannot use it.
     path = _broken(tmp_path, "${connection_config.subdomain}.acme", "${config.subdomain}.acme")
-    _fails(path, "base_url", "unknown template namespace 'config'")
+    _fails(path, "base_url", "${config.subdomain} cannot be used here")
 
 
 def test_namespace_not_allowed_here(tmp_path: Path) -> None:

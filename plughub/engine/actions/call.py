@@ -1,0 +1,213 @@
+"""One action call: its request rendered, its signer, and the refresh rules both drivers follow.
+
+`steps` is the one place that says when an OAuth 2.0 token is refreshed: before the call when it
+expires within the definition's margin, and once after a 401 (then the request is sent again). It
+yields what to do next (`Send`, `Refresh`) and does no I/O itself, so the synchronous driver (a
+thread) and the asynchronous one (`plughub serve`'s event loop) run the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from plughub.engine.actions.signers import Signer
+from plughub.engine.auth import StaticAuth, auth_for
+from plughub.engine.catalog.models import ActionSpec, IntegrationSpec, OAuth2Spec
+from plughub.engine.http.render import build_request
+from plughub.engine.oauth.apps import OAuthApp
+from plughub.engine.oauth.flows import expiring
+from plughub.engine.redact import Redactor
+from plughub.engine.store import ConnectionRecord
+from plughub.enums import AuthenticationSchema
+from plughub.exceptions import InvalidCredentials, OAuthError
+from plughub.schemas import ActionResult
+
+__all__ = ["Call", "Refresh", "Send", "Step", "build_signer", "prepare", "steps"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """An action ready to send: the connection, its signer and the rendered inputs.
+
+    Attributes:
+        label: Who is called, for messages ("GitHub GITHUB_GET_REPOSITORY").
+        record: The connection (active).
+        spec: Its integration.
+        action: The action.
+        inputs: Validated inputs.
+        signer: Adds the credentials and hides them in what comes back.
+        oauth2: The OAuth 2.0 scheme whose tokens may need a refresh, if the connection has one.
+        first_request: The request of the first send, rendered before anything else so that an
+            input that cannot be sent is refused before credentials are opened or refreshed.
+    """
+
+    label: str
+    record: ConnectionRecord
+    spec: IntegrationSpec
+    action: ActionSpec
+    inputs: Mapping[str, Any]
+    signer: Signer
+    oauth2: OAuth2Spec | None
+    first_request: httpx.Request
+
+    @property
+    def refresh_due(self) -> bool:
+        """Whether the access token expires within the definition's margin."""
+        return self.oauth2 is not None and expiring(self.signer.credentials, self.oauth2.refresh_margin)
+
+    def request(self) -> httpx.Request:
+        """Render the request again, for another send (no credentials: the signer's auth flow adds them)."""
+        return build_request(self.spec, self.action, self.inputs, self.record.config, base_url=self.record.base_url)
+
+
+def prepare(
+    record: ConnectionRecord,
+    spec: IntegrationSpec,
+    code: str,
+    action: ActionSpec,
+    inputs: Mapping[str, Any],
+    signer: Callable[[], Signer],
+) -> Call:
+    """Render the request, then get the signer (which may open the credentials); nothing is sent.
+
+    Args:
+        record: The connection (active).
+        spec: Its integration.
+        code: The action code.
+        action: The action.
+        inputs: Validated inputs.
+        signer: Gives the connection's signer (cached, or built from its opened credentials).
+
+    Returns:
+        The call.
+
+    Raises:
+        InvalidInput: The inputs cannot be sent as they are (see `build_request`).
+    """
+    first_request = build_request(spec, action, inputs, record.config, base_url=record.base_url)
+    oauth2 = spec.auth_for(AuthenticationSchema(record.scheme))
+    return Call(
+        f"{spec.display_name} {code}",
+        record,
+        spec,
+        action,
+        inputs,
+        signer(),
+        oauth2 if isinstance(oauth2, OAuth2Spec) else None,
+        first_request,
+    )
+
+
+def build_signer(
+    spec: IntegrationSpec,
+    record: ConnectionRecord,
+    credentials: Mapping[str, Any],
+    app: OAuthApp | None,
+) -> Signer:
+    """Build what signs a connection's requests from its opened credentials.
+
+    Args:
+        spec: Its integration.
+        record: The connection.
+        credentials: Its opened credentials.
+        app: The OAuth 1.0a app that signs with them (None for the other schemes).
+
+    Returns:
+        The signer.
+
+    Raises:
+        InvalidCredentials: Stored values cannot go in the header the scheme puts them in.
+    """
+    scheme = AuthenticationSchema(record.scheme)
+    auth = auth_for(spec, scheme, credentials, record.config, app)
+    auth_spec = spec.auth_for(scheme)
+    fields = auth_spec.credential_fields() if auth_spec else {}
+    # Non-secret credential fields (a username, an account id) may legitimately come back.
+    secrets = [v for k, v in credentials.items() if k not in fields or fields[k].secret is not False]
+    if isinstance(auth, StaticAuth):
+        unsendable = auth.unsendable()
+        if unsendable:
+            # Stored before connect checked these values: say so rather than fail in the HTTP library.
+            raise InvalidCredentials(
+                f"connection {record.id}: its stored credentials cannot go in the HTTP header "
+                f"{', '.join(unsendable)} (a line break, a control character or text beyond ASCII); "
+                "delete the connection and connect again with the right value",
+                details={"connection_id": record.id, "headers": unsendable},
+            )
+        secrets += auth.secret_values
+    if app is not None:
+        secrets.append(app.client_secret)
+    # OAuth 1.0a signs each request with a fresh nonce: its flow is not reused.
+    return Signer(credentials, auth, Redactor(secrets), reusable=scheme is not AuthenticationSchema.OAUTH1)
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send this request, signed by this signer; the driver answers with the `ActionResult`."""
+
+    request: httpx.Request
+    signer: Signer
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """Refresh the OAuth 2.0 token `signer` holds; the driver answers with the new `Signer`.
+
+    A refused refresh is thrown into the generator as the `OAuthError` it raised.
+
+    Attributes:
+        signer: The signer whose token is to be refreshed (the token the caller saw).
+        force: Refresh even if the token is not expiring (the service answered 401 to it).
+    """
+
+    signer: Signer
+    force: bool
+
+
+Step = Generator["Send | Refresh", "ActionResult | Signer", ActionResult]
+
+
+def steps(call: Call) -> Step:
+    """The steps of a call: refresh when due, send, and after a 401 refresh once and send again.
+
+    Args:
+        call: The call.
+
+    Returns:
+        The generator; it returns the result (a refused refresh is a FAILED result with the OAuth
+        error's code, `connection_expired` when the provider refused the refresh token).
+    """
+    signer = call.signer
+    if call.refresh_due:
+        try:
+            signer = _signer((yield Refresh(signer, force=False)))
+        except OAuthError as exc:
+            return _refused(call, exc)
+    result = _result((yield Send(call.first_request, signer)))
+    if call.oauth2 is not None and result.status_code == 401:
+        try:
+            signer = _signer((yield Refresh(signer, force=True)))
+        except OAuthError as exc:
+            return _refused(call, exc)
+        result = _result((yield Send(call.request(), signer)))
+    return result
+
+
+def _signer(answer: ActionResult | Signer) -> Signer:
+    if not isinstance(answer, Signer):
+        raise TypeError("a Refresh step is answered with the new Signer")
+    return answer
+
+
+def _result(answer: ActionResult | Signer) -> ActionResult:
+    if not isinstance(answer, ActionResult):
+        raise TypeError("a Send step is answered with its ActionResult")
+    return answer
+
+
+def _refused(call: Call, exc: OAuthError) -> ActionResult:
+    return ActionResult.failure(type(exc)(f"{call.label}: {exc.message}", details=dict(exc.details)))

@@ -1,0 +1,269 @@
+"""Connections: connect, describe, list, delete (revoking OAuth tokens first), reconnect, complete consent."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from plughub.engine.catalog import Catalog
+from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec, OAuth2Spec
+from plughub.engine.connections.inputs import ConnectInputs, split_connect_data
+from plughub.engine.connections.lookup import find_connection, not_found
+from plughub.engine.connections.view import describe
+from plughub.engine.credentials import Credentials
+from plughub.engine.mcp_client.service import McpConnections, mcp_config
+from plughub.engine.oauth.apps import OAuthApps
+from plughub.engine.oauth.flows import OAuthFlows
+from plughub.engine.paging import check_paging, page_of
+from plughub.engine.store import LOCAL_TEAM, ConnectionRecord, Store
+from plughub.enums import AuthenticationSchema, ConnectionStatus
+from plughub.exceptions import InvalidInput, OAuthProviderError
+from plughub.schemas import ConnectionInfo, ConnectRequest, ConnectResult, DeleteResult, Page
+
+__all__ = ["ConnectionService"]
+
+logger = logging.getLogger("plughub.engine")
+
+
+class ConnectionService:
+    """A team's connections to integrations.
+
+    Args:
+        catalog: The integrations.
+        store: Connection rows and sealed credentials.
+        credentials: Seals and opens credentials.
+        oauth: Starts and completes consents, revokes tokens.
+        oauth_apps: The teams' OAuth clients.
+        mcp: Forgets an MCP connection's tools when it goes.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        store: Store,
+        credentials: Credentials,
+        oauth: OAuthFlows,
+        oauth_apps: OAuthApps,
+        mcp: McpConnections,
+    ) -> None:
+        self._catalog = catalog
+        self._store = store
+        self._credentials = credentials
+        self._oauth = oauth
+        self._oauth_apps = oauth_apps
+        self._mcp = mcp
+
+    def __repr__(self) -> str:
+        return "ConnectionService()"
+
+    def record(self, connection_id: str, team: str | None) -> ConnectionRecord:
+        """A team's connection row, for the other services.
+
+        Args:
+            connection_id: Its id.
+            team: The team that must own it; None for any.
+
+        Returns:
+            The row.
+
+        Raises:
+            ConnectionNotFound: No connection has this id (another team's answers the same).
+        """
+        return find_connection(self._store, connection_id, team)
+
+    def create(self, request: ConnectRequest, *, team: str = LOCAL_TEAM) -> ConnectResult:
+        """Connect to an integration: validate, seal the credentials, store the connection.
+
+        Args:
+            request: The integration, scheme, name, connect data and end user.
+            team: The team that owns the connection.
+
+        Returns:
+            The new connection's id and status (and, for OAuth, the consent page's URL).
+
+        Raises:
+            IntegrationNotFound: Unknown integration.
+            UnsupportedScheme: The integration does not support the scheme.
+            MissingInputs: Required inputs are missing.
+            UnknownInputs: Inputs the scheme does not take.
+            InvalidInput: A value is malformed.
+            OAuthAppMissing: An OAuth scheme without an app.
+        """
+        spec = self._catalog.spec(request.integration_id, team)
+        inputs = split_connect_data(spec, request.scheme, request.data)
+        auth = spec.auth_for(request.scheme)
+        record = ConnectionRecord(
+            id=secrets.token_hex(12),
+            integration_id=spec.id,
+            name=request.name or spec.display_name,
+            description=request.description or "",
+            scheme=request.scheme.value,
+            status=ConnectionStatus.ACTIVE.value,
+            config=mcp_config(inputs) if spec.protocol == "mcp" else inputs.config,
+            base_url=inputs.base_url,
+            team_id=team,
+            end_user_id=request.end_user_id,
+        )
+        credentials = inputs.credentials
+        if isinstance(auth, OAuth2Spec) and auth.grant_type == "client_credentials":
+            credentials = self._client_credentials(spec, auth, inputs)
+        elif isinstance(auth, (OAuth1Spec, OAuth2Spec)):
+            app = self._oauth_apps.app(spec.id, team)
+            pending = replace(record, status=ConnectionStatus.PENDING.value)
+            url = self._oauth.start(pending, spec, auth, app, inputs.scopes)
+            return ConnectResult(id=record.id, status=ConnectionStatus.PENDING, redirect_url=url)
+        if credentials:
+            self._credentials.write(lambda seal: self._store.connections.insert(record, seal(record.id, credentials)))
+        else:
+            self._store.connections.insert(record, None)
+        logger.info("connected %s with %s as %s", spec.id, request.scheme.value, record.id)
+        return ConnectResult(id=record.id, status=ConnectionStatus.ACTIVE)
+
+    def _client_credentials(self, spec: IntegrationSpec, auth: OAuth2Spec, inputs: ConnectInputs) -> dict[str, Any]:
+        try:
+            return self._oauth.client_credentials_token(
+                auth,
+                inputs.config,
+                inputs.credentials["client_id"],
+                inputs.credentials["client_secret"],
+                inputs.scopes,
+            )
+        except OAuthProviderError as exc:
+            raise InvalidInput(
+                f"{spec.display_name} refused these client credentials: {exc.message}; nothing was stored",
+                details=exc.details,
+            ) from None
+
+    def reconnect(
+        self, connection_id: str, scopes: list[str] | None = None, *, team: str = LOCAL_TEAM
+    ) -> ConnectResult:
+        """Start a new consent for an OAuth connection, keeping its id (re-consent, other scopes).
+
+        An active connection stays active with its old tokens until the new consent completes.
+
+        Args:
+            connection_id: The connection.
+            scopes: Scopes to ask for; None for the app's or the definition's.
+            team: The team that owns the connection.
+
+        Returns:
+            The connection's id and status, and the new `redirect_url`.
+
+        Raises:
+            ConnectionNotFound: No connection has this id.
+            InvalidInput: The connection does not use an OAuth authorization flow.
+            OAuthAppMissing: The integration has no OAuth app.
+        """
+        record = self.record(connection_id, team)
+        spec = self._catalog.spec(record.integration_id, team)
+        auth = spec.auth_for(AuthenticationSchema(record.scheme))
+        if not isinstance(auth, (OAuth1Spec, OAuth2Spec)) or getattr(auth, "grant_type", "") == "client_credentials":
+            raise InvalidInput(
+                f"connection {record.id} uses {record.scheme}, which has no consent to renew; "
+                "delete it and connect again with new credentials"
+            )
+        status = record.status if record.status == ConnectionStatus.ACTIVE.value else ConnectionStatus.PENDING.value
+        url = self._oauth.start(replace(record, status=status), spec, auth, self._oauth_apps.app(spec.id, team), scopes)
+        return ConnectResult(id=record.id, status=ConnectionStatus(status), redirect_url=url)
+
+    def complete_authorization(self, params: Mapping[str, str], *, team: str | None = None) -> ConnectionInfo:
+        """Complete an OAuth authorization from the provider's redirect.
+
+        Args:
+            params: The callback URL's query parameters.
+            team: The team that must own the connection (checked before anything changes);
+                None accepts any (the browser's callback, where the state is the proof).
+
+        Returns:
+            The connection, now active.
+
+        Raises:
+            OAuthStateError: The state is missing, unknown, expired or already used.
+            OAuthProviderError: The provider refused (the pending connection is marked failed).
+            ConnectionNotFound: The connection belongs to another team than `team`.
+        """
+        return self.get(self._oauth.complete(params, team), team=None)
+
+    def get(self, connection_id: str, *, team: str | None = LOCAL_TEAM) -> ConnectionInfo:
+        """Describe a connection, secrets masked.
+
+        Args:
+            connection_id: Its id.
+            team: The team that owns the connection (another team's id is not found).
+
+        Returns:
+            The connection.
+
+        Raises:
+            ConnectionNotFound: No connection has this id.
+        """
+        return describe(self.record(connection_id, team), self._catalog, self._credentials, with_credentials=True)
+
+    def list(
+        self,
+        query: str | None = None,
+        page_number: int = 0,
+        page_size: int = 20,
+        integration_id: str | None = None,
+        *,
+        team: str = LOCAL_TEAM,
+        end_user_id: str | None = None,
+    ) -> Page[ConnectionInfo]:
+        """List a team's connections, newest first.
+
+        Args:
+            query: Text to find in the name, description or integration id.
+            page_number: 0-based page.
+            page_size: Results per page.
+            integration_id: Only this integration's connections.
+            team: The team.
+            end_user_id: Only this end user's connections.
+
+        Returns:
+            One page of connections (credentials not included).
+        """
+        check_paging(page_number, page_size)
+        records, total = self._store.connections.list(
+            team_id=team,
+            query=query,
+            integration_id=integration_id,
+            end_user_id=end_user_id,
+            offset=page_number * page_size,
+            limit=page_size,
+        )
+        infos = [describe(r, self._catalog, self._credentials, with_credentials=False) for r in records]
+        return page_of(infos, total, page_number, page_size)
+
+    def delete(self, connection_id: str, *, team: str = LOCAL_TEAM) -> DeleteResult:
+        """Delete a connection and its credentials, revoking OAuth tokens at the provider first.
+
+        A failed revocation is reported in the result; the local delete happens regardless.
+
+        Args:
+            connection_id: Its id.
+            team: The team that owns the connection (another team's id is not found).
+
+        Returns:
+            Whether the provider revoked the tokens, and why not when it did not.
+
+        Raises:
+            ConnectionNotFound: No connection has this id.
+        """
+        record = self.record(connection_id, team)
+        problem = None
+        revoked = False
+        if record.scheme == "OAUTH2" and self._catalog.contains(record.integration_id, team):
+            opened = self._credentials.read(record.id)
+            if opened:
+                spec = self._catalog.spec(record.integration_id, team)
+                problem = self._oauth.revoke(record, spec, opened)
+                revoked = problem is None and bool(getattr(spec.auth_for_mode("OAUTH2"), "revocation_url", None))
+        self._mcp.forget(connection_id)
+        if not self._store.connections.delete(connection_id, team):
+            raise not_found(connection_id)
+        if problem:
+            logger.warning("deleted connection %s, but revocation failed: %s", connection_id, problem)
+        return DeleteResult(id=connection_id, revoked=revoked, revocation_error=problem)

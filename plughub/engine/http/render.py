@@ -1,0 +1,280 @@
+"""Render an action and its inputs into an HTTP request (no credentials: those come from auth)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from plughub.engine.catalog.models import ActionSpec, InputSpec, IntegrationSpec
+from plughub.engine.catalog.templates import render, variables
+from plughub.engine.http.checks import (
+    DOT_SEGMENTS,
+    explain_unbuildable,
+    header_safe,
+    header_value_refusal,
+    path_value_refusal,
+    url_problem,
+)
+from plughub.exceptions import InvalidInput
+
+__all__ = ["build_request", "check_connection_target", "flatten", "input_location", "resolve_base_url"]
+
+_NO_BODY = ("GET", "DELETE", "HEAD")
+
+
+def input_location(action: ActionSpec, name: str, spec: InputSpec) -> str:
+    """Where an input goes: its `in`, else the path if the template uses it, else query or body.
+
+    Args:
+        action: The action.
+        name: The input's name.
+        spec: The input.
+
+    Returns:
+        `path`, `query`, `header` or `body`.
+    """
+    if spec.location:
+        return spec.location
+    if any(var == ("inputs", name) for var in variables(action.path)):
+        return "path"
+    return "query" if action.method in _NO_BODY else "body"
+
+
+def resolve_base_url(spec: IntegrationSpec, config: Mapping[str, Any], override: str | None = None) -> str:
+    """Render the base URL a connection talks to.
+
+    Args:
+        spec: The integration.
+        config: The connection's config values.
+        override: A connection's own `base_url`, if it has one.
+
+    Returns:
+        The base URL.
+    """
+    return render(override or spec.base_url, {"connection_config": config})
+
+
+def flatten(key: str, value: Any, *, explode: bool = True) -> list[tuple[str, str]]:
+    """Turn a value into form or query pairs.
+
+    Booleans become `true`/`false`; lists of scalars repeat the key (or join with commas when
+    `explode` is false); objects nest with brackets (`metadata[plan]=pro`), the convention of
+    Stripe, Twilio and Rails-style APIs.
+
+    Args:
+        key: The parameter name.
+        value: The value.
+        explode: Whether a list repeats the key.
+
+    Returns:
+        The pairs; None values are left out.
+    """
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [pair for k, v in value.items() for pair in flatten(f"{key}[{k}]", v)]
+    if isinstance(value, (list, tuple)):
+        if all(not isinstance(v, (Mapping, list, tuple)) for v in value):
+            if not explode:
+                return [(key, ",".join(_scalar(v) for v in value))]
+            return [(key, _scalar(v)) for v in value]
+        return [pair for i, v in enumerate(value) for pair in flatten(f"{key}[{i}]", v)]
+    return [(key, _scalar(value))]
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def build_request(
+    spec: IntegrationSpec,
+    action: ActionSpec,
+    inputs: Mapping[str, Any],
+    config: Mapping[str, Any],
+    *,
+    base_url: str | None = None,
+) -> httpx.Request:
+    """Build the request an action sends.
+
+    Every path input stays one segment of the path (a `/` in it is sent as `%2F`), so the path
+    keeps the template's fixed segments whatever the inputs hold.
+
+    Args:
+        spec: The integration.
+        action: The action.
+        inputs: Validated inputs.
+        config: The connection's config values.
+        base_url: The connection's base URL override.
+
+    Returns:
+        The request, without credentials.
+
+    Raises:
+        InvalidInput: An input cannot be sent as it is (a path value that is empty, `.` or `..`,
+            a header value with a line break or beyond ASCII, text that is not valid Unicode, a
+            URL too long), or the connection's base URL is not valid; nothing is sent.
+    """
+    base = (
+        render(action.base_url, {"connection_config": config})
+        if action.base_url
+        else resolve_base_url(spec, config, base_url)
+    )
+    try:
+        return _build(spec, action, inputs, config, base)
+    except (httpx.InvalidURL, UnicodeError) as exc:  # an IDNA error is a UnicodeError
+        in_url = [
+            name for name, item in action.inputs.items() if input_location(action, name, item) in ("path", "query")
+        ]
+        raise explain_unbuildable(_code(spec, action), exc, base, inputs, in_url) from None
+
+
+def _build(
+    spec: IntegrationSpec, action: ActionSpec, inputs: Mapping[str, Any], config: Mapping[str, Any], base: str
+) -> httpx.Request:
+    # Path defaults (and consts) fill the template when the caller leaves them out.
+    path_values = {
+        name: _value(action, name, item, inputs)
+        for name, item in action.inputs.items()
+        if input_location(action, name, item) == "path"
+    }
+    path = _render_path(spec, action, path_values)
+    url = base.rstrip("/") + path if path.startswith("/") else base + path
+    query: list[tuple[str, str | int | float | bool | None]] = []
+    headers = {k: _config_header(spec, k, v, config) for k, v in spec.headers.items()}
+    headers.update(action.headers)
+    body: dict[str, Any] = {}
+    for name, input_spec in action.inputs.items():
+        value = _value(action, name, input_spec, inputs)
+        if value is None:
+            continue
+        wire = input_spec.alias or name
+        where = input_location(action, name, input_spec)
+        if where == "query":
+            query.extend(flatten(wire, value, explode=input_spec.explode))
+        elif where == "header":
+            text = value if isinstance(value, str) else json.dumps(value)
+            if not header_safe(text):
+                raise header_value_refusal(_code(spec, action), name, wire)
+            headers[wire] = text
+        elif where == "body":
+            body[wire] = value
+    if action.body_root and body:
+        body = {action.body_root: body}
+    kwargs: dict[str, Any] = {}
+    if body:
+        if action.body_encoding == "json":
+            kwargs["json"] = body
+        elif action.body_encoding == "form":
+            kwargs["data"] = _pairs_to_form(pair for k, v in body.items() for pair in flatten(k, v))
+        else:
+            kwargs["files"] = [
+                (k, (None, v if isinstance(v, (str, bytes)) else json.dumps(v))) for k, v in body.items()
+            ]
+    return httpx.Request(action.method, url, params=query, headers=headers, **kwargs)
+
+
+def _render_path(spec: IntegrationSpec, action: ActionSpec, values: Mapping[str, Any]) -> str:
+    """The action's path with its inputs, each percent-encoded into a segment it cannot leave.
+
+    Encoding leaves `.` as it is; with `""`, `.` and `..` refused, no value (nor several side by
+    side in one segment) can make a dot segment or an empty one, which URL normalisation would
+    resolve against the template's fixed segments.
+    """
+    for name, value in values.items():
+        if isinstance(value, str) and value in DOT_SEGMENTS:
+            raise path_value_refusal(_code(spec, action), name, value)
+    return render(action.path, {"inputs": values}, escape=_segment)
+
+
+def _segment(text: str) -> str:
+    return quote(text, safe="")
+
+
+def _config_header(spec: IntegrationSpec, header: str, template: str, config: Mapping[str, Any]) -> str:
+    if "${" not in template:
+        return template
+    value = render(template, {"connection_config": config})
+    if not header_safe(value):
+        names = [name for namespace, name in variables(template) if namespace == "connection_config"]
+        raise InvalidInput(
+            f"{spec.display_name}: the connection's {', '.join(repr(n) for n in names)} would put a line break, a "
+            f"control character or text beyond ASCII in the HTTP header {header}, which takes printable ASCII on "
+            "one line.",
+            details={"header": header},
+        )
+    return value
+
+
+def _code(spec: IntegrationSpec, action: ActionSpec) -> str:
+    """The action's code, for messages (an action does not carry its own)."""
+    return next((code for code, candidate in spec.actions.items() if candidate is action), spec.display_name)
+
+
+def check_connection_target(spec: IntegrationSpec, config: Mapping[str, Any], base_url: str | None = None) -> None:
+    """Check the base URLs and headers a connection's settings make, before the connection is stored.
+
+    A template the settings do not fill (a value used by some actions only) is left to run time.
+
+    Args:
+        spec: The integration.
+        config: The connection's config values.
+        base_url: The connection's base URL override.
+
+    Raises:
+        InvalidInput: A rendered base URL is not valid (`256.1.1.1`, `0177.0.0.1` or `xn--` as a
+            host), or a header would hold a line break; the settings at fault are named.
+    """
+    if spec.protocol != "http":
+        return
+    templates = [base_url or spec.base_url, *(a.base_url for a in spec.actions.values() if a.base_url)]
+    for template in dict.fromkeys(templates):
+        try:
+            url = render(template, {"connection_config": config})
+        except InvalidInput:
+            continue
+        problem = url_problem(url)
+        if problem is not None:
+            names = [n for namespace, n in variables(template) if namespace == "connection_config"]
+            fix = ", ".join(repr(n) for n in (["base_url"] if template == base_url else names)) or "'base_url'"
+            raise InvalidInput(
+                f"{spec.display_name}: these settings make the base URL {url!r}, which is not valid ({problem}). "
+                f"Check {fix}; nothing was stored.",
+                details={"base_url": url},
+            )
+    for header, template in spec.headers.items():
+        try:
+            _config_header(spec, header, template, config)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{exc.message} Nothing was stored.", details=exc.details) from None
+
+
+def _value(action: ActionSpec, name: str, spec: InputSpec, inputs: Mapping[str, Any]) -> Any:
+    """The value to send: the input given; else its `const`; else, for a path input, its default.
+
+    Other defaults are documentation: the service applies its own.
+    """
+    if inputs.get(name) is not None:
+        return inputs[name]
+    schema = spec.model_extra or {}
+    if "const" in schema:
+        return schema["const"]
+    if input_location(action, name, spec) == "path":
+        return schema.get("default")
+    return None
+
+
+def _pairs_to_form(pairs: Any) -> dict[str, Any]:
+    form: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in form:
+            existing = form[key]
+            form[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            form[key] = value
+    return form

@@ -1,7 +1,0 @@
-"""Remote MCP servers as connections: their tools are the connection's actions."""
-
-from __future__ import annotations
-
-from plughub.engine.mcp.service import McpConnections, mcp_config
-
-__all__ = ["McpConnections", "mcp_config"]
