@@ -26,6 +26,8 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
 
+import uvicorn
+
 __all__ = ["APP", "WorkerFailed", "reuse_port_spreads", "serve", "worker_socket"]
 
 logger = logging.getLogger("plughub.server")
@@ -73,8 +75,6 @@ def worker_socket(host: str, port: int) -> socket.socket:
 
 
 def _serve_one(app: str, sock: socket.socket, loop: str) -> None:  # the worker process
-    import uvicorn
-
     config = uvicorn.Config(app, factory=True, loop=loop, log_config=None, access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -94,8 +94,6 @@ def serve(host: str, port: int, workers: int, loop: str, app: str = APP) -> None
         OSError: The address cannot be bound.
     """
     if workers < 2 or not reuse_port_spreads():
-        import uvicorn
-
         options: dict[str, Any] = {"log_config": None, "access_log": False}
         uvicorn.run(app, factory=True, host=host, port=port, workers=workers, loop=loop, **options)
         return
