@@ -30,9 +30,10 @@ class AuditLog:
     what is left.
 
     While the database is unavailable, the batch in hand is written again until it is taken, and
-    new runs wait in the queue: up to `max_pending` of them, after which a run is dropped, counted
-    in `dropped` and logged at warning. A batch the database refuses for another reason (a bug)
-    is logged and dropped rather than retried forever.
+    new runs wait in the queue: up to `max_pending` runs not yet written (the batch in hand
+    included), after which a run is dropped, counted in `dropped` and logged at warning. A batch
+    the database refuses for another reason (a bug) is logged and dropped rather than retried
+    forever.
 
     Args:
         store: Where runs go.
@@ -46,7 +47,9 @@ class AuditLog:
         self.max_batch = max_batch
         self.linger = linger
         self.dropped = 0
-        self._queue: queue.Queue[RunRecord | None] = queue.Queue(max_pending)
+        self.max_pending = max_pending
+        # Unbounded: `record` bounds what is not yet written (queued or in hand) by `max_pending`.
+        self._queue: queue.Queue[RunRecord | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         # Counters behind `flush`: runs accepted, runs settled (written or given up), failed writes.
@@ -72,14 +75,12 @@ class AuditLog:
                     self._thread = threading.Thread(target=self._work, name="plughub-audit", daemon=True)
                     self._thread.start()
         with self._progress:
-            try:
-                self._queue.put_nowait(run)
-            except queue.Full:
-                self.dropped += 1
-                dropped = self.dropped
-            else:
+            if self._accepted - self._settled < self.max_pending:
                 self._accepted += 1
+                self._queue.put_nowait(run)
                 return
+            self.dropped += 1
+            dropped = self.dropped
         if dropped == 1 or dropped % 1000 == 0:
             logger.warning("the audit queue is full (the database is unavailable); runs dropped so far: %d", dropped)
 
@@ -111,14 +112,8 @@ class AuditLog:
         if thread is None:
             return
         self._closing = True
-        deadline = time.monotonic() + 10
-        while thread.is_alive() and time.monotonic() < deadline:
-            try:
-                self._queue.put(None, timeout=0.1)
-                break
-            except queue.Full:  # the thread is still writing (or giving up on) a backlog
-                continue
-        thread.join(max(0.0, deadline - time.monotonic()))
+        self._queue.put(None)
+        thread.join(10)
         with self._progress:
             self._progress.notify_all()
 
