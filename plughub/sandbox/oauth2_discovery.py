@@ -24,6 +24,7 @@ AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 class _Provider(Protocol):
     issuer: str
     registration: bool
+    sends_iss: bool
     registered: list[str]
     metadata_changes: dict[str, Any]
 
@@ -53,6 +54,7 @@ def server_metadata(provider: _Provider) -> dict[str, Any]:
             "token_endpoint_auth_methods_supported": AUTH_METHODS,
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": provider.sends_iss,
         }
     )
     if provider.registration:

@@ -327,6 +327,7 @@ class OAuth2Provider:
         self.access_token_ttl = access_token_ttl
         self.rotate_refresh_tokens = rotate_refresh_tokens
         self.issuer = ""
+        self.sends_iss = send_iss
         self.token_requests: dict[str, int] = {}
         self.revoked: list[str] = []
         self.registration = True

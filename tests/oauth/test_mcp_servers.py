@@ -35,6 +35,7 @@ from tests.oauth.conftest import (
     reconnect,
     row_counts,
     stored_credentials,
+    with_params,
 )
 
 OAUTH2 = AuthenticationSchema.OAUTH2
@@ -332,3 +333,16 @@ def test_connect_refuses_servers_that_are_not_behind_oauth(
     with pytest.raises(InvalidInput, match="'url' is required"):
         _mcp().connect(OAUTH2, data={})
     assert row_counts(engine) == before
+
+
+def test_a_callback_without_the_issuer_the_server_promised_is_refused(
+    backend: Backend, sandbox: SandboxServer, mcp_server: McpTestServer
+) -> None:
+    # The metadata says `authorization_response_iss_parameter_supported`: RFC 9207 makes `iss` mandatory.
+    response = connect(_mcp(), OAUTH2, url=mcp_server.url("streamable_http"))
+    callback = approve(response.data["redirectURL"])
+    assert "iss=" in callback
+    with pytest.raises(OAuthProviderError, match=r"carries no issuer \(iss\)") as refused:
+        plughub.complete_authorization(with_params(callback, drop=("iss",)))
+    assert refused.value.details["error"] == "issuer_missing"
+    assert plughub.ModelFactory.get(response.data["id"]).connection.status is ConnectionStatus.FAILED

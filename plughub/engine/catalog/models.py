@@ -148,6 +148,8 @@ class OAuth2Spec(_AuthBase):
     grant_type: Literal["authorization_code", "client_credentials"] = "authorization_code"
     refresh_margin: int = 60
     issuer: str | None = None
+    # RFC 9207: the provider puts `iss` in every callback, so a callback without it is refused.
+    issuer_in_callback: bool = False
 
     @field_validator("token_url")
     @classmethod

@@ -153,6 +153,7 @@ class McpAuthorization:
             token_auth_method=method,
             client_id=registered.client_id if registered else None,
             client_secret=registered.client_secret if registered else "",
+            issuer_in_callback=server.issuer_in_callback,
         )
 
     def _http_allowed(self, host: str) -> bool:

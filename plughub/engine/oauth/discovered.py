@@ -40,6 +40,7 @@ class DiscoveredOAuth:
         token_auth_method: `client_secret_basic`, `client_secret_post` or `none`.
         client_id: The client plughub registered (RFC 7591); None uses the team's OAuth app.
         client_secret: That client's secret (empty for a public client).
+        issuer_in_callback: The server says its callbacks carry `iss` (RFC 9207).
     """
 
     issuer: str
@@ -51,6 +52,7 @@ class DiscoveredOAuth:
     token_auth_method: str = "client_secret_basic"
     client_id: str | None = None
     client_secret: str = field(default="", repr=False)
+    issuer_in_callback: bool = False
 
     def spec(self) -> OAuth2Spec:
         """The OAuth 2.0 entry: these endpoints, PKCE, and `resource` on every request.
@@ -69,6 +71,7 @@ class DiscoveredOAuth:
             authorization_params={"resource": self.resource},
             token_params={"resource": self.resource},
             issuer=self.issuer,
+            issuer_in_callback=self.issuer_in_callback,
         )
 
     def app(self) -> OAuthApp | None:

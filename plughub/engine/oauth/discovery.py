@@ -246,6 +246,8 @@ class AuthorizationServer:
         revocation_endpoint: Where tokens are revoked (RFC 7009), if it has one.
         token_auth_methods: How clients may authenticate at the token endpoint.
         scopes: The scopes it names, if any.
+        issuer_in_callback: It says its callbacks carry `iss` (RFC 9207
+            `authorization_response_iss_parameter_supported`), so one without it is refused.
     """
 
     issuer: str
@@ -255,6 +257,7 @@ class AuthorizationServer:
     revocation_endpoint: str | None
     token_auth_methods: tuple[str, ...]
     scopes: tuple[str, ...] | None
+    issuer_in_callback: bool = False
 
 
 def check_server_metadata(document: Any, issuer: str, http_allowed: Callable[[str], bool]) -> AuthorizationServer:
@@ -313,4 +316,5 @@ def check_server_metadata(document: Any, issuer: str, http_allowed: Callable[[st
         if isinstance(auth_methods, list)
         else ("client_secret_basic",),
         scopes=tuple(s for s in scopes if isinstance(s, str)) if isinstance(scopes, list) else None,
+        issuer_in_callback=document.get("authorization_response_iss_parameter_supported") is True,
     )

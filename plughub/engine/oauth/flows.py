@@ -235,6 +235,12 @@ class OAuthFlows:
                 details={"error": params["error"], "error_description": description},
             )
         issuer = oauth2.expected_issuer(auth, record.config)
+        if auth.issuer_in_callback and "iss" not in params:
+            raise OAuthProviderError(
+                f"the callback carries no issuer (iss), which {spec.display_name}'s authorization server says every "
+                "callback of its carries; refusing a response that may come from another server (RFC 9207)",
+                details={"error": "issuer_missing"},
+            )
         if "iss" in params and params["iss"] != issuer:
             raise OAuthProviderError(
                 f"the callback's issuer {params['iss']!r} is not {spec.display_name}'s ({issuer!r}); "
