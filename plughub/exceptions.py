@@ -27,6 +27,7 @@
     + ConnectionExpired              connection_expired      409   (refresh refused; reconnect())
   x ActionError                      action_error            502
     + UpstreamStatusError            upstream_status         502
+    + UpstreamError                  upstream_error          502   (a 2xx answer the definition calls an error)
     + UpstreamRedirect               upstream_redirect       502   (to another host: not followed)
     + UpstreamTransportError         upstream_unreachable    504
     + OutboundBlocked                outbound_blocked        502   (the network guard refused the host)
@@ -75,6 +76,7 @@ __all__ = [
     "PlughubError",
     "UnknownInputs",
     "UnsupportedScheme",
+    "UpstreamError",
     "UpstreamRedirect",
     "UpstreamStatusError",
     "UpstreamTimeout",
@@ -271,6 +273,15 @@ class UpstreamStatusError(ActionError):
     """The service answered with an error status; `details` has the status and an excerpt."""
 
     code = "upstream_status"
+
+
+class UpstreamError(ActionError):
+    """The service answered 2xx with an error the definition's `response.error_when` recognises.
+
+    Slack's `{"ok": false, "error": ...}`, GraphQL's `errors`: the message is the service's own.
+    """
+
+    code = "upstream_error"
 
 
 class UpstreamRedirect(ActionError):
