@@ -45,14 +45,17 @@ class NextPage:
     Attributes:
         inputs: Inputs that replace the caller's for the next request (`{"cursor": "dXNl"}`).
         url: The next page's absolute URL, which carries its query.
+        failure: Instead of a page, the error that ends the iteration (a FAILED `ActionResult` as
+            JSON): a next link elsewhere is reported after the items of the page that gave it.
     """
 
     inputs: dict[str, Any] = field(default_factory=dict)
     url: str | None = None
+    failure: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The next page as JSON (sealed into a page token)."""
-        return {"inputs": self.inputs, "url": self.url}
+        return {"inputs": self.inputs, "url": self.url, "failure": self.failure}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NextPage:
@@ -67,10 +70,14 @@ class NextPage:
         Raises:
             InvalidInput: The JSON is not a next page.
         """
-        inputs, url = data.get("inputs"), data.get("url")
-        if not isinstance(inputs, dict) or not (url is None or isinstance(url, str)):
+        inputs, url, failure = data.get("inputs"), data.get("url"), data.get("failure")
+        if (
+            not isinstance(inputs, dict)
+            or not (url is None or isinstance(url, str))
+            or not (failure is None or isinstance(failure, dict))
+        ):
             raise InvalidInput("page_token is not a page token plughub gave")
-        return cls(inputs, url)
+        return cls(inputs, url, failure)
 
 
 def first_inputs(pagination: PaginationSpec, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import builtins
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +10,7 @@ from typing import Any
 
 from plughub.engine.actions.call import Call, prepare
 from plughub.engine.actions.driver import Driver
+from plughub.engine.actions.page_tokens import PageTokens
 from plughub.engine.actions.pagination import NextPage, first_inputs, next_page, page_items
 from plughub.engine.actions.validation import InputValidator
 from plughub.engine.catalog import Catalog, describe_action
@@ -22,7 +21,7 @@ from plughub.engine.http.render import build_request
 from plughub.engine.mcp_client.service import McpConnections
 from plughub.engine.store import LOCAL_TEAM, ConnectionRecord, Store
 from plughub.enums import ConnectionStatus, ResponseStatus
-from plughub.exceptions import ActionError, ActionNotFound, ConnectionStateError, CredentialError, InvalidInput
+from plughub.exceptions import ActionError, ActionNotFound, ConnectionStateError, InvalidInput
 from plughub.schemas import ActionInfo, ActionResult
 
 __all__ = ["ActionService", "StagedRun"]
@@ -78,7 +77,7 @@ class ActionService:
         self._catalog = catalog
         self._connections = connections
         self._store = store
-        self._credentials = credentials
+        self._tokens = PageTokens(credentials)
         self._mcp = mcp
         self._validator = validator
         self._driver = driver
@@ -360,7 +359,7 @@ class ActionService:
             )
         pagination = found.pagination
         upcoming: NextPage | None = (
-            self._opened_token(page_token, record, code) if page_token else NextPage(first_inputs(pagination, checked))
+            self._tokens.open(page_token, record, code) if page_token else NextPage(first_inputs(pagination, checked))
         )
         read = 0
         # A next page's URL must stay on the origin of the connection's base URL (an action's own
@@ -368,6 +367,9 @@ class ActionService:
         app = self._driver.app(spec, record)
         origin = build_request(spec, found, checked, record.config, base_url=record.base_url, app=app).url
         while upcoming is not None and (max_pages is None or read < max_pages):
+            if upcoming.failure is not None:
+                yield ActionResult.model_validate(upcoming.failure), None
+                return
             sent = upcoming.inputs or checked
             call = self._prepare(record, spec, code, found, sent, url=upcoming.url)
             answer = self._driver.drive(call)
@@ -379,13 +381,17 @@ class ActionService:
                 return
             try:
                 items = page_items(call.label, pagination, result.data)
-                upcoming = next_page(call.label, pagination, answer, sent, items, origin)
-            except ActionError as exc:
+            except ActionError as exc:  # the definition's items pointer does not fit the answer
                 failed = ActionResult.failure(exc, status_code=result.status_code, run_time=result.run_time)
                 self._driver.audit(record, code, failed)
                 yield failed, None
                 return
             self._driver.audit(record, code, result)
+            try:
+                upcoming = next_page(call.label, pagination, answer, sent, items, origin)
+            except ActionError as exc:  # a next link elsewhere: this page's items, then the error
+                failed = ActionResult.failure(exc, status_code=result.status_code)
+                upcoming = NextPage(failure=failed.model_dump(mode="json"))
             yield result.model_copy(update={"data": items}), upcoming
 
     def _paginated(
@@ -418,31 +424,10 @@ class ActionService:
         if upcoming is not None:
             record = self._connections.record(connection_id, team)
             code, _found = _action(self._catalog.spec(record.integration_id, team), action)
-            details["next_page_token"] = self._sealed_token(upcoming, record, code)
+            details["next_page_token"] = self._tokens.seal(upcoming, record, code)
         return ActionResult(
             status=ResponseStatus.SUCCESS, data=items, status_code=status_code, details=details, run_time=run_time
         )
-
-    def _sealed_token(self, upcoming: NextPage, record: ConnectionRecord, code: str) -> str:
-        """The next page as an opaque token: sealed, bound to the connection and the action.
-
-        A token names the next URL or cursor; sealed, a caller can neither read a secret a
-        service put in a link nor forge a URL for plughub to call with the connection's credentials.
-        """
-        sealed = self._credentials.seal(_token_record(record, code), upcoming.to_dict())
-        return base64.urlsafe_b64encode(sealed.blob).decode("ascii").rstrip("=")
-
-    def _opened_token(self, token: str, record: ConnectionRecord, code: str) -> NextPage:
-        refused = InvalidInput(
-            "page_token is not a page token plughub gave for this connection and action (or the vault keys "
-            "were rotated since); run the action again from the first page",
-            details={"field": "page_token"},
-        )
-        try:
-            blob = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            return NextPage.from_dict(self._credentials.open(_token_record(record, code), blob))
-        except (binascii.Error, ValueError, CredentialError):
-            raise refused from None
 
     def _checked(
         self, connection_id: str, action: str, inputs: Mapping[str, Any] | None, team: str
@@ -483,11 +468,6 @@ def _check_max_pages(max_pages: int | None) -> None:
         raise InvalidInput(
             f"max_pages must be a positive whole number, not {max_pages!r}", details={"field": "max_pages"}
         )
-
-
-def _token_record(record: ConnectionRecord, code: str) -> str:
-    """What a page token is sealed for (its associated data): one team's connection and action."""
-    return f"page-token:{record.team_id}:{record.id}:{code}"
 
 
 def _action(spec: IntegrationSpec, action: str) -> tuple[str, ActionSpec]:

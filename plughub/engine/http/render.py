@@ -235,7 +235,8 @@ def _build(
             kwargs["files"] = [
                 (k, (None, v if isinstance(v, (str, bytes)) else json.dumps(v))) for k, v in body.items()
             ]
-    return httpx.Request(action.method, url, params=query, headers=headers, **kwargs)
+    # httpx replaces a URL's query with `params`: a next page's URL keeps its own.
+    return httpx.Request(action.method, url, params=query if next_url is None else None, headers=headers, **kwargs)
 
 
 def _render_path(spec: IntegrationSpec, action: ActionSpec, values: Mapping[str, Any]) -> str:

@@ -24,7 +24,7 @@ from plughub.engine.http.render import flatten
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import InvalidInput
 
-__all__ = ["METHODS", "Reserved", "build_proxy_request", "reserved_names", "response_headers"]
+__all__ = ["METHODS", "Reserved", "build_proxy_request", "reserved_names", "response_headers", "split_body"]
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # RFC 9110 §7.6.1 connection-specific headers, and those the connection itself sets.
@@ -154,8 +154,10 @@ def build_proxy_request(
         kwargs["data"] = {str(k): v for k, v in data.items()}
     elif data is not None:
         kwargs["content"] = data
+    if pairs:
+        url = url.copy_merge_params(pairs)  # `params=` would replace a query written in the path
     try:
-        return httpx.Request(verb, url, params=pairs or None, headers=merged, **kwargs)
+        return httpx.Request(verb, url, headers=merged, **kwargs)
     except (TypeError, ValueError, UnicodeError) as exc:
         raise InvalidInput(f"{label}: the request cannot be built: {type(exc).__name__}") from None
 
@@ -250,9 +252,33 @@ def response_headers(headers: httpx.Headers, clean: Any) -> dict[str, str]:
         The headers (several of one name joined with ", ").
     """
     shown: dict[str, str] = {}
-    for name, value in headers.multi_items():
+    for raw_name, raw_value in headers.raw:  # the names as the service wrote them
+        name, value = raw_name.decode("latin-1"), clean(raw_value.decode("latin-1"))
         if name.lower() in _ANSWER_ONLY:
             continue
-        value = clean(value)
         shown[name] = f"{shown[name]}, {value}" if name in shown else value
     return shown
+
+
+def split_body(body: Any, headers: Mapping[str, str] | None) -> tuple[Any, Mapping[str, Any] | str | None]:
+    """Read a REST proxy body (`{"body": ...}`): JSON, unless the request's Content-Type says otherwise.
+
+    An object with `Content-Type: application/x-www-form-urlencoded` is a form; text with a
+    Content-Type that is not JSON is sent as it is; anything else is sent as JSON.
+
+    Args:
+        body: The `body` member (None: no body).
+        headers: The request's headers.
+
+    Returns:
+        `(json, data)` for `ProxyService.request`: one of them is None.
+    """
+    if body is None:
+        return None, None
+    content_type = next((v for k, v in (headers or {}).items() if k.lower() == "content-type"), "")
+    media = content_type.split(";")[0].strip().lower()
+    if isinstance(body, Mapping) and media == "application/x-www-form-urlencoded":
+        return None, body
+    if isinstance(body, str) and media and media != "application/json" and not media.endswith("+json"):
+        return None, body
+    return body, None

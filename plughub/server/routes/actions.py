@@ -33,8 +33,19 @@ def get_action(request: Request, key: Team, connection_id: str, action: str) -> 
 
 @router.post("/{action}/run")
 async def run_action(request: Request, key: AsyncTeam, connection_id: str, action: str, body: RunBody) -> ActionResult:
-    """Run an action against the real service; a failure at the service is a FAILED result, not an error."""
+    """Run an action against the real service; a failure at the service is a FAILED result, not an error.
+
+    With `"paginate": true` the action's pages are read (up to `max_pages`, 10 by default): `data`
+    is every item, `details` has `pages`, `truncated` and, when truncated, `next_page_token`, which
+    `"page_token"` takes to go on.
+    """
     # Asynchronous: the hot route of the server sends its request from the event loop.
     return await request.app.state.engine.actions.run_async(  # type: ignore[no-any-return]
-        connection_id, action, body.inputs, team=key.team_id
+        connection_id,
+        action,
+        body.inputs,
+        team=key.team_id,
+        paginate=body.paginate,
+        max_pages=body.max_pages,
+        page_token=body.page_token,
     )
