@@ -17,6 +17,7 @@ from plughub.engine.openapi.inputs import (
 )
 from plughub.engine.openapi.model import Operation
 from plughub.engine.openapi.naming import unique, upper_snake
+from plughub.engine.openapi.pagination import CURSOR_PARAMETERS, detect_pagination
 from plughub.engine.openapi.refs import BrokenRef, unresolved
 from plughub.engine.openapi.schema import SchemaConverter
 from plughub.engine.openapi.security import AuthResult
@@ -48,6 +49,10 @@ def _content_type(media_type: str) -> str | None:
     """The Content-Type an action must name for a JSON media type other than plain JSON (merge-patch+json)."""
     bare = media_type.split(";")[0].strip().lower()
     return None if bare in _PLAIN_JSON else media_type.strip()
+
+
+def _cursor_like(name: str, spec: dict[str, Any]) -> bool:
+    return (spec.get("alias") or name) in CURSOR_PARAMETERS
 
 
 def _empty_object(schema: Any) -> bool:
@@ -154,7 +159,21 @@ class ActionBuilder:
                 output = {}
             if isinstance(output, dict) and output:
                 action["output"] = output
+        pagination = self._pagination(operation, inputs)
+        if pagination is not None:
+            action["pagination"] = pagination
         return action
+
+    def _pagination(self, operation: Operation, inputs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+        """Pagination where the document makes it plain (see `plughub.engine.openapi.pagination`)."""
+        linked = any(name.lower() == "link" for name in operation.response_headers)
+        if operation.output is None or not (linked or any(_cursor_like(n, s) for n, s in inputs.items())):
+            return None
+        try:  # deeper than the kept output: HubSpot's next cursor is at /paging/next/after
+            output = self.converter.convert(operation.output[0], operation.output[1], [], max_depth=5, max_nodes=600)
+        except BrokenRef:
+            return None
+        return detect_pagination(operation.method, inputs, output, operation.response_headers)
 
     def _parameters(self, operation: Operation, inputs: dict[str, dict[str, Any]], notes: list[str]) -> str:
         path = operation.path.replace("${", "{")  # a stray `$` before a path variable (Trello)
