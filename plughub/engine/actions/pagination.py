@@ -36,6 +36,7 @@ __all__ = ["NextPage", "first_inputs", "next_link", "next_page", "page_items"]
 # One Link value: `<target>` and its parameters, up to the next value.
 _LINK_VALUE = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]*(?:\"[^\"]*\")?)*)")
 _REL = re.compile(r";\s*rel\s*=\s*(?:\"([^\"]*)\"|([^\s;,]+))", re.IGNORECASE)
+_NO_RESULTS = re.compile(r";\s*results\s*=\s*\"?false\"?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def first_inputs(pagination: PaginationSpec, inputs: Mapping[str, Any]) -> dict[
         The inputs to send.
     """
     sent = dict(inputs)
-    if isinstance(pagination, (OffsetPagination, PagePagination)):
+    if isinstance(pagination, (CursorPagination, OffsetPagination, PagePagination)):
         limit, size = pagination.limit_input, pagination.page_size
         if limit and size and sent.get(limit) is None:
             sent[limit] = size
@@ -169,6 +170,8 @@ def next_page(
         url = base.join(target.strip())
     except httpx.InvalidURL:
         raise ActionError(f"{label}: the next page's URL is not a URL: {target[:200]!r}") from None
+    if answer.url is not None and url == answer.url:
+        return None  # the same page again would loop
     if not same_origin(url, origin):
         raise UpstreamRedirect(
             f"{label}: the next page's link points to another host ({url.host}); plughub does not follow it so "
@@ -227,8 +230,10 @@ def next_link(headers: httpx.Headers) -> str | None:
     """
     for value in headers.get_list("link"):
         for match in _LINK_VALUE.finditer(value):
-            for rel in _REL.finditer(match.group(2)):
+            parameters = match.group(2)
+            for rel in _REL.finditer(parameters):
                 relations = (rel.group(1) if rel.group(1) is not None else rel.group(2)).lower().split()
-                if "next" in relations:
+                # Sentry always sends rel="next", with results="false" on the last page.
+                if "next" in relations and not _NO_RESULTS.search(parameters):
                     return match.group(1)
     return None

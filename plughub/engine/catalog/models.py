@@ -282,6 +282,9 @@ class CursorPagination(_PaginationBase):
     cursor_input: str
     next_cursor: str | None = None
     item_cursor: str | None = None
+    # Sent as `limit_input` when the caller gives none (Zendesk pages by cursor only when asked a size).
+    limit_input: str | None = None
+    page_size: int | None = Field(default=None, ge=1)
 
     _check_cursor_pointers = field_validator("next_cursor", "item_cursor")(check_pointer)
 
@@ -295,7 +298,8 @@ class CursorPagination(_PaginationBase):
         return self
 
     def input_names(self) -> dict[str, str]:  # noqa: D102
-        return {"cursor_input": self.cursor_input}
+        names = {"cursor_input": self.cursor_input}
+        return names | ({"limit_input": self.limit_input} if self.limit_input else {})
 
 
 class OffsetPagination(_PaginationBase):
