@@ -314,3 +314,20 @@ def test_a_bad_pagination_is_a_load_error_naming_the_key(pagination: dict[str, A
     with pytest.raises(CatalogError) as caught:
         parse_definition(_definition("https://pages.example", action), source="pages.yaml")
     assert problem in caught.value.message
+
+
+def test_a_next_link_marked_without_results_or_pointing_at_the_same_page_ends_it(upstream: Upstream) -> None:
+    # Sentry sends rel="next" on its last page too, with results="false".
+    def handler(seen: Seen) -> Reply:
+        cursor = int(_query(seen).get("cursor", "0"))
+        results = "true" if cursor == 0 else "false"
+        link = f'<{upstream.url}/items?cursor={cursor + 1}>; rel="next"; results="{results}"; cursor="{cursor + 1}"'
+        return Reply(200, [ITEMS[:3], ITEMS[3:]][cursor] if cursor < 2 else [], {"Link": link})
+
+    upstream.route("GET", "/items", handler)
+    tool = _connect(_definition(upstream.url, {"pagination": {"type": "link"}}))
+    assert list(tool.iterate("PAGES_API_LIST")) == ITEMS
+    assert len(_item_requests(upstream)) == 2
+    upstream.route("GET", "/items", Reply(200, ITEMS[:3], {"Link": f'<{upstream.url}/items>; rel="next"'}))
+    assert list(tool.iterate("PAGES_API_LIST")) == ITEMS[:3]
+    assert len(_item_requests(upstream)) == 3
