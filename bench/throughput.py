@@ -7,8 +7,13 @@ generator (bench.loadgen: wrk, or an asyncio client) runs in its own process and
 requests in flight; the upstream (bench.upstream) is on loopback. The upstream's own ceiling is
 measured the same way (64 clients calling it directly with the same bearer token). The upstream
 counts what it served, so an action that failed without reaching it cannot pass for throughput.
-The server runs with its defaults: asyncio's event loop accepting one connection per turn, and
-TCP_NODELAY on every connection (`plughub serve --help`).
+
+The floor is what a user would compare with: a hand-written proxy (bench.floor: a Starlette route
+that parses `{"inputs": {}}`, sends the GET with a fixed bearer token through one
+`aiohttp.ClientSession` and returns the JSON) under uvicorn with 2 workers, measured with the same
+load generator against the same upstream in the same run. plughub with 2 workers is reported as
+a fraction of it (targets: SQLite >= 0.6, PostgreSQL >= 0.45, p99 <= the floor's x 1.5). The
+server runs with its defaults (`plughub serve --help`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,9 +92,43 @@ def _postgres() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
 @contextlib.contextmanager
-def serve(upstream_port: int, workers: int, database_url: str | None) -> Iterator[tuple[str, str, str]]:
-    """Run `plughub serve`; yield (base URL, API key, connection id).
+def floor(upstream_url: str, workers: int = 2) -> Iterator[str]:
+    """Run the hand-written proxy (bench.floor) under uvicorn; yield its run URL."""
+    from bench.floor import PATH
+
+    with tempfile.TemporaryDirectory() as home:
+        port = _free_port()
+        log = (Path(home) / "floor.log").open("wb")
+        command = [sys.executable, "-m", "uvicorn", "bench.floor:app", "--port", str(port), "--workers", str(workers)]
+        process = subprocess.Popen(
+            [*command, "--no-access-log", "--log-level", "warning"],
+            env=child_env(BENCH_FLOOR_UPSTREAM=upstream_url),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_for(lambda: httpx.post(url + PATH, json={"inputs": GET_INPUTS}, timeout=1), process, log.name)
+            yield url + PATH
+        finally:
+            _stop(process)
+            log.close()
+
+
+@contextlib.contextmanager
+def serve(upstream_port: int, workers: int, database_url: str | None, *options: str) -> Iterator[tuple[str, str, str]]:
+    """Run `plughub serve` (with more command-line `options`); yield (base URL, API key, connection id).
 
     The bench integration comes from PLUGHUB_CATALOG_PATH, as a deployment's own definitions would.
     (One created with `POST /v1/integrations` works too: every worker finds it in the database.)
@@ -111,7 +150,7 @@ def serve(upstream_port: int, workers: int, database_url: str | None) -> Iterato
             [sys.executable, "-m", "plughub.cli", "serve"] if not shutil.which("plughub") else ["plughub", "serve"]
         )
         process = subprocess.Popen(
-            [*command, "--port", str(port), "--workers", str(workers)],
+            [*command, "--port", str(port), "--workers", str(workers), *options],
             env=env,
             cwd=ROOT,
             stdout=log,
@@ -119,7 +158,7 @@ def serve(upstream_port: int, workers: int, database_url: str | None) -> Iterato
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait(url, process, Path(home) / "serve.log")
+            _wait_for(lambda: httpx.get(f"{url}/v1/health", timeout=1), process, str(Path(home) / "serve.log"))
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
                 made = api.post(
                     "/v1/connections",
@@ -130,12 +169,7 @@ def serve(upstream_port: int, workers: int, database_url: str | None) -> Iterato
             _warm(url, key, connection)
             yield url, key, connection
         finally:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+            _stop(process)
             log.close()
 
 
@@ -156,16 +190,17 @@ def _warm(url: str, key: str, connection: str) -> None:
         list(pool.map(one, range(48)))
 
 
-def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_for(probe: Callable[[], httpx.Response], process: subprocess.Popen[bytes], log: str) -> None:
+    """Wait until `probe` answers 200 (the server is up), or fail with the end of its log."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"plughub serve exited with {process.returncode}:\n{log.read_text()[-2000:]}")
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{Path(log).read_text()[-2000:]}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
+            if probe().status_code == 200:
                 return
         time.sleep(0.1)
-    raise RuntimeError(f"plughub serve did not answer /v1/health:\n{log.read_text()[-2000:]}")
+    raise RuntimeError(f"the server did not answer:\n{Path(log).read_text()[-2000:]}")
 
 
 def _measure(
@@ -189,6 +224,10 @@ def _measure(
     )
 
 
+def _line(figures: Figures, unit: str) -> str:
+    return f"{figures.rps:8.0f} {unit}  p50 {figures.p50_ms:5.1f} ms  p99 {figures.p99_ms:6.1f} ms"
+
+
 def run(quick: bool) -> Result:
     seconds, runs = (1.0, 1) if quick else (8.0, 3)
     result = Result("B2 server throughput (run-action route, 64 clients)", command="python -m bench throughput")
@@ -198,9 +237,12 @@ def run(quick: bool) -> Result:
     postgres = _postgres_available()
     with Upstream(TOKEN) as upstream:
         ceiling = _measure(upstream, f"{upstream.url}/items/42?verbose=true", auth, "", "GET", seconds, runs)
+        result.add("upstream alone (its ceiling)", _line(ceiling, "req/s"))
+        with floor(upstream.url) as floor_url:
+            base = _measure(upstream, floor_url, {"Content-Type": "application/json"}, body, "POST", seconds, runs)
         result.add(
-            "upstream alone (its ceiling)",
-            f"{ceiling.rps:8.0f} req/s  p50 {ceiling.p50_ms:5.1f} ms  p99 {ceiling.p99_ms:5.1f} ms",
+            "the floor: hand-written proxy, uvicorn, 2 workers",
+            f"{_line(base, 'req/s')}  (upstream saw {base.confirmed:.0f}/s; {base.errors} errors)",
         )
         setups = [("SQLite", 1)] if quick else [("SQLite", 1), ("SQLite", 2)]
         if postgres and not quick:
@@ -208,6 +250,7 @@ def run(quick: bool) -> Result:
         elif not postgres:
             result.note("PostgreSQL is not reachable on 127.0.0.1:5432: measured on SQLite only")
         best: Figures | None = None
+        against_floor: list[tuple[str, Figures]] = []
         for label, workers in setups:
             with contextlib.ExitStack() as stack:
                 database = stack.enter_context(_postgres()) if label == "PostgreSQL" else None
@@ -218,10 +261,13 @@ def run(quick: bool) -> Result:
             name = f"plughub serve, {label}, {workers} worker{'s' if workers > 1 else ''}"
             result.add(
                 name,
-                f"{figures.rps:8.0f} actions/s  p50 {figures.p50_ms:5.1f} ms  p99 {figures.p99_ms:6.1f} ms"
-                f"  (upstream saw {figures.confirmed:.0f}/s; {figures.errors} errors)",
+                f"{_line(figures, 'actions/s')}  (upstream saw {figures.confirmed:.0f}/s; {figures.errors} errors)",
             )
             result.ratio(f"{label} {workers}w: upstream ceiling / actions per second", ceiling.rps / figures.rps)
+            if workers == 2:
+                result.ratio(f"{label} 2w: actions per second / the floor's", figures.rps / base.rps)
+                result.ratio(f"{label} 2w: p99 / the floor's p99", figures.p99_ms / base.p99_ms)
+                against_floor.append((label, figures))
             if figures.errors:
                 result.note(f"{name}: {figures.errors} failed requests")
             if best is None or figures.rps > best.rps:
@@ -230,4 +276,8 @@ def run(quick: bool) -> Result:
     assert best is not None
     result.check("B2 actions per second (best setup)", best.rps, 1500, "/s", higher_is_better=True)
     result.check("B2 p99 (best setup)", best.p99_ms, 50, "ms")
+    targets = {"SQLite": 0.6, "PostgreSQL": 0.45}
+    for label, figures in against_floor:
+        result.check(f"B2 {label} 2w / the floor", figures.rps / base.rps, targets[label], "x", higher_is_better=True)
+        result.check(f"B2 {label} 2w p99 / the floor's p99", figures.p99_ms / base.p99_ms, 1.5, "x")
     return result

@@ -1,44 +1,47 @@
-"""plughub's exceptions: one hierarchy, each class with a machine `code` and an HTTP status.
+"""plughub's exceptions: one hierarchy, each class with a machine `code`.
 
 ```
-* PlughubError                       plughub_error           500
-  x ConfigurationError               configuration_error     500
-  x AuthenticationError              unauthorized            401   (missing, invalid or revoked API key)
-  x PayloadTooLarge                  payload_too_large       413
-  x InvalidInput (ValueError)        invalid_input           422
-    + UnsupportedScheme              unsupported_scheme      422
-    + MissingInputs                  missing_inputs          422
-    + UnknownInputs                  unknown_inputs          422
-  x NotFoundError (ValueError, LookupError)                  404
-    + IntegrationNotFound            integration_not_found
-    + ConnectionNotFound             connection_not_found
-    + ActionNotFound                 action_not_found
-  x ConflictError (ValueError)       conflict                409
-  x CatalogError                     catalog_error           500   (file and key in the message)
-    + InvalidDefinition (ValueError) invalid_definition      422   (a user-submitted definition)
-  x CredentialError                  credential_error        500
-    + VaultKeyError                  vault_key_error         500   (never echoes a key)
-  x ConnectionStateError (ValueError) connection_not_active  409
-    + InvalidCredentials             invalid_credentials     409   (stored values that cannot be sent)
-  x OAuthError                       oauth_error             400
-    + OAuthAppMissing (ValueError)   oauth_app_missing       422
-    + OAuthStateError (ValueError)   oauth_state_invalid     400
-    + OAuthProviderError             oauth_provider_error    502   (the provider's error code in details)
-    + ConnectionExpired              connection_expired      409   (refresh refused; reconnect())
-  x ActionError                      action_error            502
-    + UpstreamStatusError            upstream_status         502
-    + UpstreamError                  upstream_error          502   (a 2xx answer the definition calls an error)
-    + UpstreamRedirect               upstream_redirect       502   (to another host: not followed)
-    + UpstreamTransportError         upstream_unreachable    504
-    + OutboundBlocked                outbound_blocked        502   (the network guard refused the host)
-    + McpToolError                   mcp_tool_error          502   (the MCP tool reported an error)
-  x BackendError                     backend_error           503
-  x DatabaseUnavailable              database_unavailable    503   (the server sends Retry-After)
+* PlughubError                        plughub_error
+  x ConfigurationError                configuration_error
+  x AuthenticationError               unauthorized            (missing, invalid or revoked API key)
+  x PayloadTooLarge                   payload_too_large
+  x InvalidInput (ValueError)         invalid_input
+    + UnsupportedScheme               unsupported_scheme
+    + MissingInputs                   missing_inputs
+    + UnknownInputs                   unknown_inputs
+  x NotFoundError (ValueError, LookupError)
+    + IntegrationNotFound             integration_not_found
+    + ConnectionNotFound              connection_not_found
+    + ActionNotFound                  action_not_found
+  x ConflictError (ValueError)        conflict
+  x CatalogError                      catalog_error           (file and key in the message)
+    + InvalidDefinition (ValueError)  invalid_definition      (a user-submitted definition)
+  x CredentialError                   credential_error
+    + VaultKeyError                   vault_key_error         (never echoes a key)
+  x ConnectionStateError (ValueError) connection_not_active
+    + InvalidCredentials              invalid_credentials     (stored values that cannot be sent)
+  x OAuthError                        oauth_error
+    + OAuthAppMissing (ValueError)    oauth_app_missing
+    + OAuthStateError (ValueError)    oauth_state_invalid
+    + OAuthProviderError              oauth_provider_error    (the provider's error code in details)
+    + ConnectionExpired               connection_expired      (refresh refused; reconnect())
+  x ActionError                       action_error
+    + UpstreamStatusError             upstream_status
+    + UpstreamError                   upstream_error          (a 2xx answer the definition calls an error)
+    + UpstreamRedirect                upstream_redirect       (to another host: not followed)
+    + UpstreamTransportError          upstream_unreachable
+      + UpstreamTimeout               upstream_timeout
+    + OutboundBlocked                 outbound_blocked        (the network guard refused the host)
+    + McpProtocolError                mcp_protocol_error
+    + McpToolError                    mcp_tool_error          (the MCP tool reported an error)
+  x BackendError                      backend_error
+  x DatabaseUnavailable               database_unavailable    (try again shortly)
 ```
 
 Invalid calls raise; a failing action comes back as a FAILED `ModelResponse` whose
 `error_code` is one of these codes. `ERRORS_BY_CODE` rebuilds a class from its code (the remote
-backend uses it so that callers see the same exceptions in both modes).
+backend uses it so that callers see the same exceptions in both modes). HTTP statuses are the
+server's business: `plughub.server.errors` maps each class to one.
 """
 
 from __future__ import annotations
@@ -95,9 +98,6 @@ class PlughubError(Exception):
     """
 
     code: str = "plughub_error"
-    status_code: int = 500
-    # Seconds a client should wait before trying again (the server's `Retry-After`), where waiting helps.
-    retry_after: int | None = None
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -123,21 +123,18 @@ class AuthenticationError(PlughubError):
     """The request carries no API key, or one that is unknown or revoked."""
 
     code = "unauthorized"
-    status_code = 401
 
 
 class PayloadTooLarge(PlughubError):
     """The request body is larger than the server accepts."""
 
     code = "payload_too_large"
-    status_code = 413
 
 
 class InvalidInput(PlughubError, ValueError):
     """A call's arguments are invalid; nothing was stored or sent."""
 
     code = "invalid_input"
-    status_code = 422
 
 
 class UnsupportedScheme(InvalidInput):
@@ -162,7 +159,6 @@ class NotFoundError(PlughubError, ValueError, LookupError):
     """Something looked up by id or name does not exist."""
 
     code = "not_found"
-    status_code = 404
 
 
 class IntegrationNotFound(NotFoundError):
@@ -187,7 +183,6 @@ class ConflictError(PlughubError, ValueError):
     """The call conflicts with what exists (a duplicate integration id, ...)."""
 
     code = "conflict"
-    status_code = 409
 
 
 class CatalogError(PlughubError):
@@ -200,7 +195,6 @@ class InvalidDefinition(CatalogError, InvalidInput):
     """A definition a user submitted is broken; the message names the key."""
 
     code = "invalid_definition"
-    status_code = 422
 
 
 class CredentialError(PlughubError):
@@ -219,7 +213,6 @@ class ConnectionStateError(PlughubError, ValueError):
     """The connection is not active (pending consent, failed or expired)."""
 
     code = "connection_not_active"
-    status_code = 409
 
 
 class InvalidCredentials(ConnectionStateError):
@@ -232,14 +225,12 @@ class OAuthError(PlughubError):
     """An OAuth flow could not go on."""
 
     code = "oauth_error"
-    status_code = 400
 
 
 class OAuthAppMissing(OAuthError, ValueError):
     """No OAuth client (app) is configured for the integration; the message says how to set one."""
 
     code = "oauth_app_missing"
-    status_code = 422
 
 
 class OAuthStateError(OAuthError, ValueError):
@@ -252,21 +243,18 @@ class OAuthProviderError(OAuthError):
     """The provider refused (access_denied, invalid_grant, ...); `details["error"]` has its code."""
 
     code = "oauth_provider_error"
-    status_code = 502
 
 
 class ConnectionExpired(OAuthError):
     """The provider refused to refresh the token; the connection is expired until `reconnect()`."""
 
     code = "connection_expired"
-    status_code = 409
 
 
 class ActionError(PlughubError):
     """An action failed while it ran."""
 
     code = "action_error"
-    status_code = 502
 
 
 class UpstreamStatusError(ActionError):
@@ -294,7 +282,6 @@ class UpstreamTransportError(ActionError):
     """The service could not be reached or did not answer in time."""
 
     code = "upstream_unreachable"
-    status_code = 504
 
 
 class UpstreamTimeout(UpstreamTransportError):
@@ -325,15 +312,12 @@ class BackendError(PlughubError):
     """The plughub server could not be reached or answered something unexpected."""
 
     code = "backend_error"
-    status_code = 503
 
 
 class DatabaseUnavailable(PlughubError):
     """The database cannot be reached (stopped, restarting, out of connections); try again shortly."""
 
     code = "database_unavailable"
-    status_code = 503
-    retry_after = 5
 
 
 def _subclasses(cls: type[PlughubError]) -> list[type[PlughubError]]:

@@ -4,7 +4,7 @@ Browsers send `Origin` with every cross-site POST; the MCP specification asks se
 that a page on another site (or a site whose name was rebound to this server's address) cannot drive
 the endpoint. Clients that are not browsers send no `Origin`, and are not concerned.
 
-Nothing here imports the rest of plughub: the settings (which read the allow-list) and `plughub.mcp`
+Nothing here imports the rest of plughub: the settings (which read the allow-list) and `plughub.mcp_server`
 (which checks) share it.
 """
 

@@ -8,7 +8,7 @@ request being served arrived with, then this process's), and an MCP endpoint of 
 request that names its own process, or that passed through `MAX_HOPS` of them (a loop among several
 replicas, or a chain too long). An id is random per process and says nothing else.
 
-Nothing here imports the rest of plughub: the engine (which sends) and `plughub.mcp` (which checks) share it.
+Nothing here imports the rest of plughub: the engine (which sends) and `plughub.mcp_server` (which checks) share it.
 """
 
 from __future__ import annotations

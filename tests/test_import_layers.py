@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import plughub
@@ -112,11 +113,77 @@ def test_the_engine_never_imports_the_server() -> None:
 
 
 def test_the_mcp_server_sits_beside_the_server_and_the_cli() -> None:
-    # plughub.mcp may use the engine, the backends and the SDK's tool schemas; nothing below imports it.
-    below = ("enums", "schemas", "exceptions", "config", "engine", "backends", "modules", "factories")
-    assert [o for layer in below for o in _offenders(_layer_imports(layer), ("plughub.mcp",))] == []
-    mine = _layer_imports("mcp")
-    assert _offenders(mine, ("plughub.server", "plughub.cli", "plughub.factories", "plughub.sandbox")) == []
-    assert {n for names in mine.values() for n in names if n.startswith("plughub.modules")} <= {
-        "plughub.modules.model.tools"
-    }
+    # plughub.mcp_server may use the engine and the tool schemas; nothing below imports it, and it
+    # never imports the SDK, the backends (the CLI hands it a Backend), the server or the CLI.
+    below = ("enums", "schemas", "exceptions", "config", "engine", "backends", "modules", "factories", "tool_schemas")
+    assert [o for layer in below for o in _offenders(_layer_imports(layer), ("plughub.mcp_server",))] == []
+    forbidden = ("plughub.server", "plughub.cli", "plughub.modules", "plughub.factories", "plughub.backends")
+    assert _offenders(_layer_imports("mcp_server"), (*forbidden, "plughub.sandbox")) == []
+
+
+def test_tool_schemas_import_only_the_leaf_layers() -> None:
+    # The SDK and the MCP server share them: they may import what both may, and no more.
+    imported = {name for names in _layer_imports("tool_schemas").values() for name in names}
+    leaves = ("plughub.enums", "plughub.schemas", "plughub.exceptions", "plughub.text", "plughub.tool_schemas")
+    assert {name for name in imported if not name.startswith(leaves)} == set()
+
+
+def _loaded(program: str, home: Path) -> list[str]:
+    """The plughub modules a program has loaded when it ends, run in a fresh interpreter."""
+    import os
+    import subprocess
+    import sys
+
+    code = program + "\nimport json, sys\nprint(json.dumps(sorted(m for m in sys.modules if m.startswith('plughub'))))"
+    env = {**os.environ, "PLUGHUB_HOME": str(home)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT.parent, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return list(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _under(loaded: list[str], *packages: str) -> list[str]:
+    return [name for name in loaded if name in packages or name.startswith(tuple(p + "." for p in packages))]
+
+
+def test_the_server_never_loads_the_sdk(tmp_path: Path) -> None:
+    program = """
+from plughub.config import Settings
+from plughub.server.app import create_app
+app = create_app(settings=Settings.from_env())
+assert app.api.openapi()["paths"]
+app.api.state.engine.close()
+"""
+    loaded = _loaded(program, tmp_path)
+    assert "plughub.server.app" in loaded and "plughub.mcp_server.team" in loaded  # the program did build it
+    assert _under(loaded, "plughub.modules", "plughub.factories", "plughub.backends") == []
+
+
+def test_an_engine_only_program_loads_neither_the_server_nor_the_sdk(tmp_path: Path) -> None:
+    program = """
+from plughub.engine import Engine
+from plughub.enums import AuthenticationSchema
+from plughub.schemas import ConnectRequest
+from tests.upstream import Reply, Upstream
+
+upstream = Upstream()
+upstream.route("GET", "/ping", lambda seen: Reply(200, {"pong": True}))
+engine = Engine(guard_outbound=False)
+definition = {
+    "id": "ping",
+    "display_name": "Ping",
+    "base_url": upstream.url,
+    "auth": [{"mode": "NO_AUTH"}],
+    "actions": {"PING_PING": {"display_name": "Ping", "method": "GET", "path": "/ping"}},
+}
+engine.integrations.create(definition)
+connection = engine.connections.create(ConnectRequest(integration_id="ping", scheme=AuthenticationSchema.NO_AUTH))
+result = engine.actions.run(connection.id, "PING_PING", {})
+assert result.data == {"pong": True}, result
+engine.close()
+upstream.close()
+"""
+    loaded = _loaded(program, tmp_path)
+    assert "plughub.engine.engine" in loaded
+    assert _under(loaded, "plughub.server", "plughub.modules", "plughub.backends", "plughub.mcp_server") == []

@@ -135,18 +135,7 @@ def test_the_checks_see_what_they_look_for() -> None:
     assert [f.split(" overrides ")[0] for f in found] == ["Loop._accept_connection"]
 
 
-# Being removed by the server half of issue 15 (another branch). Strict: once it is gone the
-# test passes, which fails the suite until the entry goes too.
-PENDING_REMOVAL = {"plughub.server.sockets": "FairAcceptLoop overrides asyncio's _accept_connection"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PENDING_REMOVAL[n])) if n in PENDING_REMOVAL else n
-        for n in MODULES
-    ],
-)
+@pytest.mark.parametrize("name", MODULES)
 def test_no_private_api_of_a_dependency(name: str) -> None:
     path, tree = _source(name)
     found = private_uses(tree) + private_overrides(importlib.import_module(name), tree)

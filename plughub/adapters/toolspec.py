@@ -20,7 +20,8 @@ from plughub.exceptions import PlughubError
 from plughub.modules.model.connection import ConnectAction, ConnectionTool
 from plughub.modules.model.ranking import select_actions
 from plughub.modules.model.response import ModelResponse
-from plughub.modules.model.tools import tool_name, tool_result
+from plughub.modules.model.tools import tool_result
+from plughub.tool_schemas import tool_name
 
 __all__ = ["ToolSpec", "require", "tool_specs"]
 

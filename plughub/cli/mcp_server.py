@@ -51,7 +51,7 @@ def serve(connections: tuple[str, ...], actions: tuple[str, ...], transport: str
     import anyio
 
     from plughub.backends import get_backend
-    from plughub.mcp import Toolset, http_app, serve_stdio
+    from plughub.mcp_server import Toolset, http_app, serve_stdio
 
     ids, codes = _split(connections), _split(actions)
     toolset = Toolset(get_backend(), ids, codes or None)

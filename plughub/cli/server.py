@@ -50,14 +50,19 @@ def _teams(database_url: str | None):  # type: ignore[no-untyped-def]
     type=click.Choice(["asyncio", "uvloop", "auto"]),
     default="asyncio",
     show_default=True,
-    help="Event loop. asyncio's kept tail latency lowest under load here (see BENCHMARKS.md).",
+    help="Event loop (auto: uvloop when installed). asyncio kept tail latency lowest here (see BENCHMARKS.md).",
 )
 def serve(host: str, port: int, database_url: str | None, workers: int, loop: str) -> None:
-    """Serve the REST API, the OAuth callback and the hosted connect pages."""
-    import uvicorn
+    """Serve the REST API, the OAuth callback and the hosted connect pages.
 
-    from plughub.server.sockets import loop_setting
+    With --workers above 1, each worker accepts on a socket of its own (SO_REUSEPORT, on Linux),
+    so that the kernel spreads connections evenly; a worker that dies is replaced.
+    """
+    from plughub.server.workers import WorkerFailed
+    from plughub.server.workers import serve as serve_workers
 
+    if workers < 1:
+        raise click.BadParameter("at least 1", param_hint="'--workers'")
     if database_url:
         os.environ["PLUGHUB_DATABASE_URL"] = database_url
     _store(database_url).close()  # migrate once, before any worker starts
@@ -69,16 +74,9 @@ def serve(host: str, port: int, database_url: str | None, workers: int, loop: st
     # flight finish, the logs are written out, and the exit status is 0.
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        uvicorn.run(
-            "plughub.server.app:app_from_env",
-            factory=True,
-            host=host,
-            port=bound,
-            workers=workers,
-            loop=loop_setting(loop),
-            log_config=None,
-            access_log=False,
-        )
+        serve_workers(host, bound, workers, loop)
+    except WorkerFailed as exc:
+        raise click.ClickException(f"{exc}; the server could not start (its log above says why)") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -5,23 +5,25 @@ from __future__ import annotations
 import gc
 import inspect
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.routing import Route
 
 from plughub.config import Settings
 from plughub.engine import Engine
-from plughub.server.errors import install_error_handlers
+from plughub.server.errors import error_response, install_error_handlers
 from plughub.server.limits import BodyLimit
 from plughub.server.logs import configure_json_logs, write_through
 from plughub.server.request_ids import RequestIds
 from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions
-from plughub.server.run_route import RunRoute
+from plughub.server.run_route import openapi_routes, run_route
 from plughub.server.security import require_key
 
-__all__ = ["app_from_env", "create_app"]
+__all__ = ["ServerApp", "app_from_env", "create_app"]
 
 logger = logging.getLogger("plughub.server")
 
@@ -35,25 +37,30 @@ _NO_TELEMETRY: dict[str, Any] = (
 )
 
 
-class _Hub(FastAPI):
-    """FastAPI with plughub's plain ASGI layers outside its own.
+class ServerApp:
+    """The ASGI application `plughub serve` runs: plain ASGI layers around the FastAPI application.
 
-    FastAPI wraps the routes in its error page, telemetry and body-limit middlewares, each a
-    coroutine and a `send` wrapper per request; the body limit, the request log and the run
-    route's fast lane go around that stack instead, so that a fast-lane run crosses none of them.
-    What reaches FastAPI is handled as before (its error handlers answer inside).
+    Outermost the body limit, so that an oversized (or too deeply nested) body is refused before
+    anything reads it; then the request ids, the request log and the headers every answer carries,
+    so that answers from FastAPI's own error pages carry them too; then FastAPI.
+
+    Args:
+        api: The FastAPI application.
+        max_body_bytes: The largest request body accepted.
+
+    Attributes:
+        api: The FastAPI application (`api.state.engine` is the engine served).
     """
 
-    outer: Sequence[tuple[Any, dict[str, Any]]] = ()  # outermost first
+    def __init__(self, api: FastAPI, max_body_bytes: int) -> None:
+        self.api = api
+        self._layers = BodyLimit(RequestIds(api), limit=max_body_bytes)
 
-    def build_middleware_stack(self) -> Any:  # FastAPI's stack inside ours
-        app = super().build_middleware_stack()
-        for layer, options in reversed(self.outer):
-            app = layer(app, **options)
-        return app
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # noqa: D102
+        await self._layers(scope, receive, send)
 
 
-def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
+def create_app(engine: Engine | None = None, settings: Settings | None = None) -> ServerApp:
     """Build the server application.
 
     Args:
@@ -62,15 +69,20 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         settings: The configuration; read from the environment when omitted.
 
     Returns:
-        The ASGI application.
+        The ASGI application (its `api` is the FastAPI application inside).
     """
     settings = settings or (engine.settings if engine else Settings.from_env())
     owned = engine is None
     served = engine or Engine(settings, database_url=settings.database_url, guard_outbound=True)
-    from plughub.mcp import team_endpoint  # the MCP SDK costs half a second to import: only when serving
+    # The MCP SDK costs half a second to import: only when serving.
+    from plughub.mcp_server import team_endpoint
 
     mcp = team_endpoint(
-        served, require_key, public_url=settings.public_url, allowed_origins=settings.mcp_allowed_origins
+        served,
+        require_key,
+        error_response,
+        public_url=settings.public_url,
+        allowed_origins=settings.mcp_allowed_origins,
     )
 
     @asynccontextmanager
@@ -85,37 +97,57 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         if owned:
             served.close()
 
-    app = _Hub(
+    api = FastAPI(
         **_NO_TELEMETRY,
         title="plughub",
         version="1",
         description="A self-hosted integration hub: integrations, connections, actions, OAuth.",
         lifespan=lifespan,
     )
-    app.state.engine = served
-    app.state.settings = settings
-    install_error_handlers(app)
-
-    # The run-action route first: it is the hot one, and routes are matched in order.
+    api.state.engine = served
+    api.state.settings = settings
+    install_error_handlers(api)
     for module in (actions, health, integrations, connections, oauth, sessions, pages):
-        app.include_router(module.router)
+        api.include_router(module.router)
     if settings.aixplain_compat:
         # Imported here: a server with the compatibility switched off never loads it.
         from plughub.server.aixplain import mount_aixplain
 
-        mount_aixplain(app, served)
-    app.router.routes.append(mcp.route("/mcp"))  # MCP over streamable HTTP, the team's API key as bearer
-    app.outer = [
-        # Outermost, so that an oversized body is refused before anything reads it.
-        (BodyLimit, {"limit": settings.max_body_bytes}),
-        (RequestIds, {}),
-        # Well-formed action runs are served before FastAPI's machinery (see RunRoute).
-        (RunRoute, {"engine": served}),
-    ]
-    return app
+        mount_aixplain(api, served)
+    api.router.routes.append(mcp.route("/mcp"))  # MCP over streamable HTTP, the team's API key as bearer
+    # The run route first: it is the hot one, and routes are matched in order.
+    run = run_route(served)
+    api.router.routes.insert(0, run)
+    _describe(api, run)
+    return ServerApp(api, settings.max_body_bytes)
 
 
-def app_from_env() -> FastAPI:
+def _describe(api: FastAPI, run: Route) -> None:
+    """Describe the run route in the OpenAPI document as its declaration says (FastAPI's "Extending OpenAPI")."""
+
+    def openapi() -> dict[str, Any]:
+        if not api.openapi_schema:
+            api.openapi_schema = get_openapi(
+                title=api.title,
+                version=api.version,
+                openapi_version=api.openapi_version,
+                summary=api.summary,
+                description=api.description,
+                terms_of_service=api.terms_of_service,
+                contact=api.contact,
+                license_info=api.license_info,
+                routes=openapi_routes(api.routes, run),
+                webhooks=api.webhooks.routes,
+                tags=api.openapi_tags,
+                servers=api.servers,
+                separate_input_output_schemas=api.separate_input_output_schemas,
+            )
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
+
+
+def app_from_env() -> ServerApp:
     """The application as `plughub serve` runs it (an app factory for uvicorn workers).
 
     Returns:
@@ -123,7 +155,7 @@ def app_from_env() -> FastAPI:
     """
     configure_json_logs()
     app = create_app()
-    _ = app.state.engine.http.async_transport  # aiohttp loaded now, so that it is frozen below
+    _ = app.api.state.engine.http.async_transport  # aiohttp loaded now, so that it is frozen below
     _settle_memory()
     return app
 

@@ -1,115 +1,193 @@
-"""The run-action route's fast lane: well-formed runs served in front of FastAPI.
+"""`POST /v1/connections/{id}/actions/{action}/run`: the server's one run endpoint, and how OpenAPI shows it.
 
-`POST /v1/connections/{id}/actions/{action}/run` is the server's hot path. FastAPI's request
-machinery (routing, dependency solving, body and response validation) costs more CPU than the run
-itself, so this plain ASGI handler serves the common case: a JSON object body `{"inputs": {...}}`
-and a live API key. Anything else (another body, a missing or unknown key) goes on to the FastAPI
-route, which answers it as documented (422, 401) with its own validation and error shapes; the
-route also stays the one the OpenAPI document describes. The answers of both are the same: the
-`ActionResult` as JSON, or an error as `{"error", "message", "details"}` with the status of its
-class.
+The route is the server's hot path. FastAPI's request machinery (dependency solving, body and
+response validation) costs more CPU than the run itself, so the route is a Starlette `Route` over
+a plain ASGI handler, registered ahead of FastAPI's routes (as `/mcp` is), and answers what the
+OpenAPI document describes: the body `{"inputs": {...}}` read and refused as FastAPI reads and
+refuses a `RunBody`, the API key checked as every `/v1` route checks it, the `ActionResult` as
+JSON, errors as `{"error", "message", "details"}` with the status of their class.
+
+In that order, as FastAPI does it: a JSON body that does not parse is 422, then a missing or
+unknown key is 401, then a body that is not `RunBody` is 422. A well-formed run needs one trip to
+the database (a worker thread with PostgreSQL) for the key and the run's reads together.
+
+The document describes the route through a declaration (`documented`) that FastAPI turns into
+OpenAPI as it would the route itself; `openapi_routes` puts it in the served route's place.
 """
 
 from __future__ import annotations
 
+import email.message
 import json
-import re
+from collections.abc import Sequence
 from typing import Any
 
+from fastapi import APIRouter
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from plughub.engine import Engine
 from plughub.engine.actions.service import StagedRun
 from plughub.exceptions import PlughubError
-from plughub.server.errors import error_response, unexpected
-from plughub.server.limits import replaying
-from plughub.server.security import presented_key
+from plughub.schemas import ActionResult
+from plughub.server.errors import error_response, http_error_response, invalid_request_response, unexpected
+from plughub.server.models import RunBody
+from plughub.server.security import required_key, unknown_key
 
-__all__ = ["RunRoute"]
+__all__ = ["RUN_PATH", "RunAction", "documented", "openapi_routes", "run_route"]
 
-_RUN = re.compile(r"/v1/connections/([^/]+)/actions/([^/]+)/run")
-_JSON = re.compile(rb"application/([a-z0-9.+-]*\+)?json\s*(;.*)?", re.IGNORECASE)
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
+RUN_PATH = "/v1/connections/{connection_id}/actions/{action}/run"
+_NO_BODY = object()  # an empty body: FastAPI's "Field required"
 
 
-class RunRoute:
-    """ASGI middleware serving well-formed action runs; everything else passes through.
+class RunAction:
+    """The ASGI handler of the run route.
 
     Args:
-        app: The application (FastAPI), which serves what this does not.
-        engine: The engine the application serves.
+        engine: The engine the server serves.
     """
 
-    def __init__(self, app: Any, engine: Engine) -> None:
-        self.app = app
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:  # noqa: D102
-        matched = _RUN.fullmatch(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
-        if matched is None:
-            await self.app(scope, receive, send)
-            return
-        body, complete = await _body(receive)
-        run = _well_formed(scope, body) if complete else None
-        key = _key(scope) if run is not None else ""
-        response: Response | None = None
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
+        request = Request(scope, receive)
         try:
-            # One trip for the key and the run's reads (a worker thread with PostgreSQL).
-            admitted = (
-                await self.engine.store.db.offload(self._admit, key, matched[1], matched[2], run) if key else None
-            )
-            if admitted is not None:
-                result = await self.engine.actions.finish(admitted)
-                response = Response(result.model_dump_json(by_alias=True), media_type="application/json")
+            response = await self._run(request)
         except PlughubError as exc:
             response = error_response(exc)
-        except Exception as exc:
+        except RequestValidationError as exc:
+            response = invalid_request_response(exc)
+        except HTTPException as exc:
+            response = http_error_response(exc)
+        except Exception as exc:  # a 500 that names no more than the class (and never re-raises its text)
             response = JSONResponse(unexpected(exc), status_code=500)
-        if response is None:  # no well-formed body, or no live key: FastAPI answers (and words) it
-            await self.app(scope, replaying(body, receive), send)
-            return
         await response(scope, receive, send)
 
-    def _admit(self, key: str, connection_id: str, action: str, inputs: dict[str, Any]) -> StagedRun | None:
-        """The staged run for a live key (None: the key is unknown or revoked)."""
+    async def _run(self, request: Request) -> Response:
+        body = _parsed(request.headers.get("content-type"), await request.body())
+        key = required_key(request.headers.get("authorization", ""), request.headers.get("x-api-key", ""))
+        connection_id, action = request.path_params["connection_id"], request.path_params["action"]
+        inputs = _well_formed(body)
+        if inputs is None:  # the key first (401 before 422, as FastAPI's dependencies come first)
+            team = await self.engine.store.db.offload(self._team, key)
+            run = _validated(body)
+            if run.paginate or run.max_pages is not None or run.page_token is not None:
+                result = await self.engine.actions.run_async(
+                    connection_id,
+                    action,
+                    run.inputs,
+                    team=team,
+                    paginate=run.paginate,
+                    max_pages=run.max_pages,
+                    page_token=run.page_token,
+                )
+                return Response(result.model_dump_json(by_alias=True), media_type="application/json")
+            staged = await self.engine.store.db.offload(self._stage, team, connection_id, action, run.inputs)
+        else:
+            staged = await self.engine.store.db.offload(self._admit, key, connection_id, action, inputs)
+        result = await self.engine.actions.finish(staged)
+        return Response(result.model_dump_json(by_alias=True), media_type="application/json")
+
+    def _team(self, key: str) -> str:
         team = self.engine.teams.key_team(key)
         if team is None:
-            return None
+            raise unknown_key()
+        return team
+
+    def _stage(self, team: str, connection_id: str, action: str, inputs: dict[str, Any]) -> StagedRun:
         return self.engine.actions.stage(connection_id, action, inputs, team=team)
 
-
-async def _body(receive: Any) -> tuple[bytes, bool]:
-    """The whole body (BodyLimit, further out, has bounded it), and whether it came complete."""
-    chunks: list[bytes] = []
-    while True:
-        message: Message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks), False
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks), True
+    def _admit(self, key: str, connection_id: str, action: str, inputs: dict[str, Any]) -> StagedRun:
+        """The key's team and the staged run, in one trip to the database."""
+        return self._stage(self._team(key), connection_id, action, inputs)
 
 
-def _header(scope: Scope, name: bytes) -> bytes:
-    return next((value for key, value in scope["headers"] if key == name), b"")
+def _json_type(content_type: str | None) -> bool:
+    """Whether FastAPI reads a body of this type as JSON (`application/json` or `application/*+json`)."""
+    if content_type == "application/json":
+        return True
+    if not content_type:  # FastAPI's strict content type: no type is not JSON
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
-def _well_formed(scope: Scope, body: bytes) -> dict[str, Any] | None:
-    """The inputs of a JSON body `{"inputs": {...}}` (or `{}`), else None."""
-    if not _JSON.fullmatch(_header(scope, b"content-type")):
-        return None
+def _parsed(content_type: str | None, body: bytes) -> Any:
+    """The body as FastAPI hands it to validation: parsed JSON, the raw bytes, or `_NO_BODY`."""
+    if not body:
+        return _NO_BODY
+    if not _json_type(content_type):
+        return body
     try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):  # BodyLimit refuses deep bodies first; FastAPI words the rest
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {}}
+        raise RequestValidationError([{**error, "ctx": {"error": exc.msg}}], body=exc.doc) from exc
+    except ValueError as exc:  # not text in any JSON encoding (BodyLimit has refused deep bodies first)
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
+
+
+def _well_formed(body: Any) -> dict[str, Any] | None:
+    """The inputs of a body `{"inputs": {...}}` (or `{}`), else None: the common case, without pydantic."""
+    if not isinstance(body, dict) or not body.keys() <= {"inputs"}:
         return None
-    if not isinstance(parsed, dict) or not set(parsed) <= {"inputs"}:
-        return None
-    inputs = parsed.get("inputs", {})
+    inputs = body.get("inputs", {})
     return inputs if isinstance(inputs, dict) else None
 
 
-def _key(scope: Scope) -> str:
-    authorization, api_key = (_header(scope, name).decode("latin-1") for name in (b"authorization", b"x-api-key"))
-    return presented_key(authorization, api_key)
+def _validated(body: Any) -> RunBody:
+    """The body as a `RunBody`, or FastAPI's validation error (located under "body") for it."""
+    if body is _NO_BODY:
+        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}])
+    try:
+        return RunBody.model_validate(body, from_attributes=True)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors], body=body) from None
+
+
+def run_route(engine: Engine) -> Route:
+    """The run route, to register ahead of the application's other routes.
+
+    Args:
+        engine: The engine the server serves.
+
+    Returns:
+        `POST RUN_PATH` served by `RunAction` (another method is a 405).
+    """
+    return Route(RUN_PATH, RunAction(engine), methods=["POST"], name="run_action")
+
+
+documented = APIRouter(tags=["actions"])
+
+
+@documented.post(RUN_PATH)
+async def run_action(connection_id: str, action: str, body: RunBody) -> ActionResult:
+    """Run an action against the real service; a failure at the service is a FAILED result, not an error.
+
+    With `"paginate": true` the action's pages are read (up to `max_pages`, 10 by default): `data`
+    is every item, `details` has `pages`, `truncated` and, when truncated, `next_page_token`, which
+    `"page_token"` takes to go on.
+    """
+    raise NotImplementedError("a declaration for the OpenAPI document: RunAction serves this route")
+
+
+def openapi_routes(routes: Sequence[BaseRoute], served: Route) -> list[BaseRoute]:
+    """The routes to describe in the OpenAPI document: the run route as `documented` declares it.
+
+    Args:
+        routes: The application's routes.
+        served: The run route among them.
+
+    Returns:
+        The routes, the run route replaced by its declaration.
+    """
+    return [declared for route in routes for declared in (documented.routes if route is served else [route])]

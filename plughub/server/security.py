@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from plughub.engine.teams import ApiKeyRecord
 from plughub.exceptions import AuthenticationError
 
-__all__ = ["AsyncTeam", "Team", "presented_key", "require_key", "require_key_async"]
+__all__ = ["Team", "presented_key", "require_key", "required_key", "unknown_key"]
 
 
 def presented_key(authorization: str, x_api_key: str) -> str:
@@ -25,8 +25,20 @@ def presented_key(authorization: str, x_api_key: str) -> str:
     return authorization[7:].strip() if authorization[:7].lower() == "bearer " else x_api_key.strip()
 
 
-def _presented(request: Request) -> str:
-    key = presented_key(request.headers.get("authorization", ""), request.headers.get("x-api-key", ""))
+def required_key(authorization: str, x_api_key: str) -> str:
+    """The API key a request presents, which every `/v1` route (but health) needs.
+
+    Args:
+        authorization: The Authorization header ("" when absent).
+        x_api_key: The X-Api-Key header ("" when absent).
+
+    Returns:
+        The key.
+
+    Raises:
+        AuthenticationError: No key is presented (the message says how to send and create one).
+    """
+    key = presented_key(authorization, x_api_key)
     if not key:
         raise AuthenticationError(
             "an API key is required: send `Authorization: Bearer <key>` (create one with "
@@ -35,11 +47,13 @@ def _presented(request: Request) -> str:
     return key
 
 
-def _accepted(request: Request, record: ApiKeyRecord | None) -> ApiKeyRecord:
-    if record is None:
-        raise AuthenticationError("the API key is unknown or revoked")
-    request.state.team = record.team_id
-    return record
+def unknown_key() -> AuthenticationError:
+    """The error for a presented key that is unknown or revoked.
+
+    Returns:
+        The error to raise.
+    """
+    return AuthenticationError("the API key is unknown or revoked")
 
 
 def require_key(request: Request) -> ApiKeyRecord:
@@ -56,25 +70,12 @@ def require_key(request: Request) -> ApiKeyRecord:
     Raises:
         AuthenticationError: No key, or an unknown or revoked one.
     """
-    key = _presented(request)
-    return _accepted(request, request.app.state.engine.teams.authenticate(key))
-
-
-async def require_key_async(request: Request) -> ApiKeyRecord:
-    """`require_key` on the event loop, for the asynchronous routes (the run-action route).
-
-    Args:
-        request: The request.
-
-    Returns:
-        The key's record.
-
-    Raises:
-        AuthenticationError: No key, or an unknown or revoked one.
-    """
-    key = _presented(request)
-    return _accepted(request, await request.app.state.engine.teams.authenticate_async(key))
+    key = required_key(request.headers.get("authorization", ""), request.headers.get("x-api-key", ""))
+    record: ApiKeyRecord | None = request.app.state.engine.teams.authenticate(key)
+    if record is None:
+        raise unknown_key()
+    request.state.team = record.team_id
+    return record
 
 
 Team = Annotated[ApiKeyRecord, Depends(require_key)]
-AsyncTeam = Annotated[ApiKeyRecord, Depends(require_key_async)]

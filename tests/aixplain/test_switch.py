@@ -17,8 +17,8 @@ def test_the_switch_off_removes_the_routes(monkeypatch: pytest.MonkeyPatch, valu
     settings = Settings.from_env()
     assert settings.aixplain_compat is False
     app = create_app(settings=settings)
-    assert not hasattr(app.state, "aixplain_runs")
-    engine = app.state.engine
+    assert not hasattr(app.api.state, "aixplain_runs")
+    engine = app.api.state.engine
     team = engine.teams.create_team("switch")
     assert team is not None
     _record, key = engine.teams.create_api_key(team.id, "tests")

@@ -268,7 +268,7 @@ def test_a_server_gone_away_gives_errors_the_client_can_read_not_crashes(hub: Hu
     from mcp.shared.exceptions import MCPError
 
     from plughub.backends.remote import RemoteBackend
-    from plughub.mcp import Toolset, build_server
+    from plughub.mcp_server import Toolset, build_server
 
     with serve_app(create_app(hub.engine, hub.engine.settings)) as url:
         remote = RemoteBackend(url, hub.a.key)

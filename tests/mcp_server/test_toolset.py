@@ -16,7 +16,7 @@ from plughub.backends import EmbeddedBackend
 from plughub.engine import Engine
 from plughub.enums import AuthenticationSchema, ConnectionStatus, ResponseStatus
 from plughub.exceptions import ActionNotFound, ConnectionNotFound
-from plughub.mcp import Toolset, name_tools, result_of
+from plughub.mcp_server import Toolset, name_tools, result_of
 from plughub.schemas import ActionInfo, ActionResult, ConnectionInfo
 from tests.mcp_server.conftest import CODES, acme_routes, assert_no_canary, connect_acme
 from tests.upstream import Upstream
@@ -194,9 +194,9 @@ def test_public_names_and_the_sdk_loaded_only_when_serving() -> None:
     import subprocess
     import sys
 
-    import plughub.mcp
+    import plughub.mcp_server
 
-    assert plughub.mcp.__all__ == [
+    assert plughub.mcp_server.__all__ == [
         "END_USER_HEADER",
         "SCOPE_KEY",
         "ActionSource",
@@ -212,6 +212,6 @@ def test_public_names_and_the_sdk_loaded_only_when_serving() -> None:
         "serve_stdio",
         "team_endpoint",
     ]
-    code = "import sys, plughub.mcp; print('mcp.server.lowlevel' in sys.modules)"
+    code = "import sys, plughub.mcp_server; print('mcp.server.lowlevel' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

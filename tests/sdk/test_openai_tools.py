@@ -19,9 +19,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from plughub import AuthenticationSchema, ConnectionTool, IntegrationFactory, ModelFactory
 from plughub.engine.catalog import Catalog, describe_action
-from plughub.modules.model.strict import restore_arguments, strict_schema
-from plughub.modules.model.tools import as_tools, clean_schema
 from plughub.schemas import ActionInfo
+from plughub.tool_schemas import as_tools, clean_schema, restore_arguments, strict_schema
 from tests.conftest import CANARY_API_KEY
 
 openai_types = pytest.importorskip("openai.types.responses", reason="the openai package is not installed")

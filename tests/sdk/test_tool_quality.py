@@ -10,9 +10,8 @@ import pytest
 
 from plughub import AuthenticationSchema, ConnectionTool, IntegrationFactory, ModelFactory
 from plughub.modules.model.ranking import rank_actions, words
-from plughub.modules.model.tool_descriptions import returns_sentence, tool_description
-from plughub.modules.model.tools import as_tools
 from plughub.schemas import ActionInfo
+from plughub.tool_schemas import as_tools, returns_sentence, tool_description
 
 GITHUB = (
     next(

@@ -1,4 +1,4 @@
-"""Actions as LLM tools (OpenAI, Anthropic, MCP) and tool calls back into runs: plughub.modules.model.tools."""
+"""Actions as LLM tools (OpenAI, Anthropic, MCP) and tool calls back into runs: plughub.tool_schemas and the SDK."""
 
 from __future__ import annotations
 
@@ -15,18 +15,9 @@ from jsonschema import Draft202012Validator
 from plughub.engine.catalog import Catalog, describe_action
 from plughub.enums import ResponseStatus
 from plughub.modules.model.response import ModelResponse
-from plughub.modules.model.tool_descriptions import returns_sentence
-from plughub.modules.model.tools import (
-    FORMATS,
-    SHAPES,
-    as_tools,
-    build_tools,
-    clean_schema,
-    parse_tool_call,
-    tool_name,
-    tool_result,
-)
+from plughub.modules.model.tools import SHAPES, parse_tool_call, tool_result
 from plughub.schemas import ActionInfo
+from plughub.tool_schemas import FORMATS, as_tools, build_tools, clean_schema, returns_sentence, tool_name
 
 # The published name rules: OpenAI function names; Anthropic tool names (its docs now say 128); MCP tool names.
 PUBLISHED = {

@@ -234,7 +234,7 @@ def test_an_unexpected_exception_answers_the_json_error_shape(settings: Settings
     try:
         app = create_app(engine)
 
-        @app.get("/v1/explode")
+        @app.api.get("/v1/explode")
         def explode() -> None:
             raise RuntimeError("an unexpected failure with a secret: s3cr3t")
 

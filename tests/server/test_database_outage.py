@@ -54,7 +54,7 @@ def test_a_database_outage_is_503_and_loses_no_audited_run(
     successes = sum(r.json()["status"] == "SUCCESS" for r in before)
 
     cluster.stop()
-    # Each kind of route: the run route's fast lane, a FastAPI route, readiness, the runs list.
+    # Each kind of route: the run route, a FastAPI route, readiness, the runs list.
     _unavailable(run(team.client, connection_id, "SANDBOX_WHOAMI"), cluster)
     _unavailable(team.client.get("/v1/connections"), cluster)
     _unavailable(team.client.get(f"/v1/connections/{connection_id}/runs"), cluster)

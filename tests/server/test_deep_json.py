@@ -1,4 +1,4 @@
-"""JSON bodies nested too deeply: a 422 `invalid_input` in the run route's fast lane and in FastAPI's routes."""
+"""JSON bodies nested too deeply: a 422 `invalid_input` on the run route and on the other routes."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_a_deep_body_is_invalid_input_on_the_run_route_and_elsewhere(
     hub: Hub, team_a: Tenant, upstream: Upstream, depth: int
 ) -> None:
     connection_id = _echo(team_a, upstream)
-    # The run route's fast lane (a live key, a JSON body `{"inputs": ...}`), and FastAPI's routes.
+    # The run route (a Starlette route ahead of FastAPI's), and FastAPI's routes.
     bodies = {
         f"/v1/connections/{connection_id}/actions/ECHO_DATA/run": b'{"inputs": {"data": ' + _nested(depth - 2) + b"}}",
         "/v1/connections": b'{"integration_id": "echo", "scheme": "NO_AUTH", "data": ' + _nested(depth - 1) + b"}",

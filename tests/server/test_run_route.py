@@ -1,105 +1,187 @@
-"""The run-action route's fast lane (plain ASGI) answers exactly as the FastAPI route does.
+"""The run route (`plughub.server.run_route`): one endpoint, answering as its OpenAPI document says.
 
-Each comparison sends the same request to the hub and to a second server over the same engine
-whose application has no fast lane, so that the FastAPI route answers it.
+It reads the body as FastAPI reads a `RunBody` (JSON by `Content-Type`, FastAPI's own wording for
+what it refuses) and checks the key as every `/v1` route does; the cases below are the answers the
+FastAPI route gave before the route was a Starlette one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from plughub.sandbox import SandboxServer
-from plughub.server import create_app
-from plughub.server.run_route import RunRoute
 from tests.server.conftest import Hub, Tenant, assert_error, assert_no_canary, connect_sandbox
-from tests.servers import serve_app
+
+JSON = "application/json"
+NOT_AN_OBJECT = "body: Input should be a valid dictionary or object to extract fields from"
+NOT_A_DICT = "inputs: Input should be a valid dictionary"
+KEY_REQUIRED = "an API key is required: send `Authorization: Bearer <key>`"
 
 
 @pytest.fixture
-def routed(hub: Hub) -> Iterator[str]:
-    """The URL of a server over the hub's engine whose application has no fast lane."""
-    app = create_app(hub.engine, hub.settings)
-    layers = app.outer  # type: ignore[attr-defined]
-    assert RunRoute in [layer for layer, _options in layers]
-    app.outer = [(layer, options) for layer, options in layers if layer is not RunRoute]  # type: ignore[attr-defined]
-    with serve_app(app) as url:
-        yield url
-
-
-def _both(tenant: Tenant, routed: str, path: str, body: dict[str, Any]) -> tuple[httpx.Response, httpx.Response]:
-    fast = tenant.client.post(path, json=body)
-    other = httpx.post(routed + path, json=body, headers={"Authorization": f"Bearer {tenant.key}"}, timeout=20)
-    return fast, other
-
-
-def _comparable(response: httpx.Response) -> tuple[int, Any]:
-    body = response.json()
-    body.pop("run_time", None)
-    if isinstance(body.get("data"), dict):
-        body["data"].pop("id", None)  # the sandbox numbers the notes it stores
-    return response.status_code, body
+def whoami(team_a: Tenant, sandbox: SandboxServer) -> str:
+    """The path that runs SANDBOX_WHOAMI on team A's sandbox connection."""
+    return f"/v1/connections/{connect_sandbox(team_a.client, sandbox)}/actions/SANDBOX_WHOAMI/run"
 
 
 @pytest.mark.parametrize(
-    ("action", "inputs", "status"),
+    ("content_type", "body"),
     [
-        ("SANDBOX_WHOAMI", {}, 200),
-        ("SANDBOX_CREATE_NOTE", {"text": "hello"}, 200),
-        ("SANDBOX_CREATE_NOTE", {"text": 3}, 422),
-        ("SANDBOX_CREATE_NOTE", {}, 422),
-        ("SANDBOX_CREATE_NOTE", {"text": "hi", "colour": "red"}, 422),
-        ("SANDBOX_FLY", {}, 404),
+        (JSON, b'{"inputs": {}}'),
+        (JSON, b"{}"),
+        ("application/json; charset=utf-8", b'{"inputs": {}}'),
+        ("Application/JSON", b'{"inputs": {}}'),
+        ("application/vnd.api+json", b'{"inputs": {}}'),
+        (JSON, b'\xef\xbb\xbf{"inputs": {}}'),  # a byte order mark
+        (JSON, '{"inputs": {}}'.encode("utf-16")),
     ],
 )
-def test_the_fast_lane_answers_as_the_route(
-    team_a: Tenant, routed: str, sandbox: SandboxServer, action: str, inputs: dict[str, Any], status: int
+def test_a_run_answers_the_result(team_a: Tenant, whoami: str, content_type: str, body: bytes) -> None:
+    response = team_a.client.post(whoami, content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == JSON
+    assert response.headers["x-request-id"]
+    answer = response.json()
+    assert (answer["status"], answer["status_code"]) == ("SUCCESS", 200)
+    assert answer["data"] == {"scheme": "API_KEY", "user": "demo"}
+    assert_no_canary(response.text)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "message"),
+    [
+        (JSON, b'{"inputs":', "body: JSON decode error"),
+        (JSON, b"nope", "body: JSON decode error"),
+        (JSON, b"\xff\xfe", "body: JSON decode error"),
+        (JSON, b"", "body: Field required"),
+        (None, b"", "body: Field required"),
+        (None, b'{"inputs": {}}', NOT_AN_OBJECT),  # no type is not JSON (FastAPI's strict content type)
+        ("text/plain", b'{"inputs": {}}', NOT_AN_OBJECT),
+        ("application/x-www-form-urlencoded", b"inputs=1", NOT_AN_OBJECT),
+        (JSON, b"[]", NOT_AN_OBJECT),
+        (JSON, b'"x"', NOT_AN_OBJECT),
+        (JSON, b"3", NOT_AN_OBJECT),
+        (JSON, b"null", NOT_AN_OBJECT),
+        (JSON, b'{"inputs": 3}', NOT_A_DICT),
+        (JSON, b'{"inputs": null}', NOT_A_DICT),
+        (JSON, b'{"inputs": []}', NOT_A_DICT),
+        (JSON, b'{"inputs": {}, "inputs": "a"}', NOT_A_DICT),  # the last of duplicate keys counts
+        (
+            JSON,
+            b'{"inputs": {}, "extra": 1}',
+            """body: unknown field 'extra': put the action's inputs under "inputs": {"inputs": {"extra": ...}}""",
+        ),
+    ],
+)
+def test_a_body_that_is_not_a_run_body_is_422_in_fastapis_words(
+    team_a: Tenant, whoami: str, content_type: str | None, body: bytes, message: str
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = team_a.client.post(whoami, content=body, headers=headers)
+    answer = assert_error(response, 422, "invalid_input")
+    assert answer["message"] == message
+    field, _, problem = message.partition(": ")
+    assert answer["details"] == {"problems": [{"field": field, "problem": problem}]}
+
+
+def test_a_body_that_is_no_text_is_400(team_a: Tenant, whoami: str) -> None:
+    response = team_a.client.post(whoami, content=b"\xff", headers={"Content-Type": JSON})
+    assert assert_error(response, 400, "http_error")["message"] == "There was an error parsing the body"
+
+
+@pytest.mark.parametrize("body", [b"{}", b"[]", b"", b'{"inputs": 3}'])
+def test_without_a_key_it_is_401_before_the_body_is_checked(hub: Hub, team_a: Tenant, whoami: str, body: bytes) -> None:
+    for client, message in ((hub.client(), KEY_REQUIRED), (hub.client("nope"), "the API key is unknown or revoked")):
+        response = client.post(whoami, content=body, headers={"Content-Type": JSON})
+        assert assert_error(response, 401, "unauthorized")["message"].startswith(message)
+    basic = hub.client(Authorization="Basic abc").post(whoami, json={})
+    assert assert_error(basic, 401, "unauthorized")["message"].startswith(KEY_REQUIRED)
+
+
+def test_json_that_does_not_parse_is_422_even_without_a_key(hub: Hub, whoami: str) -> None:
+    response = hub.client().post(whoami, content=b'{"inputs":', headers={"Content-Type": JSON})
+    assert assert_error(response, 422, "invalid_input")["message"] == "body: JSON decode error"
+
+
+def test_the_key_may_come_as_x_api_key_or_a_lower_case_bearer(hub: Hub, team_a: Tenant, whoami: str) -> None:
+    for client in (hub.client(**{"X-Api-Key": team_a.key}), hub.client(Authorization=f"bearer {team_a.key}")):
+        response = client.post(whoami, json={"inputs": {}})
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("action", "inputs", "status", "code"),
+    [
+        ("SANDBOX_CREATE_NOTE", {"text": 3}, 422, "invalid_input"),
+        ("SANDBOX_CREATE_NOTE", {}, 422, "missing_inputs"),
+        ("SANDBOX_CREATE_NOTE", {"text": "hi", "colour": "red"}, 422, "unknown_inputs"),
+        ("SANDBOX_FLY", {}, 404, "action_not_found"),
+        ("SANDBOX.X", {}, 404, "action_not_found"),
+    ],
+)
+def test_the_engines_refusals_keep_their_class_status(
+    team_a: Tenant, sandbox: SandboxServer, action: str, inputs: dict[str, Any], status: int, code: str
 ) -> None:
     connection = connect_sandbox(team_a.client, sandbox)
-    path = f"/v1/connections/{connection}/actions/{action}/run"
-    fast, other = _both(team_a, routed, path, {"inputs": inputs})
-    assert fast.status_code == status, fast.text
-    assert _comparable(fast) == _comparable(other)
-    assert fast.headers["content-type"] == other.headers["content-type"] == "application/json"
-    assert fast.headers["x-request-id"] and fast.headers["x-request-id"] != other.headers["x-request-id"]
-    assert_no_canary(fast.text)
+    response = team_a.client.post(f"/v1/connections/{connection}/actions/{action}/run", json={"inputs": inputs})
+    assert_error(response, status, code)
+    assert_no_canary(response.text)
 
 
-def test_an_unknown_or_foreign_connection_is_404_in_both(
-    team_a: Tenant, team_b: Tenant, routed: str, sandbox: SandboxServer
-) -> None:
+def test_an_unknown_or_foreign_connection_is_404(team_a: Tenant, team_b: Tenant, sandbox: SandboxServer) -> None:
     foreign = connect_sandbox(team_b.client, sandbox)
     for connection in ("nope", foreign):
-        fast, other = _both(team_a, routed, f"/v1/connections/{connection}/actions/SANDBOX_WHOAMI/run", {})
-        assert_error(fast, 404, "connection_not_found")
-        assert _comparable(fast) == _comparable(other)
+        response = team_a.client.post(f"/v1/connections/{connection}/actions/SANDBOX_WHOAMI/run", json={})
+        assert assert_error(response, 404, "connection_not_found")["details"] == {"id": connection}
 
 
-def test_a_revoked_key_stops_at_once(hub: Hub, team_a: Tenant, sandbox: SandboxServer) -> None:
-    connection = connect_sandbox(team_a.client, sandbox)
-    path = f"/v1/connections/{connection}/actions/SANDBOX_WHOAMI/run"
-    assert team_a.client.post(path, json={}).status_code == 200
+def test_other_methods_are_405_and_a_trailing_slash_redirects(team_a: Tenant, whoami: str) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        assert_error(team_a.client.request(method, whoami, json={}), 405, "method_not_allowed")
+    moved = team_a.client.post(whoami + "/", json={})
+    assert moved.status_code == 307
+    assert httpx.URL(moved.headers["location"]).path == whoami
+
+
+def test_a_revoked_key_stops_at_once(hub: Hub, team_a: Tenant, whoami: str) -> None:
+    assert team_a.client.post(whoami, json={}).status_code == 200
     assert hub.engine.teams.revoke_api_key(team_a.key_id)
-    body = assert_error(team_a.client.post(path, json={}), 401, "unauthorized")
+    body = assert_error(team_a.client.post(whoami, json={}), 401, "unauthorized")
     assert body["message"] == "the API key is unknown or revoked"
-    missing = assert_error(hub.client().post(path, json={}), 401, "unauthorized")
-    assert "an API key is required" in missing["message"]
 
 
 def test_an_unexpected_failure_is_the_json_error_without_its_text(
-    hub: Hub, team_a: Tenant, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+    hub: Hub, team_a: Tenant, whoami: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    connection = connect_sandbox(team_a.client, sandbox)
-
     async def explode(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("an unexpected failure with a secret: s3cr3t")
 
     monkeypatch.setattr(hub.engine.actions, "finish", explode)
-    response = team_a.client.post(f"/v1/connections/{connection}/actions/SANDBOX_WHOAMI/run", json={})
+    response = team_a.client.post(whoami, json={})
     body = assert_error(response, 500, "internal_error")
     assert "s3cr3t" not in response.text
     assert body["details"]["request_id"] == response.headers["x-request-id"]
     assert response.headers["x-request-id"] in body["message"]
+
+
+def test_the_openapi_document_describes_the_route(hub: Hub) -> None:
+    document = httpx.get(f"{hub.url}/openapi.json").json()
+    operation = document["paths"]["/v1/connections/{connection_id}/actions/{action}/run"]
+    assert list(operation) == ["post"]
+    post = operation["post"]
+    assert (post["tags"], post["summary"]) == (["actions"], "Run Action")
+    assert post["description"].startswith("Run an action against the real service")
+    assert [(p["name"], p["in"], p["required"]) for p in post["parameters"]] == [
+        ("connection_id", "path", True),
+        ("action", "path", True),
+    ]
+    assert post["requestBody"]["required"] is True
+    assert post["requestBody"]["content"][JSON]["schema"] == {"$ref": "#/components/schemas/RunBody"}
+    assert post["responses"]["200"]["content"][JSON]["schema"] == {"$ref": "#/components/schemas/ActionResult"}
+    assert post["responses"]["422"]["content"][JSON]["schema"] == {"$ref": "#/components/schemas/HTTPValidationError"}
+    assert {"inputs", "paginate", "max_pages", "page_token"} == set(
+        document["components"]["schemas"]["RunBody"]["properties"]
+    )

@@ -11,10 +11,10 @@ from plughub.enums import ConnectionStatus, Function, FunctionType, ResponseStat
 from plughub.exceptions import ActionNotFound, ConnectionStateError, InvalidInput, error_class
 from plughub.modules.model import Model, ModelResponse
 from plughub.modules.model.ranking import rank_actions, select_actions
-from plughub.modules.model.strict import restore_arguments
-from plughub.modules.model.tools import build_tools, parse_tool_call, tool_result
+from plughub.modules.model.tools import parse_tool_call, tool_result
 from plughub.modules.model.utils import action_response, connect_response
 from plughub.schemas import ActionInfo, ConnectionInfo, DeleteResult, ProxyResponse
+from plughub.tool_schemas import build_tools, restore_arguments
 
 __all__ = ["ConnectAction", "ConnectionTool", "ProxyResponse"]
 

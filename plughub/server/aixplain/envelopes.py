@@ -14,6 +14,7 @@ from plughub.enums import ResponseStatus
 from plughub.exceptions import PlughubError
 from plughub.schemas import ActionResult
 from plughub.server.aixplain.errors import wire_status
+from plughub.server.errors import status_of
 
 __all__ = ["done", "failed", "from_error", "from_result", "in_progress"]
 
@@ -97,4 +98,4 @@ def from_error(exc: PlughubError) -> dict[str, Any]:
     Returns:
         FAILED with the error's code, message and details, and the HTTP status it stands for.
     """
-    return failed(exc.code, exc.message, details=exc.details, statusCode=wire_status(exc.status_code))
+    return failed(exc.code, exc.message, details=exc.details, statusCode=wire_status(status_of(exc)))

@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plughub.exceptions import PlughubError
+from plughub.server.errors import retry_after_of, status_of
 from plughub.server.logs import request_id_var
 
 __all__ = ["AixplainError", "AixplainRoute", "error_body", "error_response", "wire_status"]
@@ -54,7 +55,7 @@ def wire_status(status: int) -> int:
     """The HTTP status the aiXplain routes answer for one of plughub's.
 
     Args:
-        status: A `PlughubError.status_code`.
+        status: The status the `/v1` routes answer (`plughub.server.errors.status_of`).
 
     Returns:
         The status to send (409 and 422 become 400).
@@ -100,7 +101,7 @@ def error_response(exc: Exception) -> JSONResponse:
     if isinstance(exc, AixplainError):
         status, code, message, supplier = exc.status, exc.code, exc.message, exc.supplier_error
     elif isinstance(exc, PlughubError):
-        status, code, message, supplier = wire_status(exc.status_code), exc.code, exc.message, None
+        status, code, message, supplier = wire_status(status_of(exc)), exc.code, exc.message, None
     elif isinstance(exc, RequestValidationError):
         status, code, supplier = 400, "invalid_input", None
         problems = []
@@ -120,7 +121,7 @@ def error_response(exc: Exception) -> JSONResponse:
         logger.error("unexpected %s while serving an aiXplain route", type(exc).__name__)
         status, code, supplier = 500, "internal_error", None
         message = "an unexpected error occurred" + (f" (request id {request_id})" if request_id else "")
-    retry_after = exc.retry_after if isinstance(exc, PlughubError) else None
+    retry_after = retry_after_of(exc) if isinstance(exc, PlughubError) else None
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return JSONResponse(error_body(status, code, message, supplier), status_code=status, headers=headers)
 

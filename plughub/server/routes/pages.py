@@ -14,6 +14,7 @@ from plughub.engine.teams import ConnectSessionRecord
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import PlughubError
 from plughub.schemas import ConnectRequest, IntegrationInfo
+from plughub.server.errors import status_of
 from plughub.server.pages_html import connect_page, page_response, result_page
 
 __all__ = ["router"]
@@ -111,7 +112,8 @@ async def submit(request: Request, token: str) -> Response:
     except PlughubError as exc:
         values = {k: str(v) for k, v in form.items() if k not in ("csrf_token", "scheme")}
         page = connect_page(info, offered, f"/connect/{token}", session.csrf_token, exc.message, values)
-        return page_response(page, exc.status_code if exc.status_code < 500 else 400)
+        status = status_of(exc)
+        return page_response(page, status if status < 500 else 400)
     if not engine.teams.use_connect_session(session, result.id):
         engine.connections.delete(result.id, team=session.team_id)
         return page_response(result_page(False, "This connect link was already used; ask for a new one."), 410)

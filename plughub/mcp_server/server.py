@@ -28,17 +28,17 @@ from starlette.types import Receive, Scope, Send
 
 from plughub import via
 from plughub.exceptions import PlughubError
-from plughub.mcp.http_checks import batch_refusal, version_refusal
-from plughub.mcp.inflight import STDIN_CLOSED_GRACE, serve_until_answered
-from plughub.mcp.toolset import Toolset
+from plughub.mcp_server.http_checks import batch_refusal, version_refusal
+from plughub.mcp_server.inflight import STDIN_CLOSED_GRACE, serve_until_answered
+from plughub.mcp_server.toolset import Toolset
 
 __all__ = ["SCOPE_KEY", "StreamableHTTPEndpoint", "build_server", "http_app", "loopback_security", "serve_stdio"]
 
-logger = logging.getLogger("plughub.mcp")
+logger = logging.getLogger("plughub.mcp_server")
 
-SCOPE_KEY = "plughub.mcp.toolset"
+SCOPE_KEY = "plughub.mcp_server.toolset"
 """Where an HTTP endpoint leaves the request's toolset in the ASGI scope for the handlers."""
-_VIA_KEY = "plughub.mcp.via"  # the request's Plughub-Via chain, for the MCP requests its tools send
+_VIA_KEY = "plughub.mcp_server.via"  # the request's Plughub-Via chain, for the MCP requests its tools send
 _STRUCTURED_SINCE = "2025-06-18"  # the first protocol version with structuredContent
 
 _INSTRUCTIONS = (
@@ -174,7 +174,7 @@ class StreamableHTTPEndpoint:
 
     Before the SDK sees a request, a loop (a `Plughub-Via` header naming this process, see
     `plughub.via`) is refused (508), `prepare` runs, and a batch or an unknown protocol version is
-    refused (`plughub.mcp.http_checks`). The tools' own MCP requests carry the request's chain.
+    refused (`plughub.mcp_server.http_checks`). The tools' own MCP requests carry the request's chain.
 
     Args:
         toolset: The tools to serve, or None when `prepare` builds them per request.

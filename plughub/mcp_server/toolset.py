@@ -1,7 +1,7 @@
 """Connections' actions as MCP tools: which tools, their names, and tool calls run through a backend.
 
 Nothing here speaks the protocol: tool definitions and call results are plain dicts in MCP's wire
-shape (`inputSchema`, `isError`, `structuredContent`), which `plughub.mcp.server` hands to the SDK.
+shape (`inputSchema`, `isError`, `structuredContent`), which `plughub.mcp_server.server` hands to the SDK.
 
 Tool names (the rule the README documents):
 
@@ -26,12 +26,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from plughub.enums import ConnectionStatus, ResponseStatus
 from plughub.exceptions import ActionNotFound, ConnectionNotFound, ConnectionStateError, PlughubError
-from plughub.modules.model.tools import build_tools, tool_name
 from plughub.schemas import ActionInfo, ActionResult, ConnectionInfo
+from plughub.tool_schemas import build_tools, tool_name
 
 __all__ = ["ActionSource", "ExposedTool", "Toolset", "name_tools", "result_of"]
 
-logger = logging.getLogger("plughub.mcp")
+logger = logging.getLogger("plughub.mcp_server")
 
 _MAX_NAME = 64
 _SLUG = re.compile(r"[^a-z0-9_-]+")

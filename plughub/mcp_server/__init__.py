@@ -2,7 +2,7 @@
 
 ```python
 from plughub.backends import get_backend
-from plughub.mcp import Toolset, serve_stdio
+from plughub.mcp_server import Toolset, serve_stdio
 
 toolset = Toolset(get_backend(), ["<connection id>"], actions=["GITHUB_CREATE_ISSUE"])
 toolset.check()  # unknown ids or codes raise here, before serving
@@ -19,10 +19,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from plughub.mcp.toolset import ActionSource, ExposedTool, Toolset, name_tools, result_of
+from plughub.mcp_server.toolset import ActionSource, ExposedTool, Toolset, name_tools, result_of
 
 if TYPE_CHECKING:
-    from plughub.mcp.server import (
+    from plughub.mcp_server.server import (
         SCOPE_KEY,
         StreamableHTTPEndpoint,
         build_server,
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         loopback_security,
         serve_stdio,
     )
-    from plughub.mcp.team import END_USER_HEADER, TeamSource, team_endpoint
+    from plughub.mcp_server.team import END_USER_HEADER, TeamSource, team_endpoint
 
 __all__ = [
     "END_USER_HEADER",
@@ -64,5 +64,5 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
-        raise AttributeError(f"module 'plughub.mcp' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"plughub.mcp.{_LAZY[name]}"), name)
+        raise AttributeError(f"module 'plughub.mcp_server' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"plughub.mcp_server.{_LAZY[name]}"), name)

@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from plughub.enums import ConnectionStatus
-from plughub.exceptions import ConnectionNotFound, InvalidInput, PlughubError
-from plughub.mcp.server import StreamableHTTPEndpoint
-from plughub.mcp.toolset import Toolset
+from plughub.exceptions import AuthenticationError, ConnectionNotFound, InvalidInput, PlughubError
+from plughub.mcp_server.server import StreamableHTTPEndpoint
+from plughub.mcp_server.toolset import Toolset
 from plughub.origins import OriginPolicy
 from plughub.schemas import ActionInfo, ActionResult, ConnectionInfo
 
@@ -109,10 +109,6 @@ def _values(request: Request, name: str) -> list[str]:
     return [v for raw in request.query_params.getlist(name) for v in _SPLIT.split(raw) if v]
 
 
-def _error(exc: PlughubError, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
-
-
 def _toolset_for(engine: Engine, team: str, request: Request) -> Toolset:
     header = request.headers.get(END_USER_HEADER, "").strip() or None
     queried = request.query_params.get("end_user_id", "").strip() or None
@@ -140,6 +136,7 @@ def _origin_refused(origin: str) -> Response:
 def team_endpoint(
     engine: Engine,
     authenticate: Callable[[Request], ApiKeyRecord],
+    answer_error: Callable[[PlughubError], Response],
     *,
     public_url: str | None = None,
     allowed_origins: Collection[str] = (),
@@ -158,6 +155,8 @@ def team_endpoint(
         engine: The server's engine.
         authenticate: The server's API key check (`plughub.server.security.require_key`): returns the
             key's record, or raises `AuthenticationError`.
+        answer_error: The server's answer to an error (`plughub.server.errors.error_response`: the
+            JSON error shape with the status of its class).
         public_url: Where people reach the server (`PLUGHUB_PUBLIC_URL`), if set.
         allowed_origins: More origins whose pages may call (`PLUGHUB_MCP_ALLOWED_ORIGINS`); `*` for any.
 
@@ -174,8 +173,10 @@ def team_endpoint(
             key = await anyio.to_thread.run_sync(authenticate, request)
             return await anyio.to_thread.run_sync(_toolset_for, engine, key.team_id, request)
         except PlughubError as exc:
-            challenge = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-            return _error(exc, challenge)
+            answer = answer_error(exc)
+            if isinstance(exc, AuthenticationError):
+                answer.headers["WWW-Authenticate"] = "Bearer"
+            return answer
 
     # No Host check (the SDK's DNS-rebinding settings): behind its API key, the server answers to whatever
     # name it is reached by; the Origin check above keeps other sites' pages out.

@@ -19,7 +19,7 @@ from mcp_types import JSONRPCError, JSONRPCNotification, JSONRPCRequest, JSONRPC
 
 __all__ = ["STDIN_CLOSED_GRACE", "serve_until_answered"]
 
-logger = logging.getLogger("plughub.mcp")
+logger = logging.getLogger("plughub.mcp_server")
 
 STDIN_CLOSED_GRACE = 60.0
 """Seconds the calls in flight get to finish once the client closed its side (an action's timeouts and
