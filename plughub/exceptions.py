@@ -27,6 +27,7 @@
     + ConnectionExpired               connection_expired      (refresh refused; reconnect())
   x ActionError                       action_error
     + UpstreamStatusError             upstream_status
+    + UpstreamError                   upstream_error          (a 2xx answer the definition calls an error)
     + UpstreamRedirect                upstream_redirect       (to another host: not followed)
     + UpstreamTransportError          upstream_unreachable
       + UpstreamTimeout               upstream_timeout
@@ -78,6 +79,7 @@ __all__ = [
     "PlughubError",
     "UnknownInputs",
     "UnsupportedScheme",
+    "UpstreamError",
     "UpstreamRedirect",
     "UpstreamStatusError",
     "UpstreamTimeout",
@@ -259,6 +261,15 @@ class UpstreamStatusError(ActionError):
     """The service answered with an error status; `details` has the status and an excerpt."""
 
     code = "upstream_status"
+
+
+class UpstreamError(ActionError):
+    """The service answered 2xx with an error the definition's `response.error_when` recognises.
+
+    Slack's `{"ok": false, "error": ...}`, GraphQL's `errors`: the message is the service's own.
+    """
+
+    code = "upstream_error"
 
 
 class UpstreamRedirect(ActionError):

@@ -57,7 +57,7 @@ PUBLIC = {
         "Integration",
         "build_connector_params",
     ],
-    "plughub.modules.model.connection": ["ConnectAction", "ConnectionTool"],
+    "plughub.modules.model.connection": ["ConnectAction", "ConnectionTool", "ProxyResponse"],
     "plughub.modules.model.mcp_connection": ["MCPConnection"],
     "plughub.modules.model": ["Model", "ModelResponse"],
     "plughub.factories": ["IntegrationFactory", "ModelFactory"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -17,6 +17,7 @@ from plughub.schemas import (
     IntegrationInfo,
     OAuthAppInfo,
     Page,
+    ProxyResponse,
     VerifyReport,
 )
 
@@ -105,8 +106,37 @@ class Backend(Protocol):
         """Describe one action."""
         ...
 
-    def run_action(self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:
-        """Run an action."""
+    def run_action(
+        self,
+        connection_id: str,
+        action: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        paginate: bool = False,
+        max_pages: int | None = None,
+        page_token: str | None = None,
+    ) -> ActionResult:
+        """Run an action (with `paginate`, read its pages and gather their items)."""
+        ...
+
+    def iterate_action(
+        self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None, *, max_pages: int | None = None
+    ) -> Iterator[ActionResult]:
+        """Read an action's pages lazily, one result per page (a FAILED one ends the iteration)."""
+        ...
+
+    def proxy(
+        self,
+        connection_id: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ProxyResponse:
+        """Send any request to a connection's service with its credentials."""
         ...
 
     def close(self) -> None:

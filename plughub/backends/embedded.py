@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from plughub.schemas import (
     IntegrationInfo,
     OAuthAppInfo,
     Page,
+    ProxyResponse,
     VerifyReport,
 )
 
@@ -112,8 +113,40 @@ class EmbeddedBackend:
     def get_action(self, connection_id: str, action: str) -> ActionInfo:
         return self.engine.actions.get(connection_id, action)
 
-    def run_action(self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:
-        return self.engine.actions.run(connection_id, action, inputs)
+    def run_action(
+        self,
+        connection_id: str,
+        action: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        paginate: bool = False,
+        max_pages: int | None = None,
+        page_token: str | None = None,
+    ) -> ActionResult:
+        return self.engine.actions.run(
+            connection_id, action, inputs, paginate=paginate, max_pages=max_pages, page_token=page_token
+        )
+
+    def iterate_action(
+        self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None, *, max_pages: int | None = None
+    ) -> Iterator[ActionResult]:
+        for result, _next in self.engine.actions.pages(connection_id, action, inputs, max_pages=max_pages):
+            yield result
+
+    def proxy(
+        self,
+        connection_id: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ProxyResponse:
+        return self.engine.proxy.request(
+            connection_id, method, path, params=params, json=json, data=data, headers=headers
+        )
 
     def close(self) -> None:
         """Close the engine if it was opened."""

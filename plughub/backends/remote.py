@@ -6,7 +6,7 @@ It never imports the engine: a remote-only install needs neither the crypto nor 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from json import dumps
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from urllib.parse import quote
 import httpx
 import yaml
 
+from plughub.enums import ResponseStatus
 from plughub.exceptions import BackendError, InvalidInput, error_class
 from plughub.schemas import (
     ActionInfo,
@@ -27,6 +28,7 @@ from plughub.schemas import (
     IntegrationInfo,
     OAuthAppInfo,
     Page,
+    ProxyResponse,
     VerifyReport,
 )
 
@@ -196,9 +198,68 @@ class RemoteBackend:
         path = f"/v1/connections/{_segment(connection_id)}/actions/{_segment(action)}"
         return ActionInfo.model_validate(self._call("GET", path))
 
-    def run_action(self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None) -> ActionResult:
+    def run_action(
+        self,
+        connection_id: str,
+        action: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        paginate: bool = False,
+        max_pages: int | None = None,
+        page_token: str | None = None,
+    ) -> ActionResult:
         path = f"/v1/connections/{_segment(connection_id)}/actions/{_segment(action)}/run"
-        return ActionResult.model_validate(self._call("POST", path, json={"inputs": dict(inputs or {})}))
+        body: dict[str, Any] = {"inputs": dict(inputs or {})}
+        # Only what is asked for: a plain run's body stays {"inputs"} (the server's fast lane).
+        if paginate:
+            body["paginate"] = True
+        if max_pages is not None:
+            body["max_pages"] = max_pages
+        if page_token is not None:
+            body["page_token"] = page_token
+        return ActionResult.model_validate(self._call("POST", path, json=body))
+
+    def iterate_action(
+        self, connection_id: str, action: str, inputs: Mapping[str, Any] | None = None, *, max_pages: int | None = None
+    ) -> Iterator[ActionResult]:
+        # One page per call: the server reads a page and answers a sealed token for the next one,
+        # so nothing is fetched before the caller asks for it.
+        token: str | None = None
+        read = 0
+        while max_pages is None or read < max_pages:
+            result = self.run_action(connection_id, action, inputs, paginate=True, max_pages=1, page_token=token)
+            read += 1
+            yield result
+            token = result.details.get("next_page_token") if isinstance(result.details, dict) else None
+            if result.status is not ResponseStatus.SUCCESS or not token:
+                return
+
+    def proxy(
+        self,
+        connection_id: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ProxyResponse:
+        sent_headers = dict(headers or {})
+        body: Any = json
+        if data is not None:
+            if json is not None:
+                raise InvalidInput("give json or data, not both")
+            body = data
+            if not any(name.lower() == "content-type" for name in sent_headers):
+                # The server sends a JSON object as JSON unless the request says it is a form.
+                form = "application/x-www-form-urlencoded"
+                sent_headers["Content-Type"] = form if isinstance(data, Mapping) else "text/plain; charset=utf-8"
+        request = {"method": method, "path": path, "query": dict(params or {}), "headers": sent_headers}
+        if body is not None:
+            request["body"] = dict(body) if isinstance(body, Mapping) else body
+        data_back = self._call("POST", f"/v1/connections/{_segment(connection_id)}/proxy", json=request)
+        return ProxyResponse.model_validate(data_back)
 
     def set_oauth_app(
         self, integration_id: str, client_id: str, client_secret: str, scopes: list[str] | None = None

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from plughub.cli.actions import actions, run
+from plughub.cli.actions import actions, request, run
 from plughub.cli.connections import connect, connections
 from plughub.cli.errors import cli_message, server_extra_missing
 from plughub.cli.integrations import integrations
@@ -62,6 +62,7 @@ cli.add_command(connections)
 cli.add_command(connect)
 cli.add_command(actions)
 cli.add_command(run)
+cli.add_command(request)
 cli.add_command(keys)
 cli.add_command(oauth_app)
 cli.add_command(mcp)

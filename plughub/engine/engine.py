@@ -11,6 +11,7 @@ from functools import partial
 import httpx
 
 from plughub.config import Settings, ensure_home
+from plughub.engine.actions.driver import Driver
 from plughub.engine.actions.service import ActionService
 from plughub.engine.actions.signers import Signers
 from plughub.engine.actions.validation import InputValidator
@@ -25,6 +26,7 @@ from plughub.engine.mcp_client.authorization import McpAuthorization
 from plughub.engine.mcp_client.service import McpConnections
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.oauth.flows import OAuthFlows
+from plughub.engine.proxy.service import ProxyService
 from plughub.engine.store import Database, Store, open_database, sqlite_url
 from plughub.engine.teams import Teams
 
@@ -50,7 +52,8 @@ class Engine:
         credentials: Seals and opens secrets (the vault and its key ring).
         integrations: The catalog's calls (list, get, create, import, verify).
         connections: Connections (create, get, list, delete, reconnect, complete_authorization).
-        actions: A connection's actions (list, get, run, run_async).
+        actions: A connection's actions (list, get, run, run_async, pages).
+        proxy: Any request to a connection's service, with its credentials (`request`).
         oauth: The OAuth flows (consent, callback, refresh, revocation).
         oauth_apps: The teams' OAuth clients.
         mcp: MCP servers behind MCP connections.
@@ -111,19 +114,25 @@ class Engine:
             self.catalog, self.store, self.credentials, self.oauth, self.oauth_apps, self.mcp
         )
         self._signers = Signers(self.settings.cache_ttl)
+        driver = Driver(
+            store=self.store,
+            credentials=self.credentials,
+            oauth=self.oauth,
+            oauth_apps=self.oauth_apps,
+            sender=self.http,
+            signers=self._signers,
+            audit=self.audit if (guard_outbound if audit is None else audit) else None,
+        )
         self.actions = ActionService(
             catalog=self.catalog,
             connections=self.connections,
             store=self.store,
             credentials=self.credentials,
-            oauth=self.oauth,
-            oauth_apps=self.oauth_apps,
             mcp=self.mcp,
-            sender=self.http,
             validator=InputValidator(),
-            signers=self._signers,
-            audit=self.audit if (guard_outbound if audit is None else audit) else None,
+            driver=driver,
         )
+        self.proxy = ProxyService(catalog=self.catalog, connections=self.connections, driver=driver)
 
     def __repr__(self) -> str:
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"

@@ -139,8 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
             user = self.server.credentials.username if scheme == "BASIC" else "demo"
             return self._send(200, {"scheme": scheme, "user": user})
         if path == "/notes" and self.command == "GET":
-            limit = int(query.get("limit", "50"))
-            return self._send(200, {"notes": list(notes.values())[:limit], "total": len(notes)})
+            limit, offset = int(query.get("limit", "50")), int(query.get("offset", "0"))
+            return self._send(200, {"notes": list(notes.values())[offset : offset + limit], "total": len(notes)})
         if path == "/notes/search" and self.command == "POST":
             words = str(body.get("q", "")).casefold()
             found = [n for n in notes.values() if words in n["text"].casefold()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plughub.schemas.actions import ActionInfo, ActionResult
+from plughub.schemas.actions import ActionInfo, ActionResult, ProxyResponse
 from plughub.schemas.connections import (
     AIXPLAIN_MCP_INTEGRATION_ID,
     MCP_INTEGRATION_ID,
@@ -41,6 +41,7 @@ __all__ = [
     "IntegrationInfo",
     "OAuthAppInfo",
     "Page",
+    "ProxyResponse",
     "TriggerInfo",
     "VerifyFinding",
     "VerifyReport",

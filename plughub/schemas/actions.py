@@ -10,7 +10,7 @@ from plughub.enums import ResponseStatus
 from plughub.exceptions import PlughubError
 from plughub.schemas.integrations import InputField
 
-__all__ = ["ActionInfo", "ActionResult"]
+__all__ = ["ActionInfo", "ActionResult", "ProxyResponse"]
 
 
 class ActionInfo(BaseModel):
@@ -23,6 +23,8 @@ class ActionInfo(BaseModel):
     path: str = "/"
     inputs: list[InputField] = Field(default_factory=list)
     input_schema: dict[str, Any] = Field(default_factory=dict)
+    # How the action pages through a list (`cursor`, `offset`, `page`, `link`, `next_url`), if it does.
+    pagination: str | None = None
 
 
 class ActionResult(BaseModel):
@@ -71,3 +73,19 @@ class ActionResult(BaseModel):
             details=dict(error.details),
             run_time=run_time,
         )
+
+
+class ProxyResponse(BaseModel):
+    """A service's answer to a proxied request (`ConnectionTool.request`), whatever its status.
+
+    Attributes:
+        status_code: The HTTP status.
+        headers: The answer's headers (encoding headers left out, secrets masked).
+        data: The body: parsed JSON, else text; None when empty. Secrets the service echoed are masked.
+        ok: Whether the status is 2xx.
+    """
+
+    status_code: int
+    headers: dict[str, str] = Field(default_factory=dict)
+    data: Any = None
+    ok: bool

@@ -16,6 +16,7 @@ __all__ = [
     "ImportBody",
     "OAuthAppBody",
     "OAuthCompleteBody",
+    "ProxyBody",
     "ReconnectBody",
     "RunBody",
     "RunInfo",
@@ -30,15 +31,19 @@ class _Body(BaseModel):
 
 
 class RunBody(_Body):
-    """Inputs of an action run."""
+    """Inputs of an action run; `paginate` reads its pages (up to `max_pages`, 10 by default)."""
 
     inputs: dict[str, Any] = Field(default_factory=dict)
+    paginate: bool = Field(default=False, strict=True)
+    max_pages: int | None = Field(default=None, ge=1, strict=True)
+    page_token: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="before")
     @classmethod
     def _inputs_wrapped(cls, data: Any) -> Any:
         # The usual mistake is the action's inputs sent as the body itself: say where they go.
-        unknown = [str(k) for k in data if k != "inputs"] if isinstance(data, dict) else []
+        known = ("inputs", "paginate", "max_pages", "page_token")
+        unknown = [str(k) for k in data if k not in known] if isinstance(data, dict) else []
         if unknown:
             shown = ", ".join(f'"{k}": ...' for k in unknown)
             raise PydanticCustomError(
@@ -51,6 +56,19 @@ class RunBody(_Body):
                 },
             )
         return data
+
+
+class ProxyBody(_Body):
+    """A request to send to the connection's service with its credentials.
+
+    `body` is sent as JSON, unless `headers` give a form or a text Content-Type.
+    """
+
+    method: str = Field(min_length=1)
+    path: str
+    query: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: Any = None
 
 
 class ReconnectBody(_Body):

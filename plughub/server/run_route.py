@@ -76,8 +76,19 @@ class RunAction:
         inputs = _well_formed(body)
         if inputs is None:  # the key first (401 before 422, as FastAPI's dependencies come first)
             team = await self.engine.store.db.offload(self._team, key)
-            inputs = _validated(body).inputs
-            staged = await self.engine.store.db.offload(self._stage, team, connection_id, action, inputs)
+            run = _validated(body)
+            if run.paginate or run.max_pages is not None or run.page_token is not None:
+                result = await self.engine.actions.run_async(
+                    connection_id,
+                    action,
+                    run.inputs,
+                    team=team,
+                    paginate=run.paginate,
+                    max_pages=run.max_pages,
+                    page_token=run.page_token,
+                )
+                return Response(result.model_dump_json(by_alias=True), media_type="application/json")
+            staged = await self.engine.store.db.offload(self._stage, team, connection_id, action, run.inputs)
         else:
             staged = await self.engine.store.db.offload(self._admit, key, connection_id, action, inputs)
         result = await self.engine.actions.finish(staged)
@@ -160,7 +171,12 @@ documented = APIRouter(tags=["actions"])
 
 @documented.post(RUN_PATH)
 async def run_action(connection_id: str, action: str, body: RunBody) -> ActionResult:
-    """Run an action against the real service; a failure at the service is a FAILED result, not an error."""
+    """Run an action against the real service; a failure at the service is a FAILED result, not an error.
+
+    With `"paginate": true` the action's pages are read (up to `max_pages`, 10 by default): `data`
+    is every item, `details` has `pages`, `truncated` and, when truncated, `next_page_token`, which
+    `"page_token"` takes to go on.
+    """
     raise NotImplementedError("a declaration for the OpenAPI document: RunAction serves this route")
 
 

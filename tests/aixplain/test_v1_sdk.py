@@ -117,7 +117,7 @@ def test_v1_lists_gets_and_connects_with_all_six_schemes(wire: Wire, wire_sandbo
     assert set(inputs) == {"text", "tags"}
     assert inputs["text"]["required"] is True and inputs["text"]["datatype"] == "string"
     assert inputs["tags"]["required"] is False and inputs["tags"]["datatype"] == "array"
-    assert results["inputs_short"] == ["limit"]
+    assert results["inputs_short"] == ["limit", "offset"]
     assert "not found in response" in results["inputs_unknown"]["message"]
     assert results["note"]["status"] == "SUCCESS"
     assert results["read"]["data"]["text"] == "hello"

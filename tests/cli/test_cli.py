@@ -679,3 +679,80 @@ def test_connections_show_masks_a_short_secret_completely(runner: CliRunner, san
     result = ok(invoke(runner, "connections", "show", conn, "--json"))
     assert json.loads(result.stdout)["credentials"] == {"api_key": "***"}
     assert "short-key" not in result.output
+
+
+# --- pages and the proxy: run --all, request -------------------------------------------------
+
+
+def _notes(runner: CliRunner, conn: str, count: int) -> None:
+    for n in range(count):
+        run_json(runner, conn, "SANDBOX_CREATE_NOTE", "-i", f"text=note {n}")
+
+
+def test_run_all_prints_every_item_and_the_pages_on_stderr(
+    runner: CliRunner, api_conn: str, sandbox: SandboxServer
+) -> None:
+    _notes(runner, api_conn, 5)
+    result = ok(invoke(runner, "run", api_conn, "SANDBOX_LIST_NOTES", "-i", "limit=2", "--all"))
+    assert [n["text"] for n in json.loads(result.stdout)] == [f"note {n}" for n in range(5)]
+    assert result.stderr.strip() == "3 pages, 5 items"
+    truncated = ok(invoke(runner, "run", api_conn, "SANDBOX_LIST_NOTES", "-i", "limit=2", "--all", "--max-pages", "1"))
+    assert len(json.loads(truncated.stdout)) == 2
+    assert truncated.stderr.strip() == "1 page, 2 items; more pages remain (raise --max-pages)"
+
+
+def test_run_all_on_an_action_that_does_not_paginate(runner: CliRunner, api_conn: str) -> None:
+    result = invoke(runner, "run", api_conn, "SANDBOX_WHOAMI", "--all")
+    assert result.exit_code == 1
+    assert "does not declare pagination; run it without paginate" in result.output
+    assert "Traceback" not in result.output
+    alone = invoke(runner, "run", api_conn, "SANDBOX_LIST_NOTES", "--max-pages", "2")
+    assert alone.exit_code == 2 and "--max-pages goes with --all" in alone.output
+
+
+def test_request_sends_the_query_headers_and_json_with_the_credentials(
+    runner: CliRunner, api_conn: str, sandbox: SandboxServer
+) -> None:
+    result = ok(
+        invoke(
+            runner,
+            "request",
+            api_conn,
+            "POST",
+            "/notes",
+            "-q",
+            "draft=true",
+            "-H",
+            "X-Trace: t-1",
+            "--json",
+            '{"text": "from the CLI"}',
+        )
+    )
+    assert json.loads(result.stdout)["text"] == "from the CLI"
+    seen = sandbox.received[-1]
+    assert (seen.method, seen.path, seen.query) == ("POST", "/notes", {"draft": "true"})
+    assert seen.headers["X-Trace"] == "t-1" and seen.headers["X-Api-Key"] == CANARY_API_KEY
+    assert_no_canary(result.output)
+
+
+def test_request_include_shows_the_status_and_a_non_2xx_exits_1(runner: CliRunner, api_conn: str) -> None:
+    shown = ok(invoke(runner, "request", api_conn, "GET", "/whoami", "-I"))
+    assert shown.stdout.startswith("HTTP 200\n")
+    assert "Content-Type: application/json" in shown.stdout
+    missing = invoke(runner, "request", api_conn, "GET", "/notes/99")
+    one_line_error(missing, "the service answered 404")
+
+
+def test_request_refusals_are_one_line_errors(runner: CliRunner, api_conn: str, sandbox: SandboxServer) -> None:
+    before = len(sandbox.received)
+    for args, fragment in (
+        (("GET", "/notes/%2e%2e/whoami"), "'.' or '..' segment"),
+        (("GET", "https://evil.example/x"), "is not on the connection's origin"),
+        (("GET", "/notes", "-H", "X-Api-Key: mine"), "header 'X-Api-Key' is refused"),
+    ):
+        result = invoke(runner, "request", api_conn, *args)
+        assert result.exit_code == 1, result.output
+        assert fragment in result.output and "Traceback" not in result.output
+    bad = invoke(runner, "request", api_conn, "GET", "/notes", "-q", "novalue")
+    assert bad.exit_code == 2 and "'novalue' is not key=value" in bad.output
+    assert len(sandbox.received) == before

@@ -236,3 +236,17 @@ def test_the_cli_names_the_command_that_revives_an_expired_connection(
     assert "reconnect the connection" in result.output
     assert f"`plughub connections reconnect {tool.id}`" in result.output
     assert "reconnect()" not in result.output
+
+
+def test_the_proxy_refreshes_an_expiring_token_and_after_a_401(
+    engine: Engine, integ: Integration, sb: SandboxServer
+) -> None:
+    tool = authorize(integ, OAUTH2, port=sb.port)
+    expire_stored_token(engine, tool.id)
+    answer = tool.request("GET", "/whoami")
+    assert (answer.status_code, answer.data) == (200, {"scheme": "OAUTH2", "user": "demo"})
+    assert sb.oauth2.token_requests == {"authorization_code": 1, "refresh_token": 1}
+    sb.oauth2.revoke_all_access_tokens()
+    assert tool.request("GET", "/whoami").ok
+    assert sb.oauth2.token_requests["refresh_token"] == 2
+    assert _whoami_requests(sb)[-1] == stored_credentials(engine, tool.id)["access_token"]

@@ -218,23 +218,81 @@ def test_all_of_bodies_merge_and_one_of_objects_merge_with_common_required() -> 
 
 
 @pytest.mark.parametrize(
-    ("schema", "reason"),
+    ("schema", "value"),
     [
-        ({"type": "array", "items": {"type": "string"}}, "the request body is a JSON array, not an object"),
-        ({"type": "string"}, "the request body is a JSON string, not an object"),
+        ({"type": "array", "items": {"type": "string"}}, ["bug", "ui"]),
+        ({"type": "string"}, "free text"),
         (
             {"oneOf": [{"type": "object", "properties": {"a": {"type": "string"}}}, {"type": "string"}]},
-            "the request body is a oneOf whose alternatives are not all objects",
+            {"a": "x"},
         ),
-        ({"type": "object", "additionalProperties": {"type": "string"}}, "the request body declares no properties"),
+        ({"type": "object", "additionalProperties": {"type": "string"}}, {"any": "key"}),
     ],
 )
-def test_bodies_that_are_not_objects_of_properties_skip_the_operation(schema: dict[str, Any], reason: str) -> None:
+def test_bodies_that_are_not_objects_of_properties_become_one_root_input(schema: dict[str, Any], value: Any) -> None:
+    # Before root inputs, each of these was skipped ("a JSON array, not an object", "no properties", ...).
     result = run(oas3({"/pets/{id}": {"put": op(operationId="put", requestBody=body(schema))}}))
+    assert result.skipped == []
+    action = only_action(result)
+    body_input = action["inputs"]["body"]
+    assert body_input["root"] is True and body_input["in"] == "body" and body_input["required"] is True
+    assert body_input["description"] == "The whole request body."
+    assert "headers" not in action  # plain application/json: the request builder's own Content-Type
+    sent = request(result, {"id": "7", "body": value})
+    assert sent.url == "https://api.example.com/v1/pets/7"
+    assert json.loads(sent.content) == value
+    assert sent.headers["Content-Type"] == "application/json"
+
+
+def test_a_json_patch_body_names_its_media_type() -> None:
+    # Kubernetes' PATCH operations: a free-form body sent as merge-patch+json (and JSON Patch arrays).
+    patch = {"type": "object", "description": "Patch is provided to give a concrete name and type to the patch."}
+    paths = {
+        "/api/v1/namespaces/{namespace}/pods/{name}": {
+            "patch": op(
+                operationId="patchNamespacedPod",
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/merge-patch+json": {"schema": patch},
+                        "application/json-patch+json": {"schema": patch},
+                        "application/apply-patch+yaml": {"schema": patch},
+                    },
+                },
+                parameters=[
+                    {"name": "namespace", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                ],
+            )
+        }
+    }
+    result = run(oas3(paths))
+    action = only_action(result)
+    assert action["headers"] == {"Content-Type": "application/merge-patch+json"}
+    assert action["inputs"]["body"]["description"] == patch["description"]
+    sent = request(result, {"namespace": "default", "name": "web", "body": {"metadata": {"labels": {"a": "b"}}}})
+    assert sent.headers["Content-Type"] == "application/merge-patch+json"
+    assert json.loads(sent.content) == {"metadata": {"labels": {"a": "b"}}}
+
+
+def test_a_form_body_that_is_not_an_object_still_skips() -> None:
+    result = run(
+        oas3(
+            {
+                "/tags": {
+                    "post": op(
+                        operationId="tag",
+                        requestBody=body(
+                            {"type": "array", "items": {"type": "string"}}, "application/x-www-form-urlencoded"
+                        ),
+                    )
+                }
+            }
+        )
+    )
     assert result.definition["actions"] == {}
-    assert len(result.skipped) == 1
-    assert result.skipped[0].startswith(f"PUT /pets/{{id}}: {reason}")
-    assert result.operations - len(result.skipped) == 0
+    assert result.skipped[0].startswith("POST /tags: the request body is a JSON array, not an object")
+    assert "a form body is sent as named fields" in result.skipped[0]
 
 
 def test_unsupported_media_types_and_methods_skip() -> None:

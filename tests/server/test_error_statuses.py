@@ -35,6 +35,7 @@ STATUSES = {
     "connection_expired": 409,
     "action_error": 502,
     "upstream_status": 502,
+    "upstream_error": 502,
     "upstream_redirect": 502,
     "outbound_blocked": 502,
     "upstream_unreachable": 504,

@@ -182,4 +182,6 @@ def test_the_openapi_document_describes_the_route(hub: Hub) -> None:
     assert post["requestBody"]["content"][JSON]["schema"] == {"$ref": "#/components/schemas/RunBody"}
     assert post["responses"]["200"]["content"][JSON]["schema"] == {"$ref": "#/components/schemas/ActionResult"}
     assert post["responses"]["422"]["content"][JSON]["schema"] == {"$ref": "#/components/schemas/HTTPValidationError"}
-    assert {"inputs"} == set(document["components"]["schemas"]["RunBody"]["properties"])
+    assert {"inputs", "paginate", "max_pages", "page_token"} == set(
+        document["components"]["schemas"]["RunBody"]["properties"]
+    )

@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 
+from plughub.engine.actions.responses import apply_response_rules
 from plughub.engine.actions.signers import Signer
 from plughub.engine.auth import StaticAuth, auth_for
-from plughub.engine.catalog.models import ActionSpec, IntegrationSpec, OAuth2Spec
+from plughub.engine.catalog.models import ActionSpec, IntegrationSpec, OAuth2Spec, ResponseSpec
 from plughub.engine.http.render import build_request
+from plughub.engine.http.send import Answer
 from plughub.engine.oauth.apps import OAuthApp
 from plughub.engine.oauth.flows import expiring
 from plughub.engine.redact import Redactor
@@ -26,33 +28,34 @@ from plughub.enums import AuthenticationSchema
 from plughub.exceptions import InvalidCredentials, OAuthError
 from plughub.schemas import ActionResult
 
-__all__ = ["Call", "Refresh", "Send", "Step", "build_signer", "prepare", "steps"]
+__all__ = ["Call", "Refresh", "Send", "Step", "build_signer", "oauth2_of", "prepare", "steps"]
 
 
 @dataclass(frozen=True)
 class Call:
-    """An action ready to send: the connection, its signer and the rendered inputs.
+    """A request ready to send (an action's, or a proxied one): the connection, its signer, the request.
 
     Attributes:
         label: Who is called, for messages ("GitHub GITHUB_GET_REPOSITORY").
         record: The connection (active).
         spec: Its integration.
-        action: The action.
-        inputs: Validated inputs.
         signer: Adds the credentials and hides them in what comes back.
         oauth2: The OAuth 2.0 scheme whose tokens may need a refresh, if the connection has one.
         first_request: The request of the first send, rendered before anything else so that an
             input that cannot be sent is refused before credentials are opened or refreshed.
+        rebuild: Renders the request again, for a send after a refresh (no credentials: the
+            signer's auth flow adds them).
+        rules: The response rules that may make a 2xx answer a failure (None for the proxy).
     """
 
     label: str
     record: ConnectionRecord
     spec: IntegrationSpec
-    action: ActionSpec
-    inputs: Mapping[str, Any]
     signer: Signer
     oauth2: OAuth2Spec | None
     first_request: httpx.Request
+    rebuild: Callable[[], httpx.Request]
+    rules: ResponseSpec | None = None
 
     @property
     def refresh_due(self) -> bool:
@@ -61,7 +64,21 @@ class Call:
 
     def request(self) -> httpx.Request:
         """Render the request again, for another send (no credentials: the signer's auth flow adds them)."""
-        return build_request(self.spec, self.action, self.inputs, self.record.config, base_url=self.record.base_url)
+        return self.rebuild()
+
+
+def oauth2_of(spec: IntegrationSpec, record: ConnectionRecord) -> OAuth2Spec | None:
+    """The OAuth 2.0 scheme of a connection whose tokens may need a refresh, if it has one.
+
+    Args:
+        spec: The integration.
+        record: The connection.
+
+    Returns:
+        The scheme, or None.
+    """
+    found = spec.auth_for(AuthenticationSchema(record.scheme))
+    return found if isinstance(found, OAuth2Spec) else None
 
 
 def prepare(
@@ -71,6 +88,9 @@ def prepare(
     action: ActionSpec,
     inputs: Mapping[str, Any],
     signer: Callable[[], Signer],
+    *,
+    app: Mapping[str, Any] | None = None,
+    url: str | None = None,
 ) -> Call:
     """Render the request, then get the signer (which may open the credentials); nothing is sent.
 
@@ -81,6 +101,8 @@ def prepare(
         action: The action.
         inputs: Validated inputs.
         signer: Gives the connection's signer (cached, or built from its opened credentials).
+        app: The non-secret fields of the integration's OAuth app, when its templates use them.
+        url: Send to this URL instead of the action's path and query (a next page's link).
 
     Returns:
         The call.
@@ -88,17 +110,20 @@ def prepare(
     Raises:
         InvalidInput: The inputs cannot be sent as they are (see `build_request`).
     """
-    first_request = build_request(spec, action, inputs, record.config, base_url=record.base_url)
-    oauth2 = spec.auth_for(AuthenticationSchema(record.scheme))
+
+    def rebuild() -> httpx.Request:
+        return build_request(spec, action, inputs, record.config, base_url=record.base_url, app=app, url=url)
+
+    first_request = rebuild()
     return Call(
         f"{spec.display_name} {code}",
         record,
         spec,
-        action,
-        inputs,
         signer(),
-        oauth2 if isinstance(oauth2, OAuth2Spec) else None,
+        oauth2_of(spec, record),
         first_request,
+        rebuild,
+        spec.response_for(action),
     )
 
 
@@ -147,7 +172,7 @@ def build_signer(
 
 @dataclass(frozen=True)
 class Send:
-    """Send this request, signed by this signer; the driver answers with the `ActionResult`."""
+    """Send this request, signed by this signer; the driver answers with the `Answer`."""
 
     request: httpx.Request
     signer: Signer
@@ -168,17 +193,19 @@ class Refresh:
     force: bool
 
 
-Step = Generator["Send | Refresh", "ActionResult | Signer", ActionResult]
+Step = Generator["Send | Refresh", "Answer | Signer", Answer]
 
 
 def steps(call: Call) -> Step:
     """The steps of a call: refresh when due, send, and after a 401 refresh once and send again.
 
+    The call's response rules then judge a 2xx answer (`apply_response_rules`).
+
     Args:
         call: The call.
 
     Returns:
-        The generator; it returns the result (a refused refresh is a FAILED result with the OAuth
+        The generator; it returns the answer (a refused refresh is a FAILED result with the OAuth
         error's code, `connection_expired` when the provider refused the refresh token).
     """
     signer = call.signer
@@ -187,27 +214,29 @@ def steps(call: Call) -> Step:
             signer = _signer((yield Refresh(signer, force=False)))
         except OAuthError as exc:
             return _refused(call, exc)
-    result = _result((yield Send(call.first_request, signer)))
-    if call.oauth2 is not None and result.status_code == 401:
+    answer = _answer((yield Send(call.first_request, signer)))
+    if call.oauth2 is not None and answer.result.status_code == 401:
         try:
             signer = _signer((yield Refresh(signer, force=True)))
         except OAuthError as exc:
             return _refused(call, exc)
-        result = _result((yield Send(call.request(), signer)))
-    return result
+        answer = _answer((yield Send(call.request(), signer)))
+    if call.rules is not None:
+        answer = Answer(apply_response_rules(call.label, call.rules, answer.result), answer.headers, answer.url)
+    return answer
 
 
-def _signer(answer: ActionResult | Signer) -> Signer:
+def _signer(answer: Answer | Signer) -> Signer:
     if not isinstance(answer, Signer):
         raise TypeError("a Refresh step is answered with the new Signer")
     return answer
 
 
-def _result(answer: ActionResult | Signer) -> ActionResult:
-    if not isinstance(answer, ActionResult):
-        raise TypeError("a Send step is answered with its ActionResult")
+def _answer(answer: Answer | Signer) -> Answer:
+    if not isinstance(answer, Answer):
+        raise TypeError("a Send step is answered with its Answer")
     return answer
 
 
-def _refused(call: Call, exc: OAuthError) -> ActionResult:
-    return ActionResult.failure(type(exc)(f"{call.label}: {exc.message}", details=dict(exc.details)))
+def _refused(call: Call, exc: OAuthError) -> Answer:
+    return Answer(ActionResult.failure(type(exc)(f"{call.label}: {exc.message}", details=dict(exc.details))))

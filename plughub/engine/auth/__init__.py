@@ -15,7 +15,19 @@ from plughub.engine.oauth.oauth1 import client_auth
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import ConfigurationError
 
-__all__ = ["OAuth1Auth", "Placement", "StaticAuth", "auth_for", "resolve_placements"]
+__all__ = ["OAuth1Auth", "Placement", "StaticAuth", "app_fields", "auth_for", "resolve_placements"]
+
+
+def app_fields(app: OAuthApp | None) -> dict[str, Any]:
+    """The fields of an OAuth app that templates may use (`${app.client_id}`): never its secret.
+
+    Args:
+        app: The app, if there is one.
+
+    Returns:
+        Its non-secret fields.
+    """
+    return {"client_id": app.client_id} if app is not None else {}
 
 
 def auth_for(
@@ -32,7 +44,8 @@ def auth_for(
         scheme: The connection's scheme.
         credentials: The connection's opened credentials (tokens for OAuth).
         config: The connection's config values.
-        app: The OAuth 1.0a client, which signs every request.
+        app: The OAuth client: the OAuth 1.0a one signs every request; an OAuth 2.0 scheme's own
+            placements may use its non-secret fields (`${app.client_id}`).
 
     Returns:
         The flow, or None for NO_AUTH.
@@ -51,7 +64,8 @@ def auth_for(
     if scheme is AuthenticationSchema.OAUTH2:
         if auth.apply:
             # A provider that wants the token elsewhere (Shopify's X-Shopify-Access-Token).
-            return StaticAuth(resolve_placements(auth.apply_items(), credentials, config))
+            fields = app_fields(app)
+            return StaticAuth(resolve_placements(auth.apply_items(), credentials, config, fields))
         # Token types other than bearer (MAC, DPoP) are not in use at the providers we target.
         return StaticAuth([Placement("header", "Authorization", f"Bearer {credentials['access_token']}")])
     if scheme is AuthenticationSchema.OAUTH1:

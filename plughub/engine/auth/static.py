@@ -29,7 +29,10 @@ class Placement:
 
 
 def resolve_placements(
-    items: Sequence[ApplySpec], credentials: Mapping[str, Any], config: Mapping[str, Any]
+    items: Sequence[ApplySpec],
+    credentials: Mapping[str, Any],
+    config: Mapping[str, Any],
+    app: Mapping[str, Any] | None = None,
 ) -> list[Placement]:
     """Render a scheme's apply items with a connection's credentials.
 
@@ -37,11 +40,12 @@ def resolve_placements(
         items: The scheme's apply items (defaults filled in).
         credentials: The connection's opened credentials.
         config: The connection's config values.
+        app: The non-secret fields of the integration's OAuth app (`${app.client_id}`).
 
     Returns:
         The concrete placements.
     """
-    values = {"credentials": credentials, "connection_config": config}
+    values = {"credentials": credentials, "connection_config": config, "app": app or {}}
     placements = []
     for item in items:
         if item.basic is not None:

@@ -126,6 +126,7 @@ def describe_action(code: str, action: ActionSpec) -> ActionInfo:
         path=action.path,
         inputs=inputs,
         input_schema=action.input_schema,
+        pagination=action.pagination.type if action.pagination is not None else None,
     )
 
 

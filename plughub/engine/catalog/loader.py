@@ -12,9 +12,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from plughub.engine.catalog.models import INPUT_NAME, IntegrationSpec
+from plughub.engine.catalog.models import INPUT_NAME, ActionSpec, IntegrationSpec, ResponseSpec
+from plughub.engine.catalog.shared_inputs import expand_shared_inputs
 from plughub.engine.catalog.templates import template_problems, variables
-from plughub.engine.catalog.trigger_checks import trigger_problems
+from plughub.engine.catalog.trigger_checks import APP_FIELDS, trigger_problems
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import CatalogError
 
@@ -145,6 +146,9 @@ def parse_definition(data: Any, *, source: str = "<definition>", trusted: bool =
     """
     if not isinstance(data, Mapping):
         raise CatalogError(f"{source}: a definition must be a mapping, not {type(data).__name__}")
+    data, problems = expand_shared_inputs(data)
+    if problems:
+        raise CatalogError(f"{source}: " + "; ".join(problems[:5]))
     try:
         spec = IntegrationSpec.model_validate(data)
     except ValidationError as exc:
@@ -193,10 +197,19 @@ def bundled_specs() -> dict[str, IntegrationSpec]:
 
 
 def _key(loc: tuple[Any, ...]) -> str:
-    # pydantic puts the union member's tag after "auth.<n>" and "triggers.<code>"; it is noise to a reader.
+    # pydantic puts the union member's tag after "auth.<n>", "triggers.<code>" and an action's
+    # "pagination"; it is noise to a reader.
     tags = {"auth": {scheme.value for scheme in AuthenticationSchema}, "triggers": {"webhook", "poll"}}
-    parts = [str(p) for i, p in enumerate(loc) if not (i == 2 and p in tags.get(str(loc[0]), ()))]
+    parts = [
+        str(p)
+        for i, p in enumerate(loc)
+        if not (i == 2 and p in tags.get(str(loc[0]), ()))
+        and not (i > 0 and loc[i - 1] == "pagination" and p in _PAGINATION_TYPES)
+    ]
     return ".".join(parts) or "(top level)"
+
+
+_PAGINATION_TYPES = frozenset({"cursor", "offset", "page", "link", "next_url"})
 
 
 def _null_values(value: Any, key: str) -> Iterator[str]:
@@ -221,8 +234,17 @@ def _semantic_problems(spec: IntegrationSpec, *, meta_check: bool = True) -> Ite
                 "declare secrets under a scheme's credentials"
             )
     yield from template_problems("base_url", spec.base_url, {"connection_config": config})
+    oauth = any(auth.mode in ("OAUTH1", "OAUTH2") for auth in spec.auth)
     for name, value in spec.headers.items():
-        yield from template_problems(f"headers.{name}", value, {"connection_config": config})
+        # The OAuth app's non-secret fields (Twitch's Client-Id): an app belongs to an OAuth scheme.
+        if not oauth and "${app." in value:
+            yield f"headers.{name}: ${{app.x}} is the integration's OAuth app, and the definition has no OAuth scheme"
+            continue
+        yield from template_problems(f"headers.{name}", value, {"connection_config": config, "app": set(APP_FIELDS)})
+    for name, spec_input in spec.inputs.items():
+        yield from _input_problems(f"inputs.{name}", name, spec_input)
+    if spec.response is not None:
+        yield from _response_problems("response", spec.response)
     seen: set[str] = set()
     for index, auth in enumerate(spec.auth):
         key = f"auth.{index}"
@@ -234,6 +256,8 @@ def _semantic_problems(spec: IntegrationSpec, *, meta_check: bool = True) -> Ite
         if clash:
             yield f"{key}.credentials: {', '.join(sorted(clash))} is also a connection_config field"
         allowed = {"connection_config": config, "credentials": credentials}
+        if auth.mode == "OAUTH2":
+            yield from _oauth2_apply_problems(key, auth, config)
         for item_index, item in enumerate(auth.apply_items() if auth.mode not in ("OAUTH1", "OAUTH2") else []):
             item_key = f"{key}.apply.{item_index}"
             if item.basic is not None:
@@ -254,17 +278,59 @@ def _semantic_problems(spec: IntegrationSpec, *, meta_check: bool = True) -> Ite
         yield from _config_problems(f"triggers.{code}", trigger, meta_check)
 
 
+def _oauth2_apply_problems(key: str, auth: Any, config: set[str]) -> Iterator[str]:
+    """Check an OAuth 2.0 scheme's own placements: the token's fields, the config, the app's non-secret fields."""
+    if not auth.apply:
+        return
+    for index, item in enumerate(auth.apply_items()):
+        templates = [item.format] if item.format else []
+        if item.basic is not None:
+            templates = [item.basic.username, item.basic.password]
+        for template in templates:
+            try:
+                # The token answer's fields are known only at run time: any name passes.
+                token_fields = {name for namespace, name in variables(template) if namespace == "credentials"}
+            except CatalogError:
+                token_fields = set()
+            allowed = {"connection_config": config, "credentials": token_fields, "app": set(APP_FIELDS)}
+            yield from template_problems(f"{key}.apply.{index}.format", template, allowed)
+
+
+def _response_problems(key: str, response: ResponseSpec) -> Iterator[str]:
+    """Response rules compare with fixed values: no template has a value there."""
+    condition = response.error_when
+    if condition is None:
+        return
+    for name, value in (("equals", condition.equals), ("in", condition.in_)):
+        for text in _strings(value):
+            yield from template_problems(f"{key}.error_when.{name}", text, {})
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _input_problems(
+    input_key: str, name: str, spec_input: Any, *, noun: str = "input", own: str = "in, required, alias, explode, root"
+) -> Iterator[str]:
+    """Check one input's name and keywords (an action's, a shared one, a trigger's config value)."""
+    if not INPUT_NAME.match(name):
+        yield f"{input_key}: {noun} names match {INPUT_NAME.pattern}"
+    for keyword in spec_input.model_extra or {}:
+        if keyword not in JSON_SCHEMA_KEYWORDS:
+            yield f"{input_key}.{keyword}: not a JSON Schema keyword nor one of {own}"
+    for where in _null_values(spec_input.json_schema(), input_key):
+        yield f"{where}: has no value (an unquoted comma in a flow mapping?)"
+
+
 def _config_problems(key: str, trigger: Any, meta_check: bool) -> Iterator[str]:
     """Check a trigger's config inputs as action inputs are checked: names, keywords, schema."""
     for name, value in trigger.config.items():
-        input_key = f"{key}.config.{name}"
-        if not INPUT_NAME.match(name):
-            yield f"{input_key}: config names match {INPUT_NAME.pattern}"
-        for keyword in value.model_extra or {}:
-            if keyword not in JSON_SCHEMA_KEYWORDS:
-                yield f"{input_key}.{keyword}: not a JSON Schema keyword nor one of required, secret"
-        for where in _null_values(value.json_schema(), input_key):
-            yield f"{where}: has no value (an unquoted comma in a flow mapping?)"
+        yield from _input_problems(f"{key}.config.{name}", name, value, noun="config", own="required, secret")
     if meta_check:
         problem = _schema_problem(json.dumps(trigger.config_schema, sort_keys=True, default=str))
         if problem:
@@ -287,24 +353,71 @@ def _action_problems(
         in_path = set()
     for name, spec_input in action.inputs.items():
         input_key = f"{key}.inputs.{name}"
-        if not INPUT_NAME.match(name):
-            yield f"{input_key}: input names match {INPUT_NAME.pattern}"
-        for keyword in spec_input.model_extra or {}:
-            if keyword not in JSON_SCHEMA_KEYWORDS:
-                yield f"{input_key}.{keyword}: not a JSON Schema keyword nor one of in, required, alias, explode"
-        for where in _null_values(spec_input.json_schema(), input_key):
-            yield f"{where}: has no value (an unquoted comma in a flow mapping?)"
+        yield from _input_problems(input_key, name, spec_input)
         if spec_input.location == "path" and name not in in_path:
             yield f"{input_key}.in: 'path' but the path template does not use ${{inputs.{name}}}"
         if name in in_path and spec_input.location not in (None, "path"):
             yield f"{input_key}.in: used in the path template, so it must go in the path"
         if spec_input.location == "body" and action.method in ("GET", "HEAD"):
             yield f"{input_key}.in: a {action.method} request has no body"
+    yield from _root_problems(key, action)
+    if action.response is not None:
+        yield from _response_problems(f"{key}.response", action.response)
+    if action.pagination is not None:
+        for pagination_key, name in action.pagination.input_names().items():
+            if name not in action.inputs:
+                known = ", ".join(action.inputs) or "none"
+                yield f"{key}.pagination.{pagination_key}: '{name}' is not an input of the action (inputs: {known})"
     if not meta_check:
         return
     problem = _schema_problem(json.dumps(action.input_schema, sort_keys=True, default=str))
     if problem:
         yield f"{key}.inputs: {problem}"
+
+
+def _root_problems(key: str, action: ActionSpec) -> Iterator[str]:
+    """A whole-body input is the only thing in the body, and a body it can be."""
+    roots = [name for name, spec_input in action.inputs.items() if spec_input.root]
+    if not roots:
+        return
+    if len(roots) > 1:
+        yield f"{key}.inputs: {', '.join(roots)} are all root inputs; a request has one body"
+        return
+    name = roots[0]
+    input_key = f"{key}.inputs.{name}.root"
+    in_path = _path_names(action)
+    if _location(action, name, action.inputs[name].location, in_path) != "body":
+        yield f"{input_key}: a root input is the request body; write in: body"
+        return
+    others = [
+        other
+        for other, item in action.inputs.items()
+        if other != name and _location(action, other, item.location, in_path) == "body"
+    ]
+    if others:
+        yield f"{input_key}: the input is the whole body, so {', '.join(others)} cannot go in the body too"
+    if action.body_root:
+        yield f"{input_key}: body_root wraps body inputs in an object; a root input is the whole body"
+    if action.body_encoding == "multipart":
+        yield f"{input_key}: a multipart body is made of named parts; use body inputs instead"
+    if action.body_encoding == "form" and action.inputs[name].json_schema().get("type") != "object":
+        yield f"{input_key}: a form body is a set of fields; declare the input type: object"
+
+
+def _location(action: ActionSpec, name: str, given: str | None, in_path: set[str]) -> str:
+    """Where an input goes (the rule of `plughub.engine.http.render.input_location`)."""
+    if given:
+        return given
+    if name in in_path:
+        return "path"
+    return "query" if action.method in ("GET", "DELETE", "HEAD") else "body"
+
+
+def _path_names(action: ActionSpec) -> set[str]:
+    try:
+        return {name for _ns, name in variables(action.path)}
+    except CatalogError:
+        return set()
 
 
 @lru_cache(maxsize=4096)

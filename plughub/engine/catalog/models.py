@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from plughub.engine.catalog.triggers import TriggerSpec, WebhooksSpec
+from plughub.engine.catalog.triggers import ConditionSpec, TriggerSpec, WebhooksSpec
+from plughub.engine.json_pointer import check_pointer
 from plughub.enums import AuthenticationSchema
 
 __all__ = [
@@ -19,18 +20,24 @@ __all__ = [
     "BasicPair",
     "BasicSpec",
     "BearerSpec",
+    "CursorPagination",
     "FieldSpec",
     "InputSpec",
     "IntegrationSpec",
+    "LinkPagination",
+    "NextUrlPagination",
     "NoAuthSpec",
     "OAuth1Spec",
     "OAuth2Spec",
+    "OffsetPagination",
+    "PagePagination",
+    "PaginationSpec",
+    "ResponseSpec",
     "VerifiedAgainstSpec",
 ]
 
 INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
-_PLUGHUB_INPUT_KEYS = {"in", "required", "alias", "explode"}
 
 
 class _Strict(BaseModel):
@@ -248,6 +255,8 @@ class InputSpec(BaseModel):
     required: bool | list[str] = False
     alias: str | None = None
     explode: bool = True
+    # The input's value is the whole request body (an array, a string, a free-form object).
+    root: bool = False
 
     @property
     def is_required(self) -> bool:
@@ -260,6 +269,112 @@ class InputSpec(BaseModel):
         if isinstance(self.required, list):
             schema["required"] = list(self.required)
         return schema
+
+
+class ResponseSpec(_Strict):
+    """When a 2xx answer is a failure (`response`, integration-wide or per action; DESIGN.md §9).
+
+    Slack answers HTTP 200 `{"ok": false, "error": "channel_not_found"}`, GraphQL APIs HTTP 200
+    with an `errors` list: an answer matching `error_when` is FAILED with `upstream_error`, and
+    the value at `error_message` is its message.
+    """
+
+    error_when: ConditionSpec | None = None
+    error_message: str | None = None
+
+    _check_pointer = field_validator("error_message")(check_pointer)
+
+    @model_validator(mode="after")
+    def _message_needs_rule(self) -> ResponseSpec:
+        if self.error_message is not None and self.error_when is None:
+            raise ValueError("error_message needs error_when (which answers are errors)")
+        return self
+
+
+class _PaginationBase(_Strict):
+    items: str = ""
+    has_more: str | None = None
+
+    _check_pointers = field_validator("items", "has_more")(check_pointer)
+
+    def input_names(self) -> dict[str, str]:
+        """The action inputs this pagination sets, by the key that names them."""
+        return {}
+
+
+class CursorPagination(_PaginationBase):
+    """The next page is asked for with a cursor from this one: at a pointer, or the last item's."""
+
+    type: Literal["cursor"]
+    cursor_input: str
+    next_cursor: str | None = None
+    item_cursor: str | None = None
+    # Sent as `limit_input` when the caller gives none (Zendesk pages by cursor only when asked a size).
+    limit_input: str | None = None
+    page_size: int | None = Field(default=None, ge=1)
+
+    _check_cursor_pointers = field_validator("next_cursor", "item_cursor")(check_pointer)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CursorPagination:
+        if (self.next_cursor is None) == (self.item_cursor is None):
+            raise ValueError(
+                "give exactly one of next_cursor (a pointer to the next cursor in the answer) or item_cursor "
+                "(a pointer into the last item, e.g. /id for Stripe's starting_after)"
+            )
+        return self
+
+    def input_names(self) -> dict[str, str]:  # noqa: D102
+        names = {"cursor_input": self.cursor_input}
+        return names | ({"limit_input": self.limit_input} if self.limit_input else {})
+
+
+class OffsetPagination(_PaginationBase):
+    """The next page starts after the items received so far (`offset_input`)."""
+
+    type: Literal["offset"]
+    offset_input: str
+    limit_input: str | None = None
+    page_size: int | None = Field(default=None, ge=1)
+
+    def input_names(self) -> dict[str, str]:  # noqa: D102
+        names = {"offset_input": self.offset_input}
+        return names | ({"limit_input": self.limit_input} if self.limit_input else {})
+
+
+class PagePagination(_PaginationBase):
+    """Pages are numbered (`page_input`), from `start`."""
+
+    type: Literal["page"]
+    page_input: str
+    start: int = Field(default=1, ge=0)
+    limit_input: str | None = None
+    page_size: int | None = Field(default=None, ge=1)
+
+    def input_names(self) -> dict[str, str]:  # noqa: D102
+        names = {"page_input": self.page_input}
+        return names | ({"limit_input": self.limit_input} if self.limit_input else {})
+
+
+class LinkPagination(_PaginationBase):
+    """The next page's URL is the answer's RFC 8288 `Link: <...>; rel="next"` header."""
+
+    type: Literal["link"]
+
+
+class NextUrlPagination(_PaginationBase):
+    """The next page's URL is in the answer, at `next_url`."""
+
+    type: Literal["next_url"]
+    next_url: str
+
+    _check_next = field_validator("next_url")(check_pointer)
+
+
+PaginationSpec = Annotated[
+    CursorPagination | OffsetPagination | PagePagination | LinkPagination | NextUrlPagination,
+    Field(discriminator="type"),
+]
 
 
 class ActionSpec(_Strict):
@@ -277,6 +392,15 @@ class ActionSpec(_Strict):
     base_url: str | None = None
     body_root: str | None = None
     output: dict[str, Any] | None = None
+    # Shared inputs (the definition's top-level `inputs`) this action takes, after its own.
+    use: list[str] = Field(default_factory=list)
+    response: ResponseSpec | None = None
+    pagination: PaginationSpec | None = None
+
+    @cached_property
+    def root_input(self) -> str | None:
+        """The input whose value is the whole body, if the action has one."""
+        return next((name for name, spec in self.inputs.items() if spec.root), None)
 
     @cached_property
     def input_schema(self) -> dict[str, Any]:
@@ -328,6 +452,9 @@ class IntegrationSpec(_Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     connection_config: dict[str, FieldSpec] = Field(default_factory=dict)
     auth: list[AuthSpec] = Field(min_length=1)
+    # Inputs several actions share, by name (an action takes them with `use` or `$input`).
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    response: ResponseSpec | None = None
     actions: dict[str, ActionSpec] = Field(default_factory=dict)
     verified_against: VerifiedAgainstSpec | None = None
     webhooks: WebhooksSpec | None = None
@@ -358,6 +485,17 @@ class IntegrationSpec(_Strict):
             if isinstance(auth, OAuth2Spec) and auth.discovery == "mcp" and self.protocol != "mcp":
                 raise ValueError("auth OAUTH2: `discovery: mcp` needs `protocol: mcp`")
         return self
+
+    def response_for(self, action: ActionSpec) -> ResponseSpec | None:
+        """The response rules of an action: its own `response`, else the integration's.
+
+        Args:
+            action: One of the definition's actions.
+
+        Returns:
+            The rules, or None.
+        """
+        return action.response if action.response is not None else self.response
 
     def auth_for(self, scheme: AuthenticationSchema) -> _AuthBase | None:
         """Find the auth entry of a scheme.

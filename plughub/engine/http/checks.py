@@ -25,6 +25,7 @@ __all__ = [
     "header_value_refusal",
     "holds_invalid_text",
     "path_value_refusal",
+    "same_origin",
     "url_problem",
 ]
 
@@ -170,3 +171,20 @@ def explain_unbuildable(
                 details={"input": longest},
             )
     return InvalidInput(f"{code}: the inputs do not make a valid request ({exc})")
+
+
+def same_origin(url: httpx.URL, origin: httpx.URL) -> bool:
+    """Whether two URLs share scheme, host and port (a scheme's default port counts as written).
+
+    Args:
+        url: A URL.
+        origin: The reference URL.
+
+    Returns:
+        Whether they are on one origin.
+    """
+    return (url.scheme, url.host, _port(url)) == (origin.scheme, origin.host, _port(origin))
+
+
+def _port(url: httpx.URL) -> int | None:
+    return url.port or {"http": 80, "https": 443}.get(url.scheme)

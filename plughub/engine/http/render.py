@@ -21,9 +21,19 @@ from plughub.engine.http.checks import (
 )
 from plughub.exceptions import InvalidInput
 
-__all__ = ["build_request", "check_connection_target", "flatten", "input_location", "resolve_base_url"]
+__all__ = [
+    "DEFAULT_ACCEPT",
+    "build_request",
+    "check_connection_target",
+    "flatten",
+    "input_location",
+    "integration_headers",
+    "resolve_base_url",
+]
 
 _NO_BODY = ("GET", "DELETE", "HEAD")
+# Sent when neither the integration nor the action says what it accepts: every bundled API answers JSON.
+DEFAULT_ACCEPT = "application/json"
 
 
 def input_location(action: ActionSpec, name: str, spec: InputSpec) -> str:
@@ -99,11 +109,14 @@ def build_request(
     config: Mapping[str, Any],
     *,
     base_url: str | None = None,
+    app: Mapping[str, Any] | None = None,
+    url: str | None = None,
 ) -> httpx.Request:
     """Build the request an action sends.
 
     Every path input stays one segment of the path (a `/` in it is sent as `%2F`), so the path
-    keeps the template's fixed segments whatever the inputs hold.
+    keeps the template's fixed segments whatever the inputs hold. `Accept: application/json` is
+    sent unless the integration's or the action's headers say otherwise.
 
     Args:
         spec: The integration.
@@ -111,6 +124,9 @@ def build_request(
         inputs: Validated inputs.
         config: The connection's config values.
         base_url: The connection's base URL override.
+        app: The non-secret fields of the integration's OAuth app (`${app.client_id}` in headers).
+        url: Send to this URL (a next page's link, which carries the query) instead of the
+            action's path and query inputs.
 
     Returns:
         The request, without credentials.
@@ -126,7 +142,7 @@ def build_request(
         else resolve_base_url(spec, config, base_url)
     )
     try:
-        return _build(spec, action, inputs, config, base)
+        return _build(spec, action, inputs, config, base, app or {}, url)
     except (httpx.InvalidURL, UnicodeError) as exc:  # an IDNA error is a UnicodeError
         in_url = [
             name for name, item in action.inputs.items() if input_location(action, name, item) in ("path", "query")
@@ -134,21 +150,55 @@ def build_request(
         raise explain_unbuildable(_code(spec, action), exc, base, inputs, in_url) from None
 
 
+def integration_headers(
+    spec: IntegrationSpec, config: Mapping[str, Any], app: Mapping[str, Any], *extra: Mapping[str, str]
+) -> dict[str, str]:
+    """The headers every request of a connection carries: the integration's, then `extra`, then Accept.
+
+    Args:
+        spec: The integration.
+        config: The connection's config values.
+        app: The non-secret fields of the integration's OAuth app.
+        *extra: More headers, each overriding what comes before (an action's own).
+
+    Returns:
+        The headers; `Accept: application/json` unless one of them names Accept.
+
+    Raises:
+        InvalidInput: A rendered value cannot be a header value (a line break).
+    """
+    headers = {k: _config_header(spec, k, v, config, app) for k, v in spec.headers.items()}
+    for more in extra:
+        headers.update(more)
+    if not any(name.lower() == "accept" for name in headers):
+        headers["Accept"] = DEFAULT_ACCEPT
+    return headers
+
+
 def _build(
-    spec: IntegrationSpec, action: ActionSpec, inputs: Mapping[str, Any], config: Mapping[str, Any], base: str
+    spec: IntegrationSpec,
+    action: ActionSpec,
+    inputs: Mapping[str, Any],
+    config: Mapping[str, Any],
+    base: str,
+    app: Mapping[str, Any],
+    next_url: str | None,
 ) -> httpx.Request:
-    # Path defaults (and consts) fill the template when the caller leaves them out.
-    path_values = {
-        name: _value(action, name, item, inputs)
-        for name, item in action.inputs.items()
-        if input_location(action, name, item) == "path"
-    }
-    path = _render_path(spec, action, path_values)
-    url = base.rstrip("/") + path if path.startswith("/") else base + path
+    if next_url is None:
+        # Path defaults (and consts) fill the template when the caller leaves them out.
+        path_values = {
+            name: _value(action, name, item, inputs)
+            for name, item in action.inputs.items()
+            if input_location(action, name, item) == "path"
+        }
+        path = _render_path(spec, action, path_values)
+        url = base.rstrip("/") + path if path.startswith("/") else base + path
+    else:
+        url = next_url
     query: list[tuple[str, str | int | float | bool | None]] = []
-    headers = {k: _config_header(spec, k, v, config) for k, v in spec.headers.items()}
-    headers.update(action.headers)
+    headers = integration_headers(spec, config, app, action.headers)
     body: dict[str, Any] = {}
+    whole: tuple[Any] | None = None  # the root input's value, when it has one
     for name, input_spec in action.inputs.items():
         value = _value(action, name, input_spec, inputs)
         if value is None:
@@ -156,18 +206,27 @@ def _build(
         wire = input_spec.alias or name
         where = input_location(action, name, input_spec)
         if where == "query":
-            query.extend(flatten(wire, value, explode=input_spec.explode))
+            if next_url is None:  # a next page's URL carries the query already
+                query.extend(flatten(wire, value, explode=input_spec.explode))
         elif where == "header":
             text = value if isinstance(value, str) else json.dumps(value)
             if not header_safe(text):
                 raise header_value_refusal(_code(spec, action), name, wire)
             headers[wire] = text
         elif where == "body":
-            body[wire] = value
+            if input_spec.root:
+                whole = (value,)
+            else:
+                body[wire] = value
     if action.body_root and body:
         body = {action.body_root: body}
     kwargs: dict[str, Any] = {}
-    if body:
+    if whole is not None:
+        if action.body_encoding == "form" and isinstance(whole[0], Mapping):
+            kwargs["data"] = _pairs_to_form(pair for k, v in whole[0].items() for pair in flatten(k, v))
+        else:
+            kwargs["json"] = whole[0]
+    elif body:
         if action.body_encoding == "json":
             kwargs["json"] = body
         elif action.body_encoding == "form":
@@ -176,7 +235,8 @@ def _build(
             kwargs["files"] = [
                 (k, (None, v if isinstance(v, (str, bytes)) else json.dumps(v))) for k, v in body.items()
             ]
-    return httpx.Request(action.method, url, params=query, headers=headers, **kwargs)
+    # httpx replaces a URL's query with `params`: a next page's URL keeps its own.
+    return httpx.Request(action.method, url, params=query if next_url is None else None, headers=headers, **kwargs)
 
 
 def _render_path(spec: IntegrationSpec, action: ActionSpec, values: Mapping[str, Any]) -> str:
@@ -196,12 +256,14 @@ def _segment(text: str) -> str:
     return quote(text, safe="")
 
 
-def _config_header(spec: IntegrationSpec, header: str, template: str, config: Mapping[str, Any]) -> str:
+def _config_header(
+    spec: IntegrationSpec, header: str, template: str, config: Mapping[str, Any], app: Mapping[str, Any]
+) -> str:
     if "${" not in template:
         return template
-    value = render(template, {"connection_config": config})
+    value = render(template, {"connection_config": config, "app": app})
     if not header_safe(value):
-        names = [name for namespace, name in variables(template) if namespace == "connection_config"]
+        names = [name for _namespace, name in variables(template)]
         raise InvalidInput(
             f"{spec.display_name}: the connection's {', '.join(repr(n) for n in names)} would put a line break, a "
             f"control character or text beyond ASCII in the HTTP header {header}, which takes printable ASCII on "
@@ -248,8 +310,10 @@ def check_connection_target(spec: IntegrationSpec, config: Mapping[str, Any], ba
                 details={"base_url": url},
             )
     for header, template in spec.headers.items():
+        if any(namespace == "app" for namespace, _name in variables(template)):
+            continue  # the OAuth app's fields fill it when a request goes out
         try:
-            _config_header(spec, header, template, config)
+            _config_header(spec, header, template, config, {})
         except InvalidInput as exc:
             raise InvalidInput(f"{exc.message} Nothing was stored.", details=exc.details) from None
 

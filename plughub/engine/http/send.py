@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -27,7 +27,7 @@ from plughub.schemas import ActionResult
 if TYPE_CHECKING:
     from plughub.engine.http.aio import AsyncTransport
 
-__all__ = ["RetryPolicy", "Sender"]
+__all__ = ["Answer", "RetryPolicy", "Sender"]
 
 logger = logging.getLogger("plughub.http")
 
@@ -80,6 +80,24 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, moment.timestamp() - time.time())
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one exchange gave: its result, and the answer's headers and URL when the service answered.
+
+    Attributes:
+        result: SUCCESS or FAILED, as `Sender.send` describes it.
+        headers: The final answer's headers (empty when nothing answered); values may hold
+            secrets the service echoed: clean them before showing them.
+        url: The URL that gave the final answer (after same-origin redirects); None when nothing answered.
+        body: The answer's body, parsed (JSON, else text) and cleaned of secrets, whatever its status.
+    """
+
+    result: ActionResult
+    headers: httpx.Headers = field(default_factory=httpx.Headers)
+    url: httpx.URL | None = None
+    body: Any = None
 
 
 class Sender:
@@ -170,6 +188,20 @@ class Sender:
             SUCCESS with the parsed body, or FAILED with the upstream status and a sanitised
             excerpt, or FAILED with `upstream_unreachable` when no answer came.
         """
+        return self.answer(label, request, auth, redactor).result
+
+    def answer(self, label: str, request: httpx.Request, auth: httpx.Auth | None, redactor: Redactor) -> Answer:
+        """`send`, with the answer's headers and URL too (a next page's link, a proxied answer).
+
+        Args:
+            label: Who is called, for messages.
+            request: The request, without credentials.
+            auth: The flow that adds credentials.
+            redactor: Hides the connection's secrets from the result.
+
+        Returns:
+            The result, the answer's headers and its URL.
+        """
         started = time.perf_counter()
         exchange = self._exchange(request, auth)
         try:
@@ -188,7 +220,7 @@ class Sender:
         except StopIteration as done:
             return _outcome(label, request, done.value, redactor, started)
         except (httpx.TransportError, _CrossOriginRedirect) as exc:
-            return _failure(label, request, exc, redactor, started, self._timeouts)
+            return Answer(_failure(label, request, exc, redactor, started, self._timeouts))
 
     async def send_async(
         self, label: str, request: httpx.Request, auth: httpx.Auth | None, redactor: Redactor
@@ -205,6 +237,25 @@ class Sender:
 
         Returns:
             The result, as `send` describes it.
+
+        Raises:
+            RuntimeError: The sender has no asynchronous transport (see `async_transport`).
+        """
+        return (await self.answer_async(label, request, auth, redactor)).result
+
+    async def answer_async(
+        self, label: str, request: httpx.Request, auth: httpx.Auth | None, redactor: Redactor
+    ) -> Answer:
+        """`answer` on the running event loop (see `send_async`).
+
+        Args:
+            label: Who is called, for messages.
+            request: The request, without credentials.
+            auth: The flow that adds credentials.
+            redactor: Hides the connection's secrets from the result.
+
+        Returns:
+            The result, the answer's headers and its URL.
 
         Raises:
             RuntimeError: The sender has no asynchronous transport (see `async_transport`).
@@ -230,7 +281,7 @@ class Sender:
         except StopIteration as done:
             return _outcome(label, request, done.value, redactor, started)
         except (httpx.TransportError, _CrossOriginRedirect) as exc:
-            return _failure(label, request, exc, redactor, started, self._timeouts)
+            return Answer(_failure(label, request, exc, redactor, started, self._timeouts))
 
     def _exchange(self, request: httpx.Request, auth: httpx.Auth | None) -> _Exchange:
         """What to send, and when to wait, for one action: retries around same-origin redirects.
@@ -320,12 +371,15 @@ def _signed(request: httpx.Request, auth: httpx.Auth | None) -> _Exchange:
 
 def _outcome(
     label: str, request: httpx.Request, response: httpx.Response, redactor: Redactor, started: float
-) -> ActionResult:
+) -> Answer:
     elapsed = time.perf_counter() - started
     logger.debug(
         "%s %s %s -> %s in %.0f ms", label, request.method, request.url.path, response.status_code, elapsed * 1000
     )
-    return _result(label, response, redactor, elapsed)
+    body = _parse_body(response)
+    if redactor and redactor.found_in_bytes(response.content):
+        body = redactor.data(body)
+    return Answer(_result(label, response, body, redactor, elapsed), response.headers, response.request.url, body)
 
 
 def _failure(
@@ -364,10 +418,7 @@ def _transport_reason(exc: Exception) -> str:
     return text.splitlines()[0][:200]
 
 
-def _result(label: str, response: httpx.Response, redactor: Redactor, elapsed: float) -> ActionResult:
-    body = _parse_body(response)
-    if redactor and redactor.found_in_bytes(response.content):
-        body = redactor.data(body)
+def _result(label: str, response: httpx.Response, body: Any, redactor: Redactor, elapsed: float) -> ActionResult:
     if response.is_success:
         return ActionResult(
             status=ResponseStatus.SUCCESS, data=body, status_code=response.status_code, run_time=elapsed

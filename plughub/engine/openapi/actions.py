@@ -13,9 +13,11 @@ from plughub.engine.openapi.inputs import (
     not_empty,
     parameter_problem,
     place,
+    schema_types,
 )
 from plughub.engine.openapi.model import Operation
 from plughub.engine.openapi.naming import unique, upper_snake
+from plughub.engine.openapi.pagination import CURSOR_PARAMETERS, detect_pagination
 from plughub.engine.openapi.refs import BrokenRef, unresolved
 from plughub.engine.openapi.schema import SchemaConverter
 from plughub.engine.openapi.security import AuthResult
@@ -36,6 +38,21 @@ _PUBLIC = (
     "Public: the document says this operation needs no credentials (the definition format has no per-action "
     "auth, so the connection's credentials are sent anyway)."
 )
+
+
+_ROOT_DESCRIPTION = "The whole request body."
+# Media types sent as `application/json` (the request builder's own Content-Type) need no header.
+_PLAIN_JSON = ("application/json", "*/*", "application/*", "text/json")
+
+
+def _content_type(media_type: str) -> str | None:
+    """The Content-Type an action must name for a JSON media type other than plain JSON (merge-patch+json)."""
+    bare = media_type.split(";")[0].strip().lower()
+    return None if bare in _PLAIN_JSON else media_type.strip()
+
+
+def _cursor_like(name: str, spec: dict[str, Any]) -> bool:
+    return (spec.get("alias") or name) in CURSOR_PARAMETERS
 
 
 def _empty_object(schema: Any) -> bool:
@@ -114,7 +131,7 @@ class ActionBuilder:
         inputs: dict[str, dict[str, Any]] = {}
         try:
             path = self._parameters(operation, inputs, notes)
-            encoding = self._body(operation, inputs, notes)
+            encoding, content_type = self._body(operation, inputs, notes)
         except BrokenRef as exc:
             raise Skip(unresolved(exc)) from None
         action: dict[str, Any] = {
@@ -130,6 +147,8 @@ class ActionBuilder:
             action["inputs"] = inputs
         if encoding and encoding != "json":
             action["body_encoding"] = encoding
+        if content_type:
+            action["headers"] = {"Content-Type": content_type}
         if operation.output is not None:
             try:
                 output = self.converter.convert(
@@ -140,7 +159,21 @@ class ActionBuilder:
                 output = {}
             if isinstance(output, dict) and output:
                 action["output"] = output
+        pagination = self._pagination(operation, inputs)
+        if pagination is not None:
+            action["pagination"] = pagination
         return action
+
+    def _pagination(self, operation: Operation, inputs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+        """Pagination where the document makes it plain (see `plughub.engine.openapi.pagination`)."""
+        linked = any(name.lower() == "link" for name in operation.response_headers)
+        if operation.output is None or not (linked or any(_cursor_like(n, s) for n, s in inputs.items())):
+            return None
+        try:  # deeper than the kept output: HubSpot's next cursor is at /paging/next/after
+            output = self.converter.convert(operation.output[0], operation.output[1], [], max_depth=5, max_nodes=600)
+        except BrokenRef:
+            return None
+        return detect_pagination(operation.method, inputs, output, operation.response_headers)
 
     def _parameters(self, operation: Operation, inputs: dict[str, dict[str, Any]], notes: list[str]) -> str:
         path = operation.path.replace("${", "{")  # a stray `$` before a path variable (Trello)
@@ -190,30 +223,38 @@ class ActionBuilder:
                 notes.append(f"path variable '{wire}' is not declared as a parameter; added as a string input")
         return _PATH_VARIABLE.sub(lambda m: f"${{inputs.{names[m.group(1)]}}}", path)
 
-    def _body(self, operation: Operation, inputs: dict[str, dict[str, Any]], notes: list[str]) -> str | None:
+    def _body(
+        self, operation: Operation, inputs: dict[str, dict[str, Any]], notes: list[str]
+    ) -> tuple[str | None, str | None]:
+        """Add the body's inputs; return the body encoding and the media type to name in Content-Type."""
         if not operation.bodies:
-            return None
+            return None, None
         media = ", ".join(b.media_type for b in operation.bodies)
 
-        def unsupported(reason: str) -> None:
+        def unsupported(reason: str) -> tuple[None, None]:
             if operation.body_required:
                 raise Skip(reason)
             notes.append(f"{reason}; the optional body is left out")
+            return None, None
 
         chosen = body_encoding(operation.bodies)
         if chosen is None:
             raise Skip(f"request body media type {media} is not supported (only JSON, form and multipart)")
         body, encoding = chosen
+        content_type = _content_type(body.media_type) if encoding == "json" else None
         schema = self.converter.convert(body.schema, body.pointer, notes, request=True)
-        properties, required, note = body_properties(schema)
+        try:
+            properties, required, note = body_properties(schema)
+        except Skip as exc:
+            # An array, a string, or alternatives that are not all objects: one input is the whole body.
+            return self._root(operation, inputs, schema, encoding, str(exc), unsupported), content_type
         if not properties:
             if not operation.body_required and _empty_object(schema):
-                return None  # nothing could be sent anyway
-            unsupported("the request body declares no properties (a free-form object)")
-            return None
+                return None, None  # nothing could be sent anyway
+            reason = "the request body declares no properties (a free-form object)"
+            return self._root(operation, inputs, schema, encoding, reason, unsupported), content_type
         if operation.method in ("GET", "HEAD"):
-            unsupported(f"a {operation.method} request with a body cannot be sent")
-            return None
+            return unsupported(f"a {operation.method} request with a body cannot be sent")
         if note:
             notes.append(note)
         for wire, prop in properties.items():
@@ -221,6 +262,33 @@ class ActionBuilder:
             if encoding == "form" and wire in required:
                 prop = not_empty(prop, strings=False, lists=True)  # an empty list is no field at all in a form
             inputs[name] = make_input(prop, location="body", required=wire in required, alias=alias)
+        return encoding, content_type
+
+    def _root(
+        self,
+        operation: Operation,
+        inputs: dict[str, dict[str, Any]],
+        schema: Any,
+        encoding: str,
+        reason: str,
+        unsupported: Any,
+    ) -> str | None:
+        """The whole body as one input (`root: true`), where the format can send it."""
+        if operation.method in ("GET", "HEAD"):
+            unsupported(f"a {operation.method} request with a body cannot be sent")
+            return None
+        types = schema_types(schema)
+        if encoding == "multipart" or (encoding == "form" and types != {"object"}):
+            unsupported(f"{reason}, and a {encoding} body is sent as named fields")
+            return None
+        name, _alias = place("body", "body", inputs)
+        spec = make_input(
+            schema if isinstance(schema, dict) else {},
+            location="body",
+            required=operation.body_required,
+            description="" if isinstance(schema, dict) and schema.get("description") else _ROOT_DESCRIPTION,
+        )
+        inputs[name] = {**spec, "root": True}
         return encoding
 
     def _description(self, operation: Operation) -> str:

@@ -107,6 +107,7 @@ class Operation:
         body_required: Whether the request body is required.
         security: The operation's own security requirements, or None to inherit the document's.
         output: The first 2xx JSON response schema and its pointer, if any.
+        response_headers: The headers the first 2xx response declares (`Link` tells pagination).
         servers: The operation's (else its path item's) own servers, which override the document's.
         problems: Reasons found while reading that make the operation unimportable.
         notes: What was left out while reading (a response schema whose `$ref` does not resolve).
@@ -125,6 +126,7 @@ class Operation:
     body_required: bool = False
     security: list[dict[str, Any]] | None = None
     output: tuple[Any, str] | None = None
+    response_headers: list[str] = field(default_factory=list)
     servers: list[Server] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

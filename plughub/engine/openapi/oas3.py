@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from plughub.engine.openapi.model import Document, MediaBody, Operation, Parameter, Scheme, Server
+from plughub.engine.openapi.pagination import response_headers
 from plughub.engine.openapi.paths import RawOperation, iter_operations, merged_parameters, text
 from plughub.engine.openapi.refs import BrokenRef, ExternalRef, Resolver, join, unresolved
 from plughub.exceptions import CatalogError
@@ -132,6 +133,7 @@ def _operation(raw: RawOperation, resolver: Resolver) -> Operation:
         operation.problems.append(unresolved(exc))
     try:
         operation.output = _output(op, raw.pointer, resolver)
+        operation.response_headers = response_headers(op, raw.pointer, resolver)
     except (ExternalRef, BrokenRef) as exc:
         operation.notes.append(f"the response schema is left out: {unresolved(exc)}")
     return operation

@@ -13,6 +13,7 @@ from typing import Any
 
 from plughub.engine.openapi.model import Document, MediaBody, Operation, Parameter, Scheme, Server
 from plughub.engine.openapi.oas3 import security_requirements
+from plughub.engine.openapi.pagination import response_headers
 from plughub.engine.openapi.paths import RawOperation, iter_operations, merged_parameters, text
 from plughub.engine.openapi.refs import BrokenRef, ExternalRef, Resolver, join, unresolved
 from plughub.exceptions import CatalogError
@@ -153,6 +154,7 @@ def _operation(raw: RawOperation, root: Mapping[str, Any], resolver: Resolver) -
     try:
         if not produces or any("json" in p for p in produces):
             operation.output = _output(op, raw.pointer, resolver)
+        operation.response_headers = response_headers(op, raw.pointer, resolver)
     except (ExternalRef, BrokenRef) as exc:
         operation.notes.append(f"the response schema is left out: {unresolved(exc)}")
     return operation

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from plughub.enums import ConnectionStatus, Function, FunctionType, ResponseStatus, Supplier
-from plughub.exceptions import ActionNotFound, ConnectionStateError, InvalidInput
+from plughub.exceptions import ActionNotFound, ConnectionStateError, InvalidInput, error_class
 from plughub.modules.model import Model, ModelResponse
 from plughub.modules.model.ranking import rank_actions, select_actions
 from plughub.modules.model.tools import parse_tool_call, tool_result
 from plughub.modules.model.utils import action_response, connect_response
-from plughub.schemas import ActionInfo, ConnectionInfo, DeleteResult
+from plughub.schemas import ActionInfo, ConnectionInfo, DeleteResult, ProxyResponse
 from plughub.tool_schemas import build_tools, restore_arguments
 
-__all__ = ["ConnectAction", "ConnectionTool"]
+__all__ = ["ConnectAction", "ConnectionTool", "ProxyResponse"]
+
+# The action_scope entry that lets `request` through (DESIGN.md §9).
+PROXY = "PROXY"
 
 
 class ConnectAction:
@@ -61,6 +65,11 @@ def _inputs_of(info: ActionInfo) -> dict[str, Any]:
         }
         for field in info.inputs
     }
+
+
+def _positive(name: str, limit: int | None) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise InvalidInput(f"{name} must be a positive whole number, not {limit!r}")
 
 
 class ConnectionTool(Model):
@@ -183,7 +192,13 @@ class ConnectionTool(Model):
         return inputs
 
     def run(
-        self, action: ConnectAction | str, inputs: dict[str, Any] | None = None, *, data: dict[str, Any] | None = None
+        self,
+        action: ConnectAction | str,
+        inputs: dict[str, Any] | None = None,
+        *,
+        data: dict[str, Any] | None = None,
+        paginate: bool = False,
+        max_pages: int = 10,
     ) -> ModelResponse:
         """Run an action against the service.
 
@@ -191,18 +206,116 @@ class ConnectionTool(Model):
             action: The action or its code.
             inputs: The action's inputs.
             data: Alias of `inputs` (aiXplain examples use it).
+            paginate: Read the action's pages (it must declare `pagination`): `data` is the list of
+                every item, `details["pages"]` how many pages were read, `details["truncated"]`
+                whether more remain after `max_pages`.
+            max_pages: The most pages a paginated run reads.
 
         Returns:
             SUCCESS with the service's answer in `data`; FAILED with `error_message`,
             `error_code` and the upstream status in `details` when the service refused or could
-            not be reached.
+            not be reached (a paginated run: the first page that failed).
 
         Raises:
             ActionNotFound: No such action, or outside `action_scope`.
-            ValueError: The inputs break the action's schema (nothing is sent).
+            ValueError: The inputs break the action's schema (nothing is sent), or `paginate` is
+                asked of an action that does not paginate.
         """
         payload = inputs if inputs is not None else data
-        return action_response(self.backend.run_action(self.id, self._code(action), payload or {}))
+        code = self._code(action)
+        if not paginate:
+            return action_response(self.backend.run_action(self.id, code, payload or {}))
+        _positive("max_pages", max_pages)
+        result = self.backend.run_action(self.id, code, payload or {}, paginate=True, max_pages=max_pages)
+        return action_response(result)
+
+    def iterate(
+        self,
+        action: ConnectAction | str,
+        inputs: dict[str, Any] | None = None,
+        max_items: int | None = None,
+        max_pages: int | None = None,
+    ) -> Iterator[Any]:
+        """Yield an action's items page after page, each page fetched when the items before it are used.
+
+        Args:
+            action: The action or its code (it must declare `pagination`).
+            inputs: The action's inputs.
+            max_items: Stop after this many items (no further page is fetched).
+            max_pages: Stop after this many pages.
+
+        Yields:
+            The items, in order.
+
+        Raises:
+            ActionNotFound: No such action, or outside `action_scope`.
+            ValueError: The inputs break the action's schema, the action does not paginate, or a
+                limit is not a positive integer.
+            ActionError: A page failed (its error: `UpstreamStatusError`, `UpstreamError`, ...), or a
+                next page's link pointed to another host (`UpstreamRedirect`); the items before it
+                were yielded.
+        """
+        _positive("max_items", max_items)
+        _positive("max_pages", max_pages)
+        code = self._code(action)
+        given = 0
+        pages = self.backend.iterate_action(self.id, code, inputs or {}, max_pages=max_pages)
+        try:
+            for result in pages:
+                if result.status is not ResponseStatus.SUCCESS:
+                    details = dict(result.details)
+                    raise error_class(result.error_code or "action_error")(result.error_message or "", details=details)
+                for item in result.data or []:
+                    if max_items is not None and given >= max_items:
+                        return
+                    given += 1
+                    yield item
+                if max_items is not None and given >= max_items:
+                    return
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ProxyResponse:
+        """Send any request to the connection's service with its credentials (the proxy).
+
+        For the endpoints no action covers: `path` is relative to the connection's base URL, and
+        the request gets the connection's credentials, the network guard, retries of idempotent
+        methods, same-origin redirects, masking of echoed secrets and the audit (action `PROXY`).
+
+        Args:
+            method: GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS.
+            path: Relative to the base URL (`/user/repos`), or an absolute URL on its origin.
+            params: Query parameters.
+            json: A JSON body.
+            data: A form body (a mapping) or a text one.
+            headers: More headers (not `Authorization`, the scheme's own, or hop-by-hop ones).
+
+        Returns:
+            The answer, whatever its status (`ok` is false for a non-2xx one).
+
+        Raises:
+            ValueError: The request is refused, nothing sent: another origin, dot segments, a
+                reserved header or query name, an MCP connection, or an `action_scope` without `PROXY`.
+            ActionError: The service could not be reached, redirected elsewhere, or the network guard refused it.
+        """
+        allowed = self._scope_codes()
+        if allowed is not None and PROXY not in allowed:
+            raise InvalidInput(
+                f'this connection\'s action_scope does not include {PROXY}: add "{PROXY}" to action_scope to send '
+                "requests outside its actions; nothing was sent"
+            )
+        return self.backend.proxy(self.id, method, path, params=params, json=json, data=data, headers=headers)
 
     def get_parameters(self) -> list[dict[str, Any]]:
         """Describe the actions in `action_scope` with their inputs (for agents).

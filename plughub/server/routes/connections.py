@@ -1,11 +1,12 @@
-"""`/v1/connections`: connect, list, get (secrets masked), status, reconnect, delete, runs."""
+"""`/v1/connections`: connect, list, get (secrets masked), status, reconnect, delete, runs, proxy."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
-from plughub.schemas import ConnectionInfo, ConnectRequest, ConnectResult, DeleteResult, Page
-from plughub.server.models import ReconnectBody, RunInfo, StatusInfo
+from plughub.engine.proxy.request import split_body
+from plughub.schemas import ConnectionInfo, ConnectRequest, ConnectResult, DeleteResult, Page, ProxyResponse
+from plughub.server.models import ProxyBody, ReconnectBody, RunInfo, StatusInfo
 from plughub.server.security import Team
 
 __all__ = ["router"]
@@ -77,3 +78,24 @@ def list_runs(request: Request, key: Team, connection_id: str, limit: int = Quer
         )
         for r in engine.audit.runs(connection_id, limit)
     ]
+
+
+@router.post("/{connection_id}/proxy")
+def proxy(request: Request, key: Team, connection_id: str, body: ProxyBody) -> ProxyResponse:
+    """Send any request under the connection's base URL with its credentials.
+
+    The answer comes back whatever its status (`ok` is false for a non-2xx one). Another origin, dot
+    segments, `Authorization` and the scheme's own header or query names are refused (422); a service
+    that does not answer is a 502 or 504.
+    """
+    json_body, data = split_body(body.body, body.headers)
+    return request.app.state.engine.proxy.request(  # type: ignore[no-any-return]
+        connection_id,
+        body.method,
+        body.path,
+        params=body.query,
+        json=json_body,
+        data=data,
+        headers=body.headers,
+        team=key.team_id,
+    )
