@@ -27,7 +27,7 @@ class Teams:
     # API keys
 
     def authenticate(self, key: str) -> ApiKeyRecord | None:
-        """Find the live key a request presents (never cached: a revoked key stops at once).
+        """Find the live key a request presents (read from the database: a revoked key stops at once).
 
         Args:
             key: The key from the request.
@@ -50,6 +50,9 @@ class Teams:
 
     def key_team(self, key: str) -> str | None:
         """The team of a live key: `authenticate` for the hot path (one column, no record).
+
+        The team is kept in memory until any process revokes a key (see
+        `plughub.engine.store.revocations`), so a revoked key stops at once here too.
 
         Args:
             key: The key from the request.

@@ -1,7 +1,7 @@
 """A short-lived cache of the rows every action run reads, so that the hot path skips the database.
 
 What it holds is what the database holds: connection rows and sealed credentials (never opened
-ones; API keys are never cached, so that a revoked key stops working at once). Every write
+ones; API keys are kept apart, by `revocations.LiveKeys`, until any process revokes one). Every write
 transaction of this process empties it, and an entry lives at most `ttl` seconds, which bounds how
 long another process's write (a deleted connection, a refreshed token) can go unseen here. A
 generation counter keeps a read that raced a write from putting the old row back after the write

@@ -13,7 +13,9 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from plughub.engine.store.records import aware, utcnow
+from plughub.engine.store.db import Database
 from plughub.engine.store.repository import Repository
+from plughub.engine.store.revocations import LiveKeys
 from plughub.engine.store.tables import api_keys, connect_sessions, teams
 
 __all__ = ["ApiKeyRecord", "ConnectSessionRecord", "TeamRecord", "TenancyRepository", "digest"]
@@ -79,7 +81,15 @@ def _key_record(row: Any) -> ApiKeyRecord:
 
 
 class TenancyRepository(Repository):
-    """Teams, their API keys and their hosted connect sessions."""
+    """Teams, their API keys and their hosted connect sessions.
+
+    Args:
+        db: The database.
+    """
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self._live = LiveKeys(db.revocations, db.cache.ttl)
 
     # Teams
 
@@ -163,7 +173,10 @@ class TenancyRepository(Repository):
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
-            return result.rowcount > 0
+            if result.rowcount > 0:
+                self.db.revocations.announce(db)  # to every process, when this commits
+        self._live.forget()
+        return result.rowcount > 0
 
     def authenticate(self, key: str) -> ApiKeyRecord | None:
         """Find the live key matching a presented key.
@@ -187,7 +200,12 @@ class TenancyRepository(Repository):
         Returns:
             The team's id, or None for an unknown or revoked key.
         """
-        row = self.db.first(_LIVE_KEY_TEAM, {"key_hash": digest(key)})  # never cached, as above
+        key_hash = digest(key)
+        # Kept while no process revokes a key (see LiveKeys): a revoked key stops at once.
+        return self._live.team(key_hash, lambda: self._read_key_team(key_hash))
+
+    def _read_key_team(self, key_hash: str) -> str | None:
+        row = self.db.first(_LIVE_KEY_TEAM, {"key_hash": key_hash})
         return str(row.team_id) if row is not None else None
 
     # Connect sessions

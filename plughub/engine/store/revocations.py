@@ -1,0 +1,234 @@
+"""How a process learns at once that any process revoked an API key, so that live keys can be kept in memory.
+
+`LiveKeys` keeps the team of each live key this process has checked, for at most the read cache's
+TTL, and only while the database's *revocation version* has not moved since the key was read.
+The version comes from the database itself, cheaply, on every check:
+
+- SQLite: `PRAGMA data_version` on a connection of its own. SQLite changes it whenever another
+  connection (of any process) commits, so a revocation, wherever it was made, is seen by the next
+  check; so are other writes (the audit), which only cost a key read again now and then.
+- PostgreSQL: a `LISTEN` on a connection of its own, in a background thread; revoking a key sends
+  a `NOTIFY` in the same transaction, which PostgreSQL delivers to every listening process when it
+  commits. While the listener is not connected (starting, or the database restarted), the version
+  is unknown and every check reads the database, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["CHANNEL", "LiveKeys", "PostgresRevocations", "Revocations", "SqliteRevocations", "revocations_for"]
+
+logger = logging.getLogger("plughub.engine")
+
+CHANNEL = "plughub_api_keys"
+"""The PostgreSQL notification channel a key revocation is announced on."""
+
+_WAKE_SECONDS = 0.2  # how often the listener looks whether it should stop
+_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0)  # waits between attempts to listen again (the last repeats)
+
+
+class Revocations:
+    """The revocation version of a database: a number that moves when any process revokes an API key.
+
+    This base class knows nothing (an in-memory database, or caching turned off): `version` is
+    None, so nothing is cached.
+    """
+
+    def version(self) -> int | None:
+        """The current version, or None when it cannot be known now (then nothing may be cached).
+
+        Returns:
+            The version.
+        """
+        return None
+
+    def announce(self, connection: Connection) -> None:
+        """Announce a revocation, inside the transaction that makes it (delivered when it commits).
+
+        Args:
+            connection: The revoking transaction.
+        """
+
+    def close(self) -> None:
+        """Release what watching needs (a connection, a thread)."""
+
+
+class SqliteRevocations(Revocations):
+    """`PRAGMA data_version` of a connection of its own: it moves when any other connection commits.
+
+    Args:
+        engine: The engine whose file database is watched (a connection is taken from its pool
+            and kept until `close`).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Any = None
+        self._cursor: Any = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return "SqliteRevocations()"
+
+    def version(self) -> int | None:  # noqa: D102
+        with self._lock:
+            if self._cursor is None:
+                self._connection = self._engine.raw_connection()
+                self._cursor = self._connection.cursor()
+            self._cursor.execute("PRAGMA data_version")
+            row = self._cursor.fetchone()
+        return int(row[0])
+
+    def close(self) -> None:  # noqa: D102
+        with self._lock:
+            if self._connection is not None:
+                self._cursor.close()
+                self._connection.close()
+            self._connection = self._cursor = None
+
+
+class PostgresRevocations(Revocations):
+    """A `LISTEN` on `CHANNEL`, in a daemon thread started on the first `version`.
+
+    Args:
+        engine: The engine of the database (the listening connection is taken from its pool and
+            detached from it).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._version = 0
+        self._listening = False
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"PostgresRevocations(listening={self._listening})"
+
+    def version(self) -> int | None:  # noqa: D102
+        if self._thread is None:
+            self._start()
+        return self._version if self._listening else None
+
+    def announce(self, connection: Connection) -> None:  # noqa: D102
+        connection.execute(text(f"NOTIFY {CHANNEL}"))
+
+    def close(self) -> None:  # noqa: D102
+        self._stopping.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(_WAKE_SECONDS * 5)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None and not self._stopping.is_set():
+                self._thread = threading.Thread(target=self._listen, name="plughub-revocations", daemon=True)
+                self._thread.start()
+
+    def _listen(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                self._listen_once()
+                failures = 0
+            except Exception as exc:  # the database went away: keys are read again until it is back
+                if failures == 0:
+                    logger.warning("API keys are checked in the database until it is back (%s)", type(exc).__name__)
+                failures += 1
+            self._stopping.wait(_RETRY_SECONDS[min(failures, len(_RETRY_SECONDS)) - 1] if failures else 0)
+
+    def _listen_once(self) -> None:
+        raw = self._engine.raw_connection()
+        connection = raw.driver_connection
+        raw.detach()  # it listens until it fails: closed then, never back in the pool
+        try:
+            connection.rollback()  # the pool's ping may have begun a transaction
+            connection.autocommit = True
+            connection.execute(f"LISTEN {CHANNEL}")
+            self._moved(listening=True)  # what was read before listening may be stale
+            while not self._stopping.is_set():
+                for _notification in connection.notifies(timeout=_WAKE_SECONDS):
+                    self._moved(listening=True)
+        finally:
+            self._moved(listening=False)
+            raw.close()
+
+    def _moved(self, *, listening: bool) -> None:
+        with self._lock:
+            self._version += 1
+            self._listening = listening
+
+
+def revocations_for(engine: Engine) -> Revocations:
+    """The revocation watch for a database.
+
+    Args:
+        engine: The engine to read keys with (for SQLite, the reader of `open_reader`).
+
+    Returns:
+        `SqliteRevocations` for a file database, `PostgresRevocations` for PostgreSQL, and the base
+        class (nothing cached) for an in-memory database.
+    """
+    if engine.dialect.name == "postgresql":
+        return PostgresRevocations(engine)
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        return SqliteRevocations(engine)
+    return Revocations()
+
+
+class LiveKeys:
+    """The team of each live API key recently checked, valid while the revocation version stands still.
+
+    Args:
+        revocations: The database's revocation watch.
+        ttl: Seconds an entry lives at most; 0 or less turns the cache off.
+        size: The most keys kept (past it, the cache starts again empty).
+    """
+
+    def __init__(self, revocations: Revocations, ttl: float, size: int = 1024) -> None:
+        self.revocations = revocations
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[str, tuple[str, int, float]] = {}
+
+    def __repr__(self) -> str:
+        return f"LiveKeys(ttl={self.ttl}, entries={len(self._entries)})"
+
+    def team(self, key_hash: str, load: Callable[[], str | None]) -> str | None:
+        """The team of a live key: remembered, or loaded (an unknown or revoked key is never kept).
+
+        Args:
+            key_hash: The key's digest.
+            load: Reads the team of the live key from the database (None: unknown or revoked).
+
+        Returns:
+            The team's id, or None.
+        """
+        if self.ttl <= 0:
+            return load()
+        version = self.revocations.version()  # before the read: a revocation during it moves it
+        if version is None:
+            return load()
+        now = time.monotonic()
+        entry = self._entries.get(key_hash)
+        if entry is not None and entry[1] == version and entry[2] > now:
+            return entry[0]
+        team = load()
+        if team is not None:
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[key_hash] = (team, version, now + self.ttl)
+        return team
+
+    def forget(self) -> None:
+        """Forget every key (this process revoked one)."""
+        self._entries.clear()
