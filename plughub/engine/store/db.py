@@ -27,7 +27,7 @@ T = TypeVar("T")
 _ON_LOOP: contextvars.ContextVar[bool] = contextvars.ContextVar("plughub_db_on_loop", default=False)
 
 
-class _NeedsDatabase(BaseException):  # noqa: N818 - not an error: `offload` catches it and uses a thread
+class _NeedsDatabase(BaseException):
     """Raised where a call tried on the event loop would reach a network database.
 
     A `BaseException`, so that no `except Exception` of the call on its way mistakes it for a failure.

@@ -148,7 +148,7 @@ class PostgresRevocations(Revocations):
 
     def _listen_once(self) -> None:
         raw = self._engine.raw_connection()
-        connection = raw.driver_connection
+        connection: Any = raw.driver_connection  # a psycopg Connection
         raw.detach()  # it listens until it fails: closed then, never back in the pool
         try:
             connection.rollback()  # the pool's ping may have begun a transaction

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from plughub.engine.store.records import aware, utcnow
 from plughub.engine.store.db import Database
+from plughub.engine.store.records import aware, utcnow
 from plughub.engine.store.repository import Repository
 from plughub.engine.store.revocations import LiveKeys
 from plughub.engine.store.tables import api_keys, connect_sessions, teams
