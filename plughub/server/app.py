@@ -20,7 +20,7 @@ from plughub.server.limits import BodyLimit
 from plughub.server.logs import configure_json_logs, write_through
 from plughub.server.request_ids import RequestIds
 from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions
-from plughub.server.run_route import openapi_routes, run_route
+from plughub.server.run_route import RunFirst, openapi_routes, run_route
 from plughub.server.security import require_key
 
 __all__ = ["ServerApp", "app_from_env", "create_app"]
@@ -42,19 +42,22 @@ class ServerApp:
 
     Outermost the body limit, so that an oversized (or too deeply nested) body is refused before
     anything reads it; then the request ids, the request log and the headers every answer carries,
-    so that answers from FastAPI's own error pages carry them too; then FastAPI.
+    so that answers from FastAPI's own error pages carry them too; then the run route (`RunFirst`:
+    the hot path skips FastAPI's layers); then FastAPI.
 
     Args:
         api: The FastAPI application.
         max_body_bytes: The largest request body accepted.
+        run: The run route, served ahead of FastAPI (it is registered in FastAPI too).
 
     Attributes:
         api: The FastAPI application (`api.state.engine` is the engine served).
     """
 
-    def __init__(self, api: FastAPI, max_body_bytes: int) -> None:
+    def __init__(self, api: FastAPI, max_body_bytes: int, run: Route | None = None) -> None:
         self.api = api
-        self._layers = BodyLimit(RequestIds(api), limit=max_body_bytes)
+        inner: Any = api if run is None else RunFirst(run, api)
+        self._layers = BodyLimit(RequestIds(inner), limit=max_body_bytes)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # noqa: D102
         await self._layers(scope, receive, send)
@@ -119,7 +122,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     run = run_route(served)
     api.router.routes.insert(0, run)
     _describe(api, run)
-    return ServerApp(api, settings.max_body_bytes)
+    return ServerApp(api, settings.max_body_bytes, run)
 
 
 def _describe(api: FastAPI, run: Route) -> None:
