@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -195,7 +196,7 @@ def _build(
         url = base.rstrip("/") + path if path.startswith("/") else base + path
     else:
         url = next_url
-    query: list[tuple[str, str | int | float | bool | None]] = []
+    query: list[tuple[str, str]] = []
     headers = integration_headers(spec, config, app, action.headers)
     body: dict[str, Any] = {}
     whole: tuple[Any] | None = None  # the root input's value, when it has one
@@ -236,7 +237,19 @@ def _build(
                 (k, (None, v if isinstance(v, (str, bytes)) else json.dumps(v))) for k, v in body.items()
             ]
     # httpx replaces a URL's query with `params`: a next page's URL keeps its own.
-    return httpx.Request(action.method, url, params=query if next_url is None else None, headers=headers, **kwargs)
+    target = _target(url, tuple(query) if next_url is None else None)
+    return httpx.Request(action.method, target, headers=headers, **kwargs)
+
+
+@lru_cache(maxsize=256)
+def _target(url: str, query: tuple[tuple[str, str], ...] | None) -> httpx.URL:
+    """The URL httpx makes of `url` and `params=query` (None: no params), remembered.
+
+    Parsing a URL is most of the cost of building a request, and a connection's runs mostly call
+    the same few URLs. `httpx.URL` is immutable, so the requests can share one. An invalid URL
+    raises (and is not remembered) as `httpx.Request` would.
+    """
+    return httpx.Request("GET", url, params=None if query is None else list(query)).url
 
 
 def _render_path(spec: IntegrationSpec, action: ActionSpec, values: Mapping[str, Any]) -> str:
