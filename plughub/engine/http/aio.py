@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import weakref
+from functools import lru_cache
 from typing import Any
 
 import aiohttp
@@ -159,7 +160,7 @@ class AsyncTransport:
         try:
             async with self._session().request(
                 request.method,
-                URL(str(url), encoded=True),  # exactly the URL built (and, for OAuth 1.0a, signed)
+                _yarl(str(url)),  # exactly the URL built (and, for OAuth 1.0a, signed)
                 headers=headers,
                 data=body or None,
                 allow_redirects=False,
@@ -196,6 +197,12 @@ class AsyncTransport:
                 running = None
             if running is not loop:
                 closing.result(timeout=5)
+
+
+@lru_cache(maxsize=256)
+def _yarl(url: str) -> URL:
+    """The URL aiohttp sends for a URL as httpx wrote it, taken as encoded; remembered (yarl URLs are immutable)."""
+    return URL(url, encoded=True)
 
 
 def _translate(exc: Exception, request: httpx.Request) -> Exception:

@@ -291,7 +291,8 @@ class Sender:
         and `send_async` drive it, so the rules live here once.
         """
         # A request built outside the client does not get the client's default headers.
-        request.headers.setdefault("User-Agent", USER_AGENT)
+        if "user-agent" not in request.headers:
+            request.headers["User-Agent"] = USER_AGENT
         idempotent = request.method in _IDEMPOTENT
         attempts = self.retry.attempts if idempotent else 1
         for attempt in range(attempts):
