@@ -49,7 +49,7 @@ class AuditLog:
         self.dropped = 0
         self.max_pending = max_pending
         # Unbounded: `record` bounds what is not yet written (queued or in hand) by `max_pending`.
-        self._queue: queue.Queue[RunRecord | None] = queue.Queue()
+        self._queue: queue.SimpleQueue[RunRecord | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         # Counters behind `flush`: runs accepted, runs settled (written or given up), failed writes.
