@@ -94,6 +94,17 @@ class IntegrationService:
         start = page_number * page_size
         return page_of(found[start : start + page_size], len(found), page_number, page_size)
 
+    def categories(self, *, team: str = LOCAL_TEAM) -> dict[str, int]:
+        """Every category a team sees, with how many integrations are in it (sorted by name).
+
+        Args:
+            team: The team asking.
+
+        Returns:
+            Counts by category.
+        """
+        return self._catalog.categories(team)
+
     def get(self, id_or_name: str, *, team: str = LOCAL_TEAM) -> IntegrationInfo:
         """Find an integration by id or display name.
 

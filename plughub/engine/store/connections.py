@@ -100,6 +100,7 @@ class ConnectionRepository(Repository):
         end_user_id: str | None = None,
         offset: int = 0,
         limit: int = 20,
+        status: str | None = None,
     ) -> tuple[builtins.list[ConnectionRecord], int]:
         """List a team's connections, newest first.
 
@@ -110,6 +111,7 @@ class ConnectionRepository(Repository):
             end_user_id: Only this end user's connections.
             offset: Rows to skip.
             limit: Rows to return.
+            status: Only connections in this status.
 
         Returns:
             The page of records and the total number that match.
@@ -128,6 +130,8 @@ class ConnectionRepository(Repository):
             conditions.append(connections.c.integration_id == integration_id)
         if end_user_id:
             conditions.append(connections.c.end_user_id == end_user_id)
+        if status:
+            conditions.append(connections.c.status == status)
         where = and_(*conditions)
         with self.db.connect() as db:
             total = db.execute(select(func.count()).select_from(connections).where(where)).scalar_one()
