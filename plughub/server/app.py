@@ -15,11 +15,12 @@ from starlette.routing import Route
 
 from plughub.config import Settings
 from plughub.engine import Engine
+from plughub.server import console
 from plughub.server.errors import error_response, install_error_handlers
 from plughub.server.limits import BodyLimit
 from plughub.server.logs import configure_json_logs, write_through
 from plughub.server.request_ids import RequestIds
-from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions
+from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions, team
 from plughub.server.run_route import openapi_routes, run_route
 from plughub.server.security import require_key
 
@@ -107,8 +108,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     api.state.engine = served
     api.state.settings = settings
     install_error_handlers(api)
-    for module in (actions, health, integrations, connections, oauth, sessions, pages):
+    for module in (actions, health, integrations, connections, oauth, sessions, pages, team):
         api.include_router(module.router)
+    api.include_router(console.router)  # the operator's console at /console
     if settings.aixplain_compat:
         # Imported here: a server with the compatibility switched off never loads it.
         from plughub.server.aixplain import mount_aixplain

@@ -17,6 +17,7 @@ __all__ = [
     "OAuthAppBody",
     "OAuthCompleteBody",
     "ProxyBody",
+    "RedirectUrls",
     "ReconnectBody",
     "RunBody",
     "RunInfo",
@@ -117,6 +118,13 @@ class ConnectSessionRequest(_Body):
     schemes: list[AuthenticationSchema] | None = None
     end_user_id: str | None = None
     name: str | None = None
+    redirect_url: str | None = Field(default=None, min_length=1)
+
+
+class RedirectUrls(_Body):
+    """Where a team's connect pages may send end users back to (a session's `redirect_url`)."""
+
+    redirect_urls: list[str]
 
 
 class ConnectSessionCreated(BaseModel):
