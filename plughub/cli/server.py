@@ -175,6 +175,26 @@ def list_teams(database_url: str | None) -> None:
     table("Teams", ["id", "name", "created"], rows)
 
 
+@teams.command("set-redirect-urls")
+@click.argument("team")
+@click.argument("urls", nargs=-1)
+@click.option("--clear", is_flag=True, help="Allow none (connect sessions then take no redirect_url).")
+@click.option("--database-url", default=None, help=_DB_HELP)
+def set_redirect_urls(team: str, urls: tuple[str, ...], clear: bool, database_url: str | None) -> None:
+    """Set where a team's connect pages may send end users back to (a session's redirect_url).
+
+    Each URL is absolute http(s) without query or fragment; a session's redirect_url must have the
+    scheme, host, port and path of one of them (its query is free).
+    """
+    if not urls and not clear:
+        raise click.UsageError("give one or more URLs, or --clear")
+    if urls and clear:
+        raise click.UsageError("give URLs or --clear, not both")
+    with _teams(database_url) as tenancy:
+        kept = tenancy.set_redirect_urls(_team(tenancy, team).id, list(urls))
+    click.echo("Allowed redirect URLs: " + (", ".join(kept) if kept else "none"))
+
+
 @click.group("api-keys")
 def api_keys() -> None:
     """API keys of a team (shown once, stored hashed)."""
