@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -142,7 +142,7 @@ class ConsoleRoute(APIRoute):
     errors are pages with their status and message (another team's id is a 404, as in the API).
     """
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:  # noqa: D102
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:  # noqa: D102
         handler = super().get_route_handler()
 
         async def answer(request: Request) -> Response:
