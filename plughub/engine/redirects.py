@@ -10,9 +10,13 @@ from plughub.exceptions import InvalidInput
 __all__ = ["allowed_redirect", "check_redirect_urls", "with_outcome"]
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def _parts(url: str) -> tuple[str, str, int | None, str]:
     split = urlsplit(url)
-    return split.scheme.lower(), (split.hostname or "").lower(), split.port, split.path or "/"
+    scheme = split.scheme.lower()
+    return scheme, (split.hostname or "").lower(), split.port or _DEFAULT_PORTS.get(scheme), split.path or "/"
 
 
 def check_redirect_urls(urls: Iterable[str]) -> list[str]:
@@ -39,7 +43,9 @@ def check_redirect_urls(urls: Iterable[str]) -> list[str]:
         if split.username or split.password:
             raise InvalidInput(f"redirect URL {url!r} must not hold a user name or password")
         if split.query or split.fragment:
-            raise InvalidInput(f"redirect URL {url!r} must have no query or fragment; a session's redirect_url may add a query")
+            raise InvalidInput(
+                f"redirect URL {url!r} must have no query or fragment; a session's redirect_url may add a query"
+            )
         try:
             split.port  # noqa: B018 - a bad port raises here
         except ValueError:

@@ -78,4 +78,3 @@ def connect_page(
         values=values or {},
         labels=_LABELS,
     )
-

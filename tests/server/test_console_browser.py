@@ -64,7 +64,9 @@ OPENAPI = json.dumps(
         "info": {"title": "Pet Store", "version": "1"},
         "servers": [{"url": "https://pets.example.com"}],
         "paths": {
-            "/pets": {"get": {"operationId": "listPets", "summary": "List pets", "responses": {"200": {"description": "ok"}}}}
+            "/pets": {
+                "get": {"operationId": "listPets", "summary": "List pets", "responses": {"200": {"description": "ok"}}}
+            }
         },
     }
 )

@@ -331,22 +331,38 @@ def test_bad_input_is_a_page_never_a_500(console: Console) -> None:
             (client.get("/console/integrations?page=-1"), 422, "page"),
             (client.get("/console/integrations/no-such-thing"), 404, "No integration"),
             (client.post("/console/keys", data={"csrf_token": token, "name": " "}), 422, "give the key a name"),
-            (client.post("/console/integrations", data={"csrf_token": token, "text": "a: [unclosed"}), 422, "not valid YAML"),
-            (client.post("/console/integrations", data={"csrf_token": token, "text": "- a list"}), 422, "a YAML mapping"),
+            (
+                client.post("/console/integrations", data={"csrf_token": token, "text": "a: [unclosed"}),
+                422,
+                "not valid YAML",
+            ),
+            (
+                client.post("/console/integrations", data={"csrf_token": token, "text": "- a list"}),
+                422,
+                "a YAML mapping",
+            ),
             (client.post("/console/integrations", data={"csrf_token": token, "text": "id: x"}), 422, ""),
             (client.post("/console/integrations/import", data={"csrf_token": token, "text": ""}), 422, "choose"),
             (
-                client.post("/console/connect-links", data={"csrf_token": token, "integration_id": "sandbox", "redirect_url": "https://evil.example/"}),
+                client.post(
+                    "/console/connect-links",
+                    data={"csrf_token": token, "integration_id": "sandbox", "redirect_url": "https://evil.example/"},
+                ),
                 422,
                 "not on the team",
             ),
             (
-                client.post("/console/connect-links/redirect-urls", data={"csrf_token": token, "urls": "javascript:alert(1)"}),
+                client.post(
+                    "/console/connect-links/redirect-urls", data={"csrf_token": token, "urls": "javascript:alert(1)"}
+                ),
                 422,
                 "absolute http",
             ),
             (
-                client.post("/console/oauth-apps", data={"csrf_token": token, "integration_id": "hacker-news", "client_id": "a", "client_secret": "b"}),
+                client.post(
+                    "/console/oauth-apps",
+                    data={"csrf_token": token, "integration_id": "hacker-news", "client_id": "a", "client_secret": "b"},
+                ),
                 422,
                 "no OAuth scheme",
             ),

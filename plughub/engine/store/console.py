@@ -70,6 +70,4 @@ class ConsoleSessionRepository(Repository):
     def delete_expired(self) -> int:
         """Delete every expired session; the number deleted."""
         with self.db.transaction() as db:
-            return int(
-                db.execute(delete(console_sessions).where(console_sessions.c.expires_at <= utcnow())).rowcount
-            )
+            return int(db.execute(delete(console_sessions).where(console_sessions.c.expires_at <= utcnow())).rowcount)

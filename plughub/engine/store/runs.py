@@ -131,5 +131,12 @@ class RunRepository(Repository):
 
 def _run(r: Any) -> RunRecord:
     return RunRecord(
-        r.team_id, r.connection_id, r.action, r.status, r.upstream_status, r.error_code, r.duration_ms, aware(r.created_at)
+        r.team_id,
+        r.connection_id,
+        r.action,
+        r.status,
+        r.upstream_status,
+        r.error_code,
+        r.duration_ms,
+        aware(r.created_at),
     )

@@ -101,7 +101,9 @@ def confirm_delete(request: Request, session: Operator, connection_id: str) -> R
 
 
 @router.post("/{connection_id}/delete")
-def delete(request: Request, session: Operator, connection_id: str, csrf_token: Annotated[str, Form()] = "") -> Response:
+def delete(
+    request: Request, session: Operator, connection_id: str, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
     """Delete the connection (revoking its OAuth tokens at the provider first)."""
     check_csrf(session.csrf_token, csrf_token)
     request.app.state.engine.connections.delete(connection_id, team=session.team_id)

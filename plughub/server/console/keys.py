@@ -23,7 +23,9 @@ def keys(request: Request, session: Operator, revoked: str = "") -> Response:
 
 
 @router.post("")
-def create(request: Request, session: Operator, csrf_token: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "") -> Response:
+def create(
+    request: Request, session: Operator, csrf_token: Annotated[str, Form()] = "", name: Annotated[str, Form()] = ""
+) -> Response:
     """Create a key and show it, once."""
     check_csrf(session.csrf_token, csrf_token)
     if not name.strip():

@@ -100,7 +100,9 @@ def check_csrf(expected: str, sent: str) -> None:
         raise CsrfRefused()
 
 
-def page(request: Request, session: ConsoleSessionRecord, name: str, status_code: int = 200, **context: Any) -> Response:
+def page(
+    request: Request, session: ConsoleSessionRecord, name: str, status_code: int = 200, **context: Any
+) -> Response:
     """Render a console page for the signed-in operator (the layout's team name, nav and CSRF token).
 
     Args:
@@ -125,13 +127,14 @@ def page(request: Request, session: ConsoleSessionRecord, name: str, status_code
 
 
 def _error_page(request: Request, status: int, message: str) -> Response:
-    session = None
     try:
         session = _operator(request)
     except SignInRequired:
-        pass
+        session = None
     if session is None:
-        return render_page("console/error.html", status, team_name=None, csrf="", path="", status=status, message=message)
+        return render_page(
+            "console/error.html", status, team_name=None, csrf="", path="", status=status, message=message
+        )
     return page(request, session, "error.html", status, status=status, message=message)
 
 
