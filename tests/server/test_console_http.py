@@ -371,9 +371,10 @@ def test_bad_input_is_a_page_never_a_500(console: Console) -> None:
             assert answer.status_code == status, (answer.url, answer.status_code, answer.text[-400:])
             assert answer.headers["content-type"].startswith("text/html")
             assert words in answer.text.replace("&#39;", "'"), (answer.url, answer.text[-400:])
-    assert console.engine.integrations.list("x", team=console.team_id).results == [] or all(
-        i.source != "user" for i in console.engine.integrations.list(None, 0, 1000, team=console.team_id).results
-    )
+    listed = console.engine.integrations.list(None, 0, 1000, team=console.team_id).results
+    assert [i.id for i in listed if i.source == "user"] == []  # nothing half-registered
+    assert console.engine.oauth_apps.list(team=console.team_id) == []
+    assert console.engine.teams.redirect_urls(console.team_id) == []
     assert len(console.engine.teams.list_api_keys(console.team_id)) == 1
 
 
@@ -409,3 +410,22 @@ def test_connections_filter_and_runs_filter_and_paginate(console: Console) -> No
         detail = client.get(f"/console/connections/{first}").text
         assert "alice" in detail and CANARY_API_KEY not in detail and "SANDBOX_WHOAMI" in detail
         assert "never" not in detail.split("Last used")[1][:80]
+
+
+def test_reconnect_sends_the_operator_to_the_providers_consent(console: Console) -> None:
+    console.engine.oauth_apps.set("sandbox", "console-client", "console-secret-1234", team=console.team_id)
+    pending = console.engine.connections.create(
+        ConnectRequest(integration_id="sandbox", scheme="OAUTH2", data={"port": 9}), team=console.team_id
+    )
+    static = console.connect()
+    with console.signed_in() as client:
+        page = client.get(f"/console/connections/{pending.id}")
+        assert 'id="reconnect"' in page.text
+        assert 'id="reconnect"' not in client.get(f"/console/connections/{static}").text
+        answer = client.post(f"/console/connections/{pending.id}/reconnect", data={"csrf_token": csrf_of(page.text)})
+        assert answer.status_code == 303
+        consent = httpx.URL(answer.headers["location"])
+        assert consent.path.endswith("/authorize") and consent.params["client_id"] == "console-client"
+        assert "console-secret-1234" not in str(consent)
+        refused = client.post(f"/console/connections/{static}/reconnect", data={"csrf_token": csrf_of(page.text)})
+        assert refused.status_code == 422
