@@ -76,6 +76,7 @@ class SubscriptionSecrets:
     webhook_secret: str | None
     secret: str
     config: dict[str, Any]
+    provider_id: Any = None
 
     def __repr__(self) -> str:
         return "SubscriptionSecrets(***)"
@@ -83,7 +84,13 @@ class SubscriptionSecrets:
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> SubscriptionSecrets:
         """Build from the opened record."""
-        return cls(data["token"], data.get("webhook_secret"), data["secret"], dict(data.get("config") or {}))
+        return cls(
+            data["token"],
+            data.get("webhook_secret"),
+            data["secret"],
+            dict(data.get("config") or {}),
+            data.get("provider_id"),
+        )
 
 
 def webhook_url(settings: Settings, token: str) -> str:
@@ -198,14 +205,14 @@ class Subscriptions:
         webhook_secret = new_webhook_secret() if isinstance(trigger, WebhookTriggerSpec) else None
         url = webhook_url(self._settings, token)
         hidden = {k for k, v in trigger.config.items() if v.secret}
-        provider_id = None
+        provider_id: Any = None  # as the provider gave it (a number stays a number for unsubscribe)
         if isinstance(trigger, WebhookTriggerSpec) and trigger.subscribe is not None:
             values = self._values(record, config, subscription_id, url, webhook_secret, None)
             inputs = fill(trigger.subscribe.inputs, values)
             answer = self._run(record, trigger.subscribe.action, inputs, f"subscribe {code}")
             if trigger.subscribe.provider_id:
                 found = resolve(answer, trigger.subscribe.provider_id)
-                provider_id = None if found is MISSING or found is None else str(found)
+                provider_id = None if found is MISSING or found is None else found
             if trigger.subscribe.webhook_secret:
                 chosen = resolve(answer, trigger.subscribe.webhook_secret)
                 if chosen is MISSING or not chosen:
@@ -228,7 +235,7 @@ class Subscriptions:
             token_hash=digest(token),
             created_at=now,
             updated_at=now,
-            provider_id=provider_id,
+            provider_id=None if provider_id is None else str(provider_id),
             target_url=target,
             next_poll_at=now if poll else None,
         )
@@ -238,6 +245,7 @@ class Subscriptions:
             "webhook_secret": webhook_secret,
             "secret": delivery_secret,
             "config": {k: v for k, v in config.items() if k in hidden},
+            "provider_id": provider_id,
         }
         record_id = subscription_record_id(subscription_id)
         try:
@@ -473,7 +481,7 @@ class Subscriptions:
                 config,
                 found.id,
                 webhook_url(self._settings, opened.token),
-                found.provider_id,
+                opened.provider_id if opened.provider_id is not None else found.provider_id,
                 raising=True,
             )
         except Exception as exc:  # noqa: BLE001 - reported, and the subscription is deleted regardless
@@ -488,7 +496,7 @@ class Subscriptions:
         config: Mapping[str, Any],
         subscription_id: str,
         url: str,
-        provider_id: str | None,
+        provider_id: Any,
         *,
         raising: bool = False,
     ) -> None:
@@ -509,7 +517,7 @@ class Subscriptions:
         subscription_id: str,
         url: str,
         webhook_secret: str | None,
-        provider_id: str | None,
+        provider_id: Any,
     ) -> dict[str, dict[str, Any]]:
         app: dict[str, Any] = {}
         client_id = self._oauth_apps.signing_values(record.integration_id, record.team_id).get("client_id")
