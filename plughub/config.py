@@ -71,9 +71,7 @@ def _delays(env: Mapping[str, str], name: str) -> tuple[float, ...]:
     if not delays or any(d < 0 for d in delays):
         from plughub.exceptions import ConfigurationError
 
-        raise ConfigurationError(
-            f"{name} must be seconds separated by commas (e.g. 5,30,120), not {raw!r}."
-        ) from None
+        raise ConfigurationError(f"{name} must be seconds separated by commas (e.g. 5,30,120), not {raw!r}.") from None
     return delays
 
 

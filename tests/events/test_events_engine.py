@@ -78,7 +78,9 @@ def test_github_issue_opened_subscribed_received_and_delivered(worker: Engine, t
         sub = engine.events.subscriptions.subscribe(
             conn,
             SubscribeRequest(
-                trigger="GITHUB_ISSUE_OPENED", config={"owner": "octo", "repo": "hello"}, target_url=f"{target.url}/hook"
+                trigger="GITHUB_ISSUE_OPENED",
+                config={"owner": "octo", "repo": "hello"},
+                target_url=f"{target.url}/hook",
             ),
         )
         assert sub.webhook_secret and sub.secret and sub.secret.startswith("whsec_")
@@ -177,14 +179,19 @@ def test_slack_challenge_answered_nothing_stored(engine: Engine, monkeypatch: py
         )
         assert sub.webhook_url is not None
         challenge = double.build(
-            "url_verification", {"challenge": "3eZbrw1aBm2rZgRNFdxV"}, url=sub.webhook_url, secret="slack-signing-secret"
+            "url_verification",
+            {"challenge": "3eZbrw1aBm2rZgRNFdxV"},
+            url=sub.webhook_url,
+            secret="slack-signing-secret",
         )
         answer = post(engine, sub.webhook_url, challenge.body, challenge.headers)
         assert (answer.status, answer.body, answer.content_type) == (200, "3eZbrw1aBm2rZgRNFdxV", "text/plain")
         message = {"channel": "C0123", "user": "U1", "text": "hello", "ts": "1.2"}
         delivered = double.build("message", message, url=sub.webhook_url, secret="slack-signing-secret")
         assert post(engine, sub.webhook_url, delivered.body, delivered.headers).body["received"] is True
-        elsewhere = double.build("message", {**message, "channel": "C999"}, url=sub.webhook_url, secret="slack-signing-secret")
+        elsewhere = double.build(
+            "message", {**message, "channel": "C999"}, url=sub.webhook_url, secret="slack-signing-secret"
+        )
         assert post(engine, sub.webhook_url, elsewhere.body, elsewhere.headers).body["received"] is False
         (event,) = engine.events.subscriptions.events(sub.id)
         assert event.type == "message" and event.data["event"]["text"] == "hello"
@@ -202,7 +209,9 @@ def test_subscribe_bad_input_stores_nothing(engine: Engine) -> None:
         with pytest.raises(MissingInputs, match="repo"):
             subs.subscribe(conn, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o"}))
         with pytest.raises(UnknownInputs, match="colour"):
-            subs.subscribe(conn, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o", "repo": "r", "colour": 1}))
+            subs.subscribe(
+                conn, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o", "repo": "r", "colour": 1})
+            )
         with pytest.raises(InvalidInput, match="target_url"):
             subs.subscribe(
                 conn, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o", "repo": "r"}, target_url="ftp://x")

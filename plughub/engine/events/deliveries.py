@@ -111,7 +111,12 @@ class Deliverer:
         found = self._store.subscriptions.get(event.subscription_id)
         if found is None or not found.target_url:
             self._store.events.finish(
-                event_id, status=FAILED, attempts=delivery.attempts, next_at=None, error="no target", upstream_status=None
+                event_id,
+                status=FAILED,
+                attempts=delivery.attempts,
+                next_at=None,
+                error="no target",
+                upstream_status=None,
             )
             return FAILED
         connection = self._store.connections.get(found.connection_id)

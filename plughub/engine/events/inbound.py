@@ -31,7 +31,7 @@ from plughub.engine.store import Store, digest
 from plughub.engine.store.events import NewEvent
 from plughub.engine.store.subscriptions import SubscriptionRecord, subscription_record_id
 
-__all__ = ["InboundAnswer", "Inbound", "new_event_id"]
+__all__ = ["Inbound", "InboundAnswer", "new_event_id"]
 
 logger = logging.getLogger("plughub.events")
 

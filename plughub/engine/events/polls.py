@@ -94,7 +94,7 @@ class Polls:
             if not isinstance(trigger, PollTriggerSpec):
                 raise PlughubError(f"{found.trigger} is no longer a poll trigger of {found.integration_id}")
             identities, items = self._read(found, trigger)
-        except Exception as exc:  # noqa: BLE001 - any failure backs off and shows on the subscription
+        except Exception as exc:
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             failures = found.poll_failures + 1
             interval = self._interval(found, None)
@@ -113,7 +113,7 @@ class Polls:
         first = "seen" not in state
         seen = list(state.get("seen") or [])
         known = set(seen)
-        new = [(ident, item) for ident, item in zip(identities, items) if ident not in known]
+        new = [(ident, item) for ident, item in zip(identities, items, strict=True) if ident not in known]
         stored: list[str] = []
         if not first and new:
             events = [NewEvent(new_event_id(), found.trigger, item, ident) for ident, item in reversed(new)]

@@ -15,6 +15,7 @@ and `plughub.recover` (every few seconds: the jobs of workers whose heartbeat st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from typing import Any
@@ -118,16 +119,15 @@ class ProcrastinateJobs:
         if self._schema_ready:
             return
         import psycopg
-        import procrastinate
+        from procrastinate.schema import SchemaManager
 
-        with psycopg.connect(self._dsn, autocommit=True) as conn:
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {JOBS_SCHEMA}")
-                exists = conn.execute("SELECT to_regclass(%s)", (f"{JOBS_SCHEMA}.procrastinate_jobs",)).fetchone()
-                if exists is None or exists[0] is None:
-                    conn.execute(f"SET LOCAL search_path TO {JOBS_SCHEMA}")
-                    conn.execute(procrastinate.SchemaManager.get_schema())  # type: ignore[arg-type]
+        with psycopg.connect(self._dsn, autocommit=True) as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {JOBS_SCHEMA}")
+            exists = conn.execute("SELECT to_regclass(%s)", (f"{JOBS_SCHEMA}.procrastinate_jobs",)).fetchone()
+            if exists is None or exists[0] is None:
+                conn.execute(f"SET LOCAL search_path TO {JOBS_SCHEMA}")
+                conn.execute(SchemaManager.get_schema())
         self._schema_ready = True
 
     def defer(self, task: str, *, delay: float = 0, **arguments: Any) -> None:
@@ -147,10 +147,8 @@ class ProcrastinateJobs:
         options: dict[str, Any] = {"queueing_lock": f"{task}:{key}"}
         if delay > 0:
             options["schedule_in"] = {"seconds": delay}
-        try:
+        with contextlib.suppress(exceptions.AlreadyEnqueued):  # one is queued already: enough
             deferrer.configure_task(f"plughub.{task}", **options).defer(**arguments)
-        except exceptions.AlreadyEnqueued:
-            pass
 
     def _deferring_app(self) -> Any:
         if self._deferrer is None:
@@ -198,7 +196,7 @@ class ProcrastinateJobs:
             loop.run_until_complete(main())
         except asyncio.CancelledError:
             pass
-        except Exception:  # noqa: BLE001 - logged; the process goes on serving
+        except Exception:
             logger.exception("the job worker stopped")
         finally:
             ready.set()
@@ -208,10 +206,8 @@ class ProcrastinateJobs:
         """Stop the worker (the jobs under way finish first) and close the deferring pool."""
         thread, loop, worker = self._thread, self._loop, self._worker
         if thread is not None and loop is not None and worker is not None and not loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(worker.cancel)
-            except RuntimeError:
-                pass
         if thread is not None:
             thread.join(60)
         self._thread = None

@@ -15,7 +15,7 @@ from plughub.engine.connections.service import ConnectionService
 from plughub.engine.credentials import Credentials
 from plughub.engine.events.deliveries import Deliverer
 from plughub.engine.events.inbound import Inbound, InboundAnswer
-from plughub.engine.events.jobs import InProcessJobs, Jobs
+from plughub.engine.events.jobs import InProcessJobs, Jobs, TaskFunctions
 from plughub.engine.events.polls import Polls
 from plughub.engine.events.subscriptions import Subscriptions, event_info
 from plughub.engine.oauth.apps import OAuthApps
@@ -81,7 +81,7 @@ class Events:
         self.deliverer = Deliverer(
             store=store, credentials=credentials, delays=settings.delivery_retry_delays, transport=transport
         )
-        tasks = {"deliver": self._deliver, "poll": self._poll, "scan": self.scan}
+        tasks: TaskFunctions = {"deliver": self._deliver, "poll": self._poll, "scan": self.scan}
         self.jobs: Jobs
         if store.db.dialect == "postgresql":
             from plughub.engine.events.queue import ProcrastinateJobs, libpq_dsn
@@ -183,7 +183,7 @@ class Events:
         for event_id in event_ids:
             try:
                 self.jobs.defer("deliver", event_id=event_id)
-            except Exception:  # noqa: BLE001 - stored and pending: the next scan defers it
+            except Exception:
                 logger.warning("could not defer the delivery of %s; the scan will", event_id, exc_info=True)
 
     def _deliver(self, event_id: str) -> None:

@@ -467,7 +467,7 @@ class Subscriptions:
             record = self._connections.record(found.connection_id, None)
             spec = self._catalog.spec(record.integration_id, record.team_id)
             trigger = spec.triggers.get(found.trigger)
-        except Exception as exc:  # noqa: BLE001 - the definition may be gone: delete locally anyway
+        except Exception as exc:
             return False, str(exc)
         if not isinstance(trigger, WebhookTriggerSpec) or trigger.unsubscribe is None or found.provider_id is None:
             return False, None
@@ -484,7 +484,7 @@ class Subscriptions:
                 opened.provider_id if opened.provider_id is not None else found.provider_id,
                 raising=True,
             )
-        except Exception as exc:  # noqa: BLE001 - reported, and the subscription is deleted regardless
+        except Exception as exc:
             return False, getattr(exc, "message", None) or str(exc)
         return True, None
 
@@ -504,7 +504,9 @@ class Subscriptions:
             return
         values = self._values(record, config, subscription_id, url, None, provider_id)
         try:
-            self._run(record, trigger.unsubscribe.action, fill(trigger.unsubscribe.inputs, values), f"unsubscribe {code}")
+            self._run(
+                record, trigger.unsubscribe.action, fill(trigger.unsubscribe.inputs, values), f"unsubscribe {code}"
+            )
         except Exception:
             if raising:
                 raise

@@ -71,8 +71,9 @@ def check_config(code: str, trigger: TriggerSpec, config: Mapping[str, Any]) -> 
         )
     missing = [name for name, spec in trigger.config.items() if spec.is_required and config.get(name) is None]
     if missing:
+        wanted = ", ".join(repr(m) + ": ..." for m in missing)
         raise MissingInputs(
-            f"{code} needs config {', '.join(missing)}: pass config={{{', '.join(repr(m) + ': ...' for m in missing)}}}",
+            f"{code} needs config {', '.join(missing)}: pass config={{{wanted}}}",
             details={"missing": missing},
         )
     from jsonschema import Draft202012Validator

@@ -49,7 +49,13 @@ class EventRecord:
     def from_row(cls, row: Row[Any]) -> EventRecord:
         """Build a record from an `events` row."""
         return cls(
-            row.seq, row.id, row.subscription_id, row.type, json.loads(row.data), row.delivery_id, aware(row.received_at)
+            row.seq,
+            row.id,
+            row.subscription_id,
+            row.type,
+            json.loads(row.data),
+            row.delivery_id,
+            aware(row.received_at),
         )
 
 
@@ -86,8 +92,9 @@ class DeliveryRecord:
 def _insert_ignoring_repeats(db: Connection, table: Table) -> Insert:
     # A repeat (the same delivery id for the same subscription) is dropped by the database itself:
     # no error, so the rest of the transaction goes on (PostgreSQL aborts a transaction on one).
-    dialect = postgresql if db.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    if db.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 class EventRepository(Repository):
@@ -107,7 +114,7 @@ class EventRepository(Repository):
         now = utcnow()
         stored: builtins.list[str] = []
         with self.db.transaction(invalidates=False) as db:
-            statement = _insert_ignoring_repeats(db, events)
+            statement = _insert_ignoring_repeats(db, events).returning(events.c.id)
             for event in new:
                 result = db.execute(
                     statement,
@@ -120,7 +127,7 @@ class EventRepository(Repository):
                         "received_at": now,
                     },
                 )
-                if result.rowcount:
+                if result.first() is not None:  # RETURNING says what was inserted; rowcount may not
                     stored.append(event.id)
             if deliver and stored:
                 db.execute(
@@ -327,9 +334,9 @@ class EventRepository(Repository):
         now = utcnow()
         with self.db.transaction(lock=True, invalidates=False) as db:
             existing = db.execute(select(deliveries).where(deliveries.c.event_id == event_id)).first()
-            if existing is not None and existing.status == PENDING and existing.lease_until is not None:
-                if aware(existing.lease_until) >= now:
-                    return True  # an attempt is under way: it is being sent again already
+            lease = existing.lease_until if existing is not None and existing.status == PENDING else None
+            if lease is not None and aware(lease) >= now:
+                return True  # an attempt is under way: it is being sent again already
             if existing is not None:
                 db.execute(
                     update(deliveries)
