@@ -21,7 +21,8 @@ import pytest
 import standardwebhooks
 
 from tests.providers.double import ProviderDouble
-from tests.server.conftest import Hub, HubFactory, assert_error, make_hub  # noqa: F401 - the fixture
+from tests.server.conftest import Hub, HubFactory, assert_error
+from tests.server.conftest import make_hub as make_hub  # the fixture
 from tests.servers import postgres_database
 from tests.upstream import Reply, Upstream
 
