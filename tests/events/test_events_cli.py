@@ -115,7 +115,11 @@ def test_plughub_worker_delivers_what_another_process_stored(feed: Paged, home: 
     reset_backend()
     env = {**os.environ, "PLUGHUB_HOME": str(home), "PLUGHUB_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "plughub.cli", "worker"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "plughub.cli", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         seen = wait_for(lambda: target.seen[0] if target.seen else None, timeout=60)
