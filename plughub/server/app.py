@@ -20,7 +20,18 @@ from plughub.server.errors import error_response, install_error_handlers
 from plughub.server.limits import BodyLimit
 from plughub.server.logs import configure_json_logs, write_through
 from plughub.server.request_ids import RequestIds
-from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions, team
+from plughub.server.routes import (
+    actions,
+    connections,
+    health,
+    integrations,
+    oauth,
+    pages,
+    sessions,
+    subscriptions,
+    team,
+    webhooks,
+)
 from plughub.server.run_route import openapi_routes, run_route
 from plughub.server.security import require_key
 
@@ -88,8 +99,12 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with mcp.lifespan():  # a route's ASGI app gets no lifespan of its own
-            yield
+        served.events.start_worker()  # each server process runs jobs (deliveries, polls)
+        try:
+            async with mcp.lifespan():  # a route's ASGI app gets no lifespan of its own
+                yield
+        finally:
+            served.events.stop_worker()
         write_through()  # stopping: nothing may be left in a batch when a signal ends the process
         await served.http.aclose()  # the loop's outbound connections
         runs = getattr(_app.state, "aixplain_runs", None)
@@ -108,7 +123,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     api.state.engine = served
     api.state.settings = settings
     install_error_handlers(api)
-    for module in (actions, health, integrations, connections, oauth, sessions, pages, team):
+    for module in (actions, health, integrations, connections, oauth, sessions, pages, subscriptions, webhooks, team):
         api.include_router(module.router)
     api.include_router(console.router)  # the operator's console at /console
     if settings.aixplain_compat:

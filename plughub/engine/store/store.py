@@ -11,11 +11,13 @@ from plughub.engine.store.connections import ConnectionRepository
 from plughub.engine.store.console import ConsoleSessionRepository
 from plughub.engine.store.credentials import CredentialRepository
 from plughub.engine.store.db import Database
+from plughub.engine.store.events import EventRepository
 from plughub.engine.store.integrations import IntegrationRepository
 from plughub.engine.store.keys import VaultKeyRepository
 from plughub.engine.store.oauth import OAuthStateRepository
 from plughub.engine.store.pending import PendingRunRepository
 from plughub.engine.store.runs import RunRepository
+from plughub.engine.store.subscriptions import SubscriptionRepository
 from plughub.engine.store.tenancy import TenancyRepository
 
 __all__ = ["Store"]
@@ -38,6 +40,8 @@ class Store:
         pending_runs: Runs answered asynchronously.
         runs: The audit of action runs.
         console_sessions: Operators signed in to the console.
+        subscriptions: Triggers switched on for connections.
+        events: Events received and their deliveries.
     """
 
     def __init__(self, db: Database) -> None:
@@ -51,6 +55,8 @@ class Store:
         self.pending_runs = PendingRunRepository(db)
         self.runs = RunRepository(db)
         self.console_sessions = ConsoleSessionRepository(db)
+        self.subscriptions = SubscriptionRepository(db)
+        self.events = EventRepository(db)
 
     def __repr__(self) -> str:
         return f"Store({self.db!r})"
