@@ -141,6 +141,8 @@ class Settings:
         mcp_allowed_origins: `PLUGHUB_MCP_ALLOWED_ORIGINS`, the web origins (`https://app.example`,
             comma-separated; `*` for any) whose pages may use `/mcp` besides the server's own; requests
             without an `Origin` header (clients that are not browsers) are not concerned.
+        metrics_token: `PLUGHUB_METRICS_TOKEN`, the bearer token `/metrics` wants; when unset,
+            `/metrics` answers loopback clients only.
     """
 
     home: Path = field(default_factory=lambda: Path("~/.plughub").expanduser())
@@ -161,6 +163,7 @@ class Settings:
     aixplain_sync_wait: float = 10.0
     cache_ttl: float = 1.0
     mcp_allowed_origins: tuple[str, ...] = ()
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -197,6 +200,7 @@ class Settings:
             aixplain_sync_wait=_float(env, "PLUGHUB_AIXPLAIN_SYNC_WAIT", 10.0),
             cache_ttl=_float(env, "PLUGHUB_CACHE_TTL", 1.0),
             mcp_allowed_origins=_origins(env, "PLUGHUB_MCP_ALLOWED_ORIGINS"),
+            metrics_token=env.get("PLUGHUB_METRICS_TOKEN") or None,
         )
 
     @property
