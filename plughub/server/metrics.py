@@ -24,10 +24,10 @@ from prometheus_client.registry import Collector
 
 from plughub.enums import ResponseStatus
 from plughub.schemas import ActionResult
+from plughub.server.metrics_dir import MULTIPROC_ENV
 
 __all__ = ["LATENCY_BUCKETS", "MULTIPROC_ENV", "Metrics", "exposition", "multiprocess_dir", "process_metrics"]
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Seconds: an upstream API answers in milliseconds to tens of seconds (the read timeout is 30 s).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
