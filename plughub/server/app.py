@@ -22,6 +22,7 @@ from plughub.server.logs import configure_json_logs, write_through
 from plughub.server.metrics import process_metrics
 from plughub.server.metrics_http import RequestMetrics, metrics_route
 from plughub.server.request_ids import RequestIds
+from plughub.server.route_templates import RouteTemplates
 from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions
 from plughub.server.run_route import openapi_routes, run_route
 from plughub.server.security import require_key
@@ -61,14 +62,15 @@ class ServerApp:
 
     def __init__(self, api: FastAPI, max_body_bytes: int, metrics: Any = None, tracing: Any = None) -> None:
         self.api = api
+        templates = RouteTemplates(api)
         inner: Any = api
         if tracing is not None:
             from plughub.server.tracing import RequestSpans  # OpenTelemetry: only when tracing
 
-            inner = RequestSpans(api, tracing)
+            inner = RequestSpans(api, tracing, templates)
         self._layers: Any = BodyLimit(RequestIds(inner), limit=max_body_bytes)
         if metrics is not None:
-            self._layers = RequestMetrics(self._layers, metrics)
+            self._layers = RequestMetrics(self._layers, metrics, templates)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # noqa: D102
         await self._layers(scope, receive, send)

@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from plughub.engine import Engine
 from plughub.server.metrics import Metrics, exposition
+from plughub.server.route_templates import RouteTemplates
 
 __all__ = ["METRICS_PATH", "RequestMetrics", "is_loopback", "metrics_refusal", "metrics_route"]
 
@@ -119,18 +120,20 @@ def metrics_route(engine: Engine, metrics: Metrics, token: str | None) -> Route:
 class RequestMetrics:
     """Count every HTTP request by method, route template and status, and time it (plain ASGI).
 
-    The route is the template of the route that took the request (`/v1/connections/{connection_id}`),
-    read from the scope once the application has routed it; never the path itself, which may hold
-    a connect session's or a webhook's token.
+    The route is the template of the route that took the request (`/v1/connections/{connection_id}`,
+    see `RouteTemplates`); never the path itself, which may hold a connect session's or a webhook's
+    token.
 
     Args:
         app: The application.
         metrics: Where the requests are counted.
+        templates: Finds the template of the route that served a request.
     """
 
-    def __init__(self, app: Any, metrics: Metrics) -> None:
+    def __init__(self, app: Any, metrics: Metrics, templates: RouteTemplates) -> None:
         self.app = app
         self.metrics = metrics
+        self.templates = templates
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # noqa: D102
         if scope["type"] != "http":
@@ -148,5 +151,5 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = getattr(scope.get("route"), "path", None) or _UNMATCHED
+            route = self.templates.template(scope) or _UNMATCHED
             self.metrics.request_finished(scope["method"], route, status, time.perf_counter() - started)

@@ -27,6 +27,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from plughub.enums import ResponseStatus
 from plughub.exceptions import ConfigurationError
 from plughub.schemas import ActionResult
+from plughub.server.route_templates import RouteTemplates
 
 __all__ = ["RequestSpans", "Tracing", "provider_from_env"]
 
@@ -171,11 +172,13 @@ class RequestSpans:
     Args:
         app: The application.
         tracing: The tracer.
+        templates: Finds the template of the route that served a request.
     """
 
-    def __init__(self, app: Any, tracing: Tracing) -> None:
+    def __init__(self, app: Any, tracing: Tracing, templates: RouteTemplates) -> None:
         self.app = app
         self.tracing = tracing
+        self.templates = templates
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # noqa: D102
         if scope["type"] != "http":
@@ -198,7 +201,7 @@ class RequestSpans:
             try:
                 await self.app(scope, receive, sending)
             finally:
-                route = getattr(scope.get("route"), "path", None)
+                route = self.templates.template(scope)
                 if route:
                     span.update_name(f"{method} {route}")
                     span.set_attribute("http.route", route)

@@ -107,7 +107,7 @@ def _mark_dead(pid: int | None) -> None:
     if pid is not None and multiprocess_dir() is not None:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 class _Supervisor:
