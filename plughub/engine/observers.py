@@ -18,7 +18,7 @@ __all__ = ["NO_SPAN", "RunObserver", "RunSpan", "RunTracer"]
 
 
 class RunObserver(Protocol):
-    """Told of every finished run and every OAuth 2.0 refresh (the server's metrics)."""
+    """Told of every finished run, OAuth 2.0 refresh and event delivery attempt (the server's metrics)."""
 
     def run_finished(self, integration: str, action: str, result: ActionResult) -> None:
         """A run (an action's, a page's, a proxied request) finished.
@@ -35,6 +35,13 @@ class RunObserver(Protocol):
         Args:
             integration: The integration id.
             outcome: `refreshed`, `expired` (the provider refused the refresh token) or `failed`.
+        """
+
+    def delivery_finished(self, status: str) -> None:
+        """An attempt to push an event to a subscription's target was made.
+
+        Args:
+            status: The delivery's status after it: `delivered`, `pending` (a retry will follow) or `failed`.
         """
 
 

@@ -23,7 +23,17 @@ from plughub.server.metrics import process_metrics
 from plughub.server.metrics_http import RequestMetrics, metrics_route
 from plughub.server.request_ids import RequestIds
 from plughub.server.route_templates import RouteTemplates
-from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions
+from plughub.server.routes import (
+    actions,
+    connections,
+    health,
+    integrations,
+    oauth,
+    pages,
+    sessions,
+    subscriptions,
+    webhooks,
+)
 from plughub.server.run_route import openapi_routes, run_route
 from plughub.server.security import require_key
 
@@ -112,13 +122,18 @@ def create_app(
     )
 
     metrics = process_metrics()
+    metrics.queue_depth = served.events.queue_depth
     tracing, own_provider = _tracing(tracer_provider)
     served.instrument(observer=metrics, tracer=tracing)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with mcp.lifespan():  # a route's ASGI app gets no lifespan of its own
-            yield
+        served.events.start_worker()  # each server process runs jobs (deliveries, polls)
+        try:
+            async with mcp.lifespan():  # a route's ASGI app gets no lifespan of its own
+                yield
+        finally:
+            served.events.stop_worker()
         write_through()  # stopping: nothing may be left in a batch when a signal ends the process
         if own_provider:
             tracing.provider.shutdown()  # the spans still batched go out
@@ -140,7 +155,7 @@ def create_app(
     api.state.settings = settings
     api.state.metrics = metrics
     install_error_handlers(api)
-    for module in (actions, health, integrations, connections, oauth, sessions, pages):
+    for module in (actions, health, integrations, connections, oauth, sessions, pages, subscriptions, webhooks):
         api.include_router(module.router)
     if settings.aixplain_compat:
         # Imported here: a server with the compatibility switched off never loads it.

@@ -94,7 +94,8 @@ class Metrics:
         )
         self._deliveries = Counter(
             "plughub_event_deliveries",
-            "Event deliveries to subscribers' target URLs, by status (delivered, retrying, failed).",
+            "Attempts to push events to subscribers' target URLs, by the delivery's status after each "
+            "(delivered, pending, failed).",
             ["status"],
             registry=registry,
         )
@@ -139,7 +140,7 @@ class Metrics:
         """Count an event delivery attempt (the hook the events' delivery jobs call).
 
         Args:
-            status: `delivered`, `retrying` or `failed`.
+            status: `delivered`, `pending` (a retry will follow) or `failed`.
         """
         self._child(self._deliveries, status).inc()
 
