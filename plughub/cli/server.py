@@ -58,6 +58,7 @@ def serve(host: str, port: int, database_url: str | None, workers: int, loop: st
     With --workers above 1, each worker accepts on a socket of its own (SO_REUSEPORT, on Linux),
     so that the kernel spreads connections evenly; a worker that dies is replaced.
     """
+    from plughub.server.metrics_dir import fresh_metrics_dir
     from plughub.server.workers import WorkerFailed
     from plughub.server.workers import serve as serve_workers
 
@@ -74,7 +75,8 @@ def serve(host: str, port: int, database_url: str | None, workers: int, loop: st
     # flight finish, the logs are written out, and the exit status is 0.
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        serve_workers(host, bound, workers, loop)
+        with fresh_metrics_dir():  # the workers' metrics files, for this start only
+            serve_workers(host, bound, workers, loop)
     except WorkerFailed as exc:
         raise click.ClickException(f"{exc}; the server could not start (its log above says why)") from None
     finally:

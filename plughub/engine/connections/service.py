@@ -227,6 +227,14 @@ class ConnectionService:
         """
         return describe(self.record(connection_id, team), self._catalog, self._credentials, with_credentials=True)
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Count every team's connections by integration and status (for the server's metrics).
+
+        Returns:
+            `{(integration_id, status): count}`, for the pairs that have connections.
+        """
+        return self._store.connections.count_by_status()
+
     def list(
         self,
         query: str | None = None,

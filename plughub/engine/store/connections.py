@@ -144,6 +144,18 @@ class ConnectionRepository(Repository):
             ).all()
         return [ConnectionRecord.from_row(r) for r in rows], total
 
+    def count_by_status(self) -> dict[tuple[str, str], int]:
+        """Count the connections of every team by integration and status (the server's metrics).
+
+        Returns:
+            `{(integration_id, status): count}`, for the pairs that have connections.
+        """
+        query = select(connections.c.integration_id, connections.c.status, func.count()).group_by(
+            connections.c.integration_id, connections.c.status
+        )
+        with self.db.connect() as db:
+            return {(integration, status): count for integration, status, count in db.execute(query).all()}
+
     def set_status(self, connection_id: str, status: str, error: str | None = None) -> None:
         """Change a connection's status.
 
