@@ -20,12 +20,14 @@ from plughub.engine.catalog import Catalog
 from plughub.engine.catalog.service import IntegrationService, stored_definition
 from plughub.engine.connections.service import ConnectionService
 from plughub.engine.credentials import Credentials
+from plughub.engine.events.service import Events
 from plughub.engine.http.guard import Guard, GuardedTransport, parse_allowlist
 from plughub.engine.http.send import RetryPolicy, Sender
 from plughub.engine.mcp_client.authorization import McpAuthorization
 from plughub.engine.mcp_client.service import McpConnections
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.oauth.flows import OAuthFlows
+from plughub.engine.observers import RunObserver, RunTracer
 from plughub.engine.proxy.service import ProxyService
 from plughub.engine.store import Database, Store, open_database, sqlite_url
 from plughub.engine.teams import Teams
@@ -60,6 +62,7 @@ class Engine:
         http: The sender every upstream request goes through.
         audit: The audit of action runs.
         teams: Teams, API keys and connect sessions.
+        events: Subscriptions, inbound webhooks, polls, deliveries and their jobs (`start_worker`).
     """
 
     def __init__(
@@ -114,7 +117,7 @@ class Engine:
             self.catalog, self.store, self.credentials, self.oauth, self.oauth_apps, self.mcp
         )
         self._signers = Signers(self.settings.cache_ttl)
-        driver = Driver(
+        self._driver = driver = Driver(
             store=self.store,
             credentials=self.credentials,
             oauth=self.oauth,
@@ -133,12 +136,42 @@ class Engine:
             driver=driver,
         )
         self.proxy = ProxyService(catalog=self.catalog, connections=self.connections, driver=driver)
+        # Deliveries go to URLs a tenant gives: through the guard whenever upstream calls are.
+        targets = transport if not network else (GuardedTransport(guard) if guard is not None else None)
+        self.events = Events(
+            catalog=self.catalog,
+            connections=self.connections,
+            actions=self.actions,
+            store=self.store,
+            credentials=self.credentials,
+            oauth_apps=self.oauth_apps,
+            settings=self.settings,
+            transport=targets,
+        )
+        self.connections.before_delete.append(self.events.subscriptions.delete_for_connection)
 
     def __repr__(self) -> str:
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"
 
+    def instrument(self, *, observer: RunObserver | None = None, tracer: RunTracer | None = None) -> None:
+        """Watch runs: tell `observer` of each finished run and refresh, trace each run with `tracer`.
+
+        `plughub serve` sets its Prometheus metrics and, with the `otel` extra, its tracer; the
+        embedded engine sets neither, and a run then pays nothing for them.
+
+        Args:
+            observer: Told of finished runs and OAuth 2.0 refreshes; None stops telling.
+            tracer: Opens a span per run and adds `traceparent` to upstream requests; None stops tracing.
+        """
+        self._driver.observer = observer
+        self.oauth.observer = observer
+        self.events.observer = observer
+        self._driver.tracer = tracer
+        self.http.outgoing = tracer.inject if tracer is not None else None
+
     def close(self) -> None:
-        """Release the MCP event loop, the audit's thread, the HTTP pools and the database."""
+        """Release the jobs, the MCP event loop, the audit's thread, the HTTP pools and the database."""
+        self.events.close()
         self.mcp.close()
         self.audit.close()
         self._signers.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -39,6 +39,10 @@ class ConnectionService:
         oauth: Starts and completes consents, revokes tokens.
         oauth_apps: The teams' OAuth clients.
         mcp: Forgets an MCP connection's tools when it goes.
+
+    Attributes:
+        before_delete: Called with a connection's id before it is deleted (the composition root
+            adds the events' unsubscribe here).
     """
 
     def __init__(
@@ -56,6 +60,7 @@ class ConnectionService:
         self._oauth = oauth
         self._oauth_apps = oauth_apps
         self._mcp = mcp
+        self.before_delete: list[Callable[[str], None]] = []
 
     def __repr__(self) -> str:
         return "ConnectionService()"
@@ -222,6 +227,14 @@ class ConnectionService:
         """
         return describe(self.record(connection_id, team), self._catalog, self._credentials, with_credentials=True)
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Count every team's connections by integration and status (for the server's metrics).
+
+        Returns:
+            `{(integration_id, status): count}`, for the pairs that have connections.
+        """
+        return self._store.connections.count_by_status()
+
     def list(
         self,
         query: str | None = None,
@@ -231,6 +244,7 @@ class ConnectionService:
         *,
         team: str = LOCAL_TEAM,
         end_user_id: str | None = None,
+        status: str | None = None,
     ) -> Page[ConnectionInfo]:
         """List a team's connections, newest first.
 
@@ -241,6 +255,7 @@ class ConnectionService:
             integration_id: Only this integration's connections.
             team: The team.
             end_user_id: Only this end user's connections.
+            status: Only connections in this status (`active`, `pending`, `expired`, `failed`).
 
         Returns:
             One page of connections (credentials not included).
@@ -253,6 +268,7 @@ class ConnectionService:
             end_user_id=end_user_id,
             offset=page_number * page_size,
             limit=page_size,
+            status=status,
         )
         infos = [describe(r, self._catalog, self._credentials, with_credentials=False) for r in records]
         return page_of(infos, total, page_number, page_size)
@@ -273,6 +289,8 @@ class ConnectionService:
             ConnectionNotFound: No connection has this id.
         """
         record = self.record(connection_id, team)
+        for hook in self.before_delete:
+            hook(record.id)  # its subscriptions: unsubscribed while its tokens still work
         problem = None
         revoked = False
         if record.scheme == "OAUTH2" and self._catalog.contains(record.integration_id, team):
