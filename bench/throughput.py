@@ -14,6 +14,11 @@ that parses `{"inputs": {}}`, sends the GET with a fixed bearer token through on
 load generator against the same upstream in the same run. plughub with 2 workers is reported as
 a fraction of it (targets: SQLite >= 0.6, PostgreSQL >= 0.45, p99 <= the floor's x 1.5). The
 server runs with its defaults (`plughub serve --help`).
+
+The floor and every plughub setup run at once during the whole measurement (idle but for the one
+measured), and each round measures each of them in turn, starting one further along each round:
+on a shared machine, a burst of load from elsewhere then hits them alike, and the ratios compare
+figures taken minutes, not a quarter of an hour, apart. Figures are medians over the rounds.
 """
 
 from __future__ import annotations
@@ -203,25 +208,54 @@ def _wait_for(probe: Callable[[], httpx.Response], process: subprocess.Popen[byt
     raise RuntimeError(f"the server did not answer:\n{Path(log).read_text()[-2000:]}")
 
 
-def _measure(
-    upstream: Upstream, url: str, headers: dict[str, str], body: str, method: str, seconds: float, runs: int
-) -> Figures:
-    if runs > 1:  # a warm-up load, but for a smoke run
-        loadgen.load(url, method=method, headers=headers, body=body, connections=CLIENTS, seconds=1.0)
-    samples, confirmed = [], []
-    for _ in range(runs):
-        before = upstream.stats()["authorized"]
-        figures = loadgen.load(url, method=method, headers=headers, body=body, connections=CLIENTS, seconds=seconds)
-        served = upstream.stats()["authorized"] - before
-        samples.append(figures)
-        confirmed.append(served / figures.seconds)
+@dataclass
+class _Setup:
+    """One server under test: where to send, what the upstream counted, its samples."""
+
+    url: str
+    headers: dict[str, str]
+    samples: list[tuple[loadgen.LoadResult, float]]  # what the load generator saw, upstream-counted per second
+
+
+def _one(upstream: Upstream, setup: _Setup, body: str, method: str, seconds: float) -> None:
+    before = upstream.stats()["authorized"]
+    figures = loadgen.load(
+        setup.url, method=method, headers=setup.headers, body=body, connections=CLIENTS, seconds=seconds
+    )
+    setup.samples.append((figures, (upstream.stats()["authorized"] - before) / figures.seconds))
+
+
+def _figures(setup: _Setup) -> Figures:
+    samples = [s for s, _confirmed in setup.samples]
     return Figures(
         rps=statistics.median(s.rps for s in samples),
         p50_ms=statistics.median(s.p50_ms for s in samples),
         p99_ms=statistics.median(s.p99_ms for s in samples),
-        confirmed=statistics.median(confirmed),
+        confirmed=statistics.median(c for _s, c in setup.samples),
         errors=sum(s.errors + s.non2xx for s in samples),
     )
+
+
+def _measure(
+    upstream: Upstream, url: str, headers: dict[str, str], body: str, method: str, seconds: float, runs: int
+) -> Figures:
+    setup = _Setup(url, headers, [])
+    if runs > 1:  # a warm-up load, but for a smoke run
+        loadgen.load(url, method=method, headers=headers, body=body, connections=CLIENTS, seconds=1.0)
+    for _ in range(runs):
+        _one(upstream, setup, body, method, seconds)
+    return _figures(setup)
+
+
+def _rounds(upstream: Upstream, setups: list[_Setup], body: str, seconds: float, runs: int) -> None:
+    """Measure every setup once per round, the order turning each round, so that load from elsewhere hits all alike."""
+    if runs > 1:
+        for setup in setups:  # a warm-up load, but for a smoke run
+            loadgen.load(setup.url, method="POST", headers=setup.headers, body=body, connections=CLIENTS, seconds=1.0)
+    for round_ in range(runs):
+        turn = round_ % len(setups)
+        for setup in setups[turn:] + setups[:turn]:
+            _one(upstream, setup, body, "POST", seconds)
 
 
 def _line(figures: Figures, unit: str) -> str:
@@ -229,35 +263,40 @@ def _line(figures: Figures, unit: str) -> str:
 
 
 def run(quick: bool) -> Result:
-    seconds, runs = (1.0, 1) if quick else (8.0, 3)
+    seconds, runs = (1.0, 1) if quick else (8.0, 5)
     result = Result("B2 server throughput (run-action route, 64 clients)", command="python -m bench throughput")
-    result.add("load generator", f"{loadgen.tool()}, {CLIENTS} connections, {runs} x {seconds:g} s per setup")
+    result.add("load generator", f"{loadgen.tool()}, {CLIENTS} connections, {runs} rounds x {seconds:g} s per setup")
     auth = {"Authorization": f"Bearer {TOKEN}"}
     body = json.dumps({"inputs": GET_INPUTS})
     postgres = _postgres_available()
     with Upstream(TOKEN) as upstream:
-        ceiling = _measure(upstream, f"{upstream.url}/items/42?verbose=true", auth, "", "GET", seconds, runs)
+        ceiling = _measure(upstream, f"{upstream.url}/items/42?verbose=true", auth, "", "GET", seconds, min(runs, 3))
         result.add("upstream alone (its ceiling)", _line(ceiling, "req/s"))
-        with floor(upstream.url) as floor_url:
-            base = _measure(upstream, floor_url, {"Content-Type": "application/json"}, body, "POST", seconds, runs)
+        labels = [("SQLite", 1)] if quick else [("SQLite", 1), ("SQLite", 2)]
+        if postgres and not quick:
+            labels += [("PostgreSQL", 1), ("PostgreSQL", 2)]
+        elif not postgres:
+            result.note("PostgreSQL is not reachable on 127.0.0.1:5432: measured on SQLite only")
+        with contextlib.ExitStack() as stack:
+            # Every server runs at once, and each round measures each of them in turn.
+            floor_url = stack.enter_context(floor(upstream.url))
+            base_setup = _Setup(floor_url, {"Content-Type": "application/json"}, [])
+            setups: list[_Setup] = []
+            for label, workers in labels:
+                database = stack.enter_context(_postgres()) if label == "PostgreSQL" else None
+                url, key, connection = stack.enter_context(serve(upstream.port, workers, database))
+                headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+                setups.append(_Setup(f"{url}/v1/connections/{connection}/actions/{GET_ITEM}/run", headers, []))
+            _rounds(upstream, [base_setup, *setups], body, seconds, runs)
+        base = _figures(base_setup)
         result.add(
             "the floor: hand-written proxy, uvicorn, 2 workers",
             f"{_line(base, 'req/s')}  (upstream saw {base.confirmed:.0f}/s; {base.errors} errors)",
         )
-        setups = [("SQLite", 1)] if quick else [("SQLite", 1), ("SQLite", 2)]
-        if postgres and not quick:
-            setups += [("PostgreSQL", 1), ("PostgreSQL", 2)]
-        elif not postgres:
-            result.note("PostgreSQL is not reachable on 127.0.0.1:5432: measured on SQLite only")
         best: Figures | None = None
         against_floor: list[tuple[str, Figures]] = []
-        for label, workers in setups:
-            with contextlib.ExitStack() as stack:
-                database = stack.enter_context(_postgres()) if label == "PostgreSQL" else None
-                url, key, connection = stack.enter_context(serve(upstream.port, workers, database))
-                headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-                route = f"{url}/v1/connections/{connection}/actions/{GET_ITEM}/run"
-                figures = _measure(upstream, route, headers, body, "POST", seconds, runs)
+        for (label, workers), setup in zip(labels, setups, strict=True):
+            figures = _figures(setup)
             name = f"plughub serve, {label}, {workers} worker{'s' if workers > 1 else ''}"
             result.add(
                 name,
@@ -273,6 +312,7 @@ def run(quick: bool) -> Result:
             if best is None or figures.rps > best.rps:
                 best = figures
     result.note("the bench integration is served from PLUGHUB_CATALOG_PATH")
+    result.note("every server runs during the whole measurement; each round measures each in turn (medians of rounds)")
     assert best is not None
     result.check("B2 actions per second (best setup)", best.rps, 1500, "/s", higher_is_better=True)
     result.check("B2 p99 (best setup)", best.p99_ms, 50, "ms")
