@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Insert, Table, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
 from plughub.engine.store.records import aware, utcnow
@@ -92,8 +91,14 @@ class DeliveryRecord:
 def _insert_ignoring_repeats(db: Connection, table: Table) -> Insert:
     # A repeat (the same delivery id for the same subscription) is dropped by the database itself:
     # no error, so the rest of the transaction goes on (PostgreSQL aborts a transaction on one).
+    # Each dialect's module is imported where it is used: the embedded engine never loads
+    # PostgreSQL's (about 4 MB of modules).
     if db.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects import sqlite
+
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
