@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,5 +43,7 @@ def test_bench_webhooks_delivers_each_webhook_it_accepts() -> None:
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     line = next(li for li in out.stdout.splitlines() if "SQLite: delivered / accepted" in li)
-    delivered, accepted = (int(n) for n in line.split()[-4::2][:2])
+    found = re.search(r"(\d+) / (\d+) \(", line)
+    assert found, line
+    delivered, accepted = int(found[1]), int(found[2])
     assert accepted > 0 and delivered == accepted, line
