@@ -57,6 +57,24 @@ def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+DEFAULT_RETRY_DELAYS = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0)
+
+
+def _delays(env: Mapping[str, str], name: str) -> tuple[float, ...]:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return DEFAULT_RETRY_DELAYS
+    try:
+        delays = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or any(d < 0 for d in delays):
+        from plughub.exceptions import ConfigurationError
+
+        raise ConfigurationError(f"{name} must be seconds separated by commas (e.g. 5,30,120), not {raw!r}.") from None
+    return delays
+
+
 def ensure_home(home: Path) -> Path:
     """Create `PLUGHUB_HOME` if it is missing (mode 0700) and check that plughub can work in it.
 
@@ -141,6 +159,11 @@ class Settings:
         mcp_allowed_origins: `PLUGHUB_MCP_ALLOWED_ORIGINS`, the web origins (`https://app.example`,
             comma-separated; `*` for any) whose pages may use `/mcp` besides the server's own; requests
             without an `Origin` header (clients that are not browsers) are not concerned.
+        delivery_retry_delays: `PLUGHUB_DELIVERY_RETRY_DELAYS`, seconds between the attempts to
+            push an event to a subscription's target (comma-separated; default
+            5,30,120,600,1800,3600,7200,14400); after the last the delivery is `failed`.
+        poll_min_interval: `PLUGHUB_POLL_MIN_INTERVAL`, the shortest interval between two polls of
+            a poll trigger, in seconds (default 60).
     """
 
     home: Path = field(default_factory=lambda: Path("~/.plughub").expanduser())
@@ -161,6 +184,8 @@ class Settings:
     aixplain_sync_wait: float = 10.0
     cache_ttl: float = 1.0
     mcp_allowed_origins: tuple[str, ...] = ()
+    delivery_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
+    poll_min_interval: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -197,6 +222,8 @@ class Settings:
             aixplain_sync_wait=_float(env, "PLUGHUB_AIXPLAIN_SYNC_WAIT", 10.0),
             cache_ttl=_float(env, "PLUGHUB_CACHE_TTL", 1.0),
             mcp_allowed_origins=_origins(env, "PLUGHUB_MCP_ALLOWED_ORIGINS"),
+            delivery_retry_delays=_delays(env, "PLUGHUB_DELIVERY_RETRY_DELAYS"),
+            poll_min_interval=_float(env, "PLUGHUB_POLL_MIN_INTERVAL", 60.0),
         )
 
     @property

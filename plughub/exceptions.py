@@ -13,6 +13,9 @@
     + IntegrationNotFound             integration_not_found
     + ConnectionNotFound              connection_not_found
     + ActionNotFound                  action_not_found
+    + TriggerNotFound                 trigger_not_found
+    + SubscriptionNotFound            subscription_not_found
+    + EventNotFound                   event_not_found
   x ConflictError (ValueError)        conflict
   x CatalogError                      catalog_error           (file and key in the message)
     + InvalidDefinition (ValueError)  invalid_definition      (a user-submitted definition)
@@ -62,6 +65,7 @@ __all__ = [
     "ConnectionStateError",
     "CredentialError",
     "DatabaseUnavailable",
+    "EventNotFound",
     "IntegrationNotFound",
     "InvalidCredentials",
     "InvalidDefinition",
@@ -77,6 +81,8 @@ __all__ = [
     "OutboundBlocked",
     "PayloadTooLarge",
     "PlughubError",
+    "SubscriptionNotFound",
+    "TriggerNotFound",
     "UnknownInputs",
     "UnsupportedScheme",
     "UpstreamError",
@@ -177,6 +183,24 @@ class ActionNotFound(NotFoundError):
     """The connection's integration has no action with this code."""
 
     code = "action_not_found"
+
+
+class TriggerNotFound(NotFoundError):
+    """The connection's integration has no trigger with this code."""
+
+    code = "trigger_not_found"
+
+
+class SubscriptionNotFound(NotFoundError):
+    """No subscription has this id (or it belongs to another team)."""
+
+    code = "subscription_not_found"
+
+
+class EventNotFound(NotFoundError):
+    """The subscription has no event with this id."""
+
+    code = "event_not_found"
 
 
 class ConflictError(PlughubError, ValueError):

@@ -18,8 +18,13 @@ from plughub.schemas import (
     OAuthAppInfo,
     Page,
     ProxyResponse,
+    SubscribeRequest,
+    SubscriptionDeleted,
+    SubscriptionInfo,
+    TriggerInfo,
     VerifyReport,
 )
+from plughub.schemas.events import DeliveryInfo, EventInfo
 
 __all__ = ["Backend"]
 
@@ -137,6 +142,46 @@ class Backend(Protocol):
         headers: Mapping[str, str] | None = None,
     ) -> ProxyResponse:
         """Send any request to a connection's service with its credentials."""
+        ...
+
+    def list_triggers(self, connection_id: str) -> list[TriggerInfo]:
+        """List a connection's triggers."""
+        ...
+
+    def subscribe(self, connection_id: str, request: SubscribeRequest) -> SubscriptionInfo:
+        """Switch a trigger on (the answer holds the secrets, this once)."""
+        ...
+
+    def get_subscription(self, subscription_id: str) -> SubscriptionInfo:
+        """Describe a subscription (no secrets)."""
+        ...
+
+    def list_subscriptions(
+        self, connection_id: str | None = None, page_number: int = 0, page_size: int = 20
+    ) -> Page[SubscriptionInfo]:
+        """List subscriptions (one connection's, or the team's)."""
+        ...
+
+    def delete_subscription(self, subscription_id: str) -> SubscriptionDeleted:
+        """Delete a subscription, unsubscribing at the provider."""
+        ...
+
+    def list_events(
+        self, subscription_id: str, after: str | None = None, limit: int = 100, wait: float = 0
+    ) -> list[EventInfo]:
+        """Pull a subscription's events after one (long-polling up to `wait` seconds)."""
+        ...
+
+    def poll_subscription(self, subscription_id: str) -> list[EventInfo]:
+        """Run a poll trigger's subscription now."""
+        ...
+
+    def list_deliveries(self, subscription_id: str, status: str | None = None, limit: int = 100) -> list[DeliveryInfo]:
+        """A subscription's deliveries, newest first."""
+        ...
+
+    def redeliver(self, subscription_id: str, event_id: str) -> DeliveryInfo:
+        """Send an event to the subscription's target again."""
         ...
 
     def close(self) -> None:

@@ -20,8 +20,13 @@ from plughub.schemas import (
     OAuthAppInfo,
     Page,
     ProxyResponse,
+    SubscribeRequest,
+    SubscriptionDeleted,
+    SubscriptionInfo,
+    TriggerInfo,
     VerifyReport,
 )
+from plughub.schemas.events import DeliveryInfo, EventInfo
 
 if TYPE_CHECKING:
     from plughub.engine import Engine
@@ -147,6 +152,37 @@ class EmbeddedBackend:
         return self.engine.proxy.request(
             connection_id, method, path, params=params, json=json, data=data, headers=headers
         )
+
+    def list_triggers(self, connection_id: str) -> list[TriggerInfo]:
+        return self.engine.events.subscriptions.triggers(connection_id)
+
+    def subscribe(self, connection_id: str, request: SubscribeRequest) -> SubscriptionInfo:
+        return self.engine.events.subscriptions.subscribe(connection_id, request)
+
+    def get_subscription(self, subscription_id: str) -> SubscriptionInfo:
+        return self.engine.events.subscriptions.get(subscription_id)
+
+    def list_subscriptions(
+        self, connection_id: str | None = None, page_number: int = 0, page_size: int = 20
+    ) -> Page[SubscriptionInfo]:
+        return self.engine.events.subscriptions.list(connection_id, page_number, page_size)
+
+    def delete_subscription(self, subscription_id: str) -> SubscriptionDeleted:
+        return self.engine.events.subscriptions.delete(subscription_id)
+
+    def list_events(
+        self, subscription_id: str, after: str | None = None, limit: int = 100, wait: float = 0
+    ) -> list[EventInfo]:
+        return self.engine.events.subscriptions.events(subscription_id, after, limit, wait)
+
+    def poll_subscription(self, subscription_id: str) -> list[EventInfo]:
+        return self.engine.events.poll_now(subscription_id)
+
+    def list_deliveries(self, subscription_id: str, status: str | None = None, limit: int = 100) -> list[DeliveryInfo]:
+        return self.engine.events.subscriptions.deliveries(subscription_id, status, limit)
+
+    def redeliver(self, subscription_id: str, event_id: str) -> DeliveryInfo:
+        return self.engine.events.redeliver(subscription_id, event_id)
 
     def close(self) -> None:
         """Close the engine if it was opened."""

@@ -29,8 +29,13 @@ from plughub.schemas import (
     OAuthAppInfo,
     Page,
     ProxyResponse,
+    SubscribeRequest,
+    SubscriptionDeleted,
+    SubscriptionInfo,
+    TriggerInfo,
     VerifyReport,
 )
+from plughub.schemas.events import DeliveryInfo, EventInfo
 
 __all__ = ["RemoteBackend"]
 
@@ -274,3 +279,46 @@ class RemoteBackend:
 
     def delete_oauth_app(self, integration_id: str) -> None:
         self._call("DELETE", f"/v1/integrations/{_segment(integration_id)}/oauth-app")
+
+    def list_triggers(self, connection_id: str) -> list[TriggerInfo]:
+        data = self._call("GET", f"/v1/connections/{_segment(connection_id)}/triggers")
+        return [TriggerInfo.model_validate(t) for t in data]
+
+    def subscribe(self, connection_id: str, request: SubscribeRequest) -> SubscriptionInfo:
+        body = request.model_dump(mode="json")
+        data = self._call("POST", f"/v1/connections/{_segment(connection_id)}/subscriptions", json=body)
+        return SubscriptionInfo.model_validate(data)
+
+    def get_subscription(self, subscription_id: str) -> SubscriptionInfo:
+        return SubscriptionInfo.model_validate(self._call("GET", f"/v1/subscriptions/{_segment(subscription_id)}"))
+
+    def list_subscriptions(
+        self, connection_id: str | None = None, page_number: int = 0, page_size: int = 20
+    ) -> Page[SubscriptionInfo]:
+        path = f"/v1/connections/{_segment(connection_id)}/subscriptions" if connection_id else "/v1/subscriptions"
+        data = self._call("GET", path, params={"page_number": page_number, "page_size": page_size})
+        return Page[SubscriptionInfo].model_validate(data)
+
+    def delete_subscription(self, subscription_id: str) -> SubscriptionDeleted:
+        data = self._call("DELETE", f"/v1/subscriptions/{_segment(subscription_id)}")
+        return SubscriptionDeleted.model_validate(data)
+
+    def list_events(
+        self, subscription_id: str, after: str | None = None, limit: int = 100, wait: float = 0
+    ) -> list[EventInfo]:
+        params = {"after": after, "limit": limit, "wait": wait or None}
+        data = self._call("GET", f"/v1/subscriptions/{_segment(subscription_id)}/events", params=params)
+        return [EventInfo.model_validate(e) for e in data]
+
+    def poll_subscription(self, subscription_id: str) -> list[EventInfo]:
+        data = self._call("POST", f"/v1/subscriptions/{_segment(subscription_id)}/poll")
+        return [EventInfo.model_validate(e) for e in data]
+
+    def list_deliveries(self, subscription_id: str, status: str | None = None, limit: int = 100) -> list[DeliveryInfo]:
+        params = {"status": status, "limit": limit}
+        data = self._call("GET", f"/v1/subscriptions/{_segment(subscription_id)}/deliveries", params=params)
+        return [DeliveryInfo.model_validate(d) for d in data]
+
+    def redeliver(self, subscription_id: str, event_id: str) -> DeliveryInfo:
+        path = f"/v1/subscriptions/{_segment(subscription_id)}/events/{_segment(event_id)}/redeliver"
+        return DeliveryInfo.model_validate(self._call("POST", path))

@@ -20,6 +20,7 @@ from plughub.engine.catalog import Catalog
 from plughub.engine.catalog.service import IntegrationService, stored_definition
 from plughub.engine.connections.service import ConnectionService
 from plughub.engine.credentials import Credentials
+from plughub.engine.events.service import Events
 from plughub.engine.http.guard import Guard, GuardedTransport, parse_allowlist
 from plughub.engine.http.send import RetryPolicy, Sender
 from plughub.engine.mcp_client.authorization import McpAuthorization
@@ -60,6 +61,7 @@ class Engine:
         http: The sender every upstream request goes through.
         audit: The audit of action runs.
         teams: Teams, API keys and connect sessions.
+        events: Subscriptions, inbound webhooks, polls, deliveries and their jobs (`start_worker`).
     """
 
     def __init__(
@@ -133,12 +135,26 @@ class Engine:
             driver=driver,
         )
         self.proxy = ProxyService(catalog=self.catalog, connections=self.connections, driver=driver)
+        # Deliveries go to URLs a tenant gives: through the guard whenever upstream calls are.
+        targets = transport if not network else (GuardedTransport(guard) if guard is not None else None)
+        self.events = Events(
+            catalog=self.catalog,
+            connections=self.connections,
+            actions=self.actions,
+            store=self.store,
+            credentials=self.credentials,
+            oauth_apps=self.oauth_apps,
+            settings=self.settings,
+            transport=targets,
+        )
+        self.connections.before_delete.append(self.events.subscriptions.delete_for_connection)
 
     def __repr__(self) -> str:
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"
 
     def close(self) -> None:
-        """Release the MCP event loop, the audit's thread, the HTTP pools and the database."""
+        """Release the jobs, the MCP event loop, the audit's thread, the HTTP pools and the database."""
+        self.events.close()
         self.mcp.close()
         self.audit.close()
         self._signers.clear()

@@ -8,7 +8,7 @@ __all__ = ["FunctionType"]
 
 
 class FunctionType(Enum):
-    """What a model record is; integrations are `CONNECTOR`, connections `CONNECTION`."""
+    """What a model record is; integrations are `CONNECTOR`, connections `CONNECTION`, subscriptions `SUBSCRIPTION`."""
 
     AI = "ai"
     SEGMENTOR = "segmentor"
@@ -20,3 +20,4 @@ class FunctionType(Enum):
     CONNECTION = "connection"
     MCP_CONNECTION = "mcpconnection"
     MCPSERVER = "mcpserver"
+    SUBSCRIPTION = "subscription"

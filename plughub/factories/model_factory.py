@@ -61,10 +61,11 @@ class ModelFactory:
         page_size: int = 20,
         **_ignored: Any,
     ) -> dict[str, Any]:
-        """List integrations, or connections with `function_type=FunctionType.CONNECTION`.
+        """List integrations, connections (`FunctionType.CONNECTION`) or subscriptions (`FunctionType.SUBSCRIPTION`).
 
         Args:
-            function_type: `FunctionType.CONNECTION` for connections; integrations otherwise.
+            function_type: `FunctionType.CONNECTION` for connections, `FunctionType.SUBSCRIPTION`
+                for subscriptions (`query` does not apply); integrations otherwise.
             query: Text to look for.
             page_number: 0-based page.
             page_size: Results per page.
@@ -74,9 +75,16 @@ class ModelFactory:
             `{"results": [...], "page_total", "page_number", "total"}`.
         """
         backend = cls._backend()
-        if function_type in (FunctionType.CONNECTION, FunctionType.MCP_CONNECTION):
-            page: Any = backend.list_connections(query, page_number, page_size)
-            results: list[Model] = [connection_tool(info, cls.backend) for info in page.results]
+        page: Any
+        results: list[Model]
+        if function_type is FunctionType.SUBSCRIPTION:
+            from plughub.modules.model.subscription import Subscription
+
+            page = backend.list_subscriptions(None, page_number, page_size)
+            results = [Subscription.of(info, cls.backend) for info in page.results]
+        elif function_type in (FunctionType.CONNECTION, FunctionType.MCP_CONNECTION):
+            page = backend.list_connections(query, page_number, page_size)
+            results = [connection_tool(info, cls.backend) for info in page.results]
         else:
             page = backend.list_integrations(query, page_number, page_size)
             results = [integration(info, cls.backend) for info in page.results]

@@ -13,6 +13,13 @@ from plughub.schemas.connections import (
     OAuthAppInfo,
     is_mcp_integration,
 )
+from plughub.schemas.events import (
+    DeliveryInfo,
+    EventInfo,
+    SubscribeRequest,
+    SubscriptionDeleted,
+    SubscriptionInfo,
+)
 from plughub.schemas.integrations import (
     ActionSummary,
     AuthSchemeInfo,
@@ -36,12 +43,17 @@ __all__ = [
     "ConnectResult",
     "ConnectionInfo",
     "DeleteResult",
+    "DeliveryInfo",
+    "EventInfo",
     "ImportReport",
     "InputField",
     "IntegrationInfo",
     "OAuthAppInfo",
     "Page",
     "ProxyResponse",
+    "SubscribeRequest",
+    "SubscriptionDeleted",
+    "SubscriptionInfo",
     "TriggerInfo",
     "VerifyFinding",
     "VerifyReport",

@@ -19,7 +19,17 @@ from plughub.server.errors import error_response, install_error_handlers
 from plughub.server.limits import BodyLimit
 from plughub.server.logs import configure_json_logs, write_through
 from plughub.server.request_ids import RequestIds
-from plughub.server.routes import actions, connections, health, integrations, oauth, pages, sessions
+from plughub.server.routes import (
+    actions,
+    connections,
+    health,
+    integrations,
+    oauth,
+    pages,
+    sessions,
+    subscriptions,
+    webhooks,
+)
 from plughub.server.run_route import openapi_routes, run_route
 from plughub.server.security import require_key
 
@@ -87,8 +97,12 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with mcp.lifespan():  # a route's ASGI app gets no lifespan of its own
-            yield
+        served.events.start_worker()  # each server process runs jobs (deliveries, polls)
+        try:
+            async with mcp.lifespan():  # a route's ASGI app gets no lifespan of its own
+                yield
+        finally:
+            served.events.stop_worker()
         write_through()  # stopping: nothing may be left in a batch when a signal ends the process
         await served.http.aclose()  # the loop's outbound connections
         runs = getattr(_app.state, "aixplain_runs", None)
@@ -107,7 +121,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     api.state.engine = served
     api.state.settings = settings
     install_error_handlers(api)
-    for module in (actions, health, integrations, connections, oauth, sessions, pages):
+    for module in (actions, health, integrations, connections, oauth, sessions, pages, subscriptions, webhooks):
         api.include_router(module.router)
     if settings.aixplain_compat:
         # Imported here: a server with the compatibility switched off never loads it.

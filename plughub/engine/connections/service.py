@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -39,6 +39,10 @@ class ConnectionService:
         oauth: Starts and completes consents, revokes tokens.
         oauth_apps: The teams' OAuth clients.
         mcp: Forgets an MCP connection's tools when it goes.
+
+    Attributes:
+        before_delete: Called with a connection's id before it is deleted (the composition root
+            adds the events' unsubscribe here).
     """
 
     def __init__(
@@ -56,6 +60,7 @@ class ConnectionService:
         self._oauth = oauth
         self._oauth_apps = oauth_apps
         self._mcp = mcp
+        self.before_delete: list[Callable[[str], None]] = []
 
     def __repr__(self) -> str:
         return "ConnectionService()"
@@ -273,6 +278,8 @@ class ConnectionService:
             ConnectionNotFound: No connection has this id.
         """
         record = self.record(connection_id, team)
+        for hook in self.before_delete:
+            hook(record.id)  # its subscriptions: unsubscribed while its tokens still work
         problem = None
         revoked = False
         if record.scheme == "OAUTH2" and self._catalog.contains(record.integration_id, team):

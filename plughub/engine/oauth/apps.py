@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from plughub.config import Settings
 from plughub.engine.catalog import Catalog
@@ -155,6 +156,28 @@ class OAuthApps:
             return exc.message
         return None
 
+    def signing_values(self, integration_id: str, team: str = LOCAL_TEAM) -> dict[str, str]:
+        """The app's values a webhook signature may be checked with (`${app.x}` in `webhooks.verify`).
+
+        Read from the stored app (`signing_secret`, `webhook_secret` given to `set`), else from
+        `PLUGHUB_OAUTH_<ID>_SIGNING_SECRET` / `..._WEBHOOK_SECRET` (and the client id and secret).
+
+        Args:
+            integration_id: The integration.
+            team: The team whose app it is.
+
+        Returns:
+            The values found (in clear: for checking signatures only); empty when none is set.
+        """
+        data = self._credentials.read(app_record_id(integration_id, team))
+        stem = "PLUGHUB_OAUTH_" + integration_id.upper().replace("-", "_")
+        values: dict[str, str] = {}
+        for name in ("client_id", "client_secret", "signing_secret", "webhook_secret"):
+            value = data.get(name) or os.environ.get(f"{stem}_{name.upper()}")
+            if value:
+                values[name] = str(value)
+        return values
+
     def set(
         self,
         integration_id: str,
@@ -163,6 +186,8 @@ class OAuthApps:
         scopes: list[str] | None = None,
         *,
         team: str = LOCAL_TEAM,
+        signing_secret: str | None = None,
+        webhook_secret: str | None = None,
     ) -> OAuthAppInfo:
         """Store an integration's OAuth client, sealed.
 
@@ -172,6 +197,9 @@ class OAuthApps:
             client_secret: The client secret (consumer secret, or a PEM key for RSA-SHA1).
             scopes: Scopes to ask for; None for the definition's defaults.
             team: The team whose app it is.
+            signing_secret: The secret the provider signs the app's webhooks with (Slack's
+                signing secret), for `${app.signing_secret}` in the definition's `webhooks`.
+            webhook_secret: Another such secret, for `${app.webhook_secret}`.
 
         Returns:
             The app, secret masked.
@@ -188,7 +216,8 @@ class OAuthApps:
         if not client_id or not client_secret:
             raise InvalidInput("client_id and client_secret are both required")
         record_id = app_record_id(integration_id, team)
-        data = {"client_id": client_id, "client_secret": client_secret, "scopes": scopes}
+        data: dict[str, Any] = {"client_id": client_id, "client_secret": client_secret, "scopes": scopes}
+        data.update({k: v for k, v in (("signing_secret", signing_secret), ("webhook_secret", webhook_secret)) if v})
         self._credentials.write(lambda seal: self._store.credentials.put(record_id, seal(record_id, data)))
         return self.get(integration_id, team=team)
 

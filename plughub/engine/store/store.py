@@ -10,11 +10,13 @@ from __future__ import annotations
 from plughub.engine.store.connections import ConnectionRepository
 from plughub.engine.store.credentials import CredentialRepository
 from plughub.engine.store.db import Database
+from plughub.engine.store.events import EventRepository
 from plughub.engine.store.integrations import IntegrationRepository
 from plughub.engine.store.keys import VaultKeyRepository
 from plughub.engine.store.oauth import OAuthStateRepository
 from plughub.engine.store.pending import PendingRunRepository
 from plughub.engine.store.runs import RunRepository
+from plughub.engine.store.subscriptions import SubscriptionRepository
 from plughub.engine.store.tenancy import TenancyRepository
 
 __all__ = ["Store"]
@@ -36,6 +38,8 @@ class Store:
         tenancy: Teams, API keys, connect sessions.
         pending_runs: Runs answered asynchronously.
         runs: The audit of action runs.
+        subscriptions: Triggers switched on for connections.
+        events: Events received and their deliveries.
     """
 
     def __init__(self, db: Database) -> None:
@@ -48,6 +52,8 @@ class Store:
         self.tenancy = TenancyRepository(db)
         self.pending_runs = PendingRunRepository(db)
         self.runs = RunRepository(db)
+        self.subscriptions = SubscriptionRepository(db)
+        self.events = EventRepository(db)
 
     def __repr__(self) -> str:
         return f"Store({self.db!r})"

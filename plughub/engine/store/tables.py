@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 __all__ = [
@@ -22,11 +23,14 @@ __all__ = [
     "connect_sessions",
     "connections",
     "credentials",
+    "deliveries",
+    "events",
     "integrations",
     "metadata",
     "oauth_states",
     "pending_runs",
     "runs",
+    "subscriptions",
     "teams",
     "vault_keys",
 ]
@@ -162,4 +166,65 @@ pending_runs = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# A trigger switched on for one connection (DESIGN.md §10). The webhook token is looked up by its
+# SHA-256; the token itself and both secrets are sealed in `credentials` under
+# "subscription:<id>" (with the connection id, so that deleting the connection deletes them).
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("team_id", String(64), nullable=False, index=True),
+    Column("connection_id", String(64), ForeignKey("connections.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("integration_id", String(100), nullable=False),
+    Column("trigger", String(200), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("config", Text, nullable=False, default="{}"),
+    Column("status", String(20), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("provider_id", String(200), nullable=True),
+    Column("target_url", Text, nullable=True),
+    Column("poll_state", Text, nullable=True),
+    Column("next_poll_at", DateTime(timezone=True), nullable=True, index=True),
+    Column("poll_failures", Integer, nullable=False, default=0),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One occurrence, stored before it is acknowledged. `seq` is the arrival order `after` pages by;
+# a provider's delivery id is unique per subscription, so a repeat is stored once.
+events = Table(
+    "events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("subscription_id", String(64), ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(200), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("delivery_id", String(200), nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("subscription_id", "delivery_id", name="uq_events_subscription_delivery"),
+    Index("ix_events_subscription_seq", "subscription_id", "seq"),
+)
+
+# A push of one event to its subscription's target_url. `lease_until` marks an attempt in
+# progress: a process that dies mid-attempt leaves a lease that runs out, and the delivery is
+# taken again (at least once; the receiver sees the same webhook-id).
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("event_id", String(64), ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    Column("subscription_id", String(64), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_at", DateTime(timezone=True), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_deliveries_status_next", "status", "next_at"),
 )

@@ -11,9 +11,10 @@ from plughub.enums import ConnectionStatus, Function, FunctionType, ResponseStat
 from plughub.exceptions import ActionNotFound, ConnectionStateError, InvalidInput, error_class
 from plughub.modules.model import Model, ModelResponse
 from plughub.modules.model.ranking import rank_actions, select_actions
+from plughub.modules.model.subscription import Subscription
 from plughub.modules.model.tools import parse_tool_call, tool_result
 from plughub.modules.model.utils import action_response, connect_response
-from plughub.schemas import ActionInfo, ConnectionInfo, DeleteResult, ProxyResponse
+from plughub.schemas import ActionInfo, ConnectionInfo, DeleteResult, ProxyResponse, SubscribeRequest, TriggerInfo
 from plughub.tool_schemas import build_tools, restore_arguments
 
 __all__ = ["ConnectAction", "ConnectionTool", "ProxyResponse"]
@@ -487,6 +488,36 @@ class ConnectionTool(Model):
             stacklevel=2,
         )
         return response
+
+    @property
+    def triggers(self) -> list[TriggerInfo]:
+        """What the connection can tell you about: its integration's triggers, with their config inputs."""
+        return self.backend.list_triggers(self.id)
+
+    def subscribe(self, code: str, config: dict[str, Any] | None = None, target_url: str | None = None) -> Subscription:
+        """Switch a trigger on for this connection.
+
+        A webhook trigger's `webhook_url` is where the provider posts; when the trigger says how,
+        plughub registers it at the provider. Each event is stored, then pushed to `target_url`
+        (signed per Standard Webhooks with `secret`), or pulled with `Subscription.events`.
+
+        Args:
+            code: The trigger code (see `triggers`; the integration prefix may be left out).
+            config: The trigger's config values (like action inputs).
+            target_url: Where to push events; None to pull them.
+
+        Returns:
+            The subscription, with `webhook_secret` and `secret` set (this object only: they are
+            never shown again).
+
+        Raises:
+            TriggerNotFound: The integration has no such trigger.
+            MissingInputs: Required config values are missing.
+            InvalidInput: A config value breaks its schema, or `target_url` is not http(s).
+            ActionError: The provider refused to register the webhook (nothing is stored).
+        """
+        request = SubscribeRequest(trigger=code, config=config, target_url=target_url)
+        return Subscription.of(self.backend.subscribe(self.id, request), self.backend)
 
     def delete(self) -> DeleteResult:
         """Delete the connection and its credentials, revoking OAuth tokens at the provider first.

@@ -1,0 +1,200 @@
+"""`Events`: subscriptions, inbound webhooks, polls and deliveries, with the jobs that run them."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import Mapping
+
+import httpx
+
+from plughub.config import Settings
+from plughub.engine.actions.service import ActionService
+from plughub.engine.catalog import Catalog
+from plughub.engine.connections.service import ConnectionService
+from plughub.engine.credentials import Credentials
+from plughub.engine.events.deliveries import Deliverer
+from plughub.engine.events.inbound import Inbound, InboundAnswer
+from plughub.engine.events.jobs import InProcessJobs, Jobs, TaskFunctions
+from plughub.engine.events.polls import Polls
+from plughub.engine.events.subscriptions import Subscriptions, event_info
+from plughub.engine.oauth.apps import OAuthApps
+from plughub.engine.store import LOCAL_TEAM, Store, utcnow
+from plughub.exceptions import InvalidInput
+from plughub.schemas import DeliveryInfo, EventInfo
+
+__all__ = ["Events"]
+
+logger = logging.getLogger("plughub.events")
+
+# Found due per scan at most (the next scan takes the rest).
+_SCAN_BATCH = 500
+
+
+class Events:
+    """Events (DESIGN.md §10): the services, and the jobs that poll and deliver.
+
+    Args:
+        catalog: The definitions.
+        connections: Finds a team's connection.
+        actions: Runs subscribe, unsubscribe and list actions.
+        store: The database.
+        credentials: Seals and opens the subscriptions' secrets.
+        oauth_apps: Signing secrets of the teams' apps.
+        settings: Public URL, retry delays, poll interval floor.
+        transport: The transport deliveries go through (the outbound guard's on a server).
+
+    Attributes:
+        subscriptions: Subscribe, list, get, pull events, deliveries, delete.
+        inbound: Checks and stores the providers' webhooks.
+        polls: Runs poll triggers.
+        deliverer: Pushes events to target URLs.
+        jobs: Where polls and deliveries are deferred, and the worker that runs them.
+    """
+
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        connections: ConnectionService,
+        actions: ActionService,
+        store: Store,
+        credentials: Credentials,
+        oauth_apps: OAuthApps,
+        settings: Settings,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._store = store
+        self.subscriptions = Subscriptions(
+            catalog=catalog,
+            connections=connections,
+            actions=actions,
+            store=store,
+            credentials=credentials,
+            oauth_apps=oauth_apps,
+            settings=settings,
+        )
+        self.inbound = Inbound(
+            catalog=catalog, store=store, credentials=credentials, oauth_apps=oauth_apps, settings=settings
+        )
+        self.polls = Polls(catalog=catalog, actions=actions, store=store, credentials=credentials, settings=settings)
+        self.deliverer = Deliverer(
+            store=store, credentials=credentials, delays=settings.delivery_retry_delays, transport=transport
+        )
+        tasks: TaskFunctions = {"deliver": self._deliver, "poll": self._poll, "scan": self.scan}
+        self.jobs: Jobs
+        if store.db.dialect == "postgresql":
+            from plughub.engine.events.queue import ProcrastinateJobs, libpq_dsn
+
+            self.jobs = ProcrastinateJobs(libpq_dsn(store.db.sql_engine.url), tasks)
+        else:
+            self.jobs = InProcessJobs(tasks)
+
+    def __repr__(self) -> str:
+        return f"Events(jobs={self.jobs!r})"
+
+    # Calls that start jobs
+
+    def receive(self, token: str, body: bytes, headers: Mapping[str, str], query: str = "") -> InboundAnswer:
+        """Check and store a provider's webhook, then defer its delivery.
+
+        Args:
+            token: The webhook URL's token.
+            body: The exact body.
+            headers: The request headers.
+            query: The URL's query string.
+
+        Returns:
+            What to answer the provider (see `Inbound.receive`).
+        """
+        answer = self.inbound.receive(token, body, headers, query)
+        self._defer_deliveries(answer.stored)
+        return answer
+
+    def poll_now(self, subscription_id: str, *, team: str = LOCAL_TEAM) -> builtins.list[EventInfo]:
+        """Run a poll trigger's subscription at once.
+
+        Args:
+            subscription_id: The subscription.
+            team: The team that owns it.
+
+        Returns:
+            The new events (none after the first poll, which records what exists).
+
+        Raises:
+            SubscriptionNotFound: No subscription has this id.
+            InvalidInput: It is not a poll trigger's, or a poll of it is under way.
+            ActionError: The poll failed (also recorded on the subscription).
+        """
+        found = self.subscriptions.record(subscription_id, team)
+        if found.kind != "poll":
+            raise InvalidInput(f"{found.trigger} is a webhook trigger: its events come from the provider")
+        outcome = self.polls.poll(found.id, force=True)
+        if outcome is None:
+            raise InvalidInput(f"a poll of {found.id} is under way; try again when it ends")
+        if outcome.error is not None:
+            from plughub.exceptions import ActionError
+
+            raise ActionError(f"the poll of {found.id} failed: {outcome.error}")
+        self._defer_deliveries(outcome.stored if found.target_url else [])
+        stored = set(outcome.stored)
+        events = self._store.events.after(found.id, None, 1000) if stored else []
+        return [event_info(found, e) for e in events if e.id in stored]
+
+    def redeliver(self, subscription_id: str, event_id: str, *, team: str = LOCAL_TEAM) -> DeliveryInfo:
+        """Send an event to the subscription's target again (see `Subscriptions.redeliver`).
+
+        Args:
+            subscription_id: The subscription.
+            event_id: The event.
+            team: The team that owns it.
+
+        Returns:
+            The delivery, pending.
+        """
+        delivery = self.subscriptions.redeliver(subscription_id, event_id, team=team)
+        self._defer_deliveries([event_id])
+        return delivery
+
+    # The worker
+
+    def start_worker(self) -> None:
+        """Run jobs in this process (`plughub serve`, `plughub worker`)."""
+        self.jobs.start()
+
+    def stop_worker(self) -> None:
+        """Stop running jobs (the ones under way finish)."""
+        self.jobs.stop()
+
+    def close(self) -> None:
+        """Stop the worker and close the deliveries' connections."""
+        self.jobs.stop()
+        self.deliverer.close()
+
+    def scan(self) -> None:
+        """Defer the deliveries and polls that are due (a periodic job)."""
+        now = utcnow()
+        for event_id in self._store.events.due(now, _SCAN_BATCH):
+            self.jobs.defer("deliver", event_id=event_id)
+        for subscription_id in self._store.subscriptions.due_polls(now, _SCAN_BATCH):
+            self.jobs.defer("poll", subscription_id=subscription_id)
+
+    def _defer_deliveries(self, event_ids: builtins.list[str]) -> None:
+        for event_id in event_ids:
+            try:
+                self.jobs.defer("deliver", event_id=event_id)
+            except Exception:
+                logger.warning("could not defer the delivery of %s; the scan will", event_id, exc_info=True)
+
+    def _deliver(self, event_id: str) -> None:
+        status = self.deliverer.deliver(event_id)
+        if status == "pending":
+            delivery = self._store.events.delivery(event_id)
+            if delivery is not None and delivery.next_at is not None:
+                delay = max(0.0, (delivery.next_at - utcnow()).total_seconds())
+                self.jobs.defer("deliver", delay=delay, event_id=event_id)
+
+    def _poll(self, subscription_id: str) -> None:
+        outcome = self.polls.poll(subscription_id)
+        if outcome is not None:
+            self._defer_deliveries(outcome.stored)

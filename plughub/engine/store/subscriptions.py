@@ -1,0 +1,267 @@
+"""Subscriptions: triggers switched on for a connection, scoped by team (DESIGN.md §10)."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Row
+
+from plughub.engine.store.records import Sealed, aware, check_active_key, put_credentials, utcnow
+from plughub.engine.store.repository import Repository
+from plughub.engine.store.tables import credentials, subscriptions
+
+__all__ = ["SubscriptionRecord", "SubscriptionRepository", "subscription_record_id"]
+
+
+def subscription_record_id(subscription_id: str) -> str:
+    """The vault record id of a subscription's secrets (webhook token, webhook secret, delivery secret)."""
+    return f"subscription:{subscription_id}"
+
+
+@dataclass(frozen=True)
+class SubscriptionRecord:
+    """A subscription row (its secrets are sealed elsewhere, see `subscription_record_id`)."""
+
+    id: str
+    team_id: str
+    connection_id: str
+    integration_id: str
+    trigger: str
+    kind: str
+    config: dict[str, Any]
+    status: str
+    token_hash: str = field(repr=False)
+    created_at: datetime
+    updated_at: datetime
+    last_error: str | None = None
+    provider_id: str | None = None
+    target_url: str | None = None
+    poll_state: dict[str, Any] | None = field(default=None, repr=False)
+    next_poll_at: datetime | None = None
+    poll_failures: int = 0
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> SubscriptionRecord:
+        """Build a record from a `subscriptions` row."""
+        return cls(
+            id=row.id,
+            team_id=row.team_id,
+            connection_id=row.connection_id,
+            integration_id=row.integration_id,
+            trigger=row.trigger,
+            kind=row.kind,
+            config=json.loads(row.config or "{}"),
+            status=row.status,
+            token_hash=row.token_hash,
+            created_at=aware(row.created_at),
+            updated_at=aware(row.updated_at),
+            last_error=row.last_error,
+            provider_id=row.provider_id,
+            target_url=row.target_url,
+            poll_state=json.loads(row.poll_state) if row.poll_state else None,
+            next_poll_at=aware(row.next_poll_at) if row.next_poll_at else None,
+            poll_failures=row.poll_failures or 0,
+        )
+
+
+class SubscriptionRepository(Repository):
+    """Subscriptions and their sealed secrets. A `team_id` of None means any team (internal callers)."""
+
+    def insert(self, record: SubscriptionRecord, sealed: Sealed) -> None:
+        """Store a new subscription and its sealed secrets together.
+
+        Args:
+            record: The subscription.
+            sealed: Its secrets, sealed under `subscription_record_id(record.id)`.
+
+        Raises:
+            StaleKeyError: They were sealed with a key another process rotated away.
+        """
+        with self.db.transaction(lock=True) as db:
+            check_active_key(db, sealed.key_id)
+            db.execute(
+                insert(subscriptions),
+                {
+                    "id": record.id,
+                    "team_id": record.team_id,
+                    "connection_id": record.connection_id,
+                    "integration_id": record.integration_id,
+                    "trigger": record.trigger,
+                    "kind": record.kind,
+                    "config": json.dumps(record.config),
+                    "status": record.status,
+                    "last_error": record.last_error,
+                    "token_hash": record.token_hash,
+                    "provider_id": record.provider_id,
+                    "target_url": record.target_url,
+                    "poll_state": json.dumps(record.poll_state) if record.poll_state is not None else None,
+                    "next_poll_at": record.next_poll_at,
+                    "poll_failures": record.poll_failures,
+                    "lease_until": None,
+                    "created_at": record.created_at,
+                    "updated_at": record.updated_at,
+                },
+            )
+            put_credentials(db, subscription_record_id(record.id), record.connection_id, sealed)
+
+    def get(self, subscription_id: str, team_id: str | None = None) -> SubscriptionRecord | None:
+        """Find a subscription.
+
+        Args:
+            subscription_id: Its id.
+            team_id: The team it must belong to; None for any.
+
+        Returns:
+            The record, or None (also when it belongs to another team).
+        """
+        with self.db.connect() as db:
+            row = db.execute(select(subscriptions).where(subscriptions.c.id == subscription_id)).first()
+        record = SubscriptionRecord.from_row(row) if row else None
+        return record if record is not None and team_id in (None, record.team_id) else None
+
+    def by_token_hash(self, token_hash: str) -> SubscriptionRecord | None:
+        """Find the subscription a webhook URL's token belongs to.
+
+        Args:
+            token_hash: The SHA-256 of the token.
+
+        Returns:
+            The record, or None.
+        """
+        row = self.db.first(select(subscriptions).where(subscriptions.c.token_hash == token_hash))
+        return SubscriptionRecord.from_row(row) if row else None
+
+    def list(
+        self,
+        *,
+        team_id: str,
+        connection_id: str | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> tuple[builtins.list[SubscriptionRecord], int]:
+        """List a team's subscriptions, newest first.
+
+        Args:
+            team_id: The team.
+            connection_id: Only this connection's.
+            offset: Rows to skip.
+            limit: Rows to return.
+
+        Returns:
+            The page of records and the total number that match.
+        """
+        conditions = [subscriptions.c.team_id == team_id]
+        if connection_id is not None:
+            conditions.append(subscriptions.c.connection_id == connection_id)
+        where = and_(*conditions)
+        with self.db.connect() as db:
+            total = db.execute(select(func.count()).select_from(subscriptions).where(where)).scalar_one()
+            rows = db.execute(
+                select(subscriptions)
+                .where(where)
+                .order_by(subscriptions.c.created_at.desc(), subscriptions.c.id)
+                .offset(offset)
+                .limit(limit)
+            ).all()
+        return [SubscriptionRecord.from_row(r) for r in rows], total
+
+    def of_connection(self, connection_id: str) -> builtins.list[SubscriptionRecord]:
+        """Every subscription of a connection.
+
+        Args:
+            connection_id: The connection.
+
+        Returns:
+            The records.
+        """
+        with self.db.connect() as db:
+            rows = db.execute(select(subscriptions).where(subscriptions.c.connection_id == connection_id)).all()
+        return [SubscriptionRecord.from_row(r) for r in rows]
+
+    def update(self, subscription_id: str, **values: Any) -> None:
+        """Change some of a subscription's columns.
+
+        Args:
+            subscription_id: The subscription.
+            **values: Columns and values (`config` and `poll_state` as Python values).
+        """
+        for key in ("config", "poll_state"):
+            if key in values and values[key] is not None:
+                values[key] = json.dumps(values[key])
+        with self.db.transaction() as db:
+            db.execute(
+                update(subscriptions).where(subscriptions.c.id == subscription_id).values(**values, updated_at=utcnow())
+            )
+
+    def delete(self, subscription_id: str) -> bool:
+        """Delete a subscription, its events, deliveries and sealed secrets.
+
+        Args:
+            subscription_id: The subscription.
+
+        Returns:
+            Whether it existed.
+        """
+        from plughub.engine.store.tables import deliveries, events
+
+        with self.db.transaction() as db:
+            db.execute(delete(deliveries).where(deliveries.c.subscription_id == subscription_id))
+            db.execute(delete(events).where(events.c.subscription_id == subscription_id))
+            db.execute(delete(credentials).where(credentials.c.record_id == subscription_record_id(subscription_id)))
+            return db.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id)).rowcount > 0
+
+    def due_polls(self, now: datetime, limit: int = 100) -> builtins.list[str]:
+        """The poll subscriptions whose next poll is due and that no process is polling.
+
+        Args:
+            now: The time.
+            limit: The most to return.
+
+        Returns:
+            Their ids, the most overdue first.
+        """
+        with self.db.connect() as db:
+            rows = db.execute(
+                select(subscriptions.c.id)
+                .where(
+                    subscriptions.c.kind == "poll",
+                    subscriptions.c.next_poll_at <= now,
+                    or_(subscriptions.c.lease_until.is_(None), subscriptions.c.lease_until < now),
+                )
+                .order_by(subscriptions.c.next_poll_at)
+                .limit(limit)
+            ).all()
+        return [r.id for r in rows]
+
+    def claim_poll(self, subscription_id: str, lease: float, *, force: bool = False) -> SubscriptionRecord | None:
+        """Take a poll subscription for one poll: no other process polls it until the lease ends.
+
+        Args:
+            subscription_id: The subscription.
+            lease: Seconds the claim lasts (a process that dies lets it run out).
+            force: Take it even when the next poll is not due yet (`poll_now`).
+
+        Returns:
+            The record, or None when it is gone, not due, or another process holds it.
+        """
+        now = utcnow()
+        conditions = [
+            subscriptions.c.id == subscription_id,
+            subscriptions.c.kind == "poll",
+            or_(subscriptions.c.lease_until.is_(None), subscriptions.c.lease_until < now),
+        ]
+        if not force:
+            conditions.append(subscriptions.c.next_poll_at <= now)
+        with self.db.transaction(lock=True) as db:
+            taken = db.execute(
+                update(subscriptions).where(*conditions).values(lease_until=now + timedelta(seconds=lease))
+            ).rowcount
+            if not taken:
+                return None
+            row = db.execute(select(subscriptions).where(subscriptions.c.id == subscription_id)).first()
+        return SubscriptionRecord.from_row(row) if row else None
