@@ -92,7 +92,7 @@ def signed_requests(secret: str, count: int) -> list[tuple[dict[str, str], bytes
 
 
 @contextlib.contextmanager
-def serve(target_url: str, database_url: str | None) -> Iterator[Hooked]:
+def serve(target_url: str | None, database_url: str | None) -> Iterator[Hooked]:
     """Run `plughub serve --workers 2` with a Clerk subscription delivering to `target_url`."""
     with tempfile.TemporaryDirectory() as home:
         port = _free_port()

@@ -220,7 +220,7 @@ def test_two_workers_share_200_deliveries_none_twice_at_once(
 def test_bad_inbound_webhooks_are_refused_and_store_nothing(
     database: str | None, tmp_path: Path, receiver: Receiver
 ) -> None:
-    with hub(tmp_path, database, PLUGHUB_WEBHOOK_MAX_BODY="65536") as served:
+    with hub(tmp_path, database, PLUGHUB_MAX_BODY_BYTES="65536") as served:
         served.serve()
         sub = subscribe(served, receiver)
 
