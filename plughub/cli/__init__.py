@@ -10,6 +10,7 @@ import click
 from plughub.cli.actions import actions, request, run
 from plughub.cli.connections import connect, connections
 from plughub.cli.errors import cli_message, server_extra_missing
+from plughub.cli.events import events, subscribe, subscriptions, triggers, worker
 from plughub.cli.integrations import integrations
 from plughub.cli.keys import keys
 from plughub.cli.mcp_server import mcp
@@ -66,6 +67,8 @@ cli.add_command(request)
 cli.add_command(keys)
 cli.add_command(oauth_app)
 cli.add_command(mcp)
+for _command in (triggers, subscribe, subscriptions, events, worker):
+    cli.add_command(_command)
 for _command in (serve, db, teams, api_keys):
     cli.add_command(_command)
 

@@ -130,7 +130,9 @@ class Deliverer:
             connection_id=found.connection_id,
             end_user_id=connection.end_user_id if connection else None,
         )
-        secret = self._credentials.read(subscription_record_id(found.id))["secret"]
+        secret = self._credentials.read(subscription_record_id(found.id)).get("secret")
+        if not secret:  # the subscription is being deleted: its deliveries go with it
+            return None
         headers = sign_delivery(event.id, int(time.time()), body, secret)
         headers["content-type"] = "application/json"
         headers["user-agent"] = "plughub-webhooks/1"

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from sqlalchemy.exc import IntegrityError
+
 from plughub.config import Settings
 from plughub.engine.catalog import Catalog
 from plughub.engine.catalog.models import IntegrationSpec
@@ -109,7 +111,10 @@ class Inbound:
         trigger = spec.triggers.get(found.trigger)
         if spec.webhooks is None or not isinstance(trigger, WebhookTriggerSpec):
             return _NOT_FOUND
-        opened = SubscriptionSecrets.of(self._credentials.read(subscription_record_id(found.id)))
+        sealed = self._credentials.read(subscription_record_id(found.id))
+        if not sealed:  # deleted by another process since this one cached the row
+            return _NOT_FOUND
+        opened = SubscriptionSecrets.of(sealed)
         url = webhook_url(self._settings, token) + (f"?{query}" if query else "")
         secret = self._secret(spec, found, opened)
         verdict = verify_signature(spec.webhooks.verify, SignedRequest(body, headers, url), secret=secret)
@@ -134,7 +139,10 @@ class Inbound:
             return InboundAnswer(200, {"received": False, "reason": "the trigger's filter does not match"})
         delivery_id = _locate(spec.webhooks.delivery_id, headers, data)
         event = NewEvent(new_event_id(), event_type, data, delivery_id)
-        stored = self._store.events.store(found.id, [event], deliver=bool(found.target_url))
+        try:
+            stored = self._store.events.store(found.id, [event], deliver=bool(found.target_url))
+        except IntegrityError:  # the subscription was deleted a moment ago
+            return _NOT_FOUND
         if not stored:
             return InboundAnswer(200, {"received": True, "duplicate": True})
         return InboundAnswer(200, {"received": True, "id": event.id}, stored=stored if found.target_url else [])

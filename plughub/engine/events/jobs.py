@@ -115,7 +115,7 @@ class InProcessJobs:
         while not self._stopping.is_set():
             try:
                 self._tasks["scan"]()
-            except Exception:
+            except Exception:  # a scan that fails (database away) is tried again
                 logger.exception("the job scan failed")
             self._wake.wait(self._scan_interval)
             self._wake.clear()

@@ -94,7 +94,7 @@ class Polls:
             if not isinstance(trigger, PollTriggerSpec):
                 raise PlughubError(f"{found.trigger} is no longer a poll trigger of {found.integration_id}")
             identities, items = self._read(found, trigger)
-        except Exception as exc:
+        except Exception as exc:  # any failure backs off and shows on the subscription
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             failures = found.poll_failures + 1
             interval = self._interval(found, None)

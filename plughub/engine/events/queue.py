@@ -68,6 +68,7 @@ class ProcrastinateJobs:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker: asyncio.Task[None] | None = None
         self._schema_ready = False
+        self._stopping = threading.Event()
 
     def __repr__(self) -> str:
         return f"ProcrastinateJobs(running={self.running})"
@@ -166,6 +167,7 @@ class ProcrastinateJobs:
             if self.running:
                 return
             self.ensure_schema()
+            self._stopping.clear()
             ready = threading.Event()
             self._thread = threading.Thread(target=self._run, args=(ready,), name="plughub-jobs", daemon=True)
             self._thread.start()
@@ -192,18 +194,29 @@ class ProcrastinateJobs:
                     delete_jobs="successful",
                 )
 
+        # A database that goes away (a restart, a failover) ends the worker: start it again when
+        # it is back, until this process stops it.
+        wait = 1.0
         try:
-            loop.run_until_complete(main())
-        except asyncio.CancelledError:
-            pass
-        except Exception:
-            logger.exception("the job worker stopped")
+            while not self._stopping.is_set():
+                try:
+                    loop.run_until_complete(main())
+                    return
+                except asyncio.CancelledError:
+                    return
+                except Exception as exc:  # logged; the process goes on serving
+                    logger.warning("the job worker stopped (%s); starting it again in %g s", type(exc).__name__, wait)
+                ready.set()
+                if self._stopping.wait(wait):
+                    return
+                wait = min(wait * 2, 30.0)
         finally:
             ready.set()
             loop.close()
 
     def stop(self) -> None:
         """Stop the worker (the jobs under way finish first) and close the deferring pool."""
+        self._stopping.set()
         thread, loop, worker = self._thread, self._loop, self._worker
         if thread is not None and loop is not None and worker is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile

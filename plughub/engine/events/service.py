@@ -188,7 +188,7 @@ class Events:
         for event_id in event_ids:
             try:
                 self.jobs.defer("deliver", event_id=event_id)
-            except Exception:
+            except Exception:  # stored and pending: the next scan defers it
                 logger.warning("could not defer the delivery of %s; the scan will", event_id, exc_info=True)
 
     def _deliver(self, event_id: str) -> None:

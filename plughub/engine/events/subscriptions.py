@@ -467,7 +467,7 @@ class Subscriptions:
             record = self._connections.record(found.connection_id, None)
             spec = self._catalog.spec(record.integration_id, record.team_id)
             trigger = spec.triggers.get(found.trigger)
-        except Exception as exc:
+        except Exception as exc:  # the definition may be gone: delete locally anyway
             return False, str(exc)
         if not isinstance(trigger, WebhookTriggerSpec) or trigger.unsubscribe is None or found.provider_id is None:
             return False, None
@@ -484,7 +484,7 @@ class Subscriptions:
                 opened.provider_id if opened.provider_id is not None else found.provider_id,
                 raising=True,
             )
-        except Exception as exc:
+        except Exception as exc:  # reported; the subscription is deleted regardless
             return False, getattr(exc, "message", None) or str(exc)
         return True, None
 
