@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import statistics
 import subprocess
@@ -49,10 +50,32 @@ MOST_PER_SECOND = 4000
 
 @dataclass(frozen=True)
 class Hooked:
-    """A served plughub with a subscription: where to post and the endpoint's signing secret."""
+    """A served plughub with a subscription: where to post, the endpoint's signing secret, the pid."""
 
     webhook_url: str
     signing_secret: str
+    pid: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children that still run (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended meanwhile
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(times.get(p, 0.0) for p in tree)
 
 
 @dataclass(frozen=True)
@@ -67,6 +90,7 @@ class Figures:
     delivered: int
     accepted: int
     repeats: int
+    cpu_ms: float  # the server's CPU time per accepted webhook (its processes, all cores)
 
 
 def signed_requests(secret: str, count: int) -> list[tuple[dict[str, str], bytes]]:
@@ -124,7 +148,7 @@ def serve(target_url: str | None, database_url: str | None) -> Iterator[Hooked]:
                     json={"trigger": TRIGGER, "config": {"signing_secret": secret}, "target_url": target_url},
                 )
                 sub.raise_for_status()
-            yield Hooked(sub.json()["webhook_url"], secret)
+            yield Hooked(sub.json()["webhook_url"], secret, process.pid)
         finally:
             _stop(process)
             log.close()
@@ -140,19 +164,26 @@ def _drain(target: Target, accepted: int, deadline: float = 120.0) -> dict[str, 
     return stats
 
 
-def measure(target: Target, hooked: Hooked, seconds: float, runs: int) -> Figures:
-    """Warm up, then `runs` loads of `seconds` each; medians of their figures."""
+def measure(target: Target, hooked: Hooked, seconds: float, runs: int, *, pushed: bool = True) -> Figures:
+    """Warm up, then `runs` loads of `seconds` each; medians of their figures.
+
+    `pushed`: the subscription has the target as `target_url` (else events are only stored).
+    """
     warm = signed_requests(hooked.signing_secret, 400)
     loadgen.load_each(hooked.webhook_url, warm, connections=CLIENTS, seconds=1.0)
-    _drain(target, 0, deadline=0)
     samples: list[tuple[loadgen.LoadResult, dict[str, float]]] = []
     for _ in range(runs):
         time.sleep(1.0)  # the warm-up's (or last run's) deliveries settle before the target forgets them
         target.reset()
         requests = signed_requests(hooked.signing_secret, int(MOST_PER_SECOND * seconds))
+        used = cpu_seconds(hooked.pid)
         figures = loadgen.load_each(hooked.webhook_url, requests, connections=CLIENTS, seconds=seconds)
         accepted = figures.requests - figures.non2xx
-        samples.append((figures, {**_drain(target, accepted), "accepted": accepted}))
+        drained = _drain(target, accepted) if pushed else {"delivered": 0, "repeats": 0}
+        cpu_ms = (cpu_seconds(hooked.pid) - used) / max(1, accepted) * 1000
+        samples.append(
+            (figures, {"p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0, **drained, "accepted": accepted, "cpu_ms": cpu_ms})
+        )
 
     def median(values: Iterator[float]) -> float:
         return float(statistics.median(values))
@@ -168,6 +199,7 @@ def measure(target: Target, hooked: Hooked, seconds: float, runs: int) -> Figure
         delivered=int(sum(s["delivered"] for _, s in samples)),
         accepted=int(sum(s["accepted"] for _, s in samples)),
         repeats=int(sum(s["repeats"] for _, s in samples)),
+        cpu_ms=median(s["cpu_ms"] for _, s in samples),
     )
 
 
@@ -177,26 +209,32 @@ def run(quick: bool) -> Result:
     result.add(
         "load generator", f"python asyncio, one signed request each, {CLIENTS} connections, {runs} x {seconds:g} s"
     )
-    setups: list[str] = ["SQLite"]
+    setups: list[tuple[str, bool]] = [("SQLite", True)]
+    if not quick:
+        setups.append(("SQLite", False))
     if _postgres_available() and not quick:
-        setups.append("PostgreSQL")
+        setups.append(("PostgreSQL", True))
     elif not _postgres_available():
         result.note("PostgreSQL is not reachable on 127.0.0.1:5432: measured on SQLite only")
     measured: dict[str, Figures] = {}
     with Target() as target:
-        for label in setups:
+        for label, pushed in setups:
             with contextlib.ExitStack() as stack:
                 database = stack.enter_context(_postgres()) if label == "PostgreSQL" else None
-                hooked = stack.enter_context(serve(target.url, database))
-                figures = measure(target, hooked, seconds, runs)
-            measured[label] = figures
+                hooked = stack.enter_context(serve(target.url if pushed else None, database))
+                figures = measure(target, hooked, seconds, runs, pushed=pushed)
+            name = f"plughub serve, {label}, {WORKERS} workers" + ("" if pushed else ", stored only (no target_url)")
             result.add(
-                f"plughub serve, {label}, {WORKERS} workers: accepted",
+                f"{name}: accepted",
                 f"{figures.accepted_per_second:8.0f} webhooks/s  p50 {figures.p50_ms:5.1f} ms  "
                 f"p99 {figures.p99_ms:6.1f} ms  ({figures.refused} refused or failed)",
             )
+            result.add(f"{name}: server CPU per webhook", f"{figures.cpu_ms:8.2f} ms")
+            if not pushed:
+                continue
+            measured[label] = figures
             result.add(
-                f"plughub serve, {label}, {WORKERS} workers: delivery lag",
+                f"{name}: delivery lag",
                 f"p50 {figures.lag_p50_ms:7.1f} ms  p99 {figures.lag_p99_ms:7.1f} ms  max {figures.lag_max_ms:7.1f} ms",
             )
             result.add(
