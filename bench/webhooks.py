@@ -7,7 +7,7 @@ subscription to CLERK_USER_CREATED made through the REST API, with the bench tar
 `user.created` webhook signed as Clerk signs (Standard Webhooks: `svix-id`, `svix-timestamp`,
 `svix-signature` with the endpoint's `whsec_` secret), so that plughub verifies, stores and
 answers each one; they are built before the clock starts and sent once each by the load generator
-(bench.loadgen, `load_each`) from its own process, CLIENTS at a time with keep-alive. Accept
+(bench.loadgen, `load_each`) from its own process, 16 at a time with keep-alive. Accept
 latency is the load generator's, per request. The delivery lag is the target's: for each event,
 its arrival at the target minus its `received_at` (plughub's time of acceptance), over all events
 accepted during a run, after the deliveries have drained. Targets: >= 1,000 webhooks/s with p99
