@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,19 +99,40 @@ def test_subscribe_config_is_typed_and_checked(monkeypatch: pytest.MonkeyPatch) 
         double.close()
 
 
-def test_plughub_worker_delivers_what_another_process_stored(feed: Paged, home: Path) -> None:
-    target = Upstream()
-    target.route("POST", "/hook", Reply(200, {}))
-    conn = _connect(feed)
-    from plughub.backends import get_backend
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str | None]:
+    """No URL (SQLite under PLUGHUB_HOME), or a fresh PostgreSQL database (procrastinate runs the jobs)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    from tests.servers import postgres_database
+
+    with postgres_database() as url:
+        monkeypatch.setenv("PLUGHUB_DATABASE_URL", url)
+        yield url
+
+
+def test_plughub_worker_delivers_what_another_process_stored(feed: Paged, home: Path, database_url: str | None) -> None:
+    from plughub.backends import EmbeddedBackend, set_backend
+    from plughub.config import Settings
+    from plughub.engine import Engine
     from plughub.schemas import SubscribeRequest
 
-    backend = get_backend()
-    sub = backend.subscribe(conn, SubscribeRequest(trigger="ACME_FEED_NEW_ITEM", target_url=f"{target.url}/hook"))
-    backend.poll_subscription(sub.id)
-    feed.items.append({"id": 99, "title": "late"})
-    (event,) = backend.poll_subscription(sub.id)  # stored, pending: no worker in this process
-    reset_backend()
+    target = Upstream()
+    target.route("POST", "/hook", Reply(200, {}))
+    engine = Engine(Settings.from_env(), database_url=database_url)
+    set_backend(EmbeddedBackend(engine=engine))
+    try:
+        conn = _connect(feed)
+        subs = engine.events.subscriptions
+        sub = subs.subscribe(conn, SubscribeRequest(trigger="ACME_FEED_NEW_ITEM", target_url=f"{target.url}/hook"))
+        engine.events.poll_now(sub.id)
+        feed.items.append({"id": 99, "title": "late"})
+        (event,) = engine.events.poll_now(sub.id)  # stored, pending: no worker runs in this process
+        assert subs.deliveries(sub.id, "pending")
+    finally:
+        reset_backend()
+        engine.close()
     env = {**os.environ, "PLUGHUB_HOME": str(home), "PLUGHUB_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "plughub.cli", "worker"],
@@ -128,8 +148,7 @@ def test_plughub_worker_delivers_what_another_process_stored(feed: Paged, home: 
         assert message["id"] == event.id and message["data"] == {"id": 99, "title": "late"}
     finally:
         proc.send_signal(signal.SIGTERM)
-        output = proc.communicate(timeout=60)[0].decode()
+        output = proc.communicate(timeout=90)[0].decode()
         target.close()
     assert proc.returncode == 0, output
     assert "worker stopped" in output
-    time.sleep(0)  # nothing timed: the process ended on its own
