@@ -159,6 +159,8 @@ class Settings:
         mcp_allowed_origins: `PLUGHUB_MCP_ALLOWED_ORIGINS`, the web origins (`https://app.example`,
             comma-separated; `*` for any) whose pages may use `/mcp` besides the server's own; requests
             without an `Origin` header (clients that are not browsers) are not concerned.
+        metrics_token: `PLUGHUB_METRICS_TOKEN`, the bearer token `/metrics` wants; when unset,
+            `/metrics` answers loopback clients only.
         delivery_retry_delays: `PLUGHUB_DELIVERY_RETRY_DELAYS`, seconds between the attempts to
             push an event to a subscription's target (comma-separated; default
             5,30,120,600,1800,3600,7200,14400); after the last the delivery is `failed`.
@@ -184,6 +186,7 @@ class Settings:
     aixplain_sync_wait: float = 10.0
     cache_ttl: float = 1.0
     mcp_allowed_origins: tuple[str, ...] = ()
+    metrics_token: str | None = field(default=None, repr=False)
     delivery_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
     poll_min_interval: float = 60.0
 
@@ -222,6 +225,7 @@ class Settings:
             aixplain_sync_wait=_float(env, "PLUGHUB_AIXPLAIN_SYNC_WAIT", 10.0),
             cache_ttl=_float(env, "PLUGHUB_CACHE_TTL", 1.0),
             mcp_allowed_origins=_origins(env, "PLUGHUB_MCP_ALLOWED_ORIGINS"),
+            metrics_token=env.get("PLUGHUB_METRICS_TOKEN") or None,
             delivery_retry_delays=_delays(env, "PLUGHUB_DELIVERY_RETRY_DELAYS"),
             poll_min_interval=_float(env, "PLUGHUB_POLL_MIN_INTERVAL", 60.0),
         )

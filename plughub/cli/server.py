@@ -58,6 +58,7 @@ def serve(host: str, port: int, database_url: str | None, workers: int, loop: st
     With --workers above 1, each worker accepts on a socket of its own (SO_REUSEPORT, on Linux),
     so that the kernel spreads connections evenly; a worker that dies is replaced.
     """
+    from plughub.server.metrics_dir import fresh_metrics_dir
     from plughub.server.workers import WorkerFailed
     from plughub.server.workers import serve as serve_workers
 
@@ -74,7 +75,8 @@ def serve(host: str, port: int, database_url: str | None, workers: int, loop: st
     # flight finish, the logs are written out, and the exit status is 0.
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        serve_workers(host, bound, workers, loop)
+        with fresh_metrics_dir():  # the workers' metrics files, for this start only
+            serve_workers(host, bound, workers, loop)
     except WorkerFailed as exc:
         raise click.ClickException(f"{exc}; the server could not start (its log above says why)") from None
     finally:
@@ -173,6 +175,26 @@ def list_teams(database_url: str | None) -> None:
     with _teams(database_url) as tenancy:
         rows = [(t.id, t.name, t.created_at.strftime("%Y-%m-%d %H:%M")) for t in tenancy.list_teams()]
     table("Teams", ["id", "name", "created"], rows)
+
+
+@teams.command("set-redirect-urls")
+@click.argument("team")
+@click.argument("urls", nargs=-1)
+@click.option("--clear", is_flag=True, help="Allow none (connect sessions then take no redirect_url).")
+@click.option("--database-url", default=None, help=_DB_HELP)
+def set_redirect_urls(team: str, urls: tuple[str, ...], clear: bool, database_url: str | None) -> None:
+    """Set where a team's connect pages may send end users back to (a session's redirect_url).
+
+    Each URL is absolute http(s) without query or fragment; a session's redirect_url must have the
+    scheme, host, port and path of one of them (its query is free).
+    """
+    if not urls and not clear:
+        raise click.UsageError("give one or more URLs, or --clear")
+    if urls and clear:
+        raise click.UsageError("give URLs or --clear, not both")
+    with _teams(database_url) as tenancy:
+        kept = tenancy.set_redirect_urls(_team(tenancy, team).id, list(urls))
+    click.echo("Allowed redirect URLs: " + (", ".join(kept) if kept else "none"))
 
 
 @click.group("api-keys")

@@ -6,6 +6,7 @@ import logging
 import queue
 import threading
 import time
+from datetime import datetime
 
 from plughub.engine.store import RunRecord, Store
 from plughub.exceptions import DatabaseUnavailable
@@ -96,6 +97,57 @@ class AuditLog:
         """
         self.flush()  # what this process ran is written before it is read
         return self.store.runs.list(connection_id, limit)
+
+    def search(
+        self,
+        team_id: str,
+        *,
+        connection_id: str | None = None,
+        action: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[RunRecord], int]:
+        """A team's audited runs, newest first, filtered (the console's runs page).
+
+        Args:
+            team_id: The team.
+            connection_id: Only this connection's runs.
+            action: Only this action's runs.
+            status: Only runs that ended so (`SUCCESS`, `FAILED`).
+            since: Only runs at or after this time.
+            until: Only runs before this time.
+            offset: Runs to skip.
+            limit: The most runs returned.
+
+        Returns:
+            The runs and how many match in all.
+        """
+        self.flush()
+        return self.store.runs.search(
+            team_id,
+            connection_id=connection_id,
+            action=action,
+            status=status,
+            since=since,
+            until=until,
+            offset=offset,
+            limit=limit,
+        )
+
+    def last_used(self, connection_ids: list[str]) -> dict[str, datetime]:
+        """When each connection last ran an action (those never run are left out).
+
+        Args:
+            connection_ids: The connections.
+
+        Returns:
+            The time of each one's latest audited run.
+        """
+        self.flush()
+        return self.store.runs.last_used(connection_ids)
 
     def flush(self) -> None:
         """Wait until every run queued so far is written, or until a write fails (the database is down)."""

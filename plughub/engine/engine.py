@@ -27,6 +27,7 @@ from plughub.engine.mcp_client.authorization import McpAuthorization
 from plughub.engine.mcp_client.service import McpConnections
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.oauth.flows import OAuthFlows
+from plughub.engine.observers import RunObserver, RunTracer
 from plughub.engine.proxy.service import ProxyService
 from plughub.engine.store import Database, Store, open_database, sqlite_url
 from plughub.engine.teams import Teams
@@ -116,7 +117,7 @@ class Engine:
             self.catalog, self.store, self.credentials, self.oauth, self.oauth_apps, self.mcp
         )
         self._signers = Signers(self.settings.cache_ttl)
-        driver = Driver(
+        self._driver = driver = Driver(
             store=self.store,
             credentials=self.credentials,
             oauth=self.oauth,
@@ -151,6 +152,22 @@ class Engine:
 
     def __repr__(self) -> str:
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"
+
+    def instrument(self, *, observer: RunObserver | None = None, tracer: RunTracer | None = None) -> None:
+        """Watch runs: tell `observer` of each finished run and refresh, trace each run with `tracer`.
+
+        `plughub serve` sets its Prometheus metrics and, with the `otel` extra, its tracer; the
+        embedded engine sets neither, and a run then pays nothing for them.
+
+        Args:
+            observer: Told of finished runs and OAuth 2.0 refreshes; None stops telling.
+            tracer: Opens a span per run and adds `traceparent` to upstream requests; None stops tracing.
+        """
+        self._driver.observer = observer
+        self.oauth.observer = observer
+        self.events.observer = observer
+        self._driver.tracer = tracer
+        self.http.outgoing = tracer.inject if tracer is not None else None
 
     def close(self) -> None:
         """Release the jobs, the MCP event loop, the audit's thread, the HTTP pools and the database."""

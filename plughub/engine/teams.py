@@ -6,9 +6,22 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from plughub.engine.store import ApiKeyRecord, ConnectSessionRecord, Store, TeamRecord, digest, utcnow
+from plughub.engine.redirects import allowed_redirect, check_redirect_urls
+from plughub.engine.store import (
+    ApiKeyRecord,
+    ConnectSessionRecord,
+    ConsoleSessionRecord,
+    Store,
+    TeamRecord,
+    digest,
+    utcnow,
+)
+from plughub.exceptions import InvalidInput, NotFoundError
 
-__all__ = ["ApiKeyRecord", "ConnectSessionRecord", "TeamRecord", "Teams"]
+__all__ = ["CONSOLE_SESSION_TTL", "ApiKeyRecord", "ConnectSessionRecord", "ConsoleSessionRecord", "TeamRecord", "Teams"]
+
+CONSOLE_SESSION_TTL = timedelta(hours=8)
+"""How long a console sign-in lasts."""
 
 
 class Teams:
@@ -75,9 +88,119 @@ class Teams:
         """A team's keys, revoked ones included (never the keys themselves)."""
         return self._store.tenancy.list_api_keys(team_id)
 
-    def revoke_api_key(self, key_id: str) -> bool:
-        """Revoke a key by its id (not the key); True when a live key was revoked."""
+    def revoke_api_key(self, key_id: str, team_id: str | None = None) -> bool:
+        """Revoke a key by its id (not the key); True when a live key was revoked.
+
+        Args:
+            key_id: The key's id.
+            team_id: Only a key of this team (another team's key is left alone); any team's when None.
+
+        Returns:
+            Whether a live key was revoked.
+        """
+        if team_id is not None and key_id not in {k.id for k in self.list_api_keys(team_id)}:
+            return False
         return self._store.tenancy.revoke_api_key(key_id)
+
+    # Console sessions
+
+    def sign_in(self, key: str, ttl: timedelta = CONSOLE_SESSION_TTL) -> tuple[str, ConsoleSessionRecord] | None:
+        """Open a console session for the team of a live API key.
+
+        Args:
+            key: The API key the operator typed.
+            ttl: How long the session lasts.
+
+        Returns:
+            The session id (for the cookie; only its hash is stored) and the session, or None for
+            an unknown or revoked key.
+        """
+        record = self.authenticate(key)
+        if record is None:
+            return None
+        session_id = secrets.token_urlsafe(32)
+        session = ConsoleSessionRecord(
+            digest(session_id), record.team_id, record.id, secrets.token_urlsafe(32), utcnow() + ttl
+        )
+        self._store.console_sessions.delete_expired()  # sign-ins sweep what expired
+        self._store.console_sessions.create(session)
+        return session_id, session
+
+    def console_session(self, session_id: str) -> ConsoleSessionRecord | None:
+        """The live console session a cookie names.
+
+        Args:
+            session_id: The cookie's value.
+
+        Returns:
+            The session, or None when it is unknown, expired, signed out, or its key was revoked.
+        """
+        return self._store.console_sessions.get(digest(session_id)) if session_id else None
+
+    def sign_out(self, session_id: str) -> bool:
+        """End a console session; True when one ended."""
+        return self._store.console_sessions.delete(digest(session_id))
+
+    # Connect-page redirects
+
+    def set_redirect_urls(self, team_id: str, urls: Sequence[str]) -> list[str]:
+        """Set where a team's connect pages may send end users back to (`redirect_url` on a session).
+
+        Args:
+            team_id: The team.
+            urls: Absolute http(s) URLs without query or fragment; a session's `redirect_url` must
+                have the scheme, host, port and path of one of them (its query is free). Empty
+                clears the list.
+
+        Returns:
+            The list as stored.
+
+        Raises:
+            InvalidInput: A URL is not acceptable (named, with what to change).
+            NotFoundError: No such team.
+        """
+        kept = check_redirect_urls(urls)
+        if not self._store.tenancy.set_redirect_urls(team_id, kept):
+            raise NotFoundError(f"no team {team_id!r}")
+        return kept
+
+    def redirect_urls(self, team_id: str) -> list[str]:
+        """Where a team's connect pages may send end users back to."""
+        return self._store.tenancy.redirect_urls(team_id)
+
+    def check_redirect_url(self, team_id: str, url: str) -> str:
+        """Refuse a connect session's `redirect_url` that is not on the team's list.
+
+        Args:
+            team_id: The team.
+            url: The URL asked for.
+
+        Returns:
+            The URL.
+
+        Raises:
+            InvalidInput: It is not on the list (the message says how to add it).
+        """
+        allowed = self.redirect_urls(team_id)
+        if not allowed_redirect(url, allowed):
+            listed = ", ".join(allowed) if allowed else "none"
+            raise InvalidInput(
+                f"redirect_url {url!r} is not on the team's allowed redirect URLs ({listed}); add its address "
+                "(scheme, host, port and path) with `plughub teams set-redirect-urls` or PUT /v1/team/redirect-urls",
+                details={"allowed": allowed},
+            )
+        return url
+
+    def return_url(self, connection_id: str) -> str | None:
+        """Where to send the end user once a connection made through a connect page is complete.
+
+        Args:
+            connection_id: The connection.
+
+        Returns:
+            The connect session's `redirect_url`, or None.
+        """
+        return self._store.tenancy.connect_session_redirect(connection_id)
 
     # Teams
 
@@ -102,6 +225,7 @@ class Teams:
         schemes: Sequence[str],
         end_user_id: str | None,
         ttl: timedelta,
+        redirect_url: str | None = None,
     ) -> tuple[str, datetime]:
         """Open a hosted connect session: one end user, one integration, some schemes, single use.
 
@@ -111,10 +235,16 @@ class Teams:
             schemes: The schemes the page offers.
             end_user_id: Who the connection will be for.
             ttl: How long the link works.
+            redirect_url: Where the end user lands once connected (checked against the team's list).
 
         Returns:
             The session's token (shown once: only its hash is stored) and when it expires.
+
+        Raises:
+            InvalidInput: `redirect_url` is not on the team's allowed redirect URLs.
         """
+        if redirect_url is not None:
+            self.check_redirect_url(team_id, redirect_url)
         token = secrets.token_urlsafe(32)
         expires_at = utcnow() + ttl
         self._store.tenancy.create_connect_session(
@@ -126,6 +256,7 @@ class Teams:
                 end_user_id=end_user_id,
                 csrf_token=secrets.token_urlsafe(32),
                 expires_at=expires_at,
+                redirect_url=redirect_url,
             )
         )
         return token, expires_at

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import inspect
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,10 +16,14 @@ from starlette.routing import Route
 
 from plughub.config import Settings
 from plughub.engine import Engine
+from plughub.server import console
 from plughub.server.errors import error_response, install_error_handlers
 from plughub.server.limits import BodyLimit
 from plughub.server.logs import configure_json_logs, write_through
+from plughub.server.metrics import process_metrics
+from plughub.server.metrics_http import RequestMetrics, metrics_route
 from plughub.server.request_ids import RequestIds
+from plughub.server.route_templates import RouteTemplates
 from plughub.server.routes import (
     actions,
     connections,
@@ -28,6 +33,7 @@ from plughub.server.routes import (
     pages,
     sessions,
     subscriptions,
+    team,
     webhooks,
 )
 from plughub.server.run_route import openapi_routes, run_route
@@ -50,36 +56,58 @@ _NO_TELEMETRY: dict[str, Any] = (
 class ServerApp:
     """The ASGI application `plughub serve` runs: plain ASGI layers around the FastAPI application.
 
-    Outermost the body limit, so that an oversized (or too deeply nested) body is refused before
-    anything reads it; then the request ids, the request log and the headers every answer carries,
-    so that answers from FastAPI's own error pages carry them too; then FastAPI.
+    Outermost the request metrics (refused bodies are requests too); then the body limit, so that
+    an oversized (or too deeply nested) body is refused before anything reads it; then the request
+    ids, the request log and the headers every answer carries, so that answers from FastAPI's own
+    error pages carry them too; then, when tracing, the request's span; then FastAPI.
 
     Args:
         api: The FastAPI application.
         max_body_bytes: The largest request body accepted.
+        metrics: Counts requests (`api.state.metrics`); None counts nothing.
+        tracing: Opens a span per request (`plughub.server.tracing.Tracing`); None traces nothing.
 
     Attributes:
-        api: The FastAPI application (`api.state.engine` is the engine served).
+        api: The FastAPI application (`api.state.engine` is the engine served, `api.state.metrics`
+            its metrics).
     """
 
-    def __init__(self, api: FastAPI, max_body_bytes: int) -> None:
+    def __init__(self, api: FastAPI, max_body_bytes: int, metrics: Any = None, tracing: Any = None) -> None:
         self.api = api
-        self._layers = BodyLimit(RequestIds(api), limit=max_body_bytes)
+        templates = RouteTemplates(api)
+        inner: Any = api
+        if tracing is not None:
+            from plughub.server.tracing import RequestSpans  # OpenTelemetry: only when tracing
+
+            inner = RequestSpans(api, tracing, templates)
+        self._layers: Any = BodyLimit(RequestIds(inner), limit=max_body_bytes)
+        if metrics is not None:
+            self._layers = RequestMetrics(self._layers, metrics, templates)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # noqa: D102
         await self._layers(scope, receive, send)
 
 
-def create_app(engine: Engine | None = None, settings: Settings | None = None) -> ServerApp:
+def create_app(
+    engine: Engine | None = None, settings: Settings | None = None, *, tracer_provider: Any = None
+) -> ServerApp:
     """Build the server application.
+
+    The engine is instrumented (`Engine.instrument`): the application's Prometheus metrics count
+    its runs, and with tracing on its runs get spans.
 
     Args:
         engine: The engine to serve; one is opened from `settings` otherwise (with the outbound
             guard on, as a multi-tenant server needs).
         settings: The configuration; read from the environment when omitted.
+        tracer_provider: An OpenTelemetry `TracerProvider` for the server's spans (the `otel` extra);
+            when omitted, one exporting by OTLP is built if `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 
     Returns:
         The ASGI application (its `api` is the FastAPI application inside).
+
+    Raises:
+        ConfigurationError: The OpenTelemetry variables ask for what cannot be done.
     """
     settings = settings or (engine.settings if engine else Settings.from_env())
     owned = engine is None
@@ -95,6 +123,11 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         allowed_origins=settings.mcp_allowed_origins,
     )
 
+    metrics = process_metrics()
+    metrics.queue_depth = served.events.queue_depth
+    tracing, own_provider = _tracing(tracer_provider)
+    served.instrument(observer=metrics, tracer=tracing)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         served.events.start_worker()  # each server process runs jobs (deliveries, polls)
@@ -104,6 +137,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         finally:
             served.events.stop_worker()
         write_through()  # stopping: nothing may be left in a batch when a signal ends the process
+        if own_provider:
+            tracing.provider.shutdown()  # the spans still batched go out
         await served.http.aclose()  # the loop's outbound connections
         runs = getattr(_app.state, "aixplain_runs", None)
         if runs is not None:
@@ -120,20 +155,45 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     )
     api.state.engine = served
     api.state.settings = settings
+    api.state.metrics = metrics
     install_error_handlers(api)
-    for module in (actions, health, integrations, connections, oauth, sessions, pages, subscriptions, webhooks):
+    for module in (actions, health, integrations, connections, oauth, sessions, pages, subscriptions, webhooks, team):
         api.include_router(module.router)
+    api.include_router(console.router)  # the operator's console at /console
     if settings.aixplain_compat:
         # Imported here: a server with the compatibility switched off never loads it.
         from plughub.server.aixplain import mount_aixplain
 
         mount_aixplain(api, served)
     api.router.routes.append(mcp.route("/mcp"))  # MCP over streamable HTTP, the team's API key as bearer
+    api.router.routes.append(metrics_route(served, metrics, settings.metrics_token))
     # The run route first: it is the hot one, and routes are matched in order.
     run = run_route(served)
     api.router.routes.insert(0, run)
     _describe(api, run)
-    return ServerApp(api, settings.max_body_bytes)
+    return ServerApp(api, settings.max_body_bytes, metrics, tracing)
+
+
+def _tracing(provider: Any) -> tuple[Any, bool]:
+    """The server's `Tracing` over the given provider, or over one the environment asks for.
+
+    Returns:
+        The tracing (None when off) and whether the application built, and so shuts down, its provider.
+    """
+    if provider is None and not (
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    ):
+        return None, False  # OpenTelemetry is not imported
+    try:
+        from plughub.server.tracing import Tracing, provider_from_env
+    except ImportError:
+        logger.warning(
+            "OTEL_EXPORTER_OTLP_ENDPOINT is set, but OpenTelemetry is not installed: pip install 'plughub[otel]'"
+        )
+        return None, False
+    own = provider is None
+    provider = provider if provider is not None else provider_from_env()
+    return (Tracing(provider), own) if provider is not None else (None, False)
 
 
 def _describe(api: FastAPI, run: Route) -> None:

@@ -18,6 +18,7 @@ __all__ = [
     "OAuthCompleteBody",
     "ProxyBody",
     "ReconnectBody",
+    "RedirectUrls",
     "RunBody",
     "RunInfo",
     "StatusInfo",
@@ -117,6 +118,13 @@ class ConnectSessionRequest(_Body):
     schemes: list[AuthenticationSchema] | None = None
     end_user_id: str | None = None
     name: str | None = None
+    redirect_url: str | None = Field(default=None, min_length=1)
+
+
+class RedirectUrls(_Body):
+    """Where a team's connect pages may send end users back to (a session's `redirect_url`)."""
+
+    redirect_urls: list[str]
 
 
 class ConnectSessionCreated(BaseModel):

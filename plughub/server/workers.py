@@ -100,6 +100,16 @@ def serve(host: str, port: int, workers: int, loop: str, app: str = APP) -> None
     _Supervisor(app, [worker_socket(host, port) for _ in range(workers)], loop).run()
 
 
+def _mark_dead(pid: int | None) -> None:
+    """Tell prometheus-client's multiprocess mode that a worker is gone (its live gauges are dropped)."""
+    from plughub.server.metrics import multiprocess_dir
+
+    if pid is not None and multiprocess_dir() is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
 class _Supervisor:
     """Start a worker per socket, replace those that die, stop them all on SIGINT or SIGTERM."""
 
@@ -132,6 +142,7 @@ class _Supervisor:
                         break
                     # Killed (the kernel's OOM killer, an operator): its socket waits for the next one.
                     logger.warning("worker %s ended (%s); starting another", process.pid, process.exitcode)
+                    _mark_dead(process.pid)
                     processes[index] = self._start(self.sockets[index])
         finally:
             for process in processes:
@@ -142,6 +153,7 @@ class _Supervisor:
                 if process.is_alive():
                     process.kill()
                     process.join()
+                _mark_dead(process.pid)
             for sock in self.sockets:
                 sock.close()
             for sig, handler in previous.items():

@@ -203,7 +203,7 @@ def test_api_key_through_the_connect_page(hub: Hub, page: tuple[Page, Recorder])
     assert hub.sandbox.received[-1].headers["X-Api-Key"] == CANARY_API_KEY
 
     _no_secret_in(tab, recorder)
-    assert [status for _url, status, _body in recorder.seen] == [200, 200]
+    assert [status for url, status, _body in recorder.seen if not url.endswith(".css")] == [200, 200]
 
 
 def test_a_used_link_shows_already_used(hub: Hub, page: tuple[Page, Recorder]) -> None:
@@ -331,7 +331,7 @@ def test_oauth2_through_the_connect_page(hub: Hub, page: tuple[Page, Recorder]) 
 
 
 def _form_fields(html: str) -> dict[str, str]:
-    found = re.search(r"name='csrf_token' value='([^']+)'", html)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found is not None, html
     return {"csrf_token": found.group(1), "scheme": "API_KEY", "api_key": CANARY_API_KEY}
 

@@ -107,7 +107,7 @@ def test_no_scheme_that_can_complete_is_an_end_users_message(
         page = hub.client().get(path)
     assert page.status_code == 503
     assert page.headers["content-type"].startswith("text/html")
-    assert "This connection isn&#x27;t available yet; contact the application&#x27;s owner." in page.text
+    assert "This connection isn&#39;t available yet; contact the application&#39;s owner." in page.text
     assert "set_oauth_app" not in page.text and "PLUGHUB_OAUTH" not in page.text
     assert "form-" not in page.text
     # The operator's reason is in the server log.

@@ -46,6 +46,7 @@ class Call:
         rebuild: Renders the request again, for a send after a refresh (no credentials: the
             signer's auth flow adds them).
         rules: The response rules that may make a 2xx answer a failure (None for the proxy).
+        action: The action code (`PROXY` for a proxied request), for metrics and traces.
     """
 
     label: str
@@ -56,6 +57,7 @@ class Call:
     first_request: httpx.Request
     rebuild: Callable[[], httpx.Request]
     rules: ResponseSpec | None = None
+    action: str = ""
 
     @property
     def refresh_due(self) -> bool:
@@ -124,6 +126,7 @@ def prepare(
         first_request,
         rebuild,
         spec.response_for(action),
+        code,
     )
 
 

@@ -9,6 +9,7 @@ actions and the proxy share it, so the rules are the same whatever sends the req
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from plughub.engine.actions.call import Call, Refresh, Send, Step, build_signer, steps
@@ -21,6 +22,7 @@ from plughub.engine.credentials import Credentials
 from plughub.engine.http.send import Answer, Sender
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.oauth.flows import OAuthFlows
+from plughub.engine.observers import NO_SPAN, RunObserver, RunSpan, RunTracer
 from plughub.engine.store import ConnectionRecord, RunRecord, Store
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import OAuthError
@@ -60,6 +62,11 @@ class Driver:
         sender: Sends requests (retries, redirects, results).
         signers: The signers kept between calls.
         audit: Where calls are audited; None audits nothing.
+
+    Attributes:
+        sender: Sends requests.
+        observer: Told of every finished run (metrics); None by default (`Engine.instrument`).
+        tracer: Opens a span per run (traces); None by default (`Engine.instrument`).
     """
 
     def __init__(
@@ -80,6 +87,8 @@ class Driver:
         self._signers = signers
         self._audit = audit
         self.sender = sender
+        self.observer: RunObserver | None = None
+        self.tracer: RunTracer | None = None
 
     def __repr__(self) -> str:
         return f"Driver(audited={self.audited})"
@@ -133,8 +142,21 @@ class Driver:
         app = self._oauth_apps.app(spec.id, record.team_id) if needs_app else None
         return build_signer(spec, record, credentials, app)
 
+    def span(self, record: ConnectionRecord, code: str) -> AbstractContextManager[RunSpan]:
+        """The span of a run, current while the run lasts (a no-op span when nothing traces).
+
+        Args:
+            record: The connection.
+            code: The action code.
+
+        Returns:
+            A context manager giving the span; call its `finished(result)` before leaving.
+        """
+        tracer = self.tracer
+        return NO_SPAN if tracer is None else tracer.run(record.integration_id, code)
+
     def drive(self, call: Call) -> Answer:
-        """Run a call's steps in this thread.
+        """Run a call's steps in this thread (in a span of its own when a tracer is set).
 
         Args:
             call: The call.
@@ -142,6 +164,14 @@ class Driver:
         Returns:
             Its answer.
         """
+        if self.tracer is None:
+            return self._drive(call)
+        with self.tracer.run(call.record.integration_id, call.action) as span:
+            answer = self._drive(call)
+            span.finished(answer.result)
+        return answer
+
+    def _drive(self, call: Call) -> Answer:
         plan: Step = steps(call)
         try:
             step = next(plan)
@@ -169,6 +199,14 @@ class Driver:
         Returns:
             Its answer.
         """
+        if self.tracer is None:
+            return await self._drive_async(call)
+        with self.tracer.run(call.record.integration_id, call.action) as span:
+            answer = await self._drive_async(call)
+            span.finished(answer.result)
+        return answer
+
+    async def _drive_async(self, call: Call) -> Answer:
         from anyio import to_thread  # httpx's dependency; only the server's loop needs it
 
         plan = steps(call)
@@ -200,13 +238,15 @@ class Driver:
         return self._build(call.spec, call.record, credentials)
 
     def audit(self, record: ConnectionRecord, code: str, result: ActionResult) -> None:
-        """Record a call in the audit (when the engine audits).
+        """Record a finished call in the audit (when the engine audits) and tell the observer.
 
         Args:
             record: The connection.
             code: The action code (`PROXY` for a proxied request).
             result: How it went.
         """
+        if self.observer is not None:
+            self.observer.run_finished(record.integration_id, code, result)
         if self._audit is not None:
             self._audit.record(
                 RunRecord(

@@ -201,7 +201,9 @@ class ActionService:
             raise InvalidInput("max_pages applies to a paginated run: pass paginate=True too")
         record, spec, code, found, checked = self._checked(connection_id, action, inputs, team)
         if found is None:
-            result = self._mcp.run(record, action, checked)
+            with self._driver.span(record, code) as span:
+                result = self._mcp.run(record, action, checked)
+                span.finished(result)
         else:
             result = self._driver.drive(self._prepare(record, spec, code, found, checked)).result
         self._driver.audit(record, code, result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -10,13 +11,14 @@ from typing import Any
 import yaml
 
 from plughub.engine.catalog.catalog import Catalog
+from plughub.engine.catalog.describe import describe_action
 from plughub.engine.catalog.loader import parse_definition
 from plughub.engine.catalog.models import IntegrationSpec
 from plughub.engine.http.send import Sender
 from plughub.engine.paging import check_paging, page_of
 from plughub.engine.store import LOCAL_TEAM, Store
 from plughub.exceptions import CatalogError, ConflictError, InvalidDefinition, InvalidInput
-from plughub.schemas import ImportReport, IntegrationInfo, Page, VerifyReport
+from plughub.schemas import ActionInfo, ImportReport, IntegrationInfo, Page, VerifyReport
 
 __all__ = ["IntegrationService", "stored_definition"]
 
@@ -93,6 +95,33 @@ class IntegrationService:
         found = self._catalog.search(query, team, category)
         start = page_number * page_size
         return page_of(found[start : start + page_size], len(found), page_number, page_size)
+
+    def actions(self, id_or_name: str, *, team: str = LOCAL_TEAM) -> builtins.list[ActionInfo]:
+        """An integration's actions with their inputs (what any connection of it can run).
+
+        Args:
+            id_or_name: The integration's id or name.
+            team: The team asking.
+
+        Returns:
+            The actions, in the definition's order.
+
+        Raises:
+            IntegrationNotFound: Nothing matches.
+        """
+        spec = self._catalog.find(id_or_name, team)
+        return [describe_action(code, action) for code, action in spec.actions.items()]
+
+    def categories(self, *, team: str = LOCAL_TEAM) -> dict[str, int]:
+        """Every category a team sees, with how many integrations are in it (sorted by name).
+
+        Args:
+            team: The team asking.
+
+        Returns:
+            Counts by category.
+        """
+        return self._catalog.categories(team)
 
     def get(self, id_or_name: str, *, team: str = LOCAL_TEAM) -> IntegrationInfo:
         """Find an integration by id or display name.

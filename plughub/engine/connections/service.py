@@ -227,6 +227,14 @@ class ConnectionService:
         """
         return describe(self.record(connection_id, team), self._catalog, self._credentials, with_credentials=True)
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Count every team's connections by integration and status (for the server's metrics).
+
+        Returns:
+            `{(integration_id, status): count}`, for the pairs that have connections.
+        """
+        return self._store.connections.count_by_status()
+
     def list(
         self,
         query: str | None = None,
@@ -236,6 +244,7 @@ class ConnectionService:
         *,
         team: str = LOCAL_TEAM,
         end_user_id: str | None = None,
+        status: str | None = None,
     ) -> Page[ConnectionInfo]:
         """List a team's connections, newest first.
 
@@ -246,6 +255,7 @@ class ConnectionService:
             integration_id: Only this integration's connections.
             team: The team.
             end_user_id: Only this end user's connections.
+            status: Only connections in this status (`active`, `pending`, `expired`, `failed`).
 
         Returns:
             One page of connections (credentials not included).
@@ -258,6 +268,7 @@ class ConnectionService:
             end_user_id=end_user_id,
             offset=page_number * page_size,
             limit=page_size,
+            status=status,
         )
         infos = [describe(r, self._catalog, self._credentials, with_credentials=False) for r in records]
         return page_of(infos, total, page_number, page_size)

@@ -20,6 +20,7 @@ from plughub.engine.events.jobs import InProcessJobs, Jobs, TaskFunctions
 from plughub.engine.events.polls import Polls
 from plughub.engine.events.subscriptions import Subscriptions, event_info
 from plughub.engine.oauth.apps import OAuthApps
+from plughub.engine.observers import RunObserver
 from plughub.engine.store import LOCAL_TEAM, Store, utcnow
 from plughub.exceptions import InvalidInput
 from plughub.schemas import DeliveryInfo, EventInfo
@@ -70,6 +71,7 @@ class Events:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._store = store
+        self.observer: RunObserver | None = None  # told of each delivery attempt (`Engine.instrument`)
         self.subscriptions = Subscriptions(
             catalog=catalog,
             connections=connections,
@@ -191,8 +193,18 @@ class Events:
             except Exception:  # stored and pending: the next scan defers it
                 logger.warning("could not defer the delivery of %s; the scan will", event_id, exc_info=True)
 
+    def queue_depth(self) -> dict[str, int]:
+        """The work waiting, for the server's metrics (`plughub_queue_depth`).
+
+        Returns:
+            `{"deliveries": n}`: deliveries waiting for their first attempt or a retry.
+        """
+        return {"deliveries": self._store.events.pending_count()}
+
     def _deliver(self, event_id: str) -> None:
         status = self.deliverer.deliver(event_id)
+        if status is not None and self.observer is not None:
+            self.observer.delivery_finished(status)
         if status == "pending":
             delivery = self._store.events.delivery(event_id)
             if delivery is not None and delivery.next_at is not None:

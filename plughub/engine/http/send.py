@@ -11,7 +11,7 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +113,11 @@ class Sender:
             off when `transport` stands in for the network, so that tests' transports see
             every request.
         guard: The network guard of `send_async`'s requests (None: no guard).
+
+    Attributes:
+        retry: The retry policy.
+        outgoing: Called with each request before it goes out, to add headers (a tracer's
+            `traceparent`); None by default (`Engine.instrument` sets it).
     """
 
     def __init__(
@@ -127,6 +132,7 @@ class Sender:
         guard: Guard | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
+        self.outgoing: Callable[[httpx.Request], None] | None = None
         self._timeouts = (connect_timeout, read_timeout)
         self._client = build_client(
             connect_timeout=connect_timeout, read_timeout=read_timeout, transport=transport, trust_env=trust_env
@@ -292,6 +298,8 @@ class Sender:
         """
         # A request built outside the client does not get the client's default headers.
         request.headers.setdefault("User-Agent", USER_AGENT)
+        if self.outgoing is not None:
+            self.outgoing(request)  # before the auth flow and redirects, which copy the headers
         idempotent = request.method in _IDEMPOTENT
         attempts = self.retry.attempts if idempotent else 1
         for attempt in range(attempts):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -220,6 +221,24 @@ class OAuthApps:
         data.update({k: v for k, v in (("signing_secret", signing_secret), ("webhook_secret", webhook_secret)) if v})
         self._credentials.write(lambda seal: self._store.credentials.put(record_id, seal(record_id, data)))
         return self.get(integration_id, team=team)
+
+    def list(self, *, team: str = LOCAL_TEAM) -> builtins.list[OAuthAppInfo]:
+        """A team's OAuth clients, stored ones and those set in the environment, secrets masked.
+
+        Args:
+            team: The team.
+
+        Returns:
+            One per integration that has an app, by integration id.
+        """
+        prefix = app_record_id("", team)
+        ids = {r.removeprefix(prefix) for r in self._store.credentials.record_ids(prefix)}
+        ids |= {i for i in self._catalog.ids(team) if env_app(i) is not None}
+        found = []
+        for integration_id in sorted(ids):
+            if self._catalog.contains(integration_id, team):
+                found.append(self.get(integration_id, team=team))
+        return found
 
     def get(self, integration_id: str, *, team: str = LOCAL_TEAM) -> OAuthAppInfo:
         """Describe an integration's OAuth client, secret masked.

@@ -25,6 +25,7 @@ from plughub.engine.credentials import Credentials
 from plughub.engine.oauth import oauth1, oauth2
 from plughub.engine.oauth.apps import OAuthApp, OAuthApps
 from plughub.engine.oauth.discovered import discovered_in
+from plughub.engine.observers import RunObserver
 from plughub.engine.store import ConnectionRecord, LockedCredentials, StateRecord, Store, utcnow
 from plughub.enums import ConnectionStatus
 from plughub.exceptions import ConnectionExpired, OAuthError, OAuthProviderError, OAuthStateError
@@ -71,6 +72,7 @@ class OAuthFlows:
         # Threads of one process queue here before the database lock, so that a storm of callers
         # does not spin on SQLite's busy handler.
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]
+        self.observer: RunObserver | None = None  # told of each refresh's outcome (`Engine.instrument`)
 
     def __repr__(self) -> str:
         return "OAuthFlows()"
@@ -326,16 +328,23 @@ class OAuthFlows:
                 fresh = oauth2.parse_token_response(self._send(request, "token endpoint"))
             except OAuthProviderError as exc:
                 if exc.details.get("error") not in ("invalid_grant", "invalid_client", "unauthorized_client"):
+                    self._refreshed(record, "failed")
                     raise
                 refused = exc
                 # Leave the block normally so that the status change commits with the lock.
                 locked.set_status(ConnectionStatus.EXPIRED.value, _expired_reason(exc))
             else:
+                self._refreshed(record, "refreshed")
                 return self._store_refreshed(locked, record, current, fresh)
+        self._refreshed(record, "expired")
         raise ConnectionExpired(
             f"connection {record.id} expired: {_expired_reason(refused)}",
             details={"connection_id": record.id, "remedy": "reconnect"},
         )
+
+    def _refreshed(self, record: ConnectionRecord, outcome: str) -> None:
+        if self.observer is not None:
+            self.observer.refresh_finished(record.integration_id, outcome)
 
     def _store_refreshed(
         self, locked: LockedCredentials, record: ConnectionRecord, current: dict[str, Any], fresh: dict[str, Any]

@@ -113,7 +113,7 @@ class ProxyService:
         )
         first = build()  # refused here, before credentials are opened
         signer = self._driver.signer(record, spec)
-        call = Call(label, record, spec, signer, oauth2_of(spec, record), first, build)
+        call = Call(label, record, spec, signer, oauth2_of(spec, record), first, build, action=PROXY_ACTION)
         answer = self._driver.drive(call)
         result = answer.result
         self._driver.audit(record, PROXY_ACTION, result)

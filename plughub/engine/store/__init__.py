@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from plughub.engine.store.console import ConsoleSessionRecord
 from plughub.engine.store.database import HEAD_REVISION, open_database, sqlite_url, upgrade
 from plughub.engine.store.db import Database
 from plughub.engine.store.pending import PENDING, PendingRunRecord, pending_run_record_id
@@ -26,6 +27,7 @@ __all__ = [
     "ApiKeyRecord",
     "ConnectSessionRecord",
     "ConnectionRecord",
+    "ConsoleSessionRecord",
     "Database",
     "LockedCredentials",
     "PendingRunRecord",

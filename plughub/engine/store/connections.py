@@ -100,6 +100,7 @@ class ConnectionRepository(Repository):
         end_user_id: str | None = None,
         offset: int = 0,
         limit: int = 20,
+        status: str | None = None,
     ) -> tuple[builtins.list[ConnectionRecord], int]:
         """List a team's connections, newest first.
 
@@ -110,6 +111,7 @@ class ConnectionRepository(Repository):
             end_user_id: Only this end user's connections.
             offset: Rows to skip.
             limit: Rows to return.
+            status: Only connections in this status.
 
         Returns:
             The page of records and the total number that match.
@@ -128,6 +130,8 @@ class ConnectionRepository(Repository):
             conditions.append(connections.c.integration_id == integration_id)
         if end_user_id:
             conditions.append(connections.c.end_user_id == end_user_id)
+        if status:
+            conditions.append(connections.c.status == status)
         where = and_(*conditions)
         with self.db.connect() as db:
             total = db.execute(select(func.count()).select_from(connections).where(where)).scalar_one()
@@ -139,6 +143,18 @@ class ConnectionRepository(Repository):
                 .limit(limit)
             ).all()
         return [ConnectionRecord.from_row(r) for r in rows], total
+
+    def count_by_status(self) -> dict[tuple[str, str], int]:
+        """Count the connections of every team by integration and status (the server's metrics).
+
+        Returns:
+            `{(integration_id, status): count}`, for the pairs that have connections.
+        """
+        query = select(connections.c.integration_id, connections.c.status, func.count()).group_by(
+            connections.c.integration_id, connections.c.status
+        )
+        with self.db.connect() as db:
+            return {(integration, status): count for integration, status, count in db.execute(query).all()}
 
     def set_status(self, connection_id: str, status: str, error: str | None = None) -> None:
         """Change a connection's status.

@@ -50,6 +50,24 @@ class CredentialRepository(Repository):
             check_active_key(db, sealed.key_id)
             put_credentials(db, record_id, connection_id, sealed)
 
+    def record_ids(self, prefix: str) -> list[str]:
+        """The ids of the records whose id starts with a prefix (`oauth-app:<team>:`), sorted.
+
+        Args:
+            prefix: The start of the ids.
+
+        Returns:
+            The ids (never the ciphertext).
+        """
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        with self.db.connect() as db:
+            rows = db.execute(
+                select(credentials.c.record_id)
+                .where(credentials.c.record_id.like(escaped + "%", escape="\\"))
+                .order_by(credentials.c.record_id)
+            ).all()
+        return [str(r.record_id) for r in rows]
+
     def delete(self, record_id: str) -> bool:
         """Delete a record's credentials.
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, Table, and_, or_, select, update
+from sqlalchemy import Insert, Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
@@ -315,6 +315,19 @@ class EventRepository(Repository):
                 .limit(limit)
             ).all()
         return [DeliveryRecord.from_row(r) for r in rows]
+
+    def pending_count(self) -> int:
+        """How many deliveries wait to be sent (first attempts and retries), every team's.
+
+        Returns:
+            The number of pending deliveries.
+        """
+        with self.db.connect() as db:
+            return int(
+                db.execute(
+                    select(func.count()).select_from(deliveries).where(deliveries.c.status == "pending")
+                ).scalar_one()
+            )
 
     def delivery(self, event_id: str) -> DeliveryRecord | None:
         """One event's delivery, or None."""

@@ -8,6 +8,7 @@ serves SQLite (embedded) and PostgreSQL (the server).
 from __future__ import annotations
 
 from plughub.engine.store.connections import ConnectionRepository
+from plughub.engine.store.console import ConsoleSessionRepository
 from plughub.engine.store.credentials import CredentialRepository
 from plughub.engine.store.db import Database
 from plughub.engine.store.events import EventRepository
@@ -38,6 +39,7 @@ class Store:
         tenancy: Teams, API keys, connect sessions.
         pending_runs: Runs answered asynchronously.
         runs: The audit of action runs.
+        console_sessions: Operators signed in to the console.
         subscriptions: Triggers switched on for connections.
         events: Events received and their deliveries.
     """
@@ -52,6 +54,7 @@ class Store:
         self.tenancy = TenancyRepository(db)
         self.pending_runs = PendingRunRepository(db)
         self.runs = RunRepository(db)
+        self.console_sessions = ConsoleSessionRepository(db)
         self.subscriptions = SubscriptionRepository(db)
         self.events = EventRepository(db)
 

@@ -22,6 +22,7 @@ __all__ = [
     "api_keys",
     "connect_sessions",
     "connections",
+    "console_sessions",
     "credentials",
     "deliveries",
     "events",
@@ -105,6 +106,8 @@ teams = Table(
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # A JSON list: where connect pages may send end users back to (`redirect_url` on a session).
+    Column("redirect_urls", Text, nullable=False, server_default="[]"),
 )
 
 # Keys are 256-bit random strings, so a plain SHA-256 is a safe verifier (no password hashing needed).
@@ -133,6 +136,20 @@ connect_sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
     Column("connection_id", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("redirect_url", Text, nullable=True),
+)
+
+# A signed-in operator of the console. The cookie holds the session id; only its SHA-256 is stored,
+# and the session ends with its key (revoking the key signs it out).
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("team_id", String(64), ForeignKey("teams.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("key_id", String(32), ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -59,6 +59,7 @@ class ConnectSessionRecord:
     expires_at: datetime = field(default_factory=utcnow)
     used_at: datetime | None = None
     connection_id: str | None = None
+    redirect_url: str | None = None
 
 
 _LIVE = (api_keys.c.key_hash == bindparam("key_hash"), api_keys.c.revoked_at.is_(None))
@@ -112,6 +113,18 @@ class TenancyRepository(Repository):
         with self.db.connect() as db:
             rows = db.execute(select(teams).order_by(teams.c.created_at)).all()
         return [TeamRecord(r.id, r.name, aware(r.created_at)) for r in rows]
+
+    def set_redirect_urls(self, team_id: str, urls: list[str]) -> bool:
+        """Replace a team's allowed connect-page redirect URLs; False for an unknown team."""
+        with self.db.transaction() as db:
+            result = db.execute(update(teams).where(teams.c.id == team_id).values(redirect_urls=json.dumps(urls)))
+            return result.rowcount > 0
+
+    def redirect_urls(self, team_id: str) -> list[str]:
+        """A team's allowed connect-page redirect URLs (none for an unknown team)."""
+        with self.db.connect() as db:
+            row = db.execute(select(teams.c.redirect_urls).where(teams.c.id == team_id)).first()
+        return [str(u) for u in json.loads(row.redirect_urls)] if row is not None else []
 
     # API keys
 
@@ -205,6 +218,7 @@ class TenancyRepository(Repository):
                     csrf_token=session.csrf_token,
                     expires_at=session.expires_at,
                     created_at=utcnow(),
+                    redirect_url=session.redirect_url,
                 )
             )
 
@@ -224,7 +238,16 @@ class TenancyRepository(Repository):
             aware(row.expires_at),
             aware(row.used_at) if row.used_at else None,
             row.connection_id,
+            row.redirect_url,
         )
+
+    def connect_session_redirect(self, connection_id: str) -> str | None:
+        """The `redirect_url` of the connect session a connection was made through, if any."""
+        with self.db.connect() as db:
+            row = db.execute(
+                select(connect_sessions.c.redirect_url).where(connect_sessions.c.connection_id == connection_id)
+            ).first()
+        return str(row.redirect_url) if row is not None and row.redirect_url else None
 
     def use_connect_session(self, token_hash: str, connection_id: str) -> bool:
         """Mark a session used by a connection, once.

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from plughub.engine.redirects import with_outcome
 from plughub.exceptions import DatabaseUnavailable, PlughubError
 from plughub.schemas import ConnectionInfo
 from plughub.server.models import OAuthCompleteBody
@@ -18,15 +19,23 @@ router = APIRouter(tags=["oauth"])
 
 @router.get("/oauth/callback", response_class=HTMLResponse)
 @router.get("/v1/oauth/callback", response_class=HTMLResponse)
-def callback(request: Request) -> HTMLResponse:
-    """Where providers send the browser back; completes the flow and shows the outcome."""
+def callback(request: Request) -> Response:
+    """Where providers send the browser back; completes the flow and shows the outcome.
+
+    A connection made through a connect page whose session named a `redirect_url` sends the end
+    user back there, with `connection_id` and `status` in the query.
+    """
+    engine = request.app.state.engine
     try:
-        info = request.app.state.engine.connections.complete_authorization(dict(request.query_params))
+        info = engine.connections.complete_authorization(dict(request.query_params))
     except DatabaseUnavailable:
         return page_response(result_page(False, "The connection could not be saved now; try again shortly."), 503)
     except PlughubError as exc:
         # The browser made a bad request (denied, replayed, expired), whatever the provider did.
         return page_response(result_page(False, exc.message), 400)
+    back = engine.teams.return_url(info.id)
+    if back:
+        return RedirectResponse(with_outcome(back, info.id, info.status.value), status_code=303)
     return page_response(result_page(True, f"{info.integration_name} is connected. You can close this window."))
 
 

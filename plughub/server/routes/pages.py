@@ -10,12 +10,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from plughub.engine.redirects import with_outcome
 from plughub.engine.teams import ConnectSessionRecord
 from plughub.enums import AuthenticationSchema
 from plughub.exceptions import PlughubError
 from plughub.schemas import ConnectRequest, IntegrationInfo
 from plughub.server.errors import status_of
 from plughub.server.pages_html import connect_page, page_response, result_page
+from plughub.server.templating import STYLESHEET_PATH, stylesheet
 
 __all__ = ["router"]
 
@@ -117,6 +119,14 @@ async def submit(request: Request, token: str) -> Response:
     if not engine.teams.use_connect_session(session, result.id):
         engine.connections.delete(result.id, team=session.team_id)
         return page_response(result_page(False, "This connect link was already used; ask for a new one."), 410)
-    if result.redirect_url:
+    if result.redirect_url:  # OAuth: the callback sends the end user back to the application
         return RedirectResponse(result.redirect_url, status_code=303)
+    if session.redirect_url:
+        return RedirectResponse(with_outcome(session.redirect_url, result.id, result.status.value), status_code=303)
     return page_response(result_page(True, f"{info.name} is connected. You can close this window."))
+
+
+@router.get(STYLESHEET_PATH)
+def assets() -> Response:
+    """The pages' one style sheet (the connect page's and the console's)."""
+    return stylesheet()

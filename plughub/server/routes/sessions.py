@@ -18,7 +18,11 @@ SESSION_TTL = timedelta(minutes=30)
 
 @router.post("", status_code=201)
 def create_session(request: Request, key: Team, body: ConnectSessionRequest) -> ConnectSessionCreated:
-    """Create a connect page for one end user; the URL works once, for 30 minutes."""
+    """Create a connect page for one end user; the URL works once, for 30 minutes.
+
+    With `redirect_url` (on the team's allowed redirect URLs, else 422), the end user lands there
+    once connected, with `connection_id` and `status` added to its query.
+    """
     engine = request.app.state.engine
     info = engine.integrations.get(body.integration_id, team=key.team_id)
     supported = info.authentication_methods
@@ -29,5 +33,7 @@ def create_session(request: Request, key: Team, body: ConnectSessionRequest) -> 
             f"{info.name} does not support {', '.join(refused)}; it supports {', '.join(supported)}",
             details={"supported": supported},
         )
-    token, expires_at = engine.teams.create_connect_session(key.team_id, info.id, wanted, body.end_user_id, SESSION_TTL)
+    token, expires_at = engine.teams.create_connect_session(
+        key.team_id, info.id, wanted, body.end_user_id, SESSION_TTL, redirect_url=body.redirect_url
+    )
     return ConnectSessionCreated(url=f"{request.app.state.settings.base_url}/connect/{token}", expires_at=expires_at)
