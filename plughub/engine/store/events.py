@@ -237,7 +237,8 @@ class EventRepository(Repository):
         """
         now = utcnow()
         with self.db.transaction(lock=True, invalidates=False) as db:
-            taken = db.execute(
+            # RETURNING (SQLite 3.35+, PostgreSQL) reads the claimed row in the same statement.
+            row = db.execute(
                 update(deliveries)
                 .where(
                     deliveries.c.event_id == event_id,
@@ -246,12 +247,12 @@ class EventRepository(Repository):
                     or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
                 )
                 .values(lease_until=now + timedelta(seconds=lease))
-            ).rowcount
-            if not taken:
+                .returning(*deliveries.c)
+            ).first()
+            if row is None:
                 return None
-            row = db.execute(select(deliveries).where(deliveries.c.event_id == event_id)).first()
             event_row = db.execute(select(events).where(events.c.id == event_id)).first()
-        if row is None or event_row is None:
+        if event_row is None:
             return None
         delivery = DeliveryRecord.from_row(row)
         event = EventRecord.from_row(event_row)
