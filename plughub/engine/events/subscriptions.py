@@ -382,7 +382,9 @@ class Subscriptions:
                 return [event_info(found, row) for row in rows]
             time.sleep(min(_WAIT_STEP, max(0.0, deadline - time.monotonic())))
 
-    def recent_events(self, subscription_id: str, limit: int = 20, *, team: str = LOCAL_TEAM) -> builtins.list[EventInfo]:
+    def recent_events(
+        self, subscription_id: str, limit: int = 20, *, team: str = LOCAL_TEAM
+    ) -> builtins.list[EventInfo]:
         """A subscription's latest events, newest first (for an operator's view; `events` pulls in order).
 
         Args:
