@@ -22,6 +22,7 @@ from plughub.config import Settings
 from plughub.engine import Engine
 from plughub.engine.store import RunRecord, utcnow
 from plughub.exceptions import ActionError, SubscriptionNotFound
+from plughub.sandbox import SandboxServer, give_consent
 from plughub.schemas import ConnectRequest, SubscribeRequest
 from plughub.server import create_app
 from plughub.server.templating import CONTENT_SECURITY_POLICY
@@ -622,3 +623,62 @@ def test_subscription_bad_input_is_a_page(console: Console, feed: Feed) -> None:
             assert answer.headers["content-type"].startswith("text/html")
             assert words in answer.text.replace("&#39;", "'"), (answer.url, answer.text[-400:])
     assert console.engine.events.subscriptions.deliveries(pulled, team=console.team_id) == []
+
+
+# Reconnect from the console: back to the console, not to a connect link's redirect_url
+
+
+def test_a_console_reconnect_returns_to_the_console_not_to_the_links_redirect_url(
+    console: Console, sandbox: SandboxServer
+) -> None:
+    engine = console.engine
+    sandbox.register_oauth_client("console-client", "console-secret-1234", engine.settings.callback_url)
+    engine.oauth_apps.set("sandbox", "console-client", "console-secret-1234", team=console.team_id)
+    engine.teams.set_redirect_urls(console.team_id, ["https://app.example/connected"])
+    api = {"Authorization": f"Bearer {console.key}"}
+    callback_path = httpx.URL(engine.settings.callback_url).path
+    with TestClient(console.app, base_url="http://127.0.0.1", follow_redirects=False) as end_user:
+        created = end_user.post(
+            "/v1/connect-sessions",
+            json={"integration_id": "sandbox", "schemes": ["OAUTH2"], "end_user_id": "eve",
+                  "redirect_url": "https://app.example/connected?from=link"},
+            headers=api,
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        path = httpx.URL(created.json()["url"]).path
+        form = end_user.get(path)
+        consent = end_user.post(
+            path, data={"csrf_token": csrf_of(form.text), "scheme": "OAUTH2", "port": str(sandbox.port)}
+        )
+        assert consent.status_code == 303, consent.text
+        back = httpx.URL(give_consent(consent.headers["location"]))
+        landed = end_user.get(f"{back.path}?{back.query.decode()}")
+        # The end user lands in the application, as the link said.
+        app_url = httpx.URL(landed.headers["location"])
+        assert (app_url.host, app_url.params["from"], app_url.params["status"]) == ("app.example", "link", "active")
+        connection = app_url.params["connection_id"]
+
+    with console.signed_in() as operator:
+        page = operator.get(f"/console/connections/{connection}")
+        answer = operator.post(f"/console/connections/{connection}/reconnect", data={"csrf_token": csrf_of(page.text)})
+        assert answer.status_code == 303
+        mark = next(v for k, v in answer.headers.multi_items() if k == "set-cookie" and "plughub_reconnect_" in v)
+        flags = [p.strip().lower() for p in mark.split(";")]
+        assert f"path={callback_path}" in flags and "httponly" in flags and "samesite=lax" in flags
+        assert mark.split(";")[0] == f"plughub_reconnect_{connection}=1"  # the id only: no state, no token
+        back = httpx.URL(give_consent(answer.headers["location"]))
+        returned = operator.get(f"{back.path}?{back.query.decode()}")
+        assert returned.status_code == 303
+        assert returned.headers["location"] == f"/console/connections/{connection}?reconnected=1"
+        shown = operator.get(returned.headers["location"])
+        assert 'id="reconnected"' in shown.text and "status-active" in shown.text
+        assert not any(k.startswith("plughub_reconnect_") for k in operator.cookies.keys())  # used once
+
+    # A reconnect started elsewhere (the API) still sends the browser to the application.
+    with TestClient(console.app, base_url="http://127.0.0.1", follow_redirects=False) as browser:
+        again = browser.post(f"/v1/connections/{connection}/reconnect", json={}, headers=api)
+        assert again.status_code == 200, again.text
+        back = httpx.URL(give_consent(again.json()["redirect_url"]))
+        landed = browser.get(f"{back.path}?{back.query.decode()}")
+        assert httpx.URL(landed.headers["location"]).host == "app.example"
+    assert engine.connections.get(connection, team=console.team_id).status.value == "active"
