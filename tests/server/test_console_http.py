@@ -672,7 +672,7 @@ def test_a_console_reconnect_returns_to_the_console_not_to_the_links_redirect_ur
         assert returned.headers["location"] == f"/console/connections/{connection}?reconnected=1"
         shown = operator.get(returned.headers["location"])
         assert 'id="reconnected"' in shown.text and "status-active" in shown.text
-        assert not any(k.startswith("plughub_reconnect_") for k in operator.cookies.keys())  # used once
+        assert not any(k.startswith("plughub_reconnect_") for k in operator.cookies)  # used once
 
     # A reconnect started elsewhere (the API) still sends the browser to the application.
     with TestClient(console.app, base_url="http://127.0.0.1", follow_redirects=False) as browser:
