@@ -192,6 +192,25 @@ class EventRepository(Repository):
             ).all()
         return [EventRecord.from_row(r) for r in rows]
 
+    def recent(self, subscription_id: str, limit: int) -> builtins.list[EventRecord]:
+        """A subscription's latest events, newest first.
+
+        Args:
+            subscription_id: The subscription.
+            limit: The most to return.
+
+        Returns:
+            The events.
+        """
+        with self.db.connect() as db:
+            rows = db.execute(
+                select(events)
+                .where(events.c.subscription_id == subscription_id)
+                .order_by(events.c.seq.desc())
+                .limit(limit)
+            ).all()
+        return [EventRecord.from_row(r) for r in rows]
+
     def has(self, subscription_id: str, event_id: str) -> bool:
         """Whether an event belongs to a subscription."""
         with self.db.connect() as db:
