@@ -514,7 +514,7 @@ def test_subscriptions_list_filter_and_show_events_and_deliveries(console: Conso
 
             page = client.get(f"/console/subscriptions/{pushed}")
             assert page.status_code == 200
-            assert f'id="failed-{event.id}"' in page.text and "HTTP 500" in page.text
+            assert f'id="failed-{event.id}"' in page.text and "the target answered 500" in page.text
             assert f'id="event-{event.id}"' in page.text and "status-failed" in page.text
             row = page.text.split(f'id="event-{event.id}"')[1].split("</tr>")[0]
             assert ">2</td>" in row  # attempts
