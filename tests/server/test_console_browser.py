@@ -29,9 +29,11 @@ from plughub.config import Settings
 from plughub.engine import Engine
 from plughub.engine.store import RunRecord, utcnow
 from plughub.sandbox import SandboxServer
-from plughub.schemas import ConnectRequest
+from plughub.schemas import ConnectRequest, SubscribeRequest
 from plughub.server import create_app
 from tests.conftest import CANARY_API_KEY, CANARY_TOKEN
+from tests.events.test_events_engine import wait_for
+from tests.providers.double import ProviderDouble
 from tests.server.test_connect_page import CHROMIUM, CHROMIUM_ARGS, _missing_browser
 from tests.servers import free_port, serve_app
 from tests.upstream import Reply, Upstream
@@ -117,7 +119,11 @@ def hub(home: Path, sandbox: SandboxServer, tmp_path: Path) -> Iterator[Hub]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = Settings(
-        home=home, callback_url=f"{base}/oauth/callback", public_url=base, allow_private_networks="127.0.0.0/8"
+        home=home,
+        callback_url=f"{base}/oauth/callback",
+        public_url=base,
+        allow_private_networks="127.0.0.0/8",
+        delivery_retry_delays=(0.05,),
     )
     engine = Engine(settings, guard_outbound=True)
     engine.teams.create_team("Acme", team_id="acme")
@@ -342,6 +348,105 @@ def test_an_operator_works_through_every_page(hub: Hub, tab: Page, upstream: Ups
     tab.goto(f"{hub.url}/console/keys")
     assert tab.url.startswith(f"{hub.url}/console/sign-in")
     assert tab.locator("#api_key").count() == 1
+
+
+def test_an_operator_resends_a_failed_delivery_and_deletes_the_subscription(
+    hub: Hub, tab: Page, upstream: Upstream
+) -> None:
+    answers = {"status": 500}
+    upstream.route("POST", "/hook", lambda _seen: Reply(answers["status"], {"ok": answers["status"] == 200}))
+    github = ProviderDouble("github")
+    try:
+        made = hub.api.post(
+            "/v1/connections",
+            json={"integration_id": "github", "scheme": "BEARER_TOKEN", "name": "Octo's GitHub",
+                  "data": {"token": "ghp_console_test", "base_url": github.url}},
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+        conn = made.json()["id"]
+        created = hub.api.post(
+            f"/v1/connections/{conn}/subscriptions",
+            json={"trigger": "GITHUB_ISSUE_OPENED", "config": {"owner": "octo", "repo": "hello"},
+                  "target_url": f"{upstream.url}/hook"},
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        sub = created.json()["id"]
+        (hook,) = github.hooks.values()  # registered at the provider through its API
+        github.deliver("issues", {"action": "opened", "issue": {"number": 7, "title": "Bug"}})
+        github.deliver("issues", {"action": "opened", "issue": {"number": 8, "title": "Another"}})
+
+        def listed(status: str) -> list[dict[str, object]]:
+            found = hub.api.get(f"/v1/subscriptions/{sub}/deliveries", params={"status": status})
+            return list(found.json())
+
+        failed = wait_for(lambda: len(listed("failed")) == 2 and listed("failed"))
+        event_id = str(failed[0]["event_id"])
+
+        sign_in(tab, hub)
+        tab.click("#nav-subscriptions")
+        assert tab.locator("#count").inner_text() == "1 subscription"
+        assert "GITHUB_ISSUE_OPENED" in tab.locator(f"#row-{sub}").inner_text()
+        shot(tab, hub, "subscriptions")
+        tab.fill("#filter-connection", conn)
+        tab.select_option("#filter-status", "failing")
+        with tab.expect_navigation():
+            tab.click("#filter")
+        assert tab.locator("#count").inner_text() == "0 subscriptions"
+        tab.select_option("#filter-status", "active")
+        with tab.expect_navigation():
+            tab.click("#filter")
+        with tab.expect_navigation():
+            tab.click(f"#row-{sub} a:has-text('GITHUB_ISSUE_OPENED')")
+        assert tab.locator("#status").inner_text() == "active"
+        assert tab.locator("#failed tbody tr").count() == 2
+        assert "the target answered 500" in tab.locator(f"#failed-{event_id}").inner_text()
+        assert tab.locator("#events tbody tr").count() == 2
+        assert hook.secret not in tab.content()
+        shot(tab, hub, "subscription")
+
+        # The target is fixed; the operator re-sends one failed delivery.
+        answers["status"] = 200
+        with tab.expect_navigation():
+            tab.click(f"#resend-failed-{event_id}")
+        assert event_id in tab.locator("#resent").inner_text()
+        wait_for(lambda: [d["event_id"] for d in listed("delivered")] == [event_id])
+        tab.reload()
+        assert tab.locator("#failed tbody tr").count() == 1
+        assert "delivered" in tab.locator(f"#event-{event_id}").inner_text()
+        sent = [s for s in upstream.seen if s.path == "/hook" and s.header("webhook-id") == event_id]
+        assert len(sent) == 3  # two failed attempts, then the re-sent one
+
+        # Delete, after confirming: the provider's webhook goes too.
+        with tab.expect_navigation():
+            tab.click("#delete")
+        assert hub.api.get(f"/v1/subscriptions/{sub}").status_code == 200  # asking deletes nothing
+        with tab.expect_navigation():
+            tab.click("#confirm")
+        assert sub in tab.locator("#deleted").inner_text()
+        assert hub.api.get(f"/v1/subscriptions/{sub}").status_code == 404
+        assert not github.hooks
+
+        # Another team's subscription is not found.
+        hub.engine.teams.create_team("Other", team_id="other")
+        hub.engine.integrations.create(
+            {"id": "other-feed", "display_name": "Feed", "base_url": "http://127.0.0.1", "auth": [{"mode": "NO_AUTH"}],
+             "actions": {"OTHER_FEED_LIST": {"display_name": "List", "method": "GET", "path": "/items"}},
+             "triggers": {"OTHER_FEED_NEW": {"display_name": "New", "type": "poll", "action": "OTHER_FEED_LIST",
+                                             "id": "/id"}}},
+            team="other",
+        )  # fmt: skip
+        theirs_conn = hub.engine.connections.create(
+            ConnectRequest(integration_id="other-feed", scheme="NO_AUTH", data={"base_url": upstream.url}), team="other"
+        ).id
+        theirs = hub.engine.events.subscriptions.subscribe(
+            theirs_conn, SubscribeRequest(trigger="OTHER_FEED_NEW"), team="other"
+        ).id
+        answer = tab.goto(f"{hub.url}/console/subscriptions/{theirs}")
+        assert answer is not None and answer.status == 404
+        tab.goto(f"{hub.url}/console/subscriptions")
+        assert tab.locator("#count").inner_text() == "0 subscriptions"
+    finally:
+        github.close()
 
 
 def test_an_expired_session_asks_to_sign_in_again(hub: Hub, tab: Page) -> None:

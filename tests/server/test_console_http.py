@@ -21,16 +21,21 @@ from starlette.testclient import TestClient
 from plughub.config import Settings
 from plughub.engine import Engine
 from plughub.engine.store import RunRecord, utcnow
-from plughub.schemas import ConnectRequest
+from plughub.exceptions import ActionError, SubscriptionNotFound
+from plughub.sandbox import SandboxServer, give_consent
+from plughub.schemas import ConnectRequest, SubscribeRequest
 from plughub.server import create_app
 from plughub.server.templating import CONTENT_SECURITY_POLICY
 from tests.conftest import CANARY_API_KEY
+from tests.events.test_events_engine import POLLING, wait_for
+from tests.upstream import Reply, Upstream
 
 PAGES = [
     "/console/integrations",
     "/console/integrations/sandbox",
     "/console/connections",
     "/console/runs",
+    "/console/subscriptions",
     "/console/oauth-apps",
     "/console/keys",
     "/console/connect-links",
@@ -79,7 +84,9 @@ def csrf_of(html: str) -> str:
 
 @pytest.fixture
 def console(home: Path) -> Iterator[Console]:
-    settings = dataclasses.replace(Settings.from_env(), home=home, allow_private_networks="127.0.0.0/8")
+    settings = dataclasses.replace(
+        Settings.from_env(), home=home, allow_private_networks="127.0.0.0/8", delivery_retry_delays=(0.05,)
+    )
     engine = Engine(settings, guard_outbound=True)
     team = engine.teams.create_team("Acme")
     assert team is not None
@@ -429,3 +436,249 @@ def test_reconnect_sends_the_operator_to_the_providers_consent(console: Console)
         assert "console-secret-1234" not in str(consent)
         refused = client.post(f"/console/connections/{static}/reconnect", data={"csrf_token": csrf_of(page.text)})
         assert refused.status_code == 422
+
+
+# Subscriptions and deliveries
+
+
+class Feed:
+    """A list API a poll trigger reads; it can fail with tenant-chosen text in its error."""
+
+    def __init__(self) -> None:
+        self.items = [{"id": 1}, {"id": 2}]
+        self.error: str | None = None
+        self.server = Upstream()
+        self.server.route("GET", "/items", self._items)
+
+    def _items(self, _seen: Any) -> Reply:
+        return Reply(503, {"error": self.error}) if self.error else Reply(200, self.items)
+
+
+@pytest.fixture
+def feed(console: Console) -> Iterator[Feed]:
+    made = Feed()
+    console.engine.integrations.create(POLLING, team=console.team_id)
+    try:
+        yield made
+    finally:
+        made.server.close()
+
+
+def poll_subscription(console: Console, feed: Feed, target_url: str | None, team: str | None = None) -> str:
+    """A poll trigger's subscription on a fresh connection (its first poll records what exists)."""
+    team = team or console.team_id
+    if team != console.team_id:
+        console.engine.integrations.create(POLLING, team=team)
+    conn = console.engine.connections.create(
+        ConnectRequest(integration_id="acme-feed", scheme="NO_AUTH", data={"base_url": feed.server.url}), team=team
+    ).id
+    request = SubscribeRequest(trigger="ACME_FEED_NEW_ITEM", target_url=target_url)
+    sub = console.engine.events.subscriptions.subscribe(conn, request, team=team).id
+    assert console.engine.events.poll_now(sub, team=team) == []
+    return sub
+
+
+def test_subscriptions_list_filter_and_show_events_and_deliveries(console: Console, feed: Feed) -> None:
+    target = Upstream()
+    answers = {"status": 500}
+    target.route("POST", "/hook", lambda _seen: Reply(answers["status"], {}))
+    console.engine.events.start_worker()
+    try:
+        pushed = poll_subscription(console, feed, f"{target.url}/hook")
+        pulled = poll_subscription(console, feed, None)
+        pulled_conn = console.engine.events.subscriptions.get(pulled, team=console.team_id).connection_id
+        feed.items.append({"id": 3})
+        (event,) = console.engine.events.poll_now(pushed, team=console.team_id)
+        assert len(console.engine.events.poll_now(pulled, team=console.team_id)) == 1
+        (failed,) = wait_for(
+            lambda: console.engine.events.subscriptions.deliveries(pushed, "failed", team=console.team_id)
+        )
+        assert failed.attempts == 2 and failed.last_status == 500
+        feed.error = f"down {SCRIPT}"
+        with pytest.raises(ActionError):
+            console.engine.events.poll_now(pulled, team=console.team_id)
+        with console.signed_in() as client:
+            listing = client.get("/console/subscriptions")
+            assert listing.status_code == 200 and "2 subscriptions" in listing.text
+            assert 'id="nav-subscriptions" aria-current="page"' in listing.text
+            assert f"row-{pushed}" in listing.text and f"{target.url}/hook" in listing.text
+            failing = client.get("/console/subscriptions?status=failing").text
+            assert "1 subscription<" in failing and f"row-{pulled}" in failing and f"row-{pushed}" not in failing
+            assert "&lt;script&gt;" in failing and "<script" not in failing.lower()
+            by_connection = client.get(f"/console/subscriptions?connection={pulled_conn}").text
+            assert "1 subscription<" in by_connection and f"row-{pulled}" in by_connection
+            assert (
+                f"/console/subscriptions?connection={pulled_conn}"
+                in client.get(f"/console/connections/{pulled_conn}").text
+            )  # the connection's page links to its subscriptions
+
+            page = client.get(f"/console/subscriptions/{pushed}")
+            assert page.status_code == 200
+            assert f'id="failed-{event.id}"' in page.text and "the target answered 500" in page.text
+            assert f'id="event-{event.id}"' in page.text and "status-failed" in page.text
+            row = page.text.split(f'id="event-{event.id}"')[1].split("</tr>")[0]
+            assert ">2</td>" in row  # attempts
+            shown = client.get(f"/console/subscriptions/{pulled}").text
+            assert "not pushed" in shown and "&lt;script&gt;" in shown and "<script" not in shown.lower()
+            assert "Re-send" not in shown
+
+            # Re-send the failed delivery: it goes out again and, the target fixed, is delivered.
+            answers["status"] = 200
+            answer = client.post(
+                f"/console/subscriptions/{pushed}/events/{event.id}/redeliver", data={"csrf_token": csrf_of(page.text)}
+            )
+            assert answer.status_code == 303
+            assert answer.headers["location"] == f"/console/subscriptions/{pushed}?resent={event.id}"
+            (done,) = wait_for(
+                lambda: console.engine.events.subscriptions.deliveries(pushed, "delivered", team=console.team_id)
+            )
+            assert done.event_id == event.id and done.attempts == 3
+            after = client.get(answer.headers["location"]).text
+            assert 'id="resent"' in after and "status-delivered" in after and "None.</td>" in after
+    finally:
+        console.engine.events.stop_worker()
+        target.close()
+
+
+def test_deleting_a_subscription_asks_first(console: Console, feed: Feed) -> None:
+    sub = poll_subscription(console, feed, None)
+    with console.signed_in() as client:
+        ask = client.get(f"/console/subscriptions/{sub}/delete")
+        assert ask.status_code == 200 and 'id="confirm"' in ask.text
+        assert console.engine.events.subscriptions.get(sub, team=console.team_id).id == sub  # asking deletes nothing
+        answer = client.post(f"/console/subscriptions/{sub}/delete", data={"csrf_token": csrf_of(ask.text)})
+        assert answer.status_code == 303
+        assert answer.headers["location"] == f"/console/subscriptions?deleted={sub}"
+        assert sub in client.get(answer.headers["location"]).text
+        assert client.get(f"/console/subscriptions/{sub}").status_code == 404
+    with pytest.raises(SubscriptionNotFound):
+        console.engine.events.subscriptions.get(sub, team=console.team_id)
+
+
+def test_subscription_forms_need_the_csrf_token_and_other_teams_ids_are_not_found(console: Console, feed: Feed) -> None:
+    target = Upstream()
+    target.route("POST", "/hook", Reply(500, {}))
+    ours = poll_subscription(console, feed, f"{target.url}/hook")
+    feed.items.append({"id": 3})
+    (event,) = console.engine.events.poll_now(ours, team=console.team_id)
+    other = console.engine.teams.create_team("Other")
+    assert other is not None
+    theirs = poll_subscription(console, feed, f"{target.url}/hook", team=other.id)
+    feed.items.append({"id": 4})
+    (their_event,) = console.engine.events.poll_now(theirs, team=other.id)
+    their_conn = console.engine.events.subscriptions.get(theirs, team=other.id).connection_id
+    try:
+        with console.signed_in() as client:
+            token = csrf_of(client.get("/console/subscriptions").text)
+            for path in (
+                f"/console/subscriptions/{ours}/delete",
+                f"/console/subscriptions/{ours}/events/{event.id}/redeliver",
+            ):
+                for sent in ({"csrf_token": "x" + token[1:]}, {}):
+                    answer = client.post(path, data=sent)
+                    assert answer.status_code == 403, path
+                    assert "did not come from this console" in answer.text
+            for path in (f"/console/subscriptions/{theirs}", f"/console/subscriptions/{theirs}/delete"):
+                assert client.get(path).status_code == 404, path
+            for path in (
+                f"/console/subscriptions/{theirs}/delete",
+                f"/console/subscriptions/{theirs}/events/{their_event.id}/redeliver",
+                f"/console/subscriptions/{ours}/events/{their_event.id}/redeliver",  # their event, our subscription
+            ):
+                answer = client.post(path, data={"csrf_token": token})
+                assert answer.status_code == 404, path
+            assert client.get(f"/console/subscriptions?connection={their_conn}").status_code == 404
+            listing = client.get("/console/subscriptions").text
+            assert theirs not in listing and their_conn not in listing and "1 subscription<" in listing
+    finally:
+        target.close()
+    assert console.engine.events.subscriptions.get(ours, team=console.team_id).id == ours
+    assert console.engine.events.subscriptions.get(theirs, team=other.id).id == theirs
+
+
+def test_subscription_bad_input_is_a_page(console: Console, feed: Feed) -> None:
+    pulled = poll_subscription(console, feed, None)
+    feed.items.append({"id": 3})
+    (event,) = console.engine.events.poll_now(pulled, team=console.team_id)
+    with console.signed_in() as client:
+        token = csrf_of(client.get("/console/subscriptions").text)
+        cases = [
+            (client.get("/console/subscriptions?status=sleeping"), 422, "status must be one of active, failing"),
+            (client.get("/console/subscriptions?page=-1"), 422, "page"),
+            (client.get("/console/subscriptions?connection=nope"), 404, "nope"),
+            (client.get("/console/subscriptions/nope"), 404, "No subscription"),
+            (
+                client.post(f"/console/subscriptions/{pulled}/events/{event.id}/redeliver", data={"csrf_token": token}),
+                422,
+                "has no target_url",
+            ),
+            (
+                client.post(f"/console/subscriptions/{pulled}/events/evt_nope/redeliver", data={"csrf_token": token}),
+                404,
+                "has no event",
+            ),
+        ]
+        for answer, status, words in cases:
+            assert answer.status_code == status, (answer.url, answer.status_code, answer.text[-400:])
+            assert answer.headers["content-type"].startswith("text/html")
+            assert words in answer.text.replace("&#39;", "'"), (answer.url, answer.text[-400:])
+    assert console.engine.events.subscriptions.deliveries(pulled, team=console.team_id) == []
+
+
+# Reconnect from the console: back to the console, not to a connect link's redirect_url
+
+
+def test_a_console_reconnect_returns_to_the_console_not_to_the_links_redirect_url(
+    console: Console, sandbox: SandboxServer
+) -> None:
+    engine = console.engine
+    sandbox.register_oauth_client("console-client", "console-secret-1234", engine.settings.callback_url)
+    engine.oauth_apps.set("sandbox", "console-client", "console-secret-1234", team=console.team_id)
+    engine.teams.set_redirect_urls(console.team_id, ["https://app.example/connected"])
+    api = {"Authorization": f"Bearer {console.key}"}
+    callback_path = httpx.URL(engine.settings.callback_url).path
+    with TestClient(console.app, base_url="http://127.0.0.1", follow_redirects=False) as end_user:
+        created = end_user.post(
+            "/v1/connect-sessions",
+            json={"integration_id": "sandbox", "schemes": ["OAUTH2"], "end_user_id": "eve",
+                  "redirect_url": "https://app.example/connected?from=link"},
+            headers=api,
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        path = httpx.URL(created.json()["url"]).path
+        form = end_user.get(path)
+        consent = end_user.post(
+            path, data={"csrf_token": csrf_of(form.text), "scheme": "OAUTH2", "port": str(sandbox.port)}
+        )
+        assert consent.status_code == 303, consent.text
+        back = httpx.URL(give_consent(consent.headers["location"]))
+        landed = end_user.get(f"{back.path}?{back.query.decode()}")
+        # The end user lands in the application, as the link said.
+        app_url = httpx.URL(landed.headers["location"])
+        assert (app_url.host, app_url.params["from"], app_url.params["status"]) == ("app.example", "link", "active")
+        connection = app_url.params["connection_id"]
+
+    with console.signed_in() as operator:
+        page = operator.get(f"/console/connections/{connection}")
+        answer = operator.post(f"/console/connections/{connection}/reconnect", data={"csrf_token": csrf_of(page.text)})
+        assert answer.status_code == 303
+        mark = next(v for k, v in answer.headers.multi_items() if k == "set-cookie" and "plughub_reconnect_" in v)
+        flags = [p.strip().lower() for p in mark.split(";")]
+        assert f"path={callback_path}" in flags and "httponly" in flags and "samesite=lax" in flags
+        assert mark.split(";")[0] == f"plughub_reconnect_{connection}=1"  # the id only: no state, no token
+        back = httpx.URL(give_consent(answer.headers["location"]))
+        returned = operator.get(f"{back.path}?{back.query.decode()}")
+        assert returned.status_code == 303
+        assert returned.headers["location"] == f"/console/connections/{connection}?reconnected=1"
+        shown = operator.get(returned.headers["location"])
+        assert 'id="reconnected"' in shown.text and "status-active" in shown.text
+        assert not any(k.startswith("plughub_reconnect_") for k in operator.cookies)  # used once
+
+    # A reconnect started elsewhere (the API) still sends the browser to the application.
+    with TestClient(console.app, base_url="http://127.0.0.1", follow_redirects=False) as browser:
+        again = browser.post(f"/v1/connections/{connection}/reconnect", json={}, headers=api)
+        assert again.status_code == 200, again.text
+        back = httpx.URL(give_consent(again.json()["redirect_url"]))
+        landed = browser.get(f"{back.path}?{back.query.decode()}")
+        assert httpx.URL(landed.headers["location"]).host == "app.example"
+    assert engine.connections.get(connection, team=console.team_id).status.value == "active"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +23,9 @@ from plughub.sandbox import SandboxServer
 from plughub.server import create_app
 from plughub.server.metrics_http import is_loopback, metrics_refusal
 from tests.conftest import CANARIES
+from tests.events.test_events_engine import POLLING, wait_for
 from tests.server.conftest import Hub, HubFactory, Tenant, connect_sandbox, run
+from tests.upstream import Reply, Upstream
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -214,3 +217,74 @@ def test_the_token_is_compared_whole() -> None:
         refusal = metrics_refusal("abc", sent, ("127.0.0.1", 1))
         assert refusal is not None and refusal.status_code == 401, sent
     assert metrics_refusal("ünïcode", "Bearer ünïcode", None) is None
+
+
+def test_event_deliveries_and_the_queue_depth_count_real_deliveries(make_hub: HubFactory) -> None:
+    hub = make_hub(delivery_retry_delays=(0.05,))  # two attempts per delivery
+    team = hub.team("team-events")
+    release = threading.Event()
+    target = Upstream()
+    target.route("POST", "/ok", Reply(200, {}))
+    target.route("POST", "/down", Reply(500, {}))
+    target.route("POST", "/held", lambda _seen: (release.wait(30), Reply(200, {}))[1])
+    feeds: dict[str, tuple[Upstream, list[dict[str, int]]]] = {}
+    hub.engine.integrations.create(POLLING, team=team.id)
+
+    def subscribed(path: str) -> str:
+        feed, items = Upstream(), [{"id": 1}]  # a list API of its own for each subscription
+        feed.route("GET", "/items", lambda _seen: Reply(200, items))
+        made = team.client.post(
+            "/v1/connections",
+            json={"integration_id": "acme-feed", "scheme": "NO_AUTH", "data": {"base_url": feed.url}},
+        )
+        assert made.status_code == 201, made.text
+        sub = team.client.post(
+            f"/v1/connections/{made.json()['id']}/subscriptions",
+            json={"trigger": "ACME_FEED_NEW_ITEM", "target_url": f"{target.url}{path}"},
+        )
+        assert sub.status_code == 201, sub.text
+        feeds[sub.json()["id"]] = (feed, items)
+        assert team.client.post(f"/v1/subscriptions/{sub.json()['id']}/poll").json() == []  # records what exists
+        return str(sub.json()["id"])
+
+    def poll(sub: str, *new: int) -> None:
+        feeds[sub][1].extend({"id": n} for n in new)
+        assert len(team.client.post(f"/v1/subscriptions/{sub}/poll").json()) == len(new)
+
+    def deliveries(sub: str, status: str) -> list[Any]:
+        return list(team.client.get(f"/v1/subscriptions/{sub}/deliveries", params={"status": status}).json())
+
+    try:
+        ok, down, held = subscribed("/ok"), subscribed("/down"), subscribed("/held")
+        _, before = scrape(hub.client())
+        assert value(before, "plughub_queue_depth", queue="deliveries") == 0
+        poll(ok, 2, 3)
+        poll(down, 4)
+        wait_for(lambda: len(deliveries(ok, "delivered")) == 2 and len(deliveries(down, "failed")) == 1)
+        poll(held, 5, 6, 7)  # the target holds them: they stay pending
+        wait_for(lambda: any(s.path == "/held" for s in target.seen))
+        _, during = scrape(hub.client())
+        total = "plughub_event_deliveries_total"
+        assert value(during, total, status="delivered") == 2
+        assert value(during, total, status="pending") == 1  # the first attempt at /down; a retry followed
+        assert value(during, total, status="failed") == 1
+        assert value(during, "plughub_queue_depth", queue="deliveries") == 3
+        release.set()
+        wait_for(lambda: len(deliveries(held, "delivered")) == 3)
+        _, after = scrape(hub.client())
+        assert value(after, total, status="delivered") == 5
+        assert value(after, total, status="failed") == 1
+        assert value(after, "plughub_queue_depth", queue="deliveries") == 0
+        # The failed one, sent again to a target now fixed, is counted once more as delivered.
+        target.route("POST", "/down", Reply(200, {}))
+        (event,) = deliveries(down, "failed")
+        assert team.client.post(f"/v1/subscriptions/{down}/events/{event['event_id']}/redeliver").status_code == 202
+        wait_for(lambda: len(deliveries(down, "delivered")) == 1)
+        _, last = scrape(hub.client())
+        assert value(last, total, status="delivered") == 6
+        assert value(last, "plughub_queue_depth", queue="deliveries") == 0
+    finally:
+        release.set()
+        target.close()
+        for feed, _items in feeds.values():
+            feed.close()

@@ -53,6 +53,7 @@ from plughub.schemas import (
 )
 
 __all__ = [
+    "STATUSES",
     "SubscriptionSecrets",
     "Subscriptions",
     "delivery_info",
@@ -63,6 +64,8 @@ __all__ = [
 
 logger = logging.getLogger("plughub.events")
 
+# A subscription's statuses: `failing` while its polls fail (see `last_error`).
+STATUSES = ("active", "failing")
 # The longest a pull may wait for events (a REST long-poll holds a connection that long).
 MAX_WAIT = 30.0
 _WAIT_STEP = 0.2
@@ -307,6 +310,7 @@ class Subscriptions:
         page_size: int = 20,
         *,
         team: str = LOCAL_TEAM,
+        status: str | None = None,
     ) -> Page[SubscriptionInfo]:
         """A team's subscriptions (or one connection's), newest first.
 
@@ -315,18 +319,26 @@ class Subscriptions:
             page_number: 0-based page.
             page_size: Results per page.
             team: The team.
+            status: Only those in this status (`active`, or `failing` while polls fail).
 
         Returns:
             One page (secrets not included).
 
         Raises:
             ConnectionNotFound: `connection_id` is not one of the team's connections.
+            InvalidInput: An unknown status.
         """
         check_paging(page_number, page_size)
+        if status is not None and status not in STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
         if connection_id is not None:
             self._connections.record(connection_id, team)
         records, total = self._store.subscriptions.list(
-            team_id=team, connection_id=connection_id, offset=page_number * page_size, limit=page_size
+            team_id=team,
+            connection_id=connection_id,
+            offset=page_number * page_size,
+            limit=page_size,
+            status=status,
         )
         return page_of([self._describe(r, self.secrets(r)) for r in records], total, page_number, page_size)
 
@@ -369,6 +381,28 @@ class Subscriptions:
             if rows or time.monotonic() >= deadline:
                 return [event_info(found, row) for row in rows]
             time.sleep(min(_WAIT_STEP, max(0.0, deadline - time.monotonic())))
+
+    def recent_events(
+        self, subscription_id: str, limit: int = 20, *, team: str = LOCAL_TEAM
+    ) -> builtins.list[EventInfo]:
+        """A subscription's latest events, newest first (for an operator's view; `events` pulls in order).
+
+        Args:
+            subscription_id: The subscription.
+            limit: The most to return (1 to 1000).
+            team: The team that owns it.
+
+        Returns:
+            The events.
+
+        Raises:
+            SubscriptionNotFound: No subscription has this id.
+            InvalidInput: `limit` is out of range.
+        """
+        found = self.record(subscription_id, team)
+        if not 1 <= limit <= 1000:
+            raise InvalidInput("limit must be between 1 and 1000")
+        return [event_info(found, row) for row in self._store.events.recent(found.id, limit)]
 
     def deliveries(
         self, subscription_id: str, status: str | None = None, limit: int = 100, *, team: str = LOCAL_TEAM

@@ -143,12 +143,14 @@ class SubscriptionRepository(Repository):
         connection_id: str | None = None,
         offset: int = 0,
         limit: int = 20,
+        status: str | None = None,
     ) -> tuple[builtins.list[SubscriptionRecord], int]:
         """List a team's subscriptions, newest first.
 
         Args:
             team_id: The team.
             connection_id: Only this connection's.
+            status: Only those in this status (`active`, `failing`).
             offset: Rows to skip.
             limit: Rows to return.
 
@@ -158,6 +160,8 @@ class SubscriptionRepository(Repository):
         conditions = [subscriptions.c.team_id == team_id]
         if connection_id is not None:
             conditions.append(subscriptions.c.connection_id == connection_id)
+        if status is not None:
+            conditions.append(subscriptions.c.status == status)
         where = and_(*conditions)
         with self.db.connect() as db:
             total = db.execute(select(func.count()).select_from(subscriptions).where(where)).scalar_one()

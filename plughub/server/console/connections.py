@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from plughub.enums import ConnectionStatus
 from plughub.exceptions import InvalidInput, PlughubError
+from plughub.server.console.returns import remember_return
 from plughub.server.console.session import PATH, ConsoleRoute, Operator, check_csrf, page
 
 __all__ = ["router"]
@@ -57,7 +58,7 @@ def connections(
 
 
 @router.get("/{connection_id}")
-def connection(request: Request, session: Operator, connection_id: str) -> Response:
+def connection(request: Request, session: Operator, connection_id: str, reconnected: bool = False) -> Response:
     """One connection: its masked config and credentials, actions, recent runs."""
     engine = request.app.state.engine
     info = engine.connections.get(connection_id, team=session.team_id)
@@ -78,6 +79,7 @@ def connection(request: Request, session: Operator, connection_id: str) -> Respo
         runs=runs,
         last_used=last_used,
         oauth=info.scheme.value in ("OAUTH1", "OAUTH2"),
+        reconnected=reconnected,
     )
 
 
@@ -90,7 +92,9 @@ def reconnect(
     result = request.app.state.engine.connections.reconnect(connection_id, None, team=session.team_id)
     if not result.redirect_url:
         raise InvalidInput("only OAuth connections reconnect; connect again with new credentials instead")
-    return RedirectResponse(result.redirect_url, status_code=303)
+    response = RedirectResponse(result.redirect_url, status_code=303)
+    remember_return(request, response, result.id)  # back here afterwards, not to a connect link's redirect_url
+    return response
 
 
 @router.get("/{connection_id}/delete")

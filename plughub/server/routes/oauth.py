@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from plughub.engine.redirects import with_outcome
 from plughub.exceptions import DatabaseUnavailable, PlughubError
 from plughub.schemas import ConnectionInfo
+from plughub.server.console.returns import console_return, forget_return
 from plughub.server.models import OAuthCompleteBody
 from plughub.server.pages_html import page_response, result_page
 from plughub.server.security import Team
@@ -23,7 +24,8 @@ def callback(request: Request) -> Response:
     """Where providers send the browser back; completes the flow and shows the outcome.
 
     A connection made through a connect page whose session named a `redirect_url` sends the end
-    user back there, with `connection_id` and `status` in the query.
+    user back there, with `connection_id` and `status` in the query; a reconnect an operator
+    started from the console goes back to the connection's console page instead.
     """
     engine = request.app.state.engine
     try:
@@ -33,6 +35,11 @@ def callback(request: Request) -> Response:
     except PlughubError as exc:
         # The browser made a bad request (denied, replayed, expired), whatever the provider did.
         return page_response(result_page(False, exc.message), 400)
+    operator = console_return(request, info.id)
+    if operator:  # a reconnect the console started: the operator goes back to the console, not to an app
+        response = RedirectResponse(operator, status_code=303)
+        forget_return(request, response, info.id)
+        return response
     back = engine.teams.return_url(info.id)
     if back:
         return RedirectResponse(with_outcome(back, info.id, info.status.value), status_code=303)
