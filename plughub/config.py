@@ -64,9 +64,7 @@ DEFAULT_RETRY_DELAYS = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0
 DEFAULT_SUBSCRIBE_RETRY_DELAYS = (2.0, 10.0)
 
 
-def _delays(
-    env: Mapping[str, str], name: str, default: tuple[float, ...] = DEFAULT_RETRY_DELAYS
-) -> tuple[float, ...]:
+def _delays(env: Mapping[str, str], name: str, default: tuple[float, ...] = DEFAULT_RETRY_DELAYS) -> tuple[float, ...]:
     raw = (env.get(name) or "").strip()
     if not raw:
         return default

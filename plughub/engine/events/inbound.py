@@ -24,8 +24,8 @@ from plughub.engine.catalog.models import IntegrationSpec
 from plughub.engine.catalog.templates import render, variables
 from plughub.engine.catalog.triggers import LocatorSpec, WebhookTriggerSpec
 from plughub.engine.credentials import Credentials
-from plughub.engine.events.signatures import SignedRequest, verify_signature
 from plughub.engine.events.sealed import SubscriptionSecrets, webhook_url
+from plughub.engine.events.signatures import SignedRequest, verify_signature
 from plughub.engine.events.values import matches
 from plughub.engine.json_pointer import MISSING, resolve
 from plughub.engine.oauth.apps import OAuthApps

@@ -7,9 +7,10 @@ and it is maintained. Its tables sit in a schema of their own: its connections s
 to it, so its DDL (which names no schema) creates and finds them there. The schema is applied
 when a process first needs it, under an advisory lock, and only when its tables are missing.
 
-Tasks: `plughub.deliver`, `plughub.poll`, `plughub.subscribe`, `plughub.unsubscribe` (each deferred with a queueing lock of its own, so that
-one is queued at a time), `plughub.scan` (every second: the due deliveries and polls, deferred)
-and `plughub.recover` (every few seconds: the jobs of workers whose heartbeat stopped, retried).
+Tasks: `plughub.deliver`, `plughub.poll`, `plughub.subscribe`, `plughub.unsubscribe` (each
+deferred with a queueing lock of its own, so that one is queued at a time), `plughub.scan`
+(every second: the due deliveries, polls and subscribe or unsubscribe attempts, deferred) and
+`plughub.recover` (every few seconds: the jobs of workers whose heartbeat stopped, retried).
 """
 
 from __future__ import annotations

@@ -105,7 +105,9 @@ class Registrar:
             url = webhook_url(self._settings, opened.token)
             config = {**found.config, **opened.config}
             values = self._values(record, config, found.id, url, opened.webhook_secret, opened.provider_id)
-            answer = self._run(record, trigger.subscribe.action, fill(trigger.subscribe.inputs, values), f"subscribe {found.trigger}")
+            answer = self._run(
+                record, trigger.subscribe.action, fill(trigger.subscribe.inputs, values), f"subscribe {found.trigger}"
+            )
             provider_id: Any = opened.provider_id
             if trigger.subscribe.provider_id:
                 seen = resolve(answer, trigger.subscribe.provider_id)

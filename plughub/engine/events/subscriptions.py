@@ -27,7 +27,7 @@ from plughub.engine.credentials import Credentials
 from plughub.engine.events.registration import Registrar
 from plughub.engine.events.sealed import SubscriptionSecrets, webhook_url
 from plughub.engine.events.signing import new_delivery_secret, new_webhook_secret
-from plughub.engine.events.values import check_config, fill
+from plughub.engine.events.values import check_config
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.paging import check_paging, page_of
 from plughub.engine.redact import mask

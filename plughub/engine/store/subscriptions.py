@@ -15,7 +15,15 @@ from plughub.engine.store.records import Sealed, aware, check_active_key, put_cr
 from plughub.engine.store.repository import Repository
 from plughub.engine.store.tables import credentials, subscriptions
 
-__all__ = ["ACTIVE", "DELETING", "FAILED", "PENDING", "SubscriptionRecord", "SubscriptionRepository", "subscription_record_id"]
+__all__ = [
+    "ACTIVE",
+    "DELETING",
+    "FAILED",
+    "PENDING",
+    "SubscriptionRecord",
+    "SubscriptionRepository",
+    "subscription_record_id",
+]
 
 PENDING = "pending"
 """Stored; its subscribe job has not registered the webhook at the provider yet."""
@@ -335,7 +343,9 @@ class SubscriptionRepository(Repository):
         now = utcnow()
         with self.db.transaction() as db:
             db.execute(
-                update(subscriptions).where(subscriptions.c.id == subscription_id).values(lease_until=None, updated_at=now)
+                update(subscriptions)
+                .where(subscriptions.c.id == subscription_id)
+                .values(lease_until=None, updated_at=now)
             )
             if not values:
                 return True
