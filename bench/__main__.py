@@ -8,11 +8,11 @@ import sys
 import time
 import traceback
 
-from bench import catalog, coldstart, connect, memory, overhead, refresh, throughput
+from bench import catalog, coldstart, connect, memory, overhead, refresh, throughput, webhooks
 from bench.common import Result, load_average, machine, revision
 
-# In the order of the issue: B1 ... B7.
-MODULES = (overhead, throughput, refresh, coldstart, connect, memory, catalog)
+# In the order of the issues: B1 ... B8.
+MODULES = (overhead, throughput, refresh, coldstart, connect, memory, catalog, webhooks)
 BENCHMARKS = {module.NAME: module for module in MODULES}
 
 

@@ -4,12 +4,17 @@
 cores to what is measured), else this module as a process (`python -m bench.loadgen ...`): raw
 asyncio sockets with pre-built requests, keep-alive, Content-Length bodies. `BENCH_LOADGEN=python`
 forces the Python one. Both report requests, seconds, p50/p99 latency and errors as JSON.
+
+`load_each(...)` sends a list of distinct requests (each signed webhook needs its own delivery
+id), each once, from the Python generator: the clients take the next request from the list until
+the time is up or the list is spent.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import shutil
@@ -18,11 +23,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["LoadResult", "load", "tool"]
+__all__ = ["LoadResult", "load", "load_each", "tool"]
 
 _LUA = """
 wrk.method = {method}
@@ -94,6 +100,38 @@ def load(
     return LoadResult(**json.loads(out.strip().splitlines()[-1]), tool="python asyncio")
 
 
+def load_each(
+    url: str,
+    requests: list[tuple[dict[str, str], bytes]],
+    *,
+    method: str = "POST",
+    connections: int = 16,
+    seconds: float = 5.0,
+) -> LoadResult:
+    """Send distinct requests, each once, with `connections` in flight, for at most `seconds`.
+
+    Args:
+        url: The full URL (the same for all).
+        requests: (headers, body) of each request, in order; build more than the time can use.
+        method: The HTTP method.
+        connections: Concurrent clients (each one request at a time, keep-alive).
+        seconds: How long at most.
+
+    Returns:
+        What the load generator measured (`requests` is how many were answered).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "requests.jsonl"
+        with path.open("w") as out:
+            for headers, body in requests:
+                out.write(json.dumps({"headers": [f"{k}: {v}" for k, v in headers.items()], "body": body.decode()}))
+                out.write("\n")
+        command = [sys.executable, "-m", "bench.loadgen", url, "--method", method, "--requests", str(path)]
+        command += ["--connections", str(connections), "--seconds", str(seconds)]
+        out = subprocess.run(command, check=True, capture_output=True, text=True, timeout=seconds + 120).stdout
+    return LoadResult(**json.loads(out.strip().splitlines()[-1]), tool="python asyncio, one request each")
+
+
 def _lua_string(text: str) -> str:
     return json.dumps(text)  # a JSON string is a valid Lua string literal for ASCII text
 
@@ -118,10 +156,15 @@ def _wrk(url: str, method: str, headers: dict[str, str], body: str, connections:
 # The Python load generator (the child process)
 
 
-async def _client(host: str, port: int, request: bytes, deadline: float, latencies: list[float], tally: dict[str, int]):  # type: ignore[no-untyped-def]
+async def _client(
+    host: str, port: int, requests: Iterator[bytes], deadline: float, latencies: list[float], tally: dict[str, int]
+):  # type: ignore[no-untyped-def]
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < deadline:
+            request = next(requests, None)
+            if request is None:
+                break
             started = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -140,20 +183,24 @@ async def _client(host: str, port: int, request: bytes, deadline: float, latenci
         writer.close()
 
 
-async def _run(url: str, method: str, headers: list[str], body: str, connections: int, seconds: float) -> dict:  # type: ignore[type-arg]
+def _request(url: str, method: str, headers: list[str], body: str) -> bytes:
     parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     raw = body.encode()
     lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}", *headers]
     if raw or method in ("POST", "PUT", "PATCH"):
         lines.append(f"Content-Length: {len(raw)}")
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode() + raw
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + raw
+
+
+async def _run(url: str, requests: Iterator[bytes], connections: int, seconds: float) -> dict:  # type: ignore[type-arg]
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     latencies: list[float] = []
     tally = {"errors": 0, "non2xx": 0}
     started = time.perf_counter()
     deadline = started + seconds
-    await asyncio.gather(*(_client(host, port, request, deadline, latencies, tally) for _ in range(connections)))
+    await asyncio.gather(*(_client(host, port, requests, deadline, latencies, tally) for _ in range(connections)))
     elapsed = time.perf_counter() - started
     cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     return {
@@ -173,8 +220,15 @@ def main() -> None:
     parser.add_argument("--body", default="")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--requests", help="a JSON-lines file of {headers, body}: each sent once, in order")
     args = parser.parse_args()
-    result = asyncio.run(_run(args.url, args.method, args.header, args.body, args.connections, args.seconds))
+    if args.requests:
+        with open(args.requests) as source:
+            built = [_request(args.url, args.method, r["headers"], r["body"]) for r in map(json.loads, source)]
+        requests: Iterator[bytes] = iter(built)
+    else:
+        requests = itertools.repeat(_request(args.url, args.method, args.header, args.body))
+    result = asyncio.run(_run(args.url, requests, args.connections, args.seconds))
     print(json.dumps(result), flush=True)
 
 

@@ -43,7 +43,7 @@ def _markdown(entries: list[tuple[dict[str, Any], Result]]) -> str:
         "# Benchmarks",
         "",
         "`python -m bench [NAME ...] [--quick] [--no-write]` runs them (names: overhead, throughput,",
-        "refresh, coldstart, connect, memory, catalog; all by default) and rewrites this file, the chart",
+        "refresh, coldstart, connect, memory, catalog, webhooks; all by default) and rewrites this file, the chart",
         f"[{CHART.relative_to(ROOT)}]({CHART.relative_to(ROOT)}) and the raw figures in",
         f"`{RESULTS.relative_to(ROOT)}` (a benchmark not run keeps its last figures). `--quick` is a",
         "smoke run that writes nothing; the test suite runs it and never asserts a time.",

@@ -187,3 +187,9 @@ upstream.close()
     loaded = _loaded(program, tmp_path)
     assert "plughub.engine.engine" in loaded
     assert _under(loaded, "plughub.server", "plughub.modules", "plughub.backends", "plughub.mcp_server") == []
+    # The embedded engine on SQLite needs none of the server's libraries nor PostgreSQL's dialect
+    # (B6 counts every megabyte of them).
+    assert (
+        _under(loaded, "sqlalchemy.dialects.postgresql", "psycopg", "procrastinate", "fastapi", "jinja2", "aiohttp")
+        == []
+    )

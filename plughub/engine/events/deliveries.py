@@ -108,7 +108,11 @@ class Deliverer:
         if claimed is None:
             return None
         delivery, event = claimed
-        found = self._store.subscriptions.get(event.subscription_id)
+        # Read through the short read cache: under load, many deliveries of one subscription follow
+        # each other, and a deleted subscription empties the cache (its transaction invalidates).
+        found = self._store.db.cache.get(
+            ("subscription", event.subscription_id), lambda: self._store.subscriptions.get(event.subscription_id)
+        )
         if found is None or not found.target_url or found.status == DELETING:
             self._store.events.finish(
                 event_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 
 import httpx
 
@@ -31,6 +32,10 @@ logger = logging.getLogger("plughub.events")
 
 # Found due per scan at most (the next scan takes the rest).
 _SCAN_BATCH = 500
+# A new event's delivery is deferred at once by the process that stored it; the scan leaves it
+# that long before taking it, so that under load the other processes' scans do not race that
+# process for every fresh delivery (each lost race is a write transaction for nothing).
+_SCAN_GRACE = timedelta(seconds=2)
 
 
 class Events:
@@ -185,7 +190,7 @@ class Events:
     def scan(self) -> None:
         """Defer the deliveries and polls that are due (a periodic job)."""
         now = utcnow()
-        for event_id in self._store.events.due(now, _SCAN_BATCH):
+        for event_id in self._store.events.due(now - _SCAN_GRACE, _SCAN_BATCH):
             self.jobs.defer("deliver", event_id=event_id)
         for subscription_id in self._store.subscriptions.due_polls(now, _SCAN_BATCH):
             self.jobs.defer("poll", subscription_id=subscription_id)

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Insert, Table, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
 from plughub.engine.store.records import aware, utcnow
@@ -92,8 +91,14 @@ class DeliveryRecord:
 def _insert_ignoring_repeats(db: Connection, table: Table) -> Insert:
     # A repeat (the same delivery id for the same subscription) is dropped by the database itself:
     # no error, so the rest of the transaction goes on (PostgreSQL aborts a transaction on one).
+    # Each dialect's module is imported where it is used: the embedded engine never loads
+    # PostgreSQL's (about 4 MB of modules).
     if db.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects import sqlite
+
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
@@ -232,7 +237,8 @@ class EventRepository(Repository):
         """
         now = utcnow()
         with self.db.transaction(lock=True, invalidates=False) as db:
-            taken = db.execute(
+            # RETURNING (SQLite 3.35+, PostgreSQL) reads the claimed row in the same statement.
+            row = db.execute(
                 update(deliveries)
                 .where(
                     deliveries.c.event_id == event_id,
@@ -241,12 +247,12 @@ class EventRepository(Repository):
                     or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
                 )
                 .values(lease_until=now + timedelta(seconds=lease))
-            ).rowcount
-            if not taken:
+                .returning(*deliveries.c)
+            ).first()
+            if row is None:
                 return None
-            row = db.execute(select(deliveries).where(deliveries.c.event_id == event_id)).first()
             event_row = db.execute(select(events).where(events.c.id == event_id)).first()
-        if row is None or event_row is None:
+        if event_row is None:
             return None
         delivery = DeliveryRecord.from_row(row)
         event = EventRecord.from_row(event_row)
