@@ -60,10 +60,14 @@ def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 DEFAULT_RETRY_DELAYS = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0)
 
 
-def _delays(env: Mapping[str, str], name: str) -> tuple[float, ...]:
+# Between the attempts to register (or remove) a subscription's webhook at the provider: 3 in all.
+DEFAULT_SUBSCRIBE_RETRY_DELAYS = (2.0, 10.0)
+
+
+def _delays(env: Mapping[str, str], name: str, default: tuple[float, ...] = DEFAULT_RETRY_DELAYS) -> tuple[float, ...]:
     raw = (env.get(name) or "").strip()
     if not raw:
-        return DEFAULT_RETRY_DELAYS
+        return default
     try:
         delays = tuple(float(part) for part in raw.split(","))
     except ValueError:
@@ -164,6 +168,9 @@ class Settings:
         delivery_retry_delays: `PLUGHUB_DELIVERY_RETRY_DELAYS`, seconds between the attempts to
             push an event to a subscription's target (comma-separated; default
             5,30,120,600,1800,3600,7200,14400); after the last the delivery is `failed`.
+        subscribe_retry_delays: `PLUGHUB_SUBSCRIBE_RETRY_DELAYS`, seconds between the attempts of
+            a subscribe or unsubscribe job (default 2,10: three attempts); after the last a
+            subscription is `failed`, or removed without its provider's webhook.
         poll_min_interval: `PLUGHUB_POLL_MIN_INTERVAL`, the shortest interval between two polls of
             a poll trigger, in seconds (default 60).
     """
@@ -188,6 +195,7 @@ class Settings:
     mcp_allowed_origins: tuple[str, ...] = ()
     metrics_token: str | None = field(default=None, repr=False)
     delivery_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
+    subscribe_retry_delays: tuple[float, ...] = DEFAULT_SUBSCRIBE_RETRY_DELAYS
     poll_min_interval: float = 60.0
 
     @classmethod
@@ -227,6 +235,7 @@ class Settings:
             mcp_allowed_origins=_origins(env, "PLUGHUB_MCP_ALLOWED_ORIGINS"),
             metrics_token=env.get("PLUGHUB_METRICS_TOKEN") or None,
             delivery_retry_delays=_delays(env, "PLUGHUB_DELIVERY_RETRY_DELAYS"),
+            subscribe_retry_delays=_delays(env, "PLUGHUB_SUBSCRIBE_RETRY_DELAYS", DEFAULT_SUBSCRIBE_RETRY_DELAYS),
             poll_min_interval=_float(env, "PLUGHUB_POLL_MIN_INTERVAL", 60.0),
         )
 

@@ -31,6 +31,7 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     home = tmp_path / "home"
     monkeypatch.setenv("PLUGHUB_HOME", str(home))
     monkeypatch.setenv("PLUGHUB_RETRY_MAX_WAIT", "0.2")
+    monkeypatch.setenv("PLUGHUB_SUBSCRIBE_RETRY_DELAYS", "0.1,0.1")  # 3 attempts, quickly
     reset_backend()
     IntegrationFactory.backend = None
     ModelFactory.backend = None

@@ -148,8 +148,8 @@ class Backend(Protocol):
         """List a connection's triggers."""
         ...
 
-    def subscribe(self, connection_id: str, request: SubscribeRequest) -> SubscriptionInfo:
-        """Switch a trigger on (the answer holds the secrets, this once)."""
+    def subscribe(self, connection_id: str, request: SubscribeRequest, wait: float = 0) -> SubscriptionInfo:
+        """Switch a trigger on (the answer holds the secrets, this once); wait up to `wait` s for its job."""
         ...
 
     def get_subscription(self, subscription_id: str) -> SubscriptionInfo:
@@ -162,8 +162,8 @@ class Backend(Protocol):
         """List subscriptions (one connection's, or the team's)."""
         ...
 
-    def delete_subscription(self, subscription_id: str) -> SubscriptionDeleted:
-        """Delete a subscription, unsubscribing at the provider."""
+    def delete_subscription(self, subscription_id: str, wait: float = 0) -> SubscriptionDeleted:
+        """Delete a subscription, unsubscribing at the provider (a job; wait up to `wait` s for it)."""
         ...
 
     def list_events(

@@ -156,8 +156,8 @@ class EmbeddedBackend:
     def list_triggers(self, connection_id: str) -> list[TriggerInfo]:
         return self.engine.events.subscriptions.triggers(connection_id)
 
-    def subscribe(self, connection_id: str, request: SubscribeRequest) -> SubscriptionInfo:
-        return self.engine.events.subscriptions.subscribe(connection_id, request)
+    def subscribe(self, connection_id: str, request: SubscribeRequest, wait: float = 0) -> SubscriptionInfo:
+        return self.engine.events.subscriptions.subscribe(connection_id, request, wait=wait)
 
     def get_subscription(self, subscription_id: str) -> SubscriptionInfo:
         return self.engine.events.subscriptions.get(subscription_id)
@@ -167,8 +167,8 @@ class EmbeddedBackend:
     ) -> Page[SubscriptionInfo]:
         return self.engine.events.subscriptions.list(connection_id, page_number, page_size)
 
-    def delete_subscription(self, subscription_id: str) -> SubscriptionDeleted:
-        return self.engine.events.subscriptions.delete(subscription_id)
+    def delete_subscription(self, subscription_id: str, wait: float = 0) -> SubscriptionDeleted:
+        return self.engine.events.subscriptions.delete(subscription_id, wait=wait)
 
     def list_events(
         self, subscription_id: str, after: str | None = None, limit: int = 100, wait: float = 0

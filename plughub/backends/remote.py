@@ -284,9 +284,10 @@ class RemoteBackend:
         data = self._call("GET", f"/v1/connections/{_segment(connection_id)}/triggers")
         return [TriggerInfo.model_validate(t) for t in data]
 
-    def subscribe(self, connection_id: str, request: SubscribeRequest) -> SubscriptionInfo:
+    def subscribe(self, connection_id: str, request: SubscribeRequest, wait: float = 0) -> SubscriptionInfo:
         body = request.model_dump(mode="json")
-        data = self._call("POST", f"/v1/connections/{_segment(connection_id)}/subscriptions", json=body)
+        path = f"/v1/connections/{_segment(connection_id)}/subscriptions"
+        data = self._call("POST", path, json=body, params={"wait": wait or None})
         return SubscriptionInfo.model_validate(data)
 
     def get_subscription(self, subscription_id: str) -> SubscriptionInfo:
@@ -299,8 +300,8 @@ class RemoteBackend:
         data = self._call("GET", path, params={"page_number": page_number, "page_size": page_size})
         return Page[SubscriptionInfo].model_validate(data)
 
-    def delete_subscription(self, subscription_id: str) -> SubscriptionDeleted:
-        data = self._call("DELETE", f"/v1/subscriptions/{_segment(subscription_id)}")
+    def delete_subscription(self, subscription_id: str, wait: float = 0) -> SubscriptionDeleted:
+        data = self._call("DELETE", f"/v1/subscriptions/{_segment(subscription_id)}", params={"wait": wait or None})
         return SubscriptionDeleted.model_validate(data)
 
     def list_events(

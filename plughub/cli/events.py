@@ -75,13 +75,22 @@ def triggers(connection_id: str, as_json: bool) -> None:
 @click.option(
     "--target-url", default=None, help="Push each event there (signed per Standard Webhooks); pull otherwise."
 )
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 30),
+    default=30,
+    show_default=True,
+    help="Seconds to wait for the webhook's registration at the provider.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def subscribe(connection_id: str, code: str, pairs: tuple[str, ...], target_url: str | None, as_json: bool) -> None:
+def subscribe(
+    connection_id: str, code: str, pairs: tuple[str, ...], target_url: str | None, wait: float, as_json: bool
+) -> None:
     """Switch a trigger on for a connection. The secrets are printed this once."""
     tool = _tool(connection_id)
     schemas = {t.code: {c.code: c.json_schema for c in t.config} for t in tool.triggers}
     wanted = next((s for c, s in schemas.items() if c in (code, code.upper()) or c.endswith("_" + code.upper())), {})
-    sub = tool.subscribe(code, config=parse_inputs(pairs, wanted) or None, target_url=target_url)
+    sub = tool.subscribe(code, config=parse_inputs(pairs, wanted) or None, target_url=target_url, wait=wait)
     shown = {
         "id": sub.id,
         "trigger": sub.trigger,
@@ -97,6 +106,8 @@ def subscribe(connection_id: str, code: str, pairs: tuple[str, ...], target_url:
         echo_json(shown)
         return
     click.echo(f"Subscribed: {sub.id} ({sub.trigger})")
+    if sub.status == "pending":
+        click.echo(f"  pending: its webhook is being registered at the provider (plughub subscriptions show {sub.id})")
     if sub.webhook_url:
         registered = " (registered at the provider)" if sub.provider_id else " (register it at the provider)"
         click.echo(f"  webhook URL:    {sub.webhook_url}{registered}")
@@ -167,9 +178,19 @@ def show(subscription_id: str, as_json: bool) -> None:
 
 @subscriptions.command("delete")
 @click.argument("subscription_id")
-def delete(subscription_id: str) -> None:
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 30),
+    default=30,
+    show_default=True,
+    help="Seconds to wait for the webhook's removal at the provider.",
+)
+def delete(subscription_id: str, wait: float) -> None:
     """Delete a subscription (and its webhook at the provider, when plughub registered it)."""
-    result = _subscription(subscription_id).delete()
+    result = _subscription(subscription_id).delete(wait=wait)
+    if result.status == "deleting":
+        click.echo(f"Deleting subscription {result.id}: its webhook is being removed at the provider")
+        return
     note = "" if not result.unsubscribe_error else f" (the provider's webhook stays: {result.unsubscribe_error})"
     click.echo(f"Deleted subscription {result.id}{note}")
 

@@ -27,7 +27,8 @@ class SubscriptionInfo(BaseModel):
         connection_id: The connection it belongs to.
         integration_id: The connection's integration.
         type: `webhook` or `poll`.
-        status: `active`, or `failing` while polls fail (see `last_error`).
+        status: `pending` (its webhook being registered at the provider), `active`, `failing`
+            while polls fail, `failed` (the registration gave up), or `deleting` (see `last_error`).
         last_error: Why the last poll failed.
         config: The config given (secret values masked).
         target_url: Where events are pushed (None: pull them with `events`).
@@ -87,8 +88,13 @@ class DeliveryInfo(BaseModel):
 
 
 class SubscriptionDeleted(BaseModel):
-    """A deleted subscription; `unsubscribe_error` says why the provider's webhook was not removed."""
+    """A deleted subscription; `unsubscribe_error` says why the provider's webhook was not removed.
+
+    `status` is `deleted`, or `deleting` while the job that removes the provider's webhook runs
+    (the subscription takes no events meanwhile and is removed when it ends).
+    """
 
     id: str
+    status: str = "deleted"
     unsubscribed: bool = False
     unsubscribe_error: str | None = None

@@ -82,7 +82,9 @@ def test_github_issue_opened_subscribed_received_and_delivered(worker: Engine, t
                 config={"owner": "octo", "repo": "hello"},
                 target_url=f"{target.url}/hook",
             ),
+            wait=30,
         )
+        assert sub.status == "active"
         assert sub.webhook_secret and sub.secret and sub.secret.startswith("whsec_")
         assert sub.provider_id is not None
         (hook,) = double.hooks.values()
@@ -111,8 +113,8 @@ def test_github_issue_opened_subscribed_received_and_delivered(worker: Engine, t
         shown = engine.events.subscriptions.get(sub.id)
         assert shown.webhook_secret is None and shown.secret is None and shown.webhook_url == sub.webhook_url
         assert sub.webhook_secret not in repr(sub) and sub.secret not in repr(sub)
-        deleted = engine.events.subscriptions.delete(sub.id)
-        assert deleted.unsubscribed and not double.hooks
+        deleted = engine.events.subscriptions.delete(sub.id, wait=30)
+        assert deleted.status == "deleted" and deleted.unsubscribed and not double.hooks
         with pytest.raises(SubscriptionNotFound):
             engine.events.subscriptions.get(sub.id)
     finally:
@@ -124,7 +126,7 @@ def test_bad_signature_and_bad_body_store_nothing(engine: Engine) -> None:
     try:
         conn = connect(engine, "github", "BEARER_TOKEN", {"token": "ghp_test"}, double.url)
         sub = engine.events.subscriptions.subscribe(
-            conn, SubscribeRequest(trigger="GITHUB_ISSUE_EVENT", config={"owner": "o", "repo": "r"})
+            conn, SubscribeRequest(trigger="GITHUB_ISSUE_EVENT", config={"owner": "o", "repo": "r"}), wait=30
         )
         assert sub.webhook_url is not None and sub.webhook_secret is not None
         good = double.build("issues", {"action": "opened"}, url=sub.webhook_url, secret=sub.webhook_secret)
@@ -152,7 +154,9 @@ def test_stripe_chooses_the_secret(engine: Engine) -> None:
     double = ProviderDouble("stripe")
     try:
         conn = connect(engine, "stripe", "API_KEY", {"api_key": "sk_test_1"}, double.url + "/v1")
-        sub = engine.events.subscriptions.subscribe(conn, SubscribeRequest(trigger="STRIPE_PAYMENT_INTENT_SUCCEEDED"))
+        sub = engine.events.subscriptions.subscribe(
+            conn, SubscribeRequest(trigger="STRIPE_PAYMENT_INTENT_SUCCEEDED"), wait=30
+        )
         (hook,) = double.hooks.values()
         assert sub.webhook_secret == hook.secret and hook.secret.startswith("whsec_")
         assert sub.provider_id == hook.id
@@ -219,8 +223,16 @@ def test_subscribe_bad_input_stores_nothing(engine: Engine) -> None:
         nowhere = Upstream()  # answers 404 to the webhook registration
         try:
             refused = connect(engine, "github", "BEARER_TOKEN", {"token": "ghp_test"}, nowhere.url)
-            with pytest.raises(ActionError, match="subscribe GITHUB_PUSH"):
-                subs.subscribe(refused, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o", "repo": "r"}))
+            with pytest.raises(ActionError, match="subscribe GITHUB_PUSH") as refusal:
+                subs.subscribe(
+                    refused, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o", "repo": "r"}), wait=30
+                )
+            # The provider's refusal leaves a `failed` subscription, after 3 attempts.
+            (failed,) = subs.list().results
+            assert refusal.value.details["subscription_id"] == failed.id
+            assert failed.status == "failed" and "subscribe GITHUB_PUSH" in (failed.last_error or "")
+            assert len([s for s in nowhere.seen if s.method == "POST"]) == 3
+            subs.delete(failed.id, wait=30)
         finally:
             nowhere.close()
         assert subs.list().total == 0 and not double.hooks
@@ -370,7 +382,7 @@ def test_deleting_the_connection_unsubscribes_and_deletes(engine: Engine) -> Non
     try:
         conn = connect(engine, "github", "BEARER_TOKEN", {"token": "ghp_test"}, double.url)
         sub = engine.events.subscriptions.subscribe(
-            conn, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o", "repo": "r"})
+            conn, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o", "repo": "r"}), wait=30
         )
         assert double.hooks
         engine.connections.delete(conn)
@@ -387,7 +399,7 @@ def test_pull_waits_for_an_event(engine: Engine) -> None:
     try:
         conn = connect(engine, "github", "BEARER_TOKEN", {"token": "ghp_test"}, double.url)
         sub = engine.events.subscriptions.subscribe(
-            conn, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o", "repo": "r"})
+            conn, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o", "repo": "r"}), wait=30
         )
         (hook,) = double.hooks.values()
 

@@ -63,7 +63,14 @@ def github() -> Iterator[ProviderDouble]:
     double.close()
 
 
-def connect_github(client: httpx.Client, double: ProviderDouble) -> str:
+class ProviderDoubleAt:
+    """Stands for a provider double at another URL (one that refuses every call)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+def connect_github(client: httpx.Client, double: ProviderDouble | ProviderDoubleAt) -> str:
     body = {"integration_id": "github", "scheme": "BEARER_TOKEN", "data": {"token": "ghp_x", "base_url": double.url}}
     response = client.post("/v1/connections", json=body)
     assert response.status_code == 201, response.text
@@ -86,8 +93,11 @@ def test_github_issue_to_a_target_through_the_server(events_hub: Hub, github: Pr
     )
     assert created.status_code == 201, created.text
     sub = created.json()
+    # Answered at once: the webhook is registered at the provider by a job.
+    assert sub["status"] == "pending" and sub["provider_id"] is None
     assert sub["webhook_url"].startswith(events_hub.url + "/webhooks/")
     assert sub["secret"].startswith("whsec_") and sub["webhook_secret"]
+    wait_for(lambda: a.client.get(f"/v1/subscriptions/{sub['id']}").json()["status"] == "active")
     (hook,) = github.hooks.values()
     assert hook.secret == sub["webhook_secret"]
 
@@ -131,9 +141,42 @@ def test_github_issue_to_a_target_through_the_server(events_hub: Hub, github: Pr
     assert {s.header("webhook-id") for s in target.seen} == {message["id"]}
 
     deleted = a.client.delete(f"/v1/subscriptions/{sub['id']}")
-    assert deleted.status_code == 200 and deleted.json()["unsubscribed"] is True
+    assert deleted.status_code == 200 and deleted.json()["status"] in ("deleting", "deleted")
+    wait_for(lambda: a.client.get(f"/v1/subscriptions/{sub['id']}").status_code == 404)
     assert not github.hooks
     assert_error(a.client.get(f"/v1/subscriptions/{sub['id']}"), 404, "subscription_not_found")
+
+
+def test_subscribe_and_delete_wait_for_their_jobs(events_hub: Hub, github: ProviderDouble) -> None:
+    a = events_hub.team("team-a")
+    conn = connect_github(a.client, github)
+    path = f"/v1/connections/{conn}/subscriptions"
+    body = {"trigger": "GITHUB_PUSH", "config": {"owner": "o", "repo": "r"}}
+    assert_error(a.client.post(path, json=body, params={"wait": 31}), 422, "invalid_input")
+    assert a.client.get(path).json()["total"] == 0
+    created = a.client.post(path, json=body, params={"wait": 30})
+    assert created.status_code == 201, created.text
+    sub = created.json()
+    (hook,) = github.hooks.values()
+    assert sub["status"] == "active" and sub["provider_id"] == str(hook.id) and hook.secret == sub["webhook_secret"]
+    deleted = a.client.delete(f"/v1/subscriptions/{sub['id']}", params={"wait": 30})
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json() == {"id": sub["id"], "status": "deleted", "unsubscribed": True, "unsubscribe_error": None}
+    assert not github.hooks and a.client.get(path).json()["total"] == 0
+
+    # A provider that refuses: `failed` after the last attempt, its message in `last_error`.
+    nowhere = Upstream()
+    try:
+        refused = connect_github(a.client, ProviderDoubleAt(nowhere.url))
+        answer = a.client.post(f"/v1/connections/{refused}/subscriptions", json=body, params={"wait": 30})
+        assert answer.status_code >= 400 and answer.status_code != 500, answer.text
+        assert "subscribe GITHUB_PUSH" in answer.json()["message"]
+        (failed,) = a.client.get(f"/v1/connections/{refused}/subscriptions").json()["results"]
+        assert failed["id"] == answer.json()["details"]["subscription_id"]
+        assert failed["status"] == "failed" and "404" in failed["last_error"] and "ghp_x" not in answer.text
+        assert len([s for s in nowhere.seen if s.method == "POST"]) == 3
+    finally:
+        nowhere.close()
 
 
 def test_bad_inbound_requests_store_nothing(events_hub: Hub, github: ProviderDouble) -> None:

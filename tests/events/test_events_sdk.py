@@ -96,7 +96,8 @@ def test_github_webhook_through_the_sdk(any_backend: Backend) -> None:
         with pytest.raises(MissingInputs, match="repo"):
             tool.subscribe("GITHUB_PUSH", config={"owner": "o"})
         sub = tool.subscribe("GITHUB_PUSH", config={"owner": "octo", "repo": "hello"})
-        assert sub.webhook_secret and sub.webhook_url and sub.provider_id
+        # The SDK waits for the subscribe job: registered at the provider when it returns.
+        assert sub.status == "active" and sub.webhook_secret and sub.webhook_url and sub.provider_id
         assert sub.webhook_secret not in repr(sub)
         (hook,) = double.hooks.values()
         assert hook.secret == sub.webhook_secret
@@ -117,6 +118,27 @@ def test_github_webhook_through_the_sdk(any_backend: Backend) -> None:
         with pytest.raises(InvalidInput, match="webhook trigger"):
             sub.poll_now()
         result = sub.delete()
-        assert result.unsubscribed and not double.hooks
+        assert result.status == "deleted" and result.unsubscribed and not double.hooks
+    finally:
+        double.close()
+
+
+def test_sdk_subscribe_without_waiting_then_refresh(any_backend: Backend) -> None:
+    double = ProviderDouble("github")
+    try:
+        connected = IntegrationFactory.get("github").connect(
+            AuthenticationSchema.BEARER_TOKEN, data={"token": "ghp_t", "base_url": double.url}
+        )
+        tool = ModelFactory.get(connected.data["id"])
+        assert isinstance(tool, ConnectionTool)
+        with pytest.raises(InvalidInput, match="wait"):
+            tool.subscribe("GITHUB_PUSH", config={"owner": "o", "repo": "r"}, wait=60)
+        sub = tool.subscribe("GITHUB_PUSH", config={"owner": "o", "repo": "r"}, wait=0)
+        assert sub.status == "pending" and sub.provider_id is None and sub.webhook_secret
+        # No worker runs here: a later call that waits makes the attempt itself.
+        gone = sub.delete(wait=30)
+        assert gone.status == "deleted" and not double.hooks
+        with pytest.raises(SubscriptionNotFound):
+            sub.refresh()
     finally:
         double.close()

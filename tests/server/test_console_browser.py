@@ -365,7 +365,7 @@ def test_an_operator_resends_a_failed_delivery_and_deletes_the_subscription(
         assert made.status_code == 201, made.text
         conn = made.json()["id"]
         created = hub.api.post(
-            f"/v1/connections/{conn}/subscriptions",
+            f"/v1/connections/{conn}/subscriptions?wait=30",
             json={"trigger": "GITHUB_ISSUE_OPENED", "config": {"owner": "octo", "repo": "hello"},
                   "target_url": f"{upstream.url}/hook"},
         )  # fmt: skip

@@ -22,7 +22,7 @@ from plughub.engine.credentials import Credentials
 from plughub.engine.events.signing import sign_delivery
 from plughub.engine.store import Store, utcnow
 from plughub.engine.store.events import DELIVERED, FAILED, PENDING, EventRecord
-from plughub.engine.store.subscriptions import subscription_record_id
+from plughub.engine.store.subscriptions import DELETING, subscription_record_id
 
 __all__ = ["ATTEMPT_TIMEOUT", "Deliverer", "payload"]
 
@@ -113,13 +113,13 @@ class Deliverer:
         found = self._store.db.cache.get(
             ("subscription", event.subscription_id), lambda: self._store.subscriptions.get(event.subscription_id)
         )
-        if found is None or not found.target_url:
+        if found is None or not found.target_url or found.status == DELETING:
             self._store.events.finish(
                 event_id,
                 status=FAILED,
                 attempts=delivery.attempts,
                 next_at=None,
-                error="no target",
+                error="no target" if found is None or found.status != DELETING else "the subscription is being deleted",
                 upstream_status=None,
             )
             return FAILED

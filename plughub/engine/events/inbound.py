@@ -24,14 +24,14 @@ from plughub.engine.catalog.models import IntegrationSpec
 from plughub.engine.catalog.templates import render, variables
 from plughub.engine.catalog.triggers import LocatorSpec, WebhookTriggerSpec
 from plughub.engine.credentials import Credentials
+from plughub.engine.events.sealed import SubscriptionSecrets, webhook_url
 from plughub.engine.events.signatures import SignedRequest, verify_signature
-from plughub.engine.events.subscriptions import SubscriptionSecrets, webhook_url
 from plughub.engine.events.values import matches
 from plughub.engine.json_pointer import MISSING, resolve
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.store import Store, digest
 from plughub.engine.store.events import NewEvent
-from plughub.engine.store.subscriptions import SubscriptionRecord, subscription_record_id
+from plughub.engine.store.subscriptions import DELETING, SubscriptionRecord, subscription_record_id
 
 __all__ = ["Inbound", "InboundAnswer", "new_event_id"]
 
@@ -105,7 +105,7 @@ class Inbound:
             such webhook).
         """
         found = self._subscription(token)
-        if found is None or found.kind != "webhook":
+        if found is None or found.kind != "webhook" or found.status == DELETING:
             return _NOT_FOUND
         spec = self._catalog.spec(found.integration_id, found.team_id)
         trigger = spec.triggers.get(found.trigger)

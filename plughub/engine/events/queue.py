@@ -7,9 +7,10 @@ and it is maintained. Its tables sit in a schema of their own: its connections s
 to it, so its DDL (which names no schema) creates and finds them there. The schema is applied
 when a process first needs it, under an advisory lock, and only when its tables are missing.
 
-Tasks: `plughub.deliver`, `plughub.poll` (each deferred with a queueing lock of its own, so that
-one is queued at a time), `plughub.scan` (every second: the due deliveries and polls, deferred)
-and `plughub.recover` (every few seconds: the jobs of workers whose heartbeat stopped, retried).
+Tasks: `plughub.deliver`, `plughub.poll`, `plughub.subscribe`, `plughub.unsubscribe` (each
+deferred with a queueing lock of its own, so that one is queued at a time), `plughub.scan`
+(every second: the due deliveries, polls and subscribe or unsubscribe attempts, deferred) and
+`plughub.recover` (every few seconds: the jobs of workers whose heartbeat stopped, retried).
 """
 
 from __future__ import annotations
@@ -100,6 +101,14 @@ class ProcrastinateJobs:
         def poll(subscription_id: str) -> None:
             tasks["poll"](subscription_id=subscription_id)
 
+        @app.task(name="plughub.subscribe", queue=QUEUE)
+        def subscribe(subscription_id: str) -> None:
+            tasks["subscribe"](subscription_id=subscription_id)
+
+        @app.task(name="plughub.unsubscribe", queue=QUEUE)
+        def unsubscribe(subscription_id: str) -> None:
+            tasks["unsubscribe"](subscription_id=subscription_id)
+
         @app.periodic(cron="* * * * * *", periodic_id="scan")
         @app.task(name="plughub.scan", queue=QUEUE, queueing_lock="plughub.scan")
         def scan(timestamp: int) -> None:
@@ -135,13 +144,13 @@ class ProcrastinateJobs:
         """Defer a job (one queued per delivery or poll: a repeat while one waits is dropped).
 
         Args:
-            task: `deliver` or `poll`.
+            task: `deliver`, `poll`, `subscribe` or `unsubscribe`.
             delay: Seconds to wait first.
             **arguments: The job's arguments.
         """
         from procrastinate import exceptions
 
-        if task not in ("deliver", "poll"):
+        if task not in ("deliver", "poll", "subscribe", "unsubscribe"):
             raise ValueError(f"unknown task {task!r}")
         deferrer = self._deferring_app()
         key = next(iter(arguments.values()), "")

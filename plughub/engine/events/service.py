@@ -22,6 +22,7 @@ from plughub.engine.events.subscriptions import Subscriptions, event_info
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.observers import RunObserver
 from plughub.engine.store import LOCAL_TEAM, Store, utcnow
+from plughub.engine.store.subscriptions import PENDING
 from plughub.exceptions import InvalidInput
 from plughub.schemas import DeliveryInfo, EventInfo
 
@@ -55,7 +56,8 @@ class Events:
         inbound: Checks and stores the providers' webhooks.
         polls: Runs poll triggers.
         deliverer: Pushes events to target URLs.
-        jobs: Where polls and deliveries are deferred, and the worker that runs them.
+        jobs: Where polls, deliveries, subscribe and unsubscribe jobs are deferred, and the
+            worker that runs them.
     """
 
     def __init__(
@@ -88,7 +90,13 @@ class Events:
         self.deliverer = Deliverer(
             store=store, credentials=credentials, delays=settings.delivery_retry_delays, transport=transport
         )
-        tasks: TaskFunctions = {"deliver": self._deliver, "poll": self._poll, "scan": self.scan}
+        tasks: TaskFunctions = {
+            "deliver": self._deliver,
+            "poll": self._poll,
+            "subscribe": self._subscribe,
+            "unsubscribe": self._unsubscribe,
+            "scan": self.scan,
+        }
         self.jobs: Jobs
         if store.db.dialect == "postgresql":
             from plughub.engine.events.queue import ProcrastinateJobs, libpq_dsn
@@ -96,6 +104,7 @@ class Events:
             self.jobs = ProcrastinateJobs(libpq_dsn(store.db.sql_engine.url), tasks)
         else:
             self.jobs = InProcessJobs(tasks)
+        self.subscriptions.defer = lambda task, subscription_id: self.jobs.defer(task, subscription_id=subscription_id)
 
     def __repr__(self) -> str:
         return f"Events(jobs={self.jobs!r})"
@@ -185,6 +194,9 @@ class Events:
             self.jobs.defer("deliver", event_id=event_id)
         for subscription_id in self._store.subscriptions.due_polls(now, _SCAN_BATCH):
             self.jobs.defer("poll", subscription_id=subscription_id)
+        for subscription_id, status in self._store.subscriptions.due_jobs(now, _SCAN_BATCH):
+            task = "subscribe" if status == PENDING else "unsubscribe"
+            self.jobs.defer(task, subscription_id=subscription_id)
 
     def _defer_deliveries(self, event_ids: builtins.list[str]) -> None:
         for event_id in event_ids:
@@ -210,6 +222,16 @@ class Events:
             if delivery is not None and delivery.next_at is not None:
                 delay = max(0.0, (delivery.next_at - utcnow()).total_seconds())
                 self.jobs.defer("deliver", delay=delay, event_id=event_id)
+
+    def _subscribe(self, subscription_id: str) -> None:
+        delay = self.subscriptions.registrar.subscribe(subscription_id)
+        if delay is not None:
+            self.jobs.defer("subscribe", delay=delay, subscription_id=subscription_id)
+
+    def _unsubscribe(self, subscription_id: str) -> None:
+        delay = self.subscriptions.registrar.unsubscribe(subscription_id)
+        if delay is not None:
+            self.jobs.defer("unsubscribe", delay=delay, subscription_id=subscription_id)
 
     def _poll(self, subscription_id: str) -> None:
         outcome = self.polls.poll(subscription_id)

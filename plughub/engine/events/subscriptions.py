@@ -1,9 +1,10 @@
 """Subscriptions: a connection's triggers switched on, listed, described, pulled from and deleted.
 
-Subscribing checks the config like action inputs, generates the webhook token and secrets, and,
-when the trigger says how, registers the webhook at the provider by running one of the
-integration's actions (its answer gives the provider's id and, for some, the secret). Both
-secrets are sealed and shown only in the answer that creates the subscription.
+Subscribing checks the config like action inputs, generates the webhook token and secrets, and
+stores the subscription at once. When the trigger says how to register the webhook at the
+provider, it is `pending` until its subscribe job has run the action (`registration`); a caller
+may wait for that. Both secrets are sealed and shown only in the answer that creates the
+subscription. Deleting is a job too when the provider's webhook is to be removed.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import builtins
 import logging
 import secrets
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from plughub.config import Settings
@@ -24,23 +24,29 @@ from plughub.engine.catalog.models import IntegrationSpec
 from plughub.engine.catalog.triggers import PollTriggerSpec, TriggerSpec, WebhookTriggerSpec
 from plughub.engine.connections.service import ConnectionService
 from plughub.engine.credentials import Credentials
+from plughub.engine.events.registration import Registrar
+from plughub.engine.events.sealed import SubscriptionSecrets, webhook_url
 from plughub.engine.events.signing import new_delivery_secret, new_webhook_secret
-from plughub.engine.events.values import check_config, fill
-from plughub.engine.json_pointer import MISSING, resolve
+from plughub.engine.events.values import check_config
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.paging import check_paging, page_of
 from plughub.engine.redact import mask
-from plughub.engine.store import LOCAL_TEAM, ConnectionRecord, Store, digest, utcnow
+from plughub.engine.store import LOCAL_TEAM, Store, digest, utcnow
 from plughub.engine.store.events import EventRecord
-from plughub.engine.store.subscriptions import SubscriptionRecord, subscription_record_id
-from plughub.enums import ResponseStatus
+from plughub.engine.store.subscriptions import (
+    ACTIVE,
+    DELETING,
+    FAILED,
+    PENDING,
+    SubscriptionRecord,
+    subscription_record_id,
+)
 from plughub.exceptions import (
     ActionError,
     EventNotFound,
     InvalidInput,
     SubscriptionNotFound,
     TriggerNotFound,
-    error_class,
 )
 from plughub.schemas import (
     DeliveryInfo,
@@ -64,41 +70,15 @@ __all__ = [
 
 logger = logging.getLogger("plughub.events")
 
-# A subscription's statuses: `failing` while its polls fail (see `last_error`).
-STATUSES = ("active", "failing")
-# The longest a pull may wait for events (a REST long-poll holds a connection that long).
+# A subscription's statuses: `pending` until its subscribe job registered the webhook, `failing`
+# while its polls fail (see `last_error`), `failed` when the subscribe job gave up, `deleting`
+# while its unsubscribe job runs.
+STATUSES = ("pending", "active", "failing", "failed", "deleting")
+# The longest a pull may wait for events, or a subscribe or delete for its job (a REST
+# long-poll holds a connection that long).
 MAX_WAIT = 30.0
 _WAIT_STEP = 0.2
-
-
-@dataclass(frozen=True)
-class SubscriptionSecrets:
-    """A subscription's sealed values, opened."""
-
-    token: str
-    webhook_secret: str | None
-    secret: str
-    config: dict[str, Any]
-    provider_id: Any = None
-
-    def __repr__(self) -> str:
-        return "SubscriptionSecrets(***)"
-
-    @classmethod
-    def of(cls, data: Mapping[str, Any]) -> SubscriptionSecrets:
-        """Build from the opened record."""
-        return cls(
-            data["token"],
-            data.get("webhook_secret"),
-            data["secret"],
-            dict(data.get("config") or {}),
-            data.get("provider_id"),
-        )
-
-
-def webhook_url(settings: Settings, token: str) -> str:
-    """Where the provider posts a subscription's webhooks: `{PLUGHUB_PUBLIC_URL}/webhooks/<token>`."""
-    return f"{settings.base_url}/webhooks/{token}"
+_JOB_WAIT_STEP = 0.05
 
 
 def find_trigger(spec: IntegrationSpec, code: str) -> tuple[str, TriggerSpec]:
@@ -135,6 +115,11 @@ class Subscriptions:
         credentials: Seals the token and secrets.
         oauth_apps: `${app.client_id}` in subscribe inputs.
         settings: `PLUGHUB_PUBLIC_URL` (the webhook URL).
+
+    Attributes:
+        registrar: Runs the subscribe and unsubscribe jobs.
+        defer: Called with a task (`subscribe`, `unsubscribe`) and a subscription id to ask for
+            its job (`Events` sets it; None leaves the job to the next scan).
     """
 
     def __init__(
@@ -155,6 +140,16 @@ class Subscriptions:
         self._credentials = credentials
         self._oauth_apps = oauth_apps
         self._settings = settings
+        self.registrar = Registrar(
+            catalog=catalog,
+            connections=connections,
+            actions=actions,
+            store=store,
+            credentials=credentials,
+            oauth_apps=oauth_apps,
+            settings=settings,
+        )
+        self.defer: Callable[[str, str], None] | None = None
 
     def __repr__(self) -> str:
         return "Subscriptions()"
@@ -180,23 +175,34 @@ class Subscriptions:
 
     # Subscribe
 
-    def subscribe(self, connection_id: str, request: SubscribeRequest, *, team: str = LOCAL_TEAM) -> SubscriptionInfo:
+    def subscribe(
+        self, connection_id: str, request: SubscribeRequest, *, team: str = LOCAL_TEAM, wait: float = 0
+    ) -> SubscriptionInfo:
         """Switch a trigger on for a connection.
+
+        The subscription is stored at once: `active`, or `pending` while its subscribe job
+        registers the webhook at the provider. With `wait`, the call waits that long for the job
+        (running it in this thread when no worker has taken it).
 
         Args:
             connection_id: The connection.
             request: The trigger, its config and the optional `target_url`.
             team: The team that owns the connection.
+            wait: Seconds to wait for the subscribe job (0 to 30).
 
         Returns:
-            The subscription, with `webhook_secret` and `secret` (shown this once).
+            The subscription, with `webhook_secret` and `secret` (shown this once); `pending`
+            when the job has not finished within `wait`.
 
         Raises:
             ConnectionNotFound: No connection has this id.
             TriggerNotFound: The integration has no such trigger.
-            InvalidInput: The config breaks the trigger's schema, or the target URL is not http(s).
-            ActionError: The provider refused to register the webhook (nothing is stored).
+            InvalidInput: The config breaks the trigger's schema, the target URL is not
+                http(s), or `wait` is out of range.
+            ActionError: Waited, and the provider refused to register the webhook after the
+                last attempt (the subscription is `failed`, with the message in `last_error`).
         """
+        _check_wait(wait)
         record = self._connections.record(connection_id, team)
         spec = self._catalog.spec(record.integration_id, record.team_id)
         code, trigger = find_trigger(spec, request.trigger)
@@ -206,24 +212,10 @@ class Subscriptions:
         subscription_id = "sub_" + secrets.token_hex(12)
         token = secrets.token_urlsafe(32)
         webhook_secret = new_webhook_secret() if isinstance(trigger, WebhookTriggerSpec) else None
-        url = webhook_url(self._settings, token)
         hidden = {k for k, v in trigger.config.items() if v.secret}
-        provider_id: Any = None  # as the provider gave it (a number stays a number for unsubscribe)
-        if isinstance(trigger, WebhookTriggerSpec) and trigger.subscribe is not None:
-            values = self._values(record, config, subscription_id, url, webhook_secret, None)
-            inputs = fill(trigger.subscribe.inputs, values)
-            answer = self._run(record, trigger.subscribe.action, inputs, f"subscribe {code}")
-            if trigger.subscribe.provider_id:
-                found = resolve(answer, trigger.subscribe.provider_id)
-                provider_id = None if found is MISSING or found is None else found
-            if trigger.subscribe.webhook_secret:
-                chosen = resolve(answer, trigger.subscribe.webhook_secret)
-                if chosen is MISSING or not chosen:
-                    self._unregister(record, code, trigger, config, subscription_id, url, provider_id)
-                    raise ActionError(
-                        f"subscribe {code}: the provider's answer has no secret at {trigger.subscribe.webhook_secret}"
-                    )
-                webhook_secret = str(chosen)
+        registers = isinstance(trigger, WebhookTriggerSpec) and trigger.subscribe is not None
+        if registers and trigger.subscribe.webhook_secret:  # type: ignore[union-attr]
+            webhook_secret = None  # the provider chooses it: unknown (and nothing verifies) until it answers
         now = utcnow()
         poll = isinstance(trigger, PollTriggerSpec)
         stored = SubscriptionRecord(
@@ -234,13 +226,13 @@ class Subscriptions:
             trigger=code,
             kind=trigger.type,
             config={k: v for k, v in config.items() if k not in hidden},
-            status="active",
+            status=PENDING if registers else ACTIVE,
             token_hash=digest(token),
             created_at=now,
             updated_at=now,
-            provider_id=None if provider_id is None else str(provider_id),
             target_url=target,
-            next_poll_at=now if poll else None,
+            # A poll's next poll, or a pending subscription's next subscribe attempt.
+            next_poll_at=now if poll or registers else None,
         )
         delivery_secret = new_delivery_secret()
         sealed_values = {
@@ -248,20 +240,26 @@ class Subscriptions:
             "webhook_secret": webhook_secret,
             "secret": delivery_secret,
             "config": {k: v for k, v in config.items() if k in hidden},
-            "provider_id": provider_id,
+            "provider_id": None,
         }
         record_id = subscription_record_id(subscription_id)
-        try:
-            self._credentials.write(
-                lambda seal: self._store.subscriptions.insert(stored, seal(record_id, sealed_values))
-            )
-        except Exception:
-            if provider_id is not None and isinstance(trigger, WebhookTriggerSpec):
-                self._unregister(record, code, trigger, config, subscription_id, url, provider_id)
-            raise
-        logger.info("subscription %s: %s on connection %s", subscription_id, code, record.id)
-        info = self._describe(stored, SubscriptionSecrets(token, webhook_secret, delivery_secret, {}))
-        return info.model_copy(update={"webhook_secret": webhook_secret, "secret": delivery_secret})
+        self._credentials.write(lambda seal: self._store.subscriptions.insert(stored, seal(record_id, sealed_values)))
+        logger.info("subscription %s: %s on connection %s (%s)", subscription_id, code, record.id, stored.status)
+        if registers:
+            self._defer("subscribe", subscription_id)
+            if wait > 0:
+                self._settle(subscription_id, PENDING, wait)
+                now_stored = self._store.subscriptions.get(subscription_id)
+                if now_stored is not None:
+                    stored = now_stored
+                if stored.status == FAILED:
+                    raise ActionError(
+                        stored.last_error or f"subscribe {code} failed",
+                        details={"subscription_id": subscription_id},
+                    )
+        opened = self.secrets(stored)
+        info = self._describe(stored, opened)
+        return info.model_copy(update={"webhook_secret": opened.webhook_secret, "secret": delivery_secret})
 
     # Read
 
@@ -458,130 +456,108 @@ class Subscriptions:
 
     # Delete
 
-    def delete(self, subscription_id: str, *, team: str = LOCAL_TEAM) -> SubscriptionDeleted:
-        """Delete a subscription, removing its webhook at the provider first when plughub registered it.
+    def delete(self, subscription_id: str, *, team: str = LOCAL_TEAM, wait: float = 0) -> SubscriptionDeleted:
+        """Delete a subscription; its webhook at the provider is removed first by a job when plughub registered it.
 
-        A failed removal is reported in the result; the local delete happens regardless.
+        Until that job ends the subscription is `deleting`: its webhook URL answers 404 and
+        nothing is delivered. After the job's last failed attempt it is removed anyway (the
+        server log says so). With `wait`, the call waits that long for the job (running it in
+        this thread when no worker has taken it).
 
         Args:
             subscription_id: Its id.
             team: The team that owns it.
+            wait: Seconds to wait for the unsubscribe job (0 to 30).
 
         Returns:
-            Whether the provider's webhook was removed, and why not when it was not.
+            `status` `deleted`, or `deleting` while the job runs; whether the provider's webhook
+            was removed, and why not when it was not (as far as this call saw).
 
         Raises:
             SubscriptionNotFound: No subscription has this id.
+            InvalidInput: `wait` is out of range.
         """
+        _check_wait(wait)
         found = self.record(subscription_id, team)
-        unsubscribed, problem = self._unsubscribe(found)
-        self._store.subscriptions.delete(found.id)
-        logger.info("subscription %s deleted", found.id)
-        return SubscriptionDeleted(id=found.id, unsubscribed=unsubscribed, unsubscribe_error=problem)
+        trigger = self._trigger_of(found)
+        if trigger is None or trigger.unsubscribe is None:
+            self._store.subscriptions.delete(found.id)
+            logger.info("subscription %s deleted", found.id)
+            return SubscriptionDeleted(id=found.id)
+        if self._store.subscriptions.mark_deleting(found.id):
+            self._defer("unsubscribe", found.id)
+        seen = self._settle(found.id, DELETING, wait) if wait > 0 else self._store.subscriptions.get(found.id)
+        if seen is None:
+            return SubscriptionDeleted(id=found.id)
+        if self._store.subscriptions.get(found.id) is not None:
+            return SubscriptionDeleted(id=found.id, status=DELETING, unsubscribe_error=seen.last_error)
+        had_webhook = seen.provider_id is not None
+        return SubscriptionDeleted(
+            id=found.id,
+            unsubscribed=had_webhook and seen.last_error is None,
+            unsubscribe_error=seen.last_error if had_webhook else None,
+        )
 
     def delete_for_connection(self, connection_id: str) -> None:
         """Unsubscribe a connection's subscriptions at the provider before the connection goes.
 
-        Called before a connection is deleted (its credentials are needed for the calls); the
-        rows go with the connection.
+        Called before a connection is deleted, in that call: the unsubscribe action needs the
+        connection's credentials, which go (an OAuth token is revoked) with it. One attempt
+        each; a failure is logged. The rows go with the connection.
 
         Args:
             connection_id: The connection.
         """
         for found in self._store.subscriptions.of_connection(connection_id):
-            _, problem = self._unsubscribe(found)
-            if problem:
-                logger.warning("subscription %s: unsubscribe failed: %s", found.id, problem)
+            self._store.subscriptions.mark_deleting(found.id)  # its webhook URL answers 404 from now on
+            try:
+                self.registrar.unregister(found)
+            except Exception as exc:
+                logger.warning(
+                    "subscription %s: unsubscribe failed: %s", found.id, getattr(exc, "message", None) or exc
+                )
             self._store.subscriptions.delete(found.id)
 
     # Helpers
 
-    def _unsubscribe(self, found: SubscriptionRecord) -> tuple[bool, str | None]:
+    def _trigger_of(self, found: SubscriptionRecord) -> WebhookTriggerSpec | None:
         try:
-            record = self._connections.record(found.connection_id, None)
-            spec = self._catalog.spec(record.integration_id, record.team_id)
-            trigger = spec.triggers.get(found.trigger)
-        except Exception as exc:  # the definition may be gone: delete locally anyway
-            return False, str(exc)
-        if not isinstance(trigger, WebhookTriggerSpec) or trigger.unsubscribe is None or found.provider_id is None:
-            return False, None
-        opened = self.secrets(found)
-        config = {**found.config, **opened.config}
-        try:
-            self._unregister(
-                record,
-                found.trigger,
-                trigger,
-                config,
-                found.id,
-                webhook_url(self._settings, opened.token),
-                opened.provider_id if opened.provider_id is not None else found.provider_id,
-                raising=True,
-            )
-        except Exception as exc:  # reported; the subscription is deleted regardless
-            return False, getattr(exc, "message", None) or str(exc)
-        return True, None
+            spec = self._catalog.spec(found.integration_id, found.team_id)
+        except Exception:  # the definition is gone: nothing to call at the provider
+            return None
+        trigger = spec.triggers.get(found.trigger)
+        return trigger if isinstance(trigger, WebhookTriggerSpec) else None
 
-    def _unregister(
-        self,
-        record: ConnectionRecord,
-        code: str,
-        trigger: WebhookTriggerSpec,
-        config: Mapping[str, Any],
-        subscription_id: str,
-        url: str,
-        provider_id: Any,
-        *,
-        raising: bool = False,
-    ) -> None:
-        if trigger.unsubscribe is None or provider_id is None:
+    def _defer(self, task: str, subscription_id: str) -> None:
+        if self.defer is None:
             return
-        values = self._values(record, config, subscription_id, url, None, provider_id)
         try:
-            self._run(
-                record, trigger.unsubscribe.action, fill(trigger.unsubscribe.inputs, values), f"unsubscribe {code}"
-            )
-        except Exception:
-            if raising:
-                raise
-            logger.warning("subscription %s: the provider's webhook %s could not be removed", subscription_id, code)
+            self.defer(task, subscription_id)
+        except Exception:  # stored and due: the next scan defers it
+            logger.warning("could not defer the %s job of %s; the scan will", task, subscription_id, exc_info=True)
 
-    def _values(
-        self,
-        record: ConnectionRecord,
-        config: Mapping[str, Any],
-        subscription_id: str,
-        url: str,
-        webhook_secret: str | None,
-        provider_id: Any,
-    ) -> dict[str, dict[str, Any]]:
-        app: dict[str, Any] = {}
-        client_id = self._oauth_apps.signing_values(record.integration_id, record.team_id).get("client_id")
-        if client_id:
-            app["client_id"] = client_id
-        return {
-            "config": dict(config),
-            "connection_config": dict(record.config),
-            "app": app,
-            "subscription": {
-                "id": subscription_id,
-                "webhook_url": url,
-                "webhook_secret": webhook_secret,
-                "provider_id": provider_id,
-            },
-        }
+    def _settle(self, subscription_id: str, status: str, wait: float) -> SubscriptionRecord | None:
+        """Wait up to `wait` seconds for a subscription to leave `status`, making due attempts here.
 
-    def _run(self, record: ConnectionRecord, action: str, inputs: Any, label: str) -> Any:
-        result = self._actions.run(record.id, action, inputs, team=record.team_id)
-        if result.status is not ResponseStatus.SUCCESS:
-            cls = error_class(result.error_code or "action_error")
-            if not issubclass(cls, ActionError):
-                cls = ActionError
-            raise cls(
-                f"{label}: the provider refused ({result.error_message or result.error_code})",
-                details={"status_code": result.status_code},
-            )
-        return result.data
+        Returns the last row seen (None if there was none).
+        """
+        run = self.registrar.subscribe if status == PENDING else self.registrar.unsubscribe
+        deadline = time.monotonic() + wait
+        seen: SubscriptionRecord | None = None
+        while True:
+            current = self._store.subscriptions.get(subscription_id)
+            if current is None or current.status != status:
+                return seen if current is None else current
+            seen = current
+            now = utcnow()
+            free = current.lease_until is None or current.lease_until < now
+            if free and current.next_poll_at is not None and current.next_poll_at <= now:
+                run(subscription_id)  # claims the row first: a worker that took it meanwhile wins
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return current
+            time.sleep(min(_JOB_WAIT_STEP, left))
 
     def _describe(self, found: SubscriptionRecord, opened: SubscriptionSecrets) -> SubscriptionInfo:
         config = dict(found.config)
@@ -627,6 +603,11 @@ def delivery_info(row: Any) -> DeliveryInfo:
         last_status=row.last_status,
         delivered_at=row.delivered_at,
     )
+
+
+def _check_wait(wait: float) -> None:
+    if not 0 <= wait <= MAX_WAIT:
+        raise InvalidInput(f"wait must be between 0 and {MAX_WAIT:g} seconds")
 
 
 def _check_target(url: str | None) -> str | None:

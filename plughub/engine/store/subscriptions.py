@@ -15,7 +15,23 @@ from plughub.engine.store.records import Sealed, aware, check_active_key, put_cr
 from plughub.engine.store.repository import Repository
 from plughub.engine.store.tables import credentials, subscriptions
 
-__all__ = ["SubscriptionRecord", "SubscriptionRepository", "subscription_record_id"]
+__all__ = [
+    "ACTIVE",
+    "DELETING",
+    "FAILED",
+    "PENDING",
+    "SubscriptionRecord",
+    "SubscriptionRepository",
+    "subscription_record_id",
+]
+
+PENDING = "pending"
+"""Stored; its subscribe job has not registered the webhook at the provider yet."""
+ACTIVE = "active"
+FAILED = "failed"
+"""Its subscribe job gave up (see `last_error`)."""
+DELETING = "deleting"
+"""Deleted by its owner; its unsubscribe job removes the webhook at the provider, then the row."""
 
 
 def subscription_record_id(subscription_id: str) -> str:
@@ -44,6 +60,7 @@ class SubscriptionRecord:
     poll_state: dict[str, Any] | None = field(default=None, repr=False)
     next_poll_at: datetime | None = None
     poll_failures: int = 0
+    lease_until: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> SubscriptionRecord:
@@ -66,6 +83,7 @@ class SubscriptionRecord:
             poll_state=json.loads(row.poll_state) if row.poll_state else None,
             next_poll_at=aware(row.next_poll_at) if row.next_poll_at else None,
             poll_failures=row.poll_failures or 0,
+            lease_until=aware(row.lease_until) if row.lease_until else None,
         )
 
 
@@ -218,6 +236,148 @@ class SubscriptionRepository(Repository):
             db.execute(delete(events).where(events.c.subscription_id == subscription_id))
             db.execute(delete(credentials).where(credentials.c.record_id == subscription_record_id(subscription_id)))
             return db.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id)).rowcount > 0
+
+    # Subscribe and unsubscribe jobs. A webhook subscription never polls, so while it is
+    # `pending` (registering at the provider) or `deleting` (unregistering) its `next_poll_at`
+    # holds the next attempt, `poll_failures` the attempts that failed, and `lease_until` the
+    # claim of the process making one.
+
+    def due_jobs(self, now: datetime, limit: int = 100) -> builtins.list[tuple[str, str]]:
+        """The `pending` and `deleting` webhook subscriptions whose next attempt is due and unclaimed.
+
+        Args:
+            now: The time.
+            limit: The most to return.
+
+        Returns:
+            Their ids and statuses, the most overdue first.
+        """
+        with self.db.connect() as db:
+            rows = db.execute(
+                select(subscriptions.c.id, subscriptions.c.status)
+                .where(
+                    subscriptions.c.kind == "webhook",
+                    subscriptions.c.status.in_((PENDING, DELETING)),
+                    subscriptions.c.next_poll_at <= now,
+                    or_(subscriptions.c.lease_until.is_(None), subscriptions.c.lease_until < now),
+                )
+                .order_by(subscriptions.c.next_poll_at)
+                .limit(limit)
+            ).all()
+        return [(r.id, r.status) for r in rows]
+
+    def claim_job(self, subscription_id: str, status: str, lease: float) -> SubscriptionRecord | None:
+        """Take a `pending` or `deleting` subscription for one attempt (no other process makes one meanwhile).
+
+        Args:
+            subscription_id: The subscription.
+            status: The status it must have.
+            lease: Seconds the claim lasts (a process that dies lets it run out).
+
+        Returns:
+            The record, or None when it is gone, in another status, not due, or claimed.
+        """
+        now = utcnow()
+        with self.db.transaction(lock=True) as db:
+            taken = db.execute(
+                update(subscriptions)
+                .where(
+                    subscriptions.c.id == subscription_id,
+                    subscriptions.c.status == status,
+                    subscriptions.c.next_poll_at <= now,
+                    or_(subscriptions.c.lease_until.is_(None), subscriptions.c.lease_until < now),
+                )
+                .values(lease_until=now + timedelta(seconds=lease))
+            ).rowcount
+            if not taken:
+                return None
+            row = db.execute(select(subscriptions).where(subscriptions.c.id == subscription_id)).first()
+        return SubscriptionRecord.from_row(row) if row else None
+
+    def activate(self, subscription_id: str, sealed: Sealed, provider_id: str | None) -> bool:
+        """Record a subscribe job's success: the provider's id and secrets, and `active` if still `pending`.
+
+        The sealed values and the provider's id are kept even when the subscription became
+        `deleting` meanwhile, so that its unsubscribe job removes the provider's webhook.
+
+        Args:
+            subscription_id: The subscription.
+            sealed: Its secrets with the provider's id and secret, sealed again.
+            provider_id: The webhook's id at the provider.
+
+        Returns:
+            Whether it is `active` now.
+
+        Raises:
+            StaleKeyError: They were sealed with a key another process rotated away.
+        """
+        with self.db.transaction(lock=True) as db:
+            check_active_key(db, sealed.key_id)
+            exists = db.execute(
+                select(subscriptions.c.connection_id).where(subscriptions.c.id == subscription_id)
+            ).first()
+            if exists is None:
+                return False
+            put_credentials(db, subscription_record_id(subscription_id), exists.connection_id, sealed)
+            db.execute(
+                update(subscriptions)
+                .where(subscriptions.c.id == subscription_id)
+                .values(provider_id=provider_id, lease_until=None, updated_at=utcnow())
+            )
+            return (
+                db.execute(
+                    update(subscriptions)
+                    .where(subscriptions.c.id == subscription_id, subscriptions.c.status == PENDING)
+                    .values(status=ACTIVE, next_poll_at=None, poll_failures=0, last_error=None)
+                ).rowcount
+                > 0
+            )
+
+    def release(self, subscription_id: str, expected: str, **values: Any) -> bool:
+        """End an attempt: drop the claim, and change some columns if the status is still `expected`.
+
+        Args:
+            subscription_id: The subscription.
+            expected: The status it must still have for `values` to apply.
+            **values: Columns and values.
+
+        Returns:
+            Whether `values` applied.
+        """
+        now = utcnow()
+        with self.db.transaction() as db:
+            db.execute(
+                update(subscriptions)
+                .where(subscriptions.c.id == subscription_id)
+                .values(lease_until=None, updated_at=now)
+            )
+            if not values:
+                return True
+            changed = db.execute(
+                update(subscriptions)
+                .where(subscriptions.c.id == subscription_id, subscriptions.c.status == expected)
+                .values(**values)
+            ).rowcount
+        return changed > 0
+
+    def mark_deleting(self, subscription_id: str) -> bool:
+        """Mark a subscription `deleting`: its unsubscribe job is due at once.
+
+        Args:
+            subscription_id: The subscription.
+
+        Returns:
+            Whether it was found and not `deleting` already.
+        """
+        with self.db.transaction() as db:
+            return (
+                db.execute(
+                    update(subscriptions)
+                    .where(subscriptions.c.id == subscription_id, subscriptions.c.status != DELETING)
+                    .values(status=DELETING, next_poll_at=utcnow(), poll_failures=0, updated_at=utcnow())
+                ).rowcount
+                > 0
+            )
 
     def due_polls(self, now: datetime, limit: int = 100) -> builtins.list[str]:
         """The poll subscriptions whose next poll is due and that no process is polling.

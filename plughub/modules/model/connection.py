@@ -494,17 +494,22 @@ class ConnectionTool(Model):
         """What the connection can tell you about: its integration's triggers, with their config inputs."""
         return self.backend.list_triggers(self.id)
 
-    def subscribe(self, code: str, config: dict[str, Any] | None = None, target_url: str | None = None) -> Subscription:
+    def subscribe(
+        self, code: str, config: dict[str, Any] | None = None, target_url: str | None = None, wait: float = 30
+    ) -> Subscription:
         """Switch a trigger on for this connection.
 
         A webhook trigger's `webhook_url` is where the provider posts; when the trigger says how,
-        plughub registers it at the provider. Each event is stored, then pushed to `target_url`
+        plughub registers it at the provider in a job: the subscription is `pending` until then,
+        and this call waits up to `wait` seconds for it (a job still running then leaves it
+        `pending`: see `Subscription.refresh()`). Each event is stored, then pushed to `target_url`
         (signed per Standard Webhooks with `secret`), or pulled with `Subscription.events`.
 
         Args:
             code: The trigger code (see `triggers`; the integration prefix may be left out).
             config: The trigger's config values (like action inputs).
             target_url: Where to push events; None to pull them.
+            wait: Seconds to wait for the provider's registration (0 to 30; 0 returns `pending`).
 
         Returns:
             The subscription, with `webhook_secret` and `secret` set (this object only: they are
@@ -513,11 +518,13 @@ class ConnectionTool(Model):
         Raises:
             TriggerNotFound: The integration has no such trigger.
             MissingInputs: Required config values are missing.
-            InvalidInput: A config value breaks its schema, or `target_url` is not http(s).
-            ActionError: The provider refused to register the webhook (nothing is stored).
+            InvalidInput: A config value breaks its schema, `target_url` is not http(s), or
+                `wait` is out of range.
+            ActionError: The provider refused to register the webhook, at every attempt (the
+                subscription is kept as `failed`, its id in the error's `details`).
         """
         request = SubscribeRequest(trigger=code, config=config, target_url=target_url)
-        return Subscription.of(self.backend.subscribe(self.id, request), self.backend)
+        return Subscription.of(self.backend.subscribe(self.id, request, wait=wait), self.backend)
 
     def delete(self) -> DeleteResult:
         """Delete the connection and its credentials, revoking OAuth tokens at the provider first.

@@ -127,6 +127,7 @@ class Subscription(Model):
         """
         info = self.backend.get_subscription(self.id)
         self.status, self.last_error = info.status, info.last_error
+        self.provider_id = info.provider_id
         return self
 
     def events(self, after: str | Event | None = None, limit: int = 100, wait: float = 0) -> list[Event]:
@@ -182,15 +183,22 @@ class Subscription(Model):
         """
         return self.backend.redeliver(self.id, event.id if isinstance(event, Event) else event)
 
-    def delete(self) -> SubscriptionDeleted:
+    def delete(self, wait: float = 30) -> SubscriptionDeleted:
         """Delete the subscription, removing its webhook at the provider when plughub registered it.
 
-        A failed removal is reported in the result; the subscription is deleted anyway.
+        The removal is a job (with retries); the subscription takes no events from now on, and
+        this call waits up to `wait` seconds for the job. After its last failed attempt the
+        subscription is deleted anyway, and the failure is reported in the result.
+
+        Args:
+            wait: Seconds to wait for the job (0 to 30; 0 returns `status="deleting"`).
 
         Returns:
-            Whether the provider's webhook was removed (`unsubscribed`), and why not.
+            `status` (`deleted`, or `deleting` while the job runs), whether the provider's webhook
+            was removed (`unsubscribed`), and why not.
 
         Raises:
             SubscriptionNotFound: It no longer exists.
+            InvalidInput: `wait` is out of range.
         """
-        return self.backend.delete_subscription(self.id)
+        return self.backend.delete_subscription(self.id, wait=wait)

@@ -34,9 +34,15 @@ def list_triggers(request: Request, key: Team, connection_id: str) -> list[Trigg
 
 
 @router.post("/v1/connections/{connection_id}/subscriptions", status_code=201)
-def subscribe(request: Request, key: Team, connection_id: str, body: SubscribeRequest) -> SubscriptionInfo:
-    """Switch a trigger on; the answer holds `webhook_secret` and `secret`, shown this once."""
-    return request.app.state.engine.events.subscriptions.subscribe(connection_id, body, team=key.team_id)  # type: ignore[no-any-return]
+def subscribe(
+    request: Request, key: Team, connection_id: str, body: SubscribeRequest, wait: float = Query(0, ge=0, le=30)
+) -> SubscriptionInfo:
+    """Switch a trigger on (`pending` until its subscribe job ends; `?wait=N` waits up to N s for it).
+
+    The answer holds `webhook_secret` and `secret`, shown this once.
+    """
+    subscriptions = request.app.state.engine.events.subscriptions
+    return subscriptions.subscribe(connection_id, body, team=key.team_id, wait=wait)  # type: ignore[no-any-return]
 
 
 @router.get("/v1/connections/{connection_id}/subscriptions")
@@ -73,9 +79,12 @@ def get_subscription(request: Request, key: Team, subscription_id: str) -> Subsc
 
 
 @router.delete("/v1/subscriptions/{subscription_id}")
-def delete_subscription(request: Request, key: Team, subscription_id: str) -> SubscriptionDeleted:
-    """Delete a subscription, removing its webhook at the provider when plughub registered it."""
-    return request.app.state.engine.events.subscriptions.delete(subscription_id, team=key.team_id)  # type: ignore[no-any-return]
+def delete_subscription(
+    request: Request, key: Team, subscription_id: str, wait: float = Query(0, ge=0, le=30)
+) -> SubscriptionDeleted:
+    """Delete a subscription (`deleting` while a job removes its webhook at the provider; `?wait=N` waits)."""
+    subscriptions = request.app.state.engine.events.subscriptions
+    return subscriptions.delete(subscription_id, team=key.team_id, wait=wait)  # type: ignore[no-any-return]
 
 
 @router.get("/v1/subscriptions/{subscription_id}/events")
