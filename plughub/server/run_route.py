@@ -26,8 +26,8 @@ from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
+from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -43,6 +43,7 @@ __all__ = ["RUN_PATH", "RunAction", "RunFirst", "documented", "openapi_routes", 
 
 RUN_PATH = "/v1/connections/{connection_id}/actions/{action}/run"
 _NO_BODY = object()  # an empty body: FastAPI's "Field required"
+_JSON_TYPE = (b"content-type", b"application/json")
 
 
 class RunAction:
@@ -56,9 +57,8 @@ class RunAction:
         self.engine = engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
-        request = Request(scope, receive)
         try:
-            response = await self._run(request)
+            answer = await self._run(scope, receive)
         except PlughubError as exc:
             response = error_response(exc)
         except RequestValidationError as exc:
@@ -67,12 +67,18 @@ class RunAction:
             response = http_error_response(exc)
         except Exception as exc:  # a 500 that names no more than the class (and never re-raises its text)
             response = JSONResponse(unexpected(exc), status_code=500)
+        else:  # the ActionResult as JSON, as `Response(..., media_type="application/json")` sends it
+            head = [(b"content-length", str(len(answer)).encode("ascii")), _JSON_TYPE]
+            await send({"type": "http.response.start", "status": 200, "headers": head})
+            await send({"type": "http.response.body", "body": answer})
+            return
         await response(scope, receive, send)
 
-    async def _run(self, request: Request) -> Response:
-        body = _parsed(request.headers.get("content-type"), await request.body())
-        key = required_key(request.headers.get("authorization", ""), request.headers.get("x-api-key", ""))
-        connection_id, action = request.path_params["connection_id"], request.path_params["action"]
+    async def _run(self, scope: Scope, receive: Receive) -> bytes:
+        content_type, authorization, x_api_key = _headers(scope)
+        body = _parsed(content_type, await _body(receive))
+        key = required_key(authorization, x_api_key)
+        connection_id, action = scope["path_params"]["connection_id"], scope["path_params"]["action"]
         inputs = _well_formed(body)
         if inputs is None:  # the key first (401 before 422, as FastAPI's dependencies come first)
             team = await self.engine.store.db.offload(self._team, key)
@@ -87,12 +93,11 @@ class RunAction:
                     max_pages=run.max_pages,
                     page_token=run.page_token,
                 )
-                return Response(result.model_dump_json(by_alias=True), media_type="application/json")
+                return _json(result)
             staged = await self.engine.store.db.offload(self._stage, team, connection_id, action, run.inputs)
         else:
             staged = await self.engine.store.db.offload(self._admit, key, connection_id, action, inputs)
-        result = await self.engine.actions.finish(staged)
-        return Response(result.model_dump_json(by_alias=True), media_type="application/json")
+        return _json(await self.engine.actions.finish(staged))
 
     def _team(self, key: str) -> str:
         team = self.engine.teams.key_team(key)
@@ -106,6 +111,39 @@ class RunAction:
     def _admit(self, key: str, connection_id: str, action: str, inputs: dict[str, Any]) -> StagedRun:
         """The key's team and the staged run, in one trip to the database."""
         return self._stage(self._team(key), connection_id, action, inputs)
+
+
+def _json(result: ActionResult) -> bytes:
+    return result.model_dump_json(by_alias=True).encode("utf-8")
+
+
+# The request headers the route reads; ASGI servers give names in lower case.
+_READ = {b"content-type": 0, b"authorization": 1, b"x-api-key": 2}
+
+
+def _headers(scope: Scope) -> tuple[str | None, str, str]:
+    """Content-Type (None when absent), Authorization and X-Api-Key ("" when absent), each the first sent.
+
+    The values are what Starlette's `Request.headers.get` gives (latin-1 text), read in one pass.
+    """
+    found: list[str | None] = [None, None, None]
+    for name, value in scope["headers"]:
+        index = _READ.get(name)
+        if index is not None and found[index] is None:
+            found[index] = value.decode("latin-1")
+    return found[0], found[1] or "", found[2] or ""
+
+
+async def _body(receive: Receive) -> bytes:
+    """The whole request body, as Starlette's `Request.body` reads it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _json_type(content_type: str | None) -> bool:
@@ -187,6 +225,7 @@ class RunFirst:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/run"):
             match, child = self.route.matches(scope)
             if match is Match.FULL:
+                scope["route"] = self.route  # as FastAPI's routes do: the metrics and spans read its template
                 await self.route.handle({**scope, **child}, receive, send)
                 return
         await self.app(scope, receive, send)
