@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from plughub.engine.auth.static import Placement, StaticAuth
 from plughub.engine.http.guard import ALLOWLIST_ENV, Guard, parse_allowlist
 from plughub.engine.http.send import RetryPolicy, Sender
 from plughub.engine.redact import Redactor
@@ -184,11 +185,27 @@ SCENARIOS: dict[str, tuple[str, str, Any]] = {
     "same-origin redirect": ("GET", "/old", Reply(301, "", {"Location": "/json"})),
     "echo": ("POST", "/echo/a%2Fb", _echo),
     "empty": ("DELETE", "/gone", Reply(204, "")),
+    "latin-1 error": (
+        "GET",
+        "/refused",
+        Reply(400, "d\u00e9j\u00e0 vu".encode("latin-1"), {"Content-Type": "text/plain; charset=iso-8859-1"}),
+    ),
+    "json with a charset": (
+        "GET",
+        "/cs",
+        Reply(200, b'{"caf\xc3\xa9": 1}', {"Content-Type": "application/json; charset=utf-8"}),
+    ),
+    "not json though it says so": ("GET", "/bad", Reply(200, b"<html>", {"Content-Type": "application/json"})),
 }
 
 
+def _bearer() -> httpx.Auth:
+    return StaticAuth([Placement("header", "Authorization", f"Bearer {SECRET}")])
+
+
+@pytest.mark.parametrize("credentials", [False, True], ids=["no auth", "bearer"])
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_send_async_answers_as_send_does(upstream: Upstream, name: str) -> None:
+def test_send_async_answers_as_send_does(upstream: Upstream, name: str, credentials: bool) -> None:
     method, path, reply = SCENARIOS[name]
     upstream.route(method, path, reply)
     if name == "same-origin redirect":
@@ -204,15 +221,16 @@ def test_send_async_answers_as_send_does(upstream: Upstream, name: str) -> None:
 
     synchronous = _executor()  # its allowlist guards only `send_async`: compare over the plain transport
     try:
-        expected = synchronous.send("Echo ECHO_PING", request(), None, Redactor([SECRET]))
+        expected = synchronous.send("Echo ECHO_PING", request(), _bearer() if credentials else None, Redactor([SECRET]))
     finally:
         synchronous.close()
     sync_seen, upstream.seen[:] = list(upstream.seen), []
-    got = _send_async(_executor(), request())
+    got = _send_async(_executor(), request(), _bearer() if credentials else None)
     assert got.model_dump(exclude={"run_time"}) == expected.model_dump(exclude={"run_time"})
-    assert [(s.method, s.path, s.query, s.body) for s in upstream.seen] == [
-        (s.method, s.path, s.query, s.body) for s in sync_seen
+    assert [(s.method, s.path, s.query, s.body, s.header("Authorization")) for s in upstream.seen] == [
+        (s.method, s.path, s.query, s.body, s.header("Authorization")) for s in sync_seen
     ]
+    assert all(s.header("Authorization") == (f"Bearer {SECRET}" if credentials else None) for s in sync_seen)
     assert SECRET not in json.dumps(got.model_dump(mode="json"))
 
 

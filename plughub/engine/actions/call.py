@@ -225,7 +225,7 @@ def steps(call: Call) -> Step:
             return _refused(call, exc)
         answer = _answer((yield Send(call.request(), signer)))
     if call.rules is not None:
-        answer = Answer(apply_response_rules(call.label, call.rules, answer.result), answer.headers, answer.url)
+        answer = Answer(apply_response_rules(call.label, call.rules, answer.result), answer.received)
     return answer
 
 

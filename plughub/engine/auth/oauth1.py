@@ -23,6 +23,7 @@ class OAuth1Auth(httpx.Auth):
     """
 
     requires_request_body = True
+    single_request = True  # one signed request, no answer read (the sender need not hand it one)
 
     def __init__(self, signer: ClientAuth) -> None:
         self._signer = signer

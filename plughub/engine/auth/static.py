@@ -67,6 +67,8 @@ class StaticAuth(httpx.Auth):
         placements: Where each value goes.
     """
 
+    single_request = True  # one request, no answer read (the sender need not hand it one)
+
     def __init__(self, placements: Sequence[Placement]) -> None:
         self._placements = tuple(placements)
 

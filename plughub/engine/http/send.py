@@ -19,6 +19,7 @@ import httpx
 
 from plughub.engine.http.client import USER_AGENT, build_client
 from plughub.engine.http.guard import Guard, GuardRefusal
+from plughub.engine.http.reply import Reply
 from plughub.engine.redact import Redactor
 from plughub.enums import ResponseStatus
 from plughub.exceptions import OutboundBlocked, UpstreamRedirect, UpstreamStatusError, UpstreamTransportError
@@ -27,7 +28,7 @@ from plughub.schemas import ActionResult
 if TYPE_CHECKING:
     from plughub.engine.http.aio import AsyncTransport
 
-__all__ = ["Answer", "RetryPolicy", "Sender"]
+__all__ = ["Answer", "Received", "RetryPolicy", "Sender"]
 
 logger = logging.getLogger("plughub.http")
 
@@ -35,6 +36,9 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _MAX_REDIRECTS = 5
 _EXCERPT_CHARS = 300
+
+Received = httpx.Response | Reply
+"""An answer as a transport gives it: httpx's response (the synchronous path), or a `Reply` (the event loop's)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class RetryPolicy:
     base_wait: float = 0.5
     max_wait: float = 10.0
 
-    def wait(self, retry: int, response: httpx.Response | None) -> float | None:
+    def wait(self, retry: int, response: Received | None) -> float | None:
         """Seconds to wait before retry number `retry` (0-based), or None to stop.
 
         Args:
@@ -84,20 +88,30 @@ def _retry_after(value: str | None) -> float | None:
 
 @dataclass(frozen=True)
 class Answer:
-    """What one exchange gave: its result, and the answer's headers and URL when the service answered.
+    """What one exchange gave: its result, and the final answer when the service answered.
 
     Attributes:
         result: SUCCESS or FAILED, as `Sender.send` describes it.
-        headers: The final answer's headers (empty when nothing answered); values may hold
-            secrets the service echoed: clean them before showing them.
-        url: The URL that gave the final answer (after same-origin redirects); None when nothing answered.
+        received: The final answer (after same-origin redirects); None when nothing answered.
         body: The answer's body, parsed (JSON, else text) and cleaned of secrets, whatever its status.
     """
 
     result: ActionResult
-    headers: httpx.Headers = field(default_factory=httpx.Headers)
-    url: httpx.URL | None = None
+    received: Received | None = field(default=None, repr=False)
     body: Any = None
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The final answer's headers (empty when nothing answered).
+
+        Values may hold secrets the service echoed: clean them before showing them.
+        """
+        return self.received.headers if self.received is not None else httpx.Headers()
+
+    @property
+    def url(self) -> httpx.URL | None:
+        """The URL that gave the final answer (after same-origin redirects); None when nothing answered."""
+        return self.received.request.url if self.received is not None else None
 
 
 class Sender:
@@ -330,7 +344,7 @@ class _CrossOriginRedirect(Exception):
         self.host = host
 
 
-_Exchange = Generator["httpx.Request | float", "httpx.Response | None", httpx.Response]
+_Exchange = Generator["httpx.Request | float", "Received | None", Received]
 
 
 def _following(request: httpx.Request, auth: httpx.Auth | None) -> _Exchange:
@@ -361,26 +375,33 @@ def _following(request: httpx.Request, auth: httpx.Auth | None) -> _Exchange:
 
 
 def _signed(request: httpx.Request, auth: httpx.Auth | None) -> _Exchange:
-    """Run the auth flow: it adds the credentials (and may answer a response with another request)."""
+    """Run the auth flow: it adds the credentials (and may answer a response with another request).
+
+    A flow whose class says `single_request = True` (plughub's static placements, OAuth 1.0a)
+    sends its one request and reads no answer, so a `Reply` is not made an httpx response for it.
+    """
     if auth is None:
         response = yield request
         assert response is not None  # noqa: S101 - the drivers send a response for a request
         return response
     flow = auth.sync_auth_flow(request)
     outgoing = next(flow)
+    if getattr(auth, "single_request", False):
+        response = yield outgoing
+        assert response is not None  # noqa: S101
+        flow.close()
+        return response
     while True:
         response = yield outgoing
         assert response is not None  # noqa: S101
         try:
-            outgoing = flow.send(response)
+            outgoing = flow.send(response.response if isinstance(response, Reply) else response)
         except StopIteration:
             return response
         response.close()
 
 
-def _outcome(
-    label: str, request: httpx.Request, response: httpx.Response, redactor: Redactor, started: float
-) -> Answer:
+def _outcome(label: str, request: httpx.Request, response: Received, redactor: Redactor, started: float) -> Answer:
     elapsed = time.perf_counter() - started
     logger.debug(
         "%s %s %s -> %s in %.0f ms", label, request.method, request.url.path, response.status_code, elapsed * 1000
@@ -388,7 +409,7 @@ def _outcome(
     body = _parse_body(response)
     if redactor and redactor.found_in_bytes(response.content):
         body = redactor.data(body)
-    return Answer(_result(label, response, body, redactor, elapsed), response.headers, response.request.url, body)
+    return Answer(_result(label, response, body, redactor, elapsed), response, body)
 
 
 def _failure(
@@ -427,7 +448,7 @@ def _transport_reason(exc: Exception) -> str:
     return text.splitlines()[0][:200]
 
 
-def _result(label: str, response: httpx.Response, body: Any, redactor: Redactor, elapsed: float) -> ActionResult:
+def _result(label: str, response: Received, body: Any, redactor: Redactor, elapsed: float) -> ActionResult:
     if response.is_success:
         return ActionResult(
             status=ResponseStatus.SUCCESS, data=body, status_code=response.status_code, run_time=elapsed
@@ -449,10 +470,11 @@ def _result(label: str, response: httpx.Response, body: Any, redactor: Redactor,
     )
 
 
-def _parse_body(response: httpx.Response) -> Any:
+def _parse_body(response: Received) -> Any:
     if not response.content:
         return None
-    content_type = response.headers.get("Content-Type", "")
+    found = response.header("Content-Type") if isinstance(response, Reply) else response.headers.get("Content-Type")
+    content_type = found or ""
     if "json" in content_type:
         try:
             parsed: Any = response.json()
