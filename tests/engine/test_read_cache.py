@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from plughub.engine.store import ConnectionRecord, Database, Store, open_database, sqlite_url
@@ -73,3 +75,110 @@ def test_the_cache_is_bounded() -> None:
         cache.get(key, lambda k=key: k.upper())
     assert cache.get("a", lambda: "reloaded") == "reloaded"  # the oldest went first
     assert cache.get("d", lambda: "reloaded") == "D"
+
+
+def _readers(cache: ReadCache, load: Callable[[], str], count: int) -> list[str | BaseException]:
+    """`count` threads asking for the same row at once; what each got."""
+    got: list[str | BaseException] = []
+
+    def one() -> None:
+        try:
+            got.append(cache.get("k", load) or "")
+        except Exception as exc:
+            got.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return got
+
+
+def test_callers_that_miss_together_wait_for_one_read() -> None:
+    cache = ReadCache(ttl=60)
+    reads: list[int] = []
+    release = threading.Event()
+
+    def slow_read() -> str:
+        reads.append(1)
+        release.wait(10)  # the others arrive while this read is under way
+        return "row"
+
+    first = threading.Thread(target=lambda: cache.get("k", slow_read))
+    first.start()
+    while not reads:
+        time.sleep(0.001)
+    waiting = threading.Thread(target=lambda: got.extend(_readers(cache, slow_read, 8)))
+    got: list[str | BaseException] = []
+    waiting.start()
+    time.sleep(0.05)
+    release.set()
+    first.join(10)
+    waiting.join(10)
+    assert got == ["row"] * 8
+    assert len(reads) == 1
+
+
+def test_a_caller_that_may_not_wait_reads_for_itself() -> None:
+    cache = ReadCache(ttl=60, may_wait=lambda: False)
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow_read() -> str:
+        started.set()
+        release.wait(10)
+        return "slow"
+
+    first = threading.Thread(target=lambda: cache.get("k", slow_read))
+    first.start()
+    started.wait(10)
+    assert cache.get("k", lambda: "own") == "own"  # did not wait for the read under way
+    release.set()
+    first.join(10)
+
+
+def test_when_the_read_fails_each_waiting_caller_reads_for_itself() -> None:
+    cache = ReadCache(ttl=60)
+    release = threading.Event()
+    reads: list[int] = []
+
+    def failing_then_good() -> str:
+        reads.append(1)
+        if len(reads) == 1:
+            release.wait(10)
+            raise RuntimeError("the database went away")
+        return "row"
+
+    first = threading.Thread(target=lambda: _readers(cache, failing_then_good, 1))
+    first.start()
+    while not reads:
+        time.sleep(0.001)
+    got: list[str | BaseException] = []
+    waiting = threading.Thread(target=lambda: got.extend(_readers(cache, failing_then_good, 4)))
+    waiting.start()
+    time.sleep(0.05)
+    release.set()
+    first.join(10)
+    waiting.join(10)
+    assert got == ["row"] * 4
+
+
+def test_a_read_begun_before_a_write_is_not_joined_after_it() -> None:
+    cache = ReadCache(ttl=60)
+    release = threading.Event()
+    started = threading.Event()
+
+    def old_read() -> str:
+        started.set()
+        release.wait(10)
+        return "old"
+
+    first = threading.Thread(target=lambda: cache.get("k", old_read))
+    first.start()
+    started.wait(10)
+    cache.clear()  # a write committed: a read begun before it may hold the old row
+    assert cache.get("k", lambda: "new") == "new"
+    release.set()
+    first.join(10)
+    assert cache.get("k", lambda: "again") == "new"
