@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,3 +150,28 @@ def test_a_lost_listener_reads_keys_until_it_listens_again() -> None:
             assert _until(lambda: store.tenancy.key_team(key) is None, 2.0)
         finally:
             store.close()
+
+
+def test_requests_that_find_a_key_expired_together_read_it_once() -> None:
+    release, started = threading.Event(), threading.Event()
+    reads: list[int] = []
+
+    def slow_load() -> str:
+        reads.append(1)
+        started.set()
+        release.wait(10)
+        return "team_a"
+
+    keys = LiveKeys(Version(), ttl=60)
+    got: list[str | None] = []
+    threads = [threading.Thread(target=lambda: got.append(keys.team("h1", slow_load))) for _ in range(6)]
+    threads[0].start()
+    started.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    time.sleep(0.05)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert got == ["team_a"] * 6
+    assert len(reads) == 1

@@ -47,7 +47,7 @@ class Database:
     def __init__(self, sql_engine: Engine, cache_ttl: float = DEFAULT_TTL, *, threads: int = 40) -> None:
         self.sql_engine = sql_engine
         # A thread waits for another's read of the same row; `offload`'s try on the loop does not.
-        self.cache = ReadCache(cache_ttl, may_wait=_may_wait)
+        self.cache = ReadCache(cache_ttl, may_wait=self.may_wait)
         # One-statement reads need neither a transaction nor the engine's listeners (see open_reader).
         self._reader = open_reader(sql_engine)
         # API keys may be kept in memory while no process revokes one (see revocations.py).
@@ -62,6 +62,14 @@ class Database:
     def dialect(self) -> str:
         """`sqlite` or `postgresql`."""
         return self.sql_engine.dialect.name
+
+    def may_wait(self) -> bool:
+        """Whether the calling thread may wait for another thread's read of a cached row.
+
+        Returns:
+            False while `offload` tries a call on the event loop (which must not block), else True.
+        """
+        return not _ON_LOOP.get()
 
     def close(self) -> None:
         """Stop `offload`'s threads and release the database connections."""
@@ -175,10 +183,6 @@ class Database:
         # 78 us a call, measured). The caller's context (the request id) goes along.
         context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(self._pool, context.run, partial(work, *args))
-
-
-def _may_wait() -> bool:
-    return not _ON_LOOP.get()
 
 
 def _not_on_loop() -> None:

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+
+from plughub.engine.store.cache import ReadCache
 
 __all__ = ["CHANNEL", "LiveKeys", "PostgresRevocations", "Revocations", "SqliteRevocations", "revocations_for"]
 
@@ -33,6 +34,10 @@ CHANNEL = "plughub_api_keys"
 
 _WAKE_SECONDS = 0.2  # how often the listener looks whether it should stop
 _RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0)  # waits between attempts to listen again (the last repeats)
+
+
+def _yes() -> bool:
+    return True
 
 
 class Revocations:
@@ -191,17 +196,22 @@ class LiveKeys:
     Args:
         revocations: The database's revocation watch.
         ttl: Seconds an entry lives at most; 0 or less turns the cache off.
-        size: The most keys kept (past it, the cache starts again empty).
+        size: The most keys kept (the least recently used go first).
+        may_wait: Whether the calling thread may wait for another's read of the same key (see
+            `ReadCache`): the requests in flight when a key's entry expires read it once.
     """
 
-    def __init__(self, revocations: Revocations, ttl: float, size: int = 1024) -> None:
+    def __init__(
+        self, revocations: Revocations, ttl: float, size: int = 1024, *, may_wait: Callable[[], bool] = _yes
+    ) -> None:
         self.revocations = revocations
         self.ttl = ttl
         self.size = size
-        self._entries: dict[str, tuple[str, int, float]] = {}
+        # Keyed by (key hash, version): a revocation anywhere moves the version, and so every key.
+        self._entries = ReadCache(ttl, size, may_wait=may_wait)
 
     def __repr__(self) -> str:
-        return f"LiveKeys(ttl={self.ttl}, entries={len(self._entries)})"
+        return f"LiveKeys(ttl={self.ttl}, entries={self._entries!r})"
 
     def team(self, key_hash: str, load: Callable[[], str | None]) -> str | None:
         """The team of a live key: remembered, or loaded (an unknown or revoked key is never kept).
@@ -218,16 +228,7 @@ class LiveKeys:
         version = self.revocations.version()  # before the read: a revocation during it moves it
         if version is None:
             return load()
-        now = time.monotonic()
-        entry = self._entries.get(key_hash)
-        if entry is not None and entry[1] == version and entry[2] > now:
-            return entry[0]
-        team = load()
-        if team is not None:
-            if len(self._entries) >= self.size:
-                self._entries.clear()
-            self._entries[key_hash] = (team, version, now + self.ttl)
-        return team
+        return self._entries.get((key_hash, version), load)
 
     def forget(self) -> None:
         """Forget every key (this process revoked one)."""

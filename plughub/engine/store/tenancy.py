@@ -90,7 +90,7 @@ class TenancyRepository(Repository):
 
     def __init__(self, db: Database) -> None:
         super().__init__(db)
-        self._live = LiveKeys(db.revocations, db.cache.ttl)
+        self._live = LiveKeys(db.revocations, db.cache.ttl, may_wait=db.may_wait)
 
     # Teams
 
