@@ -300,6 +300,15 @@ def test_audit_batches_of_any_size_are_written_whole(any_store: Store) -> None:
     assert sorted(stored, key=lambda r: int(r.action[1:])) == runs
 
 
+def test_audited_values_come_back_as_written(any_store: Store) -> None:
+    from plughub.engine.store import RunRecord
+
+    # Tabs, line breaks, backslashes and quotes: COPY's text format must escape them (PostgreSQL).
+    odd = RunRecord("t1", "c2", 'A\t"B"\\N\nC\r', "FAILED", None, "upstream_status", 0.001, utcnow())
+    any_store.runs.record_many([odd])
+    assert any_store.runs.list("c2") == [odd]
+
+
 def test_a_key_is_read_as_stored_and_a_revoked_one_is_not(any_store: Store) -> None:
     team = any_store.tenancy.create_team("acme")
     assert team is not None

@@ -52,6 +52,7 @@ class Database:
         self._reader = open_reader(sql_engine)
         # API keys may be kept in memory while no process revokes one (see revocations.py).
         self.revocations: Revocations = revocations_for(self._reader) if cache_ttl > 0 else Revocations()
+        self._plain: dict[tuple[str, ...], bool] = {}  # see `_copies`
         # Threads start on first use only.
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="plughub-db")
 
@@ -139,15 +140,42 @@ class Database:
                 self.cache.clear()
 
     def append(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert rows in one transaction, as one executemany (the audit's batches).
+        """Insert rows in one transaction (the audit's batches): one executemany, or on PostgreSQL one COPY.
+
+        psycopg's executemany sends a statement per row through its pipeline, in Python: about
+        13 us of CPU per row, held under the GIL in batches of milliseconds that the server's
+        event loop waits for. COPY (psycopg's `Cursor.copy`, in the same transaction) costs a
+        quarter of that. It is used when every column's value goes to the driver as it is (no
+        SQLAlchemy type converts it), which is so for the audit's columns.
 
         Args:
             table: The table.
             rows: The rows, each with the same keys.
         """
-        if rows:
-            with self.transaction(invalidates=False) as connection:
+        if not rows:
+            return
+        columns = list(rows[0])
+        with self.transaction(invalidates=False) as connection:
+            if self.dialect == "postgresql" and self._copies(table, columns):
+                dbapi = self.sql_engine.dialect.loaded_dbapi
+                try:
+                    _copy(connection, table.name, columns, rows)
+                except (dbapi.OperationalError, dbapi.InterfaceError) as exc:
+                    # What SQLAlchemy's statements do (see outage.py): the connection is dropped,
+                    # and the caller sees the database as unavailable.
+                    connection.invalidate(exc)
+                    raise database_unavailable(exc) from exc
+            else:
                 connection.execute(insert(table), list(rows))
+
+    def _copies(self, table: Table, columns: list[str]) -> bool:
+        """Whether rows of these columns may go by COPY: no column's type converts its values."""
+        key = (table.name, *columns)
+        found = self._plain.get(key)
+        if found is None:
+            dialect = self.sql_engine.dialect
+            found = self._plain[key] = all(table.c[name].type.bind_processor(dialect) is None for name in columns)
+        return found
 
     def ping(self) -> None:
         """Run `SELECT 1`: the database answers (or `DatabaseUnavailable` is raised)."""
@@ -183,6 +211,19 @@ class Database:
         # 78 us a call, measured). The caller's context (the request id) goes along.
         context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(self._pool, context.run, partial(work, *args))
+
+
+def _copy(connection: Connection, table: str, columns: list[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    """COPY rows into a PostgreSQL table, in the connection's transaction (psycopg's `Cursor.copy`)."""
+    from psycopg import sql  # PostgreSQL only
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(name) for name in columns)
+    )
+    driver: Any = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in columns])
 
 
 def _not_on_loop() -> None:
