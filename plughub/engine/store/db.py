@@ -174,7 +174,9 @@ class Database:
         found = self._plain.get(key)
         if found is None:
             dialect = self.sql_engine.dialect
-            found = self._plain[key] = all(table.c[name].type.bind_processor(dialect) is None for name in columns)
+            found = self._plain[key] = all(
+                table.c[name].type.dialect_impl(dialect).bind_processor(dialect) is None for name in columns
+            )
         return found
 
     def ping(self) -> None:
