@@ -19,12 +19,16 @@ The floor and every plughub setup run at once during the whole measurement (idle
 measured), and each round measures each of them in turn, starting one further along each round:
 on a shared machine, a burst of load from elsewhere then hits them alike, and the ratios compare
 figures taken minutes, not a quarter of an hour, apart. Figures are medians over the rounds.
+Each line also gives the server's CPU per request answered (the CPU time, user and system, of its
+processes during the measurement, from /proc, over the requests): on a shared machine it moves
+much less than the rates do, and it is what "doing less per run" changes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 import shutil
 import statistics
@@ -34,7 +38,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -56,6 +60,34 @@ class Figures:
     p99_ms: float
     confirmed: float  # upstream-counted actions per second
     errors: int
+    cpu_us: float | None = None  # the server's CPU (its processes, user + system) per request answered
+
+
+def _tree_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a process and its descendants have used so far; None off Linux."""
+    proc = Path("/proc")
+    if not (proc / str(pid)).exists():
+        return None
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, grown = {pid}, True
+    while grown:
+        grown = False
+        for child, parent in parents.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grown = True
+    return sum(used.get(member, 0.0) for member in tree)
 
 
 def _free_port() -> int:
@@ -107,8 +139,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def floor(upstream_url: str, workers: int = 2) -> Iterator[str]:
-    """Run the hand-written proxy (bench.floor) under uvicorn; yield its run URL."""
+def floor(upstream_url: str, workers: int = 2) -> Iterator[tuple[str, int]]:
+    """Run the hand-written proxy (bench.floor) under uvicorn; yield its run URL and its process id."""
     from bench.floor import PATH
 
     with tempfile.TemporaryDirectory() as home:
@@ -125,15 +157,17 @@ def floor(upstream_url: str, workers: int = 2) -> Iterator[str]:
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_for(lambda: httpx.post(url + PATH, json={"inputs": GET_INPUTS}, timeout=1), process, log.name)
-            yield url + PATH
+            yield url + PATH, process.pid
         finally:
             _stop(process)
             log.close()
 
 
 @contextlib.contextmanager
-def serve(upstream_port: int, workers: int, database_url: str | None, *options: str) -> Iterator[tuple[str, str, str]]:
-    """Run `plughub serve` (with more command-line `options`); yield (base URL, API key, connection id).
+def serve(
+    upstream_port: int, workers: int, database_url: str | None, *options: str
+) -> Iterator[tuple[str, str, str, int]]:
+    """Run `plughub serve` (with more command-line `options`); yield (base URL, API key, connection id, process id).
 
     The bench integration comes from PLUGHUB_CATALOG_PATH, as a deployment's own definitions would.
     (One created with `POST /v1/integrations` works too: every worker finds it in the database.)
@@ -172,7 +206,7 @@ def serve(upstream_port: int, workers: int, database_url: str | None, *options: 
                 made.raise_for_status()
                 connection = made.json()["id"]
             _warm(url, key, connection)
-            yield url, key, connection
+            yield url, key, connection, process.pid
         finally:
             _stop(process)
             log.close()
@@ -215,14 +249,20 @@ class _Setup:
     url: str
     headers: dict[str, str]
     samples: list[tuple[loadgen.LoadResult, float]]  # what the load generator saw, upstream-counted per second
+    pid: int | None = None  # the server's process (its CPU is measured with its children's)
+    cpu: list[float] = field(default_factory=list)  # CPU seconds per request answered, per sample
 
 
 def _one(upstream: Upstream, setup: _Setup, body: str, method: str, seconds: float) -> None:
     before = upstream.stats()["authorized"]
+    cpu_before = _tree_cpu(setup.pid) if setup.pid is not None else None
     figures = loadgen.load(
         setup.url, method=method, headers=setup.headers, body=body, connections=CLIENTS, seconds=seconds
     )
+    cpu_after = _tree_cpu(setup.pid) if setup.pid is not None else None
     setup.samples.append((figures, (upstream.stats()["authorized"] - before) / figures.seconds))
+    if cpu_before is not None and cpu_after is not None and figures.requests:
+        setup.cpu.append((cpu_after - cpu_before) / figures.requests)
 
 
 def _figures(setup: _Setup) -> Figures:
@@ -233,6 +273,7 @@ def _figures(setup: _Setup) -> Figures:
         p99_ms=statistics.median(s.p99_ms for s in samples),
         confirmed=statistics.median(c for _s, c in setup.samples),
         errors=sum(s.errors + s.non2xx for s in samples),
+        cpu_us=statistics.median(setup.cpu) * 1e6 if setup.cpu else None,
     )
 
 
@@ -259,7 +300,8 @@ def _rounds(upstream: Upstream, setups: list[_Setup], body: str, seconds: float,
 
 
 def _line(figures: Figures, unit: str) -> str:
-    return f"{figures.rps:8.0f} {unit}  p50 {figures.p50_ms:5.1f} ms  p99 {figures.p99_ms:6.1f} ms"
+    cpu = f"  CPU {figures.cpu_us:4.0f} us each" if figures.cpu_us is not None else ""
+    return f"{figures.rps:8.0f} {unit}  p50 {figures.p50_ms:5.1f} ms  p99 {figures.p99_ms:6.1f} ms{cpu}"
 
 
 def run(quick: bool) -> Result:
@@ -279,14 +321,15 @@ def run(quick: bool) -> Result:
             result.note("PostgreSQL is not reachable on 127.0.0.1:5432: measured on SQLite only")
         with contextlib.ExitStack() as stack:
             # Every server runs at once, and each round measures each of them in turn.
-            floor_url = stack.enter_context(floor(upstream.url))
-            base_setup = _Setup(floor_url, {"Content-Type": "application/json"}, [])
+            floor_url, floor_pid = stack.enter_context(floor(upstream.url))
+            base_setup = _Setup(floor_url, {"Content-Type": "application/json"}, [], floor_pid)
             setups: list[_Setup] = []
             for label, workers in labels:
                 database = stack.enter_context(_postgres()) if label == "PostgreSQL" else None
-                url, key, connection = stack.enter_context(serve(upstream.port, workers, database))
+                url, key, connection, pid = stack.enter_context(serve(upstream.port, workers, database))
                 headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-                setups.append(_Setup(f"{url}/v1/connections/{connection}/actions/{GET_ITEM}/run", headers, []))
+                run_url = f"{url}/v1/connections/{connection}/actions/{GET_ITEM}/run"
+                setups.append(_Setup(run_url, headers, [], pid))
             _rounds(upstream, [base_setup, *setups], body, seconds, runs)
         base = _figures(base_setup)
         result.add(
@@ -306,6 +349,8 @@ def run(quick: bool) -> Result:
             if workers == 2:
                 result.ratio(f"{label} 2w: actions per second / the floor's", figures.rps / base.rps)
                 result.ratio(f"{label} 2w: p99 / the floor's p99", figures.p99_ms / base.p99_ms)
+                if figures.cpu_us and base.cpu_us:
+                    result.ratio(f"{label} 2w: server CPU per action / the floor's", figures.cpu_us / base.cpu_us)
                 against_floor.append((label, figures))
             if figures.errors:
                 result.note(f"{name}: {figures.errors} failed requests")
