@@ -1,6 +1,7 @@
 """The job runner's interface, and the in-process runner the embedded SQLite store uses.
 
-Jobs are `deliver(event_id)`, `poll(subscription_id)`, `subscribe(subscription_id)`,
+Jobs are `deliver(slot)` (claim a batch of the due deliveries for this process's `Deliverer`)
+or `deliver(event_ids)`, `poll(subscription_id)`, `subscribe(subscription_id)`,
 `unsubscribe(subscription_id)` and `scan()` (which finds the deliveries, polls and subscribe or
 unsubscribe attempts that are due and defers them). The database rows are the truth: a delivery is pending
 until an attempt records otherwise, and every attempt claims its row first, so that however
@@ -122,7 +123,7 @@ class InProcessJobs:
             self._wake.clear()
 
     def _submit(self, task: str, arguments: Mapping[str, Any]) -> None:
-        key = (task, tuple(sorted(arguments.items())))
+        key = (task, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in arguments.items())))
         with self._lock:
             pool = self._pool
             if pool is None or key in self._in_flight:

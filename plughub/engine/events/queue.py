@@ -7,10 +7,13 @@ and it is maintained. Its tables sit in a schema of their own: its connections s
 to it, so its DDL (which names no schema) creates and finds them there. The schema is applied
 when a process first needs it, under an advisory lock, and only when its tables are missing.
 
-Tasks: `plughub.deliver`, `plughub.poll`, `plughub.subscribe`, `plughub.unsubscribe` (each
-deferred with a queueing lock of its own, so that one is queued at a time), `plughub.scan`
-(every second: the due deliveries, polls and subscribe or unsubscribe attempts, deferred) and
-`plughub.recover` (every few seconds: the jobs of workers whose heartbeat stopped, retried).
+Tasks: `plughub.deliver` (a batch of the due deliveries, claimed and handed to the worker's
+`Deliverer`, which sends them from its event loop; or given events, deferred by a process that
+does not send deliveries itself), `plughub.poll`, `plughub.subscribe`, `plughub.unsubscribe` (each
+deferred with a queueing lock of its own, so that one is queued at a time: per batch slot, per
+subscription), `plughub.scan` (every second: one delivery job per batch of due deliveries, and
+the due polls and subscribe or unsubscribe attempts, deferred) and `plughub.recover` (every few
+seconds: the jobs of workers whose heartbeat stopped, retried).
 """
 
 from __future__ import annotations
@@ -94,8 +97,9 @@ class ProcrastinateJobs:
         tasks = self._tasks
 
         @app.task(name="plughub.deliver", queue=QUEUE)
-        def deliver(event_id: str) -> None:
-            tasks["deliver"](event_id=event_id)
+        def deliver(slot: int | None = None, event_ids: list[str] | None = None, event_id: str | None = None) -> None:
+            # `event_id`: a job deferred by an earlier release (one job per event).
+            tasks["deliver"](slot=slot, event_ids=event_ids, event_id=event_id)
 
         @app.task(name="plughub.poll", queue=QUEUE)
         def poll(subscription_id: str) -> None:
@@ -141,10 +145,11 @@ class ProcrastinateJobs:
         self._schema_ready = True
 
     def defer(self, task: str, *, delay: float = 0, **arguments: Any) -> None:
-        """Defer a job (one queued per delivery or poll: a repeat while one waits is dropped).
+        """Defer a job (one queued per poll or delivery batch slot: a repeat while one waits is dropped).
 
         Args:
-            task: `deliver`, `poll`, `subscribe` or `unsubscribe`.
+            task: `deliver` (`slot=n`: a batch of the due deliveries; `event_ids=[...]`: these),
+                `poll`, `subscribe` or `unsubscribe` (`subscription_id=...`).
             delay: Seconds to wait first.
             **arguments: The job's arguments.
         """
@@ -153,8 +158,10 @@ class ProcrastinateJobs:
         if task not in ("deliver", "poll", "subscribe", "unsubscribe"):
             raise ValueError(f"unknown task {task!r}")
         deferrer = self._deferring_app()
-        key = next(iter(arguments.values()), "")
-        options: dict[str, Any] = {"queueing_lock": f"{task}:{key}"}
+        options: dict[str, Any] = {}
+        if "event_ids" not in arguments:  # given events are deferred by the process that stored them, once
+            key = next(iter(arguments.values()), "")
+            options["queueing_lock"] = f"{task}:{key}"
         if delay > 0:
             options["schedule_in"] = {"seconds": delay}
         with contextlib.suppress(exceptions.AlreadyEnqueued):  # one is queued already: enough

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import math
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -14,11 +15,12 @@ from plughub.engine.actions.service import ActionService
 from plughub.engine.catalog import Catalog
 from plughub.engine.connections.service import ConnectionService
 from plughub.engine.credentials import Credentials
-from plughub.engine.events.deliveries import Deliverer
+from plughub.engine.events.deliveries import FRESH_GRACE, IN_FLIGHT, Deliverer
 from plughub.engine.events.inbound import Inbound, InboundAnswer
 from plughub.engine.events.jobs import InProcessJobs, Jobs, TaskFunctions
 from plughub.engine.events.polls import Polls
 from plughub.engine.events.subscriptions import Subscriptions, event_info
+from plughub.engine.http.guard import Guard
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.observers import RunObserver
 from plughub.engine.store import LOCAL_TEAM, Store, utcnow
@@ -32,10 +34,13 @@ logger = logging.getLogger("plughub.events")
 
 # Found due per scan at most (the next scan takes the rest).
 _SCAN_BATCH = 500
-# A new event's delivery is deferred at once by the process that stored it; the scan leaves it
-# that long before taking it, so that under load the other processes' scans do not race that
-# process for every fresh delivery (each lost race is a write transaction for nothing).
-_SCAN_GRACE = timedelta(seconds=2)
+# Due deliveries one `deliver` job claims at most; a scan defers one job per batch due, up to
+# `_DELIVERY_JOBS` (each with a queueing lock of its own: a job still queued is not queued again).
+_DELIVERY_BATCH = 100
+_DELIVERY_JOBS = max(1, IN_FLIGHT // _DELIVERY_BATCH)
+# A new event's delivery is taken at once by the process that stored it; the scans leave it that
+# long to that process, so that under load other processes do not race it for every fresh one.
+_FRESH_GRACE = timedelta(seconds=FRESH_GRACE)
 
 
 class Events:
@@ -49,7 +54,8 @@ class Events:
         credentials: Seals and opens the subscriptions' secrets.
         oauth_apps: Signing secrets of the teams' apps.
         settings: Public URL, retry delays, poll interval floor.
-        transport: The transport deliveries go through (the outbound guard's on a server).
+        transport: A transport that stands in for the network for deliveries (tests).
+        guard: The outbound guard deliveries pass (a server's); None sends anywhere.
 
     Attributes:
         subscriptions: Subscribe, list, get, pull events, deliveries, delete.
@@ -71,6 +77,7 @@ class Events:
         oauth_apps: OAuthApps,
         settings: Settings,
         transport: httpx.BaseTransport | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self._store = store
         self.observer: RunObserver | None = None  # told of each delivery attempt (`Engine.instrument`)
@@ -88,7 +95,12 @@ class Events:
         )
         self.polls = Polls(catalog=catalog, actions=actions, store=store, credentials=credentials, settings=settings)
         self.deliverer = Deliverer(
-            store=store, credentials=credentials, delays=settings.delivery_retry_delays, transport=transport
+            store=store,
+            credentials=credentials,
+            delays=settings.delivery_retry_delays,
+            transport=transport,
+            guard=guard,
+            finished=self._delivery_finished,
         )
         tasks: TaskFunctions = {
             "deliver": self._deliver,
@@ -175,23 +187,25 @@ class Events:
     # The worker
 
     def start_worker(self) -> None:
-        """Run jobs in this process (`plughub serve`, `plughub worker`)."""
+        """Run jobs and send deliveries in this process (`plughub serve`, `plughub worker`)."""
+        self.deliverer.start()
         self.jobs.start()
 
     def stop_worker(self) -> None:
-        """Stop running jobs (the ones under way finish)."""
+        """Stop running jobs and sending deliveries (the ones under way finish)."""
         self.jobs.stop()
+        self.deliverer.stop()
 
     def close(self) -> None:
         """Stop the worker and close the deliveries' connections."""
-        self.jobs.stop()
-        self.deliverer.close()
+        self.stop_worker()
 
     def scan(self) -> None:
         """Defer the deliveries and polls that are due (a periodic job)."""
         now = utcnow()
-        for event_id in self._store.events.due(now - _SCAN_GRACE, _SCAN_BATCH):
-            self.jobs.defer("deliver", event_id=event_id)
+        due = self._store.events.due_count(now, now - _FRESH_GRACE, _DELIVERY_BATCH * _DELIVERY_JOBS)
+        for slot in range(min(_DELIVERY_JOBS, math.ceil(due / _DELIVERY_BATCH))):
+            self.jobs.defer("deliver", slot=slot)
         for subscription_id in self._store.subscriptions.due_polls(now, _SCAN_BATCH):
             self.jobs.defer("poll", subscription_id=subscription_id)
         for subscription_id, status in self._store.subscriptions.due_jobs(now, _SCAN_BATCH):
@@ -199,11 +213,12 @@ class Events:
             self.jobs.defer(task, subscription_id=subscription_id)
 
     def _defer_deliveries(self, event_ids: builtins.list[str]) -> None:
-        for event_id in event_ids:
-            try:
-                self.jobs.defer("deliver", event_id=event_id)
-            except Exception:  # stored and pending: the next scan defers it
-                logger.warning("could not defer the delivery of %s; the scan will", event_id, exc_info=True)
+        if not event_ids or self.deliverer.submit(event_ids):
+            return  # this process sends them (it runs a worker)
+        try:
+            self.jobs.defer("deliver", event_ids=event_ids)
+        except Exception:  # stored and pending: the next scan defers them
+            logger.warning("could not defer %d deliveries; the scan will", len(event_ids), exc_info=True)
 
     def queue_depth(self) -> dict[str, int]:
         """The work waiting, for the server's metrics (`plughub_queue_depth`).
@@ -213,15 +228,22 @@ class Events:
         """
         return {"deliveries": self._store.events.pending_count()}
 
-    def _deliver(self, event_id: str) -> None:
-        status = self.deliverer.deliver(event_id)
-        if status is not None and self.observer is not None:
+    def _deliver(
+        self, slot: int | None = None, event_ids: builtins.list[str] | None = None, event_id: str | None = None
+    ) -> None:
+        """The `deliver` job: the given events' deliveries, or a batch of the due ones (`slot`).
+
+        `event_id` is what jobs deferred by an earlier release carry.
+        """
+        wanted = event_ids or ([event_id] if event_id else [])
+        if wanted:
+            self.deliverer.submit(wanted)  # not running (stopping): they stay pending for a scan
+        else:
+            self.deliverer.take_due(_DELIVERY_BATCH)
+
+    def _delivery_finished(self, status: str) -> None:
+        if self.observer is not None:
             self.observer.delivery_finished(status)
-        if status == "pending":
-            delivery = self._store.events.delivery(event_id)
-            if delivery is not None and delivery.next_at is not None:
-                delay = max(0.0, (delivery.next_at - utcnow()).total_seconds())
-                self.jobs.defer("deliver", delay=delay, event_id=event_id)
 
     def _subscribe(self, subscription_id: str) -> None:
         delay = self.subscriptions.registrar.subscribe(subscription_id)
