@@ -146,8 +146,9 @@ class Deliverer:
         self._lock = threading.Lock()
         self._requests = _Requests()
         self._signalled = False
-        self._thread: threading.Thread | None = None
+        self._done: threading.Event | None = None  # set when the loop's work ends
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
         self._wake: asyncio.Event | None = None
         self._stopping = False
         # Set on the loop's thread only.
@@ -162,32 +163,44 @@ class Deliverer:
     @property
     def running(self) -> bool:
         """Whether this process sends deliveries."""
-        return self._thread is not None and self._thread.is_alive() and not self._stopping
+        return self._loop is not None and not self._stopping
 
     # Other threads
 
-    def start(self) -> None:
-        """Start the delivery loop's thread (idempotent)."""
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start sending deliveries (idempotent).
+
+        Args:
+            loop: The running event loop to send from, when called on it (`plughub serve`'s: no
+                second thread then contends with the server's); None for a thread of its own.
+        """
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
+            if self._done is not None and not self._done.is_set():
                 return
             self._stopping = False
+            done = self._done = threading.Event()
+            if loop is not None:
+                self._loop, self._loop_thread, self._wake = loop, threading.get_ident(), asyncio.Event()
+                loop.create_task(self._main(done))
+                return
             ready = threading.Event()
-            self._thread = threading.Thread(target=self._run, args=(ready,), name="plughub-deliveries", daemon=True)
-            self._thread.start()
+            threading.Thread(target=self._run, args=(ready, done), name="plughub-deliveries", daemon=True).start()
         ready.wait(30)
 
     def stop(self) -> None:
-        """Stop taking deliveries; the attempts under way end (within their timeout) and are recorded."""
+        """Stop taking deliveries; the attempts under way end (within their timeout) and are recorded.
+
+        Waits for that, unless called on the loop the deliveries are sent from (which must then
+        keep running until they are: `plughub serve` calls this in a thread).
+        """
         with self._lock:
-            thread, loop = self._thread, self._loop
+            loop, done = self._loop, self._done
             self._stopping = True
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(self._signal)
-        if thread is not None:
-            thread.join(ATTEMPT_TIMEOUT * 3)
-        self._thread = None
+        if loop is None or done is None:
+            return
+        self._poke(loop)
+        if threading.get_ident() != self._loop_thread:
+            done.wait(ATTEMPT_TIMEOUT * 3)
 
     def close(self) -> None:
         """Stop (see `stop`)."""
@@ -203,18 +216,18 @@ class Deliverer:
             False when this process does not send deliveries (the caller defers them elsewhere).
         """
         with self._lock:
-            if not self.running or self._loop is None:
+            if not self.running:
                 return False
             self._requests.event_ids.extend(event_ids)
             loop = self._wake_loop()
         if loop is not None:
-            loop.call_soon_threadsafe(self._signal)
+            self._poke(loop)
         return True
 
     def take_due(self, limit: int) -> int:
         """Claim due deliveries of any process, up to `limit` and the room left, and start sending them.
 
-        Waits until the claim is made (not for the attempts).
+        Waits until the claim is made (not for the attempts); not to be called on the loop itself.
 
         Args:
             limit: The most to take.
@@ -224,13 +237,13 @@ class Deliverer:
         """
         waiter: concurrent.futures.Future[int] = concurrent.futures.Future()
         with self._lock:
-            if not self.running or self._loop is None:
+            if not self.running:
                 return 0
             self._requests.due += limit
             self._requests.waiters.append(waiter)
             loop = self._wake_loop()
         if loop is not None:
-            loop.call_soon_threadsafe(self._signal)
+            self._poke(loop)
         try:
             return waiter.result(timeout=60)
         except concurrent.futures.TimeoutError:
@@ -243,39 +256,42 @@ class Deliverer:
         self._signalled = True
         return self._loop
 
+    def _poke(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wake the loop's cycle: at once on its own thread, else through the loop (a write to its pipe)."""
+        if threading.get_ident() == self._loop_thread:
+            self._signal()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self._signal)
+
     # The loop's thread
 
     def _signal(self) -> None:
         if self._wake is not None:
             self._wake.set()
 
-    def _run(self, ready: threading.Event) -> None:
+    def _run(self, ready: threading.Event, done: threading.Event) -> None:
         loop = asyncio.new_event_loop()
-        database = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="plughub-deliveries-db")
-        try:
-            loop.run_until_complete(self._main(loop, database, ready))
-        except Exception:  # pragma: no cover - the loop itself broke: the scan's next process takes over
-            logger.exception("the delivery loop stopped")
-        finally:
-            ready.set()
-            with self._lock:
-                self._loop = None
-                self._stopping = True
-            for waiter in self._take_requests(0)[2]:
-                waiter.set_result(0)
-            database.shutdown(wait=True)
-            loop.close()
-
-    async def _main(
-        self, loop: asyncio.AbstractEventLoop, database: concurrent.futures.Executor, ready: threading.Event
-    ) -> None:
-        self._wake = asyncio.Event()
-        self._post = self._poster()
         with self._lock:
-            self._loop = loop
+            self._loop, self._loop_thread, self._wake = loop, threading.get_ident(), asyncio.Event()
         ready.set()
         try:
+            loop.run_until_complete(self._main(done))
+        finally:
+            loop.close()
+
+    async def _main(self, done: threading.Event) -> None:
+        loop = asyncio.get_running_loop()
+        # SQLite is a local file: a cycle's transaction takes less than a hop to a thread and back.
+        database = (
+            None
+            if self._store.db.dialect == "sqlite"
+            else concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="plughub-deliveries-db")
+        )
+        try:
+            self._post = self._poster()
             while True:
+                assert self._wake is not None  # noqa: S101 - set by start
                 await self._wake.wait()
                 self._wake.clear()
                 with self._lock:
@@ -284,9 +300,20 @@ class Deliverer:
                 await self._cycle(loop, database, stopping)
                 if stopping and not self._tasks and not self._outcomes:
                     break
+        except Exception:  # pragma: no cover - a bug: the leases run out and other processes take over
+            logger.exception("the delivery loop stopped")
         finally:
             for close in self._closers:
-                await close()
+                with contextlib.suppress(Exception):
+                    await close()
+            self._closers = []
+            with self._lock:
+                self._loop, self._stopping = None, True
+            for waiter in self._take_requests(0)[2]:
+                waiter.set_result(0)
+            if database is not None:
+                database.shutdown(wait=False)
+            done.set()
 
     def _take_requests(self, room: int) -> tuple[list[str], int, list[concurrent.futures.Future[int]]]:
         """The ids (as many as there is room for; the rest wait), the due wanted, the waiters."""
@@ -298,7 +325,7 @@ class Deliverer:
         return ids, min(due, room - len(ids)), waiters
 
     async def _cycle(
-        self, loop: asyncio.AbstractEventLoop, database: concurrent.futures.Executor, stopping: bool
+        self, loop: asyncio.AbstractEventLoop, database: concurrent.futures.Executor | None, stopping: bool
     ) -> None:
         outcomes, self._outcomes = self._outcomes, []
         ids, due, waiters = self._take_requests(0 if stopping else IN_FLIGHT - len(self._tasks))
@@ -306,7 +333,10 @@ class Deliverer:
         attempts: list[_Attempt] = []
         if outcomes or ids or due > 0:
             try:
-                taken, attempts, failed = await loop.run_in_executor(database, self._exchange, outcomes, ids, due)
+                if database is None:
+                    taken, attempts, failed = self._exchange(outcomes, ids, due)
+                else:
+                    taken, attempts, failed = await loop.run_in_executor(database, self._exchange, outcomes, ids, due)
             except Exception:  # the database is away: nothing was written; try again shortly
                 logger.warning("could not record or claim deliveries; trying again", exc_info=True)
                 self._outcomes = outcomes + self._outcomes  # the claimed rows stay leased meanwhile
@@ -347,7 +377,7 @@ class Deliverer:
         error: str | None = None
         try:
             assert self._post is not None  # noqa: S101 - set before any cycle
-            status_code = await asyncio.wait_for(self._post(attempt), ATTEMPT_TIMEOUT)
+            status_code = await self._post(attempt)
             if not 200 <= status_code < 300:
                 error = f"the target answered {status_code}"
         except asyncio.TimeoutError:
@@ -453,16 +483,9 @@ class Deliverer:
                     max_connections=IN_FLIGHT,
                 )
                 self._closers.append(transport.aclose)
-                urls: dict[str, httpx.URL] = {}
 
                 async def post(attempt: _Attempt) -> int:
-                    url = urls.get(attempt.url)
-                    if url is None:
-                        url = urls[attempt.url] = httpx.URL(attempt.url)
-                        if len(urls) > 1024:
-                            urls.clear()
-                    request = httpx.Request("POST", url, content=attempt.body, headers=attempt.headers)
-                    return (await transport.send(request)).status_code
+                    return await transport.post(attempt.url, attempt.body, attempt.headers, timeout=ATTEMPT_TIMEOUT)
 
                 return post
         return self._threaded_poster()
@@ -486,7 +509,9 @@ class Deliverer:
             return client.post(attempt.url, content=attempt.body, headers=attempt.headers).status_code
 
         async def post(attempt: _Attempt) -> int:
-            return await asyncio.get_running_loop().run_in_executor(threads, post_sync, attempt)
+            # httpx bounds each phase; the whole attempt is bounded here (its thread ends on its own).
+            sent = asyncio.get_running_loop().run_in_executor(threads, post_sync, attempt)
+            return await asyncio.wait_for(sent, ATTEMPT_TIMEOUT)
 
         def release() -> None:
             threads.shutdown(wait=True)  # attempts still in a thread end within the client's timeout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import logging
 import math
@@ -186,9 +187,14 @@ class Events:
 
     # The worker
 
-    def start_worker(self) -> None:
-        """Run jobs and send deliveries in this process (`plughub serve`, `plughub worker`)."""
-        self.deliverer.start()
+    def start_worker(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Run jobs and send deliveries in this process (`plughub serve`, `plughub worker`).
+
+        Args:
+            loop: The running event loop to send deliveries from, when called on it (the
+                server's); None for a thread of their own.
+        """
+        self.deliverer.start(loop)
         self.jobs.start()
 
     def stop_worker(self) -> None:
