@@ -2,7 +2,8 @@
 
 It checks each delivery's Standard Webhooks signature with the `standardwebhooks` package (not
 plughub's code), and keeps, per `webhook-id`: how many attempts arrived, how many it answered
-2xx, how many were in progress at once (now and at most), and the payloads it saw. Its `mode`
+2xx, how many were in progress at once (now and at most), and the payloads it saw (and, in `hold`
+mode, how many requests it held at once at most). Its `mode`
 says how it answers: `accept` (200, after `delay` seconds), `refuse` (503: the target is "down"),
 or `hold` (the request waits until `release()`: a slow target with deliveries in flight).
 """
@@ -43,6 +44,7 @@ class Receiver:
         self.seen: dict[str, Seen] = {}
         self.bad_signatures = 0
         self.held = 0
+        self.most_held = 0
         self._lock = threading.Lock()
         self._released = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -115,6 +117,7 @@ class Receiver:
         if self.mode == "hold" and not self._released.is_set():
             with self._lock:
                 self.held += 1
+                self.most_held = max(self.most_held, self.held)
             self._released.wait()
             with self._lock:
                 self.held -= 1

@@ -5,27 +5,28 @@ row for longer than an attempt can take (`EventRepository.finish_and_claim`); a 
 mid-attempt leaves a claim that runs out, and the delivery is taken again. A non-2xx answer, or
 none, is retried after `PLUGHUB_DELIVERY_RETRY_DELAYS`; after the last the delivery is `failed`.
 
-How a process sends them (`Deliverer`): one thread runs an event loop on which every attempt is a
-task, bounded by `ATTEMPT_TIMEOUT`, so a slow target holds up only its own deliveries. The
-database work goes in cycles, each one transaction (in a thread of its own): record the outcomes
-of the attempts that ended since the last cycle, and claim the next deliveries (those this
-process just stored, by id, and, when a scan or a job asks, due ones among everyone's). Under load
-a cycle takes many deliveries at once; the subscription, its connection and its secret are read
-once per subscription per cycle. Targets are reached through the engine's outbound guard: on the
-asynchronous transport of `plughub serve` (aiohttp) when it is installed and no test transport is
-given, else with httpx in a few threads.
+How a process sends them (`Deliverer`): from one event loop (the server's in `plughub serve`,
+else a thread's of its own), on which every attempt is a task bounded by `ATTEMPT_TIMEOUT`. Each
+subscription has a lane: at most `PER_TARGET` attempts at once to its target (no flood of
+connections to one endpoint) and as many claimed next in line, so a slow target holds up only its
+own deliveries, and nothing claimed waits long enough for its claim to run out. The database work
+goes in cycles, each one transaction (on the loop for SQLite, a local file; in a thread for
+PostgreSQL), at most one per `CYCLE_INTERVAL`: record the outcomes of the attempts that ended
+since the last cycle, and claim the next deliveries (those this process just stored, by id, and,
+when a scan or a job asks, due ones among everyone's). Under load a cycle takes many deliveries at
+once, and the subscription, its connection and its secret are read once per subscription per
+cycle. What an attempt sends, and what sends it, is `plughub.engine.events.attempts`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import concurrent.futures
 import contextlib
-import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,13 +34,14 @@ from datetime import timedelta
 import httpx
 
 from plughub.engine.credentials import Credentials
-from plughub.engine.events.signing import decode_delivery_secret, standard_signature
+from plughub.engine.events.attempts import Attempt, Target, poster, signed_attempt
+from plughub.engine.events.signing import decode_delivery_secret
 from plughub.engine.http.guard import Guard
 from plughub.engine.store import Store, utcnow
-from plughub.engine.store.events import DELIVERED, FAILED, PENDING, ClaimedDelivery, DeliveryOutcome
+from plughub.engine.store.events import DELIVERED, FAILED, PENDING, DeliveryOutcome
 from plughub.engine.store.subscriptions import DELETING, subscription_record_id
 
-__all__ = ["ATTEMPT_TIMEOUT", "FRESH_GRACE", "IN_FLIGHT", "Deliverer", "payload"]
+__all__ = ["ATTEMPT_TIMEOUT", "CYCLE_INTERVAL", "FRESH_GRACE", "IN_FLIGHT", "PER_TARGET", "Deliverer"]
 
 logger = logging.getLogger("plughub.events")
 
@@ -47,75 +49,38 @@ logger = logging.getLogger("plughub.events")
 ATTEMPT_TIMEOUT = 10.0
 _LEASE = ATTEMPT_TIMEOUT * 3
 IN_FLIGHT = 256
-"""Attempts a process makes at once at most; more wait (claimed only when there is room)."""
+"""Deliveries a process holds at once at most (under way, or claimed and next in line)."""
+PER_TARGET = 16
+"""Attempts a process makes at once to one subscription's target; as many more may be next in line."""
+CYCLE_INTERVAL = 0.025
+"""Seconds at least between two cycles (transactions) of a process: what comes meanwhile waits for the next."""
 FRESH_GRACE = 2.0
 """Seconds a new event's first attempt is left to the process that stored it before others take it."""
-# Threads sending when there is no asynchronous transport (a test transport, no aiohttp).
-_SYNC_THREADS = 16
-
-
-def payload(delivery: ClaimedDelivery, *, trigger: str, connection_id: str, end_user_id: str | None) -> bytes:
-    """The JSON body of a delivery (DESIGN.md §10).
-
-    The event's data is spliced in as stored (compact JSON, as `json.dumps` writes it), so the
-    bytes are those of `json.dumps(body, separators=(",", ":"))` without parsing it again.
-
-    Args:
-        delivery: The claimed delivery and its event.
-        trigger: Its subscription's trigger code.
-        connection_id: Its subscription's connection.
-        end_user_id: The connection's end user, if any.
-
-    Returns:
-        The exact bytes sent (and signed): `{"id", "type", "trigger", "subscription_id",
-        "connection_id", "end_user_id", "data", "received_at"}`.
-    """
-    head = {
-        "id": delivery.event_id,
-        "type": delivery.type,
-        "trigger": trigger,
-        "subscription_id": delivery.subscription_id,
-        "connection_id": connection_id,
-        "end_user_id": end_user_id,
-    }
-    received = json.dumps(delivery.received_at.isoformat())
-    text = json.dumps(head, separators=(",", ":"))[:-1] + ',"data":' + delivery.data_json
-    return (text + ',"received_at":' + received + "}").encode()
-
-
-@dataclass(frozen=True)
-class _Target:
-    """Where a subscription's deliveries go, read once per cycle."""
-
-    url: str
-    trigger: str
-    connection_id: str
-    end_user_id: str | None
-    key: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class _Attempt:
-    """One signed request to send."""
-
-    event_id: str
-    attempts: int  # made before this one
-    url: str
-    body: bytes = field(repr=False)
-    headers: dict[str, str] = field(repr=False)
 
 
 @dataclass
 class _Requests:
-    """What other threads asked for since the last cycle."""
+    """What other threads asked for since the last cycle (under the deliverer's lock)."""
 
-    event_ids: list[str] = field(default_factory=list)
-    due: int = 0
+    event_ids: dict[str, list[str]] = field(default_factory=dict)  # by subscription, not claimed yet
+    due: set[str] = field(default_factory=set)  # subscriptions whose due deliveries to take
     waiters: list[concurrent.futures.Future[int]] = field(default_factory=list)
 
 
+@dataclass
+class _Lane:
+    """One subscription's deliveries in this process: claimed and next in line, and under way."""
+
+    waiting: deque[Attempt] = field(default_factory=deque)
+    active: int = 0
+
+    @property
+    def held(self) -> int:
+        return len(self.waiting) + self.active
+
+
 class Deliverer:
-    """Sends deliveries from an event loop of its own (`start`), in batches.
+    """Sends deliveries from an event loop (`start`), in batches.
 
     Args:
         store: Events, deliveries, subscriptions, connections.
@@ -151,10 +116,13 @@ class Deliverer:
         self._loop_thread: int | None = None
         self._wake: asyncio.Event | None = None
         self._stopping = False
-        # Set on the loop's thread only.
-        self._tasks: set[asyncio.Task[None]] = set()
+        # On the loop's thread only.
+        self._lanes: dict[str, _Lane] = {}
+        self._held = 0  # in every lane
         self._outcomes: list[DeliveryOutcome] = []
-        self._post: Callable[[_Attempt], Awaitable[int]] | None = None
+        self._released: list[str] = []  # claimed, never tried (stopping): their claims go back
+        self._backlog: set[str] = set()  # subscriptions whose due deliveries the lanes go on taking
+        self._post: Callable[[Attempt], Awaitable[int]] | None = None
         self._closers: list[Callable[[], Awaitable[None]]] = []
 
     def __repr__(self) -> str:
@@ -206,10 +174,11 @@ class Deliverer:
         """Stop (see `stop`)."""
         self.stop()
 
-    def submit(self, event_ids: Iterable[str]) -> bool:
-        """Deliver these events' pending deliveries now (they were just stored by this process).
+    def submit(self, subscription_id: str, event_ids: Iterable[str]) -> bool:
+        """Deliver these events' pending deliveries now (this process just stored them).
 
         Args:
+            subscription_id: Their subscription.
             event_ids: The events.
 
         Returns:
@@ -218,28 +187,29 @@ class Deliverer:
         with self._lock:
             if not self.running:
                 return False
-            self._requests.event_ids.extend(event_ids)
+            self._requests.event_ids.setdefault(subscription_id, []).extend(event_ids)
             loop = self._wake_loop()
         if loop is not None:
             self._poke(loop)
         return True
 
-    def take_due(self, limit: int) -> int:
-        """Claim due deliveries of any process, up to `limit` and the room left, and start sending them.
+    def take_due(self, subscription_id: str) -> int:
+        """Claim a subscription's due deliveries (any process's), as many as its lane has room for, and send them.
 
-        Waits until the claim is made (not for the attempts); not to be called on the loop itself.
+        The lane goes on taking them as room frees, until none is left. Waits until the first
+        claim is made (not for the attempts); not to be called on the loop itself.
 
         Args:
-            limit: The most to take.
+            subscription_id: The subscription.
 
         Returns:
-            How many were taken (0 when this process does not send deliveries).
+            How many the first claim took (0 when this process does not send deliveries).
         """
         waiter: concurrent.futures.Future[int] = concurrent.futures.Future()
         with self._lock:
             if not self.running:
                 return 0
-            self._requests.due += limit
+            self._requests.due.add(subscription_id)
             self._requests.waiters.append(waiter)
             loop = self._wake_loop()
         if loop is not None:
@@ -270,6 +240,11 @@ class Deliverer:
         if self._wake is not None:
             self._wake.set()
 
+    def _wake_self(self) -> None:
+        with self._lock:
+            self._signalled = True
+        self._signal()
+
     def _run(self, ready: threading.Event, done: threading.Event) -> None:
         loop = asyncio.new_event_loop()
         with self._lock:
@@ -288,17 +263,27 @@ class Deliverer:
             if self._store.db.dialect == "sqlite"
             else concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="plughub-deliveries-db")
         )
+        last = 0.0
         try:
-            self._post = self._poster()
+            sender = poster(
+                timeout=ATTEMPT_TIMEOUT, connections=IN_FLIGHT, transport=self._transport, guard=self._guard
+            )
+            self._post = sender.post
+            self._closers.append(sender.close)
             while True:
                 assert self._wake is not None  # noqa: S101 - set by start
                 await self._wake.wait()
+                # What comes meanwhile joins this cycle: under load, many deliveries per transaction.
+                pause = last + CYCLE_INTERVAL - loop.time()
+                if pause > 0 and not self._stopping:
+                    await asyncio.sleep(pause)
+                last = loop.time()
                 self._wake.clear()
                 with self._lock:
                     self._signalled = False
                     stopping = self._stopping
                 await self._cycle(loop, database, stopping)
-                if stopping and not self._tasks and not self._outcomes:
+                if stopping and not self._held and not self._outcomes and not self._released:
                     break
         except Exception:  # pragma: no cover - a bug: the leases run out and other processes take over
             logger.exception("the delivery loop stopped")
@@ -309,59 +294,99 @@ class Deliverer:
             self._closers = []
             with self._lock:
                 self._loop, self._stopping = None, True
-            for waiter in self._take_requests(0)[2]:
+                waiters, self._requests.waiters = self._requests.waiters, []
+            for waiter in waiters:
                 waiter.set_result(0)
             if database is not None:
                 database.shutdown(wait=False)
             done.set()
 
-    def _take_requests(self, room: int) -> tuple[list[str], int, list[concurrent.futures.Future[int]]]:
-        """The ids (as many as there is room for; the rest wait), the due wanted, the waiters."""
+    def _take_requests(self, stopping: bool) -> tuple[list[str], dict[str, int], list[concurrent.futures.Future[int]]]:
+        """What to claim: ids, and due ones by subscription, as many as the lanes have room for (the rest wait).
+
+        Also returns the waiters of `take_due`.
+        """
+        room = 0 if stopping else IN_FLIGHT - self._held
+        ids: list[str] = []
+        taking: dict[str, int] = {}  # ids by subscription
+        due: dict[str, int] = {}
         with self._lock:
             asked = self._requests
-            ids, asked.event_ids = asked.event_ids[:room], asked.event_ids[room:]
-            due, waiters = asked.due, asked.waiters
-            asked.due, asked.waiters = 0, []
-        return ids, min(due, room - len(ids)), waiters
+            for subscription_id, wanted in list(asked.event_ids.items()):
+                count = min(len(wanted), room, self._room(subscription_id))
+                if count > 0:
+                    taking[subscription_id] = count
+                    ids += wanted[:count]
+                    del wanted[:count]
+                    room -= count
+                if not wanted:
+                    del asked.event_ids[subscription_id]
+            self._backlog |= asked.due
+            waiters, asked.due, asked.waiters = asked.waiters, set(), []
+        for subscription_id in self._backlog - taking.keys():  # one kind of claim per lane per cycle
+            count = min(room, self._room(subscription_id))
+            if count > 0:
+                due[subscription_id] = count
+                room -= count
+        return ids, due, waiters
+
+    def _room(self, subscription_id: str) -> int:
+        lane = self._lanes.get(subscription_id)
+        return 2 * PER_TARGET - (lane.held if lane else 0)
 
     async def _cycle(
         self, loop: asyncio.AbstractEventLoop, database: concurrent.futures.Executor | None, stopping: bool
     ) -> None:
         outcomes, self._outcomes = self._outcomes, []
-        ids, due, waiters = self._take_requests(0 if stopping else IN_FLIGHT - len(self._tasks))
-        taken: list[ClaimedDelivery] = []
-        attempts: list[_Attempt] = []
-        if outcomes or ids or due > 0:
+        if stopping:  # what waits in the lanes goes back untried
+            for lane in self._lanes.values():
+                self._released += [attempt.event_id for attempt in lane.waiting]
+                self._held -= len(lane.waiting)
+                lane.waiting.clear()
+        released, self._released = self._released, []
+        ids, due, waiters = self._take_requests(stopping)
+        taken = 0
+        if outcomes or released or ids or due:
+            work = (outcomes, released, ids, due)
             try:
                 if database is None:
-                    taken, attempts, failed = self._exchange(outcomes, ids, due)
+                    claimed, failed, counts = self._exchange(*work)
                 else:
-                    taken, attempts, failed = await loop.run_in_executor(database, self._exchange, outcomes, ids, due)
+                    claimed, failed, counts = await loop.run_in_executor(database, self._exchange, *work)
             except Exception:  # the database is away: nothing was written; try again shortly
                 logger.warning("could not record or claim deliveries; trying again", exc_info=True)
-                self._outcomes = outcomes + self._outcomes  # the claimed rows stay leased meanwhile
+                self._outcomes, self._released = outcomes + self._outcomes, released + self._released
                 for waiter in waiters:
                     waiter.set_result(0)
                 loop.call_later(1.0, self._signal)
                 return
+            self._report(outcomes)
             self._outcomes += failed
+            taken = sum(counts.values())
+            for subscription_id, count in due.items():
+                # Fewer than asked: none is left (for now); else the lane takes more as room frees.
+                if counts.get(subscription_id, 0) < count:
+                    self._backlog.discard(subscription_id)
+            for attempt in claimed:
+                self._line_up(loop, attempt)
             if failed:
                 self._wake_self()
-            self._report(outcomes)
         for waiter in waiters:
-            waiter.set_result(len(taken))
-        for attempt in attempts:
-            task = loop.create_task(self._send(attempt))
-            self._tasks.add(task)
-        with self._lock:
-            more = bool(self._requests.event_ids) and len(self._tasks) < IN_FLIGHT and not stopping
-        if more:
-            self._wake_self()
+            waiter.set_result(taken)
 
-    def _wake_self(self) -> None:
-        with self._lock:
-            self._signalled = True
-        self._signal()
+    def _line_up(self, loop: asyncio.AbstractEventLoop, attempt: Attempt) -> None:
+        """Put a claimed attempt in its lane, and under way if the lane has room."""
+        lane = self._lanes.setdefault(attempt.subscription_id, _Lane())
+        lane.waiting.append(attempt)
+        self._held += 1
+        self._dispatch(loop, attempt.subscription_id, lane)
+
+    def _dispatch(self, loop: asyncio.AbstractEventLoop, subscription_id: str, lane: _Lane) -> None:
+        while lane.waiting and lane.active < PER_TARGET:
+            lane.active += 1
+            loop.create_task(self._send(lane.waiting.popleft()))
+        if not lane.held:
+            del self._lanes[subscription_id]
 
     def _report(self, outcomes: list[DeliveryOutcome]) -> None:
         if self._on_finished is None:
@@ -372,7 +397,7 @@ class Deliverer:
             except Exception:  # metrics must not stop deliveries
                 logger.debug("the delivery observer failed", exc_info=True)
 
-    async def _send(self, attempt: _Attempt) -> None:
+    async def _send(self, attempt: Attempt) -> None:
         status_code: int | None = None
         error: str | None = None
         try:
@@ -388,12 +413,13 @@ class Deliverer:
             logger.exception("delivery of %s failed unexpectedly", attempt.event_id)
             error = f"the attempt failed ({type(exc).__name__})"
         self._outcomes.append(self._outcome(attempt, status_code, error))
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.discard(task)
+        lane = self._lanes[attempt.subscription_id]
+        lane.active -= 1
+        self._held -= 1
+        self._dispatch(asyncio.get_running_loop(), attempt.subscription_id, lane)
         self._wake_self()
 
-    def _outcome(self, attempt: _Attempt, status_code: int | None, error: str | None) -> DeliveryOutcome:
+    def _outcome(self, attempt: Attempt, status_code: int | None, error: str | None) -> DeliveryOutcome:
         made = attempt.attempts + 1
         if error is None:
             return DeliveryOutcome(attempt.event_id, DELIVERED, made, upstream_status=status_code)
@@ -406,21 +432,27 @@ class Deliverer:
     # The database thread
 
     def _exchange(
-        self, outcomes: list[DeliveryOutcome], ids: list[str], due: int
-    ) -> tuple[list[ClaimedDelivery], list[_Attempt], list[DeliveryOutcome]]:
-        """One cycle's transaction, then the requests of what it claimed (signed now)."""
+        self, outcomes: list[DeliveryOutcome], released: list[str], ids: list[str], due: dict[str, int]
+    ) -> tuple[list[Attempt], list[DeliveryOutcome], dict[str, int]]:
+        """One cycle's transaction; then what it claimed: the requests (signed now), what fails at once, counts.
+
+        The counts are of the deliveries claimed, by subscription.
+        """
         taken = self._store.events.finish_and_claim(
             outcomes,
+            released=released,
             event_ids=ids,
             due=due,
             fresh_before=utcnow() - timedelta(seconds=FRESH_GRACE),
             lease=_LEASE,
         )
-        attempts: list[_Attempt] = []
+        attempts: list[Attempt] = []
         failed: list[DeliveryOutcome] = []
-        targets: dict[str, _Target | str | None] = {}
+        targets: dict[str, Target | str | None] = {}
+        counts: dict[str, int] = {}
         now = int(time.time())
         for delivery in taken:
+            counts[delivery.subscription_id] = counts.get(delivery.subscription_id, 0) + 1
             if delivery.subscription_id not in targets:
                 targets[delivery.subscription_id] = self._target(delivery.subscription_id)
             target = targets[delivery.subscription_id]
@@ -429,21 +461,10 @@ class Deliverer:
             if isinstance(target, str):
                 failed.append(DeliveryOutcome(delivery.event_id, FAILED, delivery.attempts, error=target))
                 continue
-            body = payload(
-                delivery, trigger=target.trigger, connection_id=target.connection_id, end_user_id=target.end_user_id
-            )
-            signature = standard_signature(target.key, delivery.event_id, now, body)
-            headers = {
-                "webhook-id": delivery.event_id,
-                "webhook-timestamp": str(now),
-                "webhook-signature": "v1," + base64.b64encode(signature).decode("ascii"),
-                "content-type": "application/json",
-                "user-agent": "plughub-webhooks/1",
-            }
-            attempts.append(_Attempt(delivery.event_id, delivery.attempts, target.url, body, headers))
-        return taken, attempts, failed
+            attempts.append(signed_attempt(delivery, target, now))
+        return attempts, failed, counts
 
-    def _target(self, subscription_id: str) -> _Target | str | None:
+    def _target(self, subscription_id: str) -> Target | str | None:
         """Where a subscription's deliveries go; a reason to fail them; None to leave them."""
         # Read through the short read cache: a deleted subscription empties it (its transaction invalidates).
         found = self._store.db.cache.get(
@@ -457,68 +478,10 @@ class Deliverer:
         if not secret:  # the subscription is being deleted: its deliveries go with it
             return None
         connection = self._store.connections.get(found.connection_id)
-        return _Target(
+        return Target(
             found.target_url,
             found.trigger,
             found.connection_id,
             connection.end_user_id if connection else None,
             decode_delivery_secret(secret),
         )
-
-    # Sending
-
-    def _poster(self) -> Callable[[_Attempt], Awaitable[int]]:
-        """The function that POSTs an attempt and gives the status: aiohttp on the loop, else httpx in threads."""
-        if self._transport is None:
-            try:
-                from plughub.engine.http.aio import AsyncTransport  # aiohttp: only where it is used
-            except ImportError:  # the server extra is not installed
-                pass
-            else:
-                transport = AsyncTransport(
-                    connect_timeout=ATTEMPT_TIMEOUT,
-                    read_timeout=ATTEMPT_TIMEOUT,
-                    guard=self._guard,
-                    trust_env=False,
-                    max_connections=IN_FLIGHT,
-                )
-                self._closers.append(transport.aclose)
-
-                async def post(attempt: _Attempt) -> int:
-                    return await transport.post(attempt.url, attempt.body, attempt.headers, timeout=ATTEMPT_TIMEOUT)
-
-                return post
-        return self._threaded_poster()
-
-    def _threaded_poster(self) -> Callable[[_Attempt], Awaitable[int]]:
-        transport = self._transport
-        if transport is None and self._guard is not None:
-            from plughub.engine.http.guard import GuardedTransport
-
-            transport = GuardedTransport(self._guard)
-        client = httpx.Client(
-            transport=transport,
-            timeout=httpx.Timeout(ATTEMPT_TIMEOUT),
-            follow_redirects=False,
-            trust_env=False,
-            limits=httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=50),
-        )
-        threads = concurrent.futures.ThreadPoolExecutor(max_workers=_SYNC_THREADS, thread_name_prefix="plughub-post")
-
-        def post_sync(attempt: _Attempt) -> int:
-            return client.post(attempt.url, content=attempt.body, headers=attempt.headers).status_code
-
-        async def post(attempt: _Attempt) -> int:
-            # httpx bounds each phase; the whole attempt is bounded here (its thread ends on its own).
-            sent = asyncio.get_running_loop().run_in_executor(threads, post_sync, attempt)
-            return await asyncio.wait_for(sent, ATTEMPT_TIMEOUT)
-
-        def release() -> None:
-            threads.shutdown(wait=True)  # attempts still in a thread end within the client's timeout
-            client.close()
-
-        async def close() -> None:
-            await asyncio.get_running_loop().run_in_executor(None, release)
-
-        self._closers.append(close)
-        return post

@@ -52,12 +52,14 @@ class InboundAnswer:
         body: A JSON body, or text for a challenge.
         content_type: `application/json` or `text/plain`.
         stored: The ids of the events stored (to deliver).
+        subscription_id: Their subscription (when some were stored).
     """
 
     status: int
     body: Any
     content_type: str = "application/json"
     stored: list[str] = field(default_factory=list)
+    subscription_id: str | None = None
 
 
 def _error(status: int, code: str, message: str) -> InboundAnswer:
@@ -145,7 +147,8 @@ class Inbound:
             return _NOT_FOUND
         if not stored:
             return InboundAnswer(200, {"received": True, "duplicate": True})
-        return InboundAnswer(200, {"received": True, "id": event.id}, stored=stored if found.target_url else [])
+        delivered = stored if found.target_url else []
+        return InboundAnswer(200, {"received": True, "id": event.id}, stored=delivered, subscription_id=found.id)
 
     def _subscription(self, token: str) -> SubscriptionRecord | None:
         if not token or len(token) > 200:

@@ -1,7 +1,7 @@
 """The job runner's interface, and the in-process runner the embedded SQLite store uses.
 
-Jobs are `deliver(slot)` (claim a batch of the due deliveries for this process's `Deliverer`)
-or `deliver(event_ids)`, `poll(subscription_id)`, `subscribe(subscription_id)`,
+Jobs are `deliver(subscription_id)` (this process's `Deliverer` takes the subscription's due
+deliveries), `poll(subscription_id)`, `subscribe(subscription_id)`,
 `unsubscribe(subscription_id)` and `scan()` (which finds the deliveries, polls and subscribe or
 unsubscribe attempts that are due and defers them). The database rows are the truth: a delivery is pending
 until an attempt records otherwise, and every attempt claims its row first, so that however

@@ -7,13 +7,13 @@ and it is maintained. Its tables sit in a schema of their own: its connections s
 to it, so its DDL (which names no schema) creates and finds them there. The schema is applied
 when a process first needs it, under an advisory lock, and only when its tables are missing.
 
-Tasks: `plughub.deliver` (a batch of the due deliveries, claimed and handed to the worker's
-`Deliverer`, which sends them from its event loop; or given events, deferred by a process that
-does not send deliveries itself), `plughub.poll`, `plughub.subscribe`, `plughub.unsubscribe` (each
-deferred with a queueing lock of its own, so that one is queued at a time: per batch slot, per
-subscription), `plughub.scan` (every second: one delivery job per batch of due deliveries, and
-the due polls and subscribe or unsubscribe attempts, deferred) and `plughub.recover` (every few
-seconds: the jobs of workers whose heartbeat stopped, retried).
+Tasks: `plughub.deliver` (a subscription's due deliveries, claimed by the worker's `Deliverer`,
+which sends them from its event loop and goes on taking them while any are due; or given events,
+deferred by a process that does not send deliveries itself), `plughub.poll`, `plughub.subscribe`,
+`plughub.unsubscribe` (each deferred with a queueing lock per subscription, so that one is queued
+at a time), `plughub.scan` (every second: a delivery job per subscription with due deliveries,
+and the due polls and subscribe or unsubscribe attempts, deferred) and `plughub.recover` (every
+few seconds: the jobs of workers whose heartbeat stopped, retried).
 """
 
 from __future__ import annotations
@@ -97,9 +97,11 @@ class ProcrastinateJobs:
         tasks = self._tasks
 
         @app.task(name="plughub.deliver", queue=QUEUE)
-        def deliver(slot: int | None = None, event_ids: list[str] | None = None, event_id: str | None = None) -> None:
+        def deliver(
+            subscription_id: str | None = None, event_ids: list[str] | None = None, event_id: str | None = None
+        ) -> None:
             # `event_id`: a job deferred by an earlier release (one job per event).
-            tasks["deliver"](slot=slot, event_ids=event_ids, event_id=event_id)
+            tasks["deliver"](subscription_id=subscription_id, event_ids=event_ids, event_id=event_id)
 
         @app.task(name="plughub.poll", queue=QUEUE)
         def poll(subscription_id: str) -> None:
@@ -145,11 +147,11 @@ class ProcrastinateJobs:
         self._schema_ready = True
 
     def defer(self, task: str, *, delay: float = 0, **arguments: Any) -> None:
-        """Defer a job (one queued per poll or delivery batch slot: a repeat while one waits is dropped).
+        """Defer a job (one queued per subscription and task: a repeat while one waits is dropped).
 
         Args:
-            task: `deliver` (`slot=n`: a batch of the due deliveries; `event_ids=[...]`: these),
-                `poll`, `subscribe` or `unsubscribe` (`subscription_id=...`).
+            task: `deliver`, `poll`, `subscribe` or `unsubscribe`, each with `subscription_id=...`
+                (`deliver` with `event_ids=[...]` too: these events, queued however many wait).
             delay: Seconds to wait first.
             **arguments: The job's arguments.
         """

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
-import math
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -16,7 +15,7 @@ from plughub.engine.actions.service import ActionService
 from plughub.engine.catalog import Catalog
 from plughub.engine.connections.service import ConnectionService
 from plughub.engine.credentials import Credentials
-from plughub.engine.events.deliveries import FRESH_GRACE, IN_FLIGHT, Deliverer
+from plughub.engine.events.deliveries import FRESH_GRACE, Deliverer
 from plughub.engine.events.inbound import Inbound, InboundAnswer
 from plughub.engine.events.jobs import InProcessJobs, Jobs, TaskFunctions
 from plughub.engine.events.polls import Polls
@@ -33,12 +32,8 @@ __all__ = ["Events"]
 
 logger = logging.getLogger("plughub.events")
 
-# Found due per scan at most (the next scan takes the rest).
+# Found due per scan at most (subscriptions with deliveries, polls, subscribe calls); the next scan takes the rest.
 _SCAN_BATCH = 500
-# Due deliveries one `deliver` job claims at most; a scan defers one job per batch due, up to
-# `_DELIVERY_JOBS` (each with a queueing lock of its own: a job still queued is not queued again).
-_DELIVERY_BATCH = 100
-_DELIVERY_JOBS = max(1, IN_FLIGHT // _DELIVERY_BATCH)
 # A new event's delivery is taken at once by the process that stored it; the scans leave it that
 # long to that process, so that under load other processes do not race it for every fresh one.
 _FRESH_GRACE = timedelta(seconds=FRESH_GRACE)
@@ -137,7 +132,8 @@ class Events:
             What to answer the provider (see `Inbound.receive`).
         """
         answer = self.inbound.receive(token, body, headers, query)
-        self._defer_deliveries(answer.stored)
+        if answer.stored and answer.subscription_id:
+            self._defer_deliveries(answer.subscription_id, answer.stored)
         return answer
 
     def poll_now(self, subscription_id: str, *, team: str = LOCAL_TEAM) -> builtins.list[EventInfo]:
@@ -165,7 +161,7 @@ class Events:
             from plughub.exceptions import ActionError
 
             raise ActionError(f"the poll of {found.id} failed: {outcome.error}")
-        self._defer_deliveries(outcome.stored if found.target_url else [])
+        self._defer_deliveries(found.id, outcome.stored if found.target_url else [])
         stored = set(outcome.stored)
         events = self._store.events.after(found.id, None, 1000) if stored else []
         return [event_info(found, e) for e in events if e.id in stored]
@@ -182,7 +178,7 @@ class Events:
             The delivery, pending.
         """
         delivery = self.subscriptions.redeliver(subscription_id, event_id, team=team)
-        self._defer_deliveries([event_id])
+        self._defer_deliveries(delivery.subscription_id, [event_id])
         return delivery
 
     # The worker
@@ -209,20 +205,21 @@ class Events:
     def scan(self) -> None:
         """Defer the deliveries and polls that are due (a periodic job)."""
         now = utcnow()
-        due = self._store.events.due_count(now, now - _FRESH_GRACE, _DELIVERY_BATCH * _DELIVERY_JOBS)
-        for slot in range(min(_DELIVERY_JOBS, math.ceil(due / _DELIVERY_BATCH))):
-            self.jobs.defer("deliver", slot=slot)
+        # One job per subscription with due deliveries (one queued at a time): the worker that
+        # takes it goes on taking that subscription's due deliveries until none is left.
+        for subscription_id in self._store.events.due(now, now - _FRESH_GRACE, _SCAN_BATCH):
+            self.jobs.defer("deliver", subscription_id=subscription_id)
         for subscription_id in self._store.subscriptions.due_polls(now, _SCAN_BATCH):
             self.jobs.defer("poll", subscription_id=subscription_id)
         for subscription_id, status in self._store.subscriptions.due_jobs(now, _SCAN_BATCH):
             task = "subscribe" if status == PENDING else "unsubscribe"
             self.jobs.defer(task, subscription_id=subscription_id)
 
-    def _defer_deliveries(self, event_ids: builtins.list[str]) -> None:
-        if not event_ids or self.deliverer.submit(event_ids):
+    def _defer_deliveries(self, subscription_id: str, event_ids: builtins.list[str]) -> None:
+        if not event_ids or self.deliverer.submit(subscription_id, event_ids):
             return  # this process sends them (it runs a worker)
         try:
-            self.jobs.defer("deliver", event_ids=event_ids)
+            self.jobs.defer("deliver", subscription_id=subscription_id, event_ids=event_ids)
         except Exception:  # stored and pending: the next scan defers them
             logger.warning("could not defer %d deliveries; the scan will", len(event_ids), exc_info=True)
 
@@ -235,17 +232,24 @@ class Events:
         return {"deliveries": self._store.events.pending_count()}
 
     def _deliver(
-        self, slot: int | None = None, event_ids: builtins.list[str] | None = None, event_id: str | None = None
+        self,
+        subscription_id: str | None = None,
+        event_ids: builtins.list[str] | None = None,
+        event_id: str | None = None,
     ) -> None:
-        """The `deliver` job: the given events' deliveries, or a batch of the due ones (`slot`).
+        """The `deliver` job: a subscription's given events, or its due deliveries.
 
-        `event_id` is what jobs deferred by an earlier release carry.
+        `event_id` is what jobs deferred by an earlier release carry (one job per event).
         """
-        wanted = event_ids or ([event_id] if event_id else [])
-        if wanted:
-            self.deliverer.submit(wanted)  # not running (stopping): they stay pending for a scan
+        if event_id is not None:
+            found = self._store.events.delivery(event_id)
+            subscription_id, event_ids = (found.subscription_id, [event_id]) if found else (None, None)
+        if subscription_id is None:
+            return
+        if event_ids:
+            self.deliverer.submit(subscription_id, event_ids)  # not running (stopping): a scan takes them
         else:
-            self.deliverer.take_due(_DELIVERY_BATCH)
+            self.deliverer.take_due(subscription_id)
 
     def _delivery_finished(self, status: str) -> None:
         if self.observer is not None:
@@ -264,4 +268,4 @@ class Events:
     def _poll(self, subscription_id: str) -> None:
         outcome = self.polls.poll(subscription_id)
         if outcome is not None:
-            self._defer_deliveries(outcome.stored)
+            self._defer_deliveries(subscription_id, outcome.stored)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Insert, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
+from plughub.engine.store.db import Database
 from plughub.engine.store.records import aware, utcnow
 from plughub.engine.store.repository import Repository
 from plughub.engine.store.tables import deliveries, events
@@ -131,8 +132,12 @@ _FREE_AND_DUE = and_(
 # ... and, taken from all of them (not by id), a first attempt only once the process that stored
 # the event has had its moment to take it; a retry as soon as it is due.
 _DUE = and_(_FREE_AND_DUE, or_(deliveries.c.attempts > 0, deliveries.c.next_at <= bindparam("fresh_before")))
-_DUE_IDS = select(deliveries.c.event_id).where(_DUE).order_by(deliveries.c.next_at).limit(bindparam("limit"))
-_DUE_COUNT = select(func.count()).select_from(_DUE_IDS.subquery())
+_DUE_COUNTS = (
+    select(deliveries.c.subscription_id, func.count())
+    .where(_DUE)
+    .group_by(deliveries.c.subscription_id)
+    .limit(bindparam("limit"))
+)
 _TAKEN = (deliveries.c.event_id, deliveries.c.attempts)
 _CLAIM_IDS = (
     update(deliveries)
@@ -140,9 +145,15 @@ _CLAIM_IDS = (
     .values(lease_until=bindparam("until"))
     .returning(*_TAKEN)
 )
+_DUE_OF = (
+    select(deliveries.c.event_id)
+    .where(_DUE, deliveries.c.subscription_id == bindparam("b_subscription_id"))
+    .order_by(deliveries.c.next_at)
+    .limit(bindparam("limit"))
+)
 _CLAIM_DUE = (
     update(deliveries)
-    .where(deliveries.c.event_id.in_(_DUE_IDS), _FREE_AND_DUE)
+    .where(deliveries.c.event_id.in_(_DUE_OF), _FREE_AND_DUE)
     .values(lease_until=bindparam("until"))
     .returning(*_TAKEN)
 )
@@ -150,13 +161,19 @@ _CLAIM_DUE = (
 # no row taken twice); SQLite's write lock already lets one claim at a time.
 _CLAIM_DUE_LOCKED = (
     update(deliveries)
-    .where(deliveries.c.event_id.in_(_DUE_IDS.with_for_update(skip_locked=True)), _FREE_AND_DUE)
+    .where(deliveries.c.event_id.in_(_DUE_OF.with_for_update(skip_locked=True)), _FREE_AND_DUE)
     .values(lease_until=bindparam("until"))
     .returning(*_TAKEN)
 )
 _EVENTS_OF = select(events.c.id, events.c.subscription_id, events.c.type, events.c.data, events.c.received_at).where(
     events.c.id.in_(bindparam("ids", expanding=True))
 )
+_RELEASE = (
+    update(deliveries)
+    .where(deliveries.c.event_id.in_(bindparam("ids", expanding=True)), deliveries.c.status == PENDING)
+    .values(lease_until=None)
+)
+_INSERT_DELIVERY = deliveries.insert()
 _FINISH = (
     update(deliveries)
     .where(deliveries.c.event_id == bindparam("b_event_id"))
@@ -201,7 +218,15 @@ def _insert_ignoring_repeats(db: Connection, table: Table) -> Insert:
 
 
 class EventRepository(Repository):
-    """Events and deliveries."""
+    """Events and deliveries.
+
+    Args:
+        db: The database.
+    """
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self._insert_event_statement: Insert | None = None
 
     def store(self, subscription_id: str, new: builtins.list[NewEvent], *, deliver: bool) -> builtins.list[str]:
         """Store events and, for a subscription with a target, their pending deliveries, in one transaction.
@@ -217,7 +242,7 @@ class EventRepository(Repository):
         now = utcnow()
         stored: builtins.list[str] = []
         with self.db.transaction(invalidates=False) as db:
-            statement = _insert_ignoring_repeats(db, events).returning(events.c.id)
+            statement = self._insert_event(db)
             for event in new:
                 result = db.execute(
                     statement,
@@ -234,7 +259,7 @@ class EventRepository(Repository):
                     stored.append(event.id)
             if deliver and stored:
                 db.execute(
-                    deliveries.insert(),
+                    _INSERT_DELIVERY,
                     [
                         {
                             "event_id": event_id,
@@ -248,6 +273,12 @@ class EventRepository(Repository):
                     ],
                 )
         return stored
+
+    def _insert_event(self, db: Connection) -> Insert:
+        # Built once: a statement object keeps its cache key, which SQLAlchemy otherwise computes anew.
+        if self._insert_event_statement is None:
+            self._insert_event_statement = _insert_ignoring_repeats(db, events).returning(events.c.id)
+        return self._insert_event_statement
 
     def get(self, event_id: str) -> EventRecord | None:
         """Find an event by id.
@@ -319,27 +350,28 @@ class EventRepository(Repository):
 
     # Deliveries
 
-    def due_count(self, now: datetime, fresh_before: datetime, limit: int) -> int:
-        """How many deliveries are due and free (see `finish_and_claim`), up to `limit`.
+    def due(self, now: datetime, fresh_before: datetime, limit: int) -> dict[str, int]:
+        """How many deliveries are due and free, by subscription (see `finish_and_claim`).
 
         Args:
             now: The time.
             fresh_before: A first attempt is due once its `next_at` is this old (retries at `now`).
-            limit: The most to count.
+            limit: The most subscriptions to name.
 
         Returns:
-            The number, at most `limit`.
+            The number due, by subscription id.
         """
         with self.db.connect() as db:
-            found = db.execute(_DUE_COUNT, {"now": now, "fresh_before": fresh_before, "limit": limit}).scalar()
-        return int(found or 0)
+            rows = db.execute(_DUE_COUNTS, {"now": now, "fresh_before": fresh_before, "limit": limit}).all()
+        return {row[0]: int(row[1]) for row in rows}
 
     def finish_and_claim(
         self,
         finished: Sequence[DeliveryOutcome],
         *,
+        released: Sequence[str] = (),
         event_ids: Sequence[str] = (),
-        due: int = 0,
+        due: Mapping[str, int] | None = None,
         fresh_before: datetime | None = None,
         lease: float,
     ) -> builtins.list[ClaimedDelivery]:
@@ -351,8 +383,10 @@ class EventRepository(Repository):
 
         Args:
             finished: Outcomes of attempts; each releases its delivery's lease.
+            released: Deliveries claimed and never tried: their leases go, nothing else changes.
             event_ids: Deliveries to take by event id (the ones this process just stored).
-            due: How many more to take among all due deliveries, the most overdue first.
+            due: How many more to take among a subscription's due deliveries (by subscription
+                id), the most overdue first.
             fresh_before: For `due`: a first attempt is taken once its `next_at` is this old
                 (the process that stored it takes it first); None for as soon as it is due.
             lease: Seconds each claim lasts.
@@ -368,12 +402,15 @@ class EventRepository(Repository):
                 # In key order: two processes finishing at once lock rows in the same order (no deadlock).
                 finishing = sorted((_finished_row(o, now) for o in finished), key=lambda r: r["b_event_id"])
                 db.execute(_FINISH, finishing)
+            if released:
+                db.execute(_RELEASE, {"ids": list(released)})
             if event_ids:
                 taken += db.execute(_CLAIM_IDS, {"ids": list(event_ids), "now": now, "until": until}).all()
-            if due > 0:
-                statement = _CLAIM_DUE_LOCKED if db.dialect.name == "postgresql" else _CLAIM_DUE
-                fresh = fresh_before or now
-                taken += db.execute(statement, {"now": now, "fresh_before": fresh, "until": until, "limit": due}).all()
+            statement = _CLAIM_DUE_LOCKED if db.dialect.name == "postgresql" else _CLAIM_DUE
+            for subscription_id, count in (due or {}).items():
+                if count > 0:
+                    values = {"now": now, "fresh_before": fresh_before or now, "until": until, "limit": count}
+                    taken += db.execute(statement, {**values, "b_subscription_id": subscription_id}).all()
             if not taken:
                 return []
             attempts = {row.event_id: row.attempts for row in taken}
