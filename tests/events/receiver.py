@@ -34,6 +34,12 @@ class Seen:
     payloads: list[dict[str, Any]] = field(default_factory=list)
 
 
+class _Server(ThreadingHTTPServer):
+    # A real server's accept backlog: Python's default (5) drops connections when many open at once.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Receiver:
     """A Standard Webhooks target; `url` is where plughub delivers, `secret` is set once known."""
 
@@ -47,8 +53,7 @@ class Receiver:
         self.most_held = 0
         self._lock = threading.Lock()
         self._released = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     @property

@@ -50,7 +50,7 @@ ATTEMPT_TIMEOUT = 10.0
 _LEASE = ATTEMPT_TIMEOUT * 3
 IN_FLIGHT = 256
 """Deliveries a process holds at once at most (under way, or claimed and next in line)."""
-PER_TARGET = 16
+PER_TARGET = 32
 """Attempts a process makes at once to one subscription's target; as many more may be next in line."""
 CYCLE_INTERVAL = 0.025
 """Seconds at least between two cycles (transactions) of a process: what comes meanwhile waits for the next."""
