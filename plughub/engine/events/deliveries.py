@@ -56,6 +56,8 @@ CYCLE_INTERVAL = 0.025
 """Seconds at least between two cycles (transactions) of a process: what comes meanwhile waits for the next."""
 FRESH_GRACE = 2.0
 """Seconds a new event's first attempt is left to the process that stored it before others take it."""
+# Events of one subscription waiting for room in its lane, at most (they are pending in the database).
+_MOST_ASKED = 4096
 
 
 @dataclass
@@ -122,6 +124,7 @@ class Deliverer:
         self._outcomes: list[DeliveryOutcome] = []
         self._released: list[str] = []  # claimed, never tried (stopping): their claims go back
         self._backlog: set[str] = set()  # subscriptions whose due deliveries the lanes go on taking
+        self._tasks: set[asyncio.Task[None]] = set()  # the loop's own and the attempts'
         self._post: Callable[[Attempt], Awaitable[int]] | None = None
         self._closers: list[Callable[[], Awaitable[None]]] = []
 
@@ -149,7 +152,9 @@ class Deliverer:
             done = self._done = threading.Event()
             if loop is not None:
                 self._loop, self._loop_thread, self._wake = loop, threading.get_ident(), asyncio.Event()
-                loop.create_task(self._main(done))
+                main = loop.create_task(self._main(done))
+                self._tasks.add(main)
+                main.add_done_callback(self._tasks.discard)
                 return
             ready = threading.Event()
             threading.Thread(target=self._run, args=(ready, done), name="plughub-deliveries", daemon=True).start()
@@ -187,7 +192,10 @@ class Deliverer:
         with self._lock:
             if not self.running:
                 return False
-            self._requests.event_ids.setdefault(subscription_id, []).extend(event_ids)
+            wanted = self._requests.event_ids.setdefault(subscription_id, [])
+            wanted.extend(event_ids)
+            if len(wanted) > _MOST_ASKED:  # a target far behind: the oldest are left to the scans
+                del wanted[: len(wanted) - _MOST_ASKED]
             loop = self._wake_loop()
         if loop is not None:
             self._poke(loop)
@@ -384,7 +392,9 @@ class Deliverer:
     def _dispatch(self, loop: asyncio.AbstractEventLoop, subscription_id: str, lane: _Lane) -> None:
         while lane.waiting and lane.active < PER_TARGET:
             lane.active += 1
-            loop.create_task(self._send(lane.waiting.popleft()))
+            task = loop.create_task(self._send(lane.waiting.popleft()))
+            self._tasks.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(self._tasks.discard)
         if not lane.held:
             del self._lanes[subscription_id]
 
