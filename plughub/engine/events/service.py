@@ -15,10 +15,11 @@ from plughub.engine.catalog import Catalog
 from plughub.engine.connections.service import ConnectionService
 from plughub.engine.credentials import Credentials
 from plughub.engine.events.deliveries import Deliverer
+from plughub.engine.events.history import event_info
 from plughub.engine.events.inbound import Inbound, InboundAnswer
 from plughub.engine.events.jobs import InProcessJobs, Jobs, TaskFunctions
 from plughub.engine.events.polls import Polls
-from plughub.engine.events.subscriptions import Subscriptions, event_info
+from plughub.engine.events.subscriptions import Subscriptions
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.observers import RunObserver
 from plughub.engine.store import LOCAL_TEAM, Store, utcnow

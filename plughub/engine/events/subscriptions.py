@@ -1,10 +1,11 @@
-"""Subscriptions: a connection's triggers switched on, listed, described, pulled from and deleted.
+"""Subscriptions: a connection's triggers switched on, listed, described and deleted.
 
 Subscribing checks the config like action inputs, generates the webhook token and secrets, and
 stores the subscription at once. When the trigger says how to register the webhook at the
 provider, it is `pending` until its subscribe job has run the action (`registration`); a caller
 may wait for that. Both secrets are sealed and shown only in the answer that creates the
-subscription. Deleting is a job too when the provider's webhook is to be removed.
+subscription. Deleting is a job too when the provider's webhook is to be removed. The reads
+(events, deliveries) live in `history`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
 
 from plughub.config import Settings
 from plughub.engine.actions.service import ActionService
@@ -24,6 +24,7 @@ from plughub.engine.catalog.models import IntegrationSpec
 from plughub.engine.catalog.triggers import PollTriggerSpec, TriggerSpec, WebhookTriggerSpec
 from plughub.engine.connections.service import ConnectionService
 from plughub.engine.credentials import Credentials
+from plughub.engine.events.history import MAX_WAIT, History, delivery_info, event_info
 from plughub.engine.events.registration import Registrar
 from plughub.engine.events.sealed import SubscriptionSecrets, webhook_url
 from plughub.engine.events.signing import new_delivery_secret, new_webhook_secret
@@ -32,7 +33,6 @@ from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.paging import check_paging, page_of
 from plughub.engine.redact import mask
 from plughub.engine.store import LOCAL_TEAM, Store, digest, utcnow
-from plughub.engine.store.events import EventRecord
 from plughub.engine.store.subscriptions import (
     ACTIVE,
     DELETING,
@@ -43,14 +43,10 @@ from plughub.engine.store.subscriptions import (
 )
 from plughub.exceptions import (
     ActionError,
-    EventNotFound,
     InvalidInput,
-    SubscriptionNotFound,
     TriggerNotFound,
 )
 from plughub.schemas import (
-    DeliveryInfo,
-    EventInfo,
     Page,
     SubscribeRequest,
     SubscriptionDeleted,
@@ -74,10 +70,6 @@ logger = logging.getLogger("plughub.events")
 # while its polls fail (see `last_error`), `failed` when the subscribe job gave up, `deleting`
 # while its unsubscribe job runs.
 STATUSES = ("pending", "active", "failing", "failed", "deleting")
-# The longest a pull may wait for events, or a subscribe or delete for its job (a REST
-# long-poll holds a connection that long).
-MAX_WAIT = 30.0
-_WAIT_STEP = 0.2
 _JOB_WAIT_STEP = 0.05
 
 
@@ -104,8 +96,8 @@ def find_trigger(spec: IntegrationSpec, code: str) -> tuple[str, TriggerSpec]:
     )
 
 
-class Subscriptions:
-    """Subscriptions of a team's connections.
+class Subscriptions(History):
+    """Subscriptions of a team's connections: the reads of `History`, subscribing and deleting.
 
     Args:
         catalog: The integrations (their triggers).
@@ -133,10 +125,10 @@ class Subscriptions:
         oauth_apps: OAuthApps,
         settings: Settings,
     ) -> None:
+        super().__init__(store)
         self._catalog = catalog
         self._connections = connections
         self._actions = actions
-        self._store = store
         self._credentials = credentials
         self._oauth_apps = oauth_apps
         self._settings = settings
@@ -263,24 +255,6 @@ class Subscriptions:
 
     # Read
 
-    def record(self, subscription_id: str, team: str | None) -> SubscriptionRecord:
-        """A team's subscription row, for the other services.
-
-        Args:
-            subscription_id: Its id.
-            team: The team that must own it; None for any.
-
-        Returns:
-            The row.
-
-        Raises:
-            SubscriptionNotFound: No subscription has this id (another team's answers the same).
-        """
-        found = self._store.subscriptions.get(subscription_id, team)
-        if found is None:
-            raise SubscriptionNotFound(f"No subscription with id {subscription_id!r}")
-        return found
-
     def secrets(self, record: SubscriptionRecord) -> SubscriptionSecrets:
         """Open a subscription's sealed values (for the inbound check and deliveries, never for display)."""
         return SubscriptionSecrets.of(self._credentials.read(subscription_record_id(record.id)))
@@ -339,120 +313,6 @@ class Subscriptions:
             status=status,
         )
         return page_of([self._describe(r, self.secrets(r)) for r in records], total, page_number, page_size)
-
-    def events(
-        self,
-        subscription_id: str,
-        after: str | None = None,
-        limit: int = 100,
-        wait: float = 0,
-        *,
-        team: str = LOCAL_TEAM,
-    ) -> builtins.list[EventInfo]:
-        """Pull a subscription's events in arrival order.
-
-        Args:
-            subscription_id: The subscription.
-            after: The id of the last event already seen (None: from the first).
-            limit: The most to return (1 to 1000).
-            wait: Seconds to wait for one when there is none yet (at most 30).
-            team: The team that owns it.
-
-        Returns:
-            The events.
-
-        Raises:
-            SubscriptionNotFound: No subscription has this id.
-            EventNotFound: `after` is not one of this subscription's events.
-            InvalidInput: `limit` or `wait` is out of range.
-        """
-        found = self.record(subscription_id, team)
-        if not 1 <= limit <= 1000:
-            raise InvalidInput("limit must be between 1 and 1000")
-        if not 0 <= wait <= MAX_WAIT:
-            raise InvalidInput(f"wait must be between 0 and {MAX_WAIT:g} seconds")
-        if after is not None and not self._store.events.has(found.id, after):
-            raise EventNotFound(f"Subscription {found.id} has no event {after!r}")
-        deadline = time.monotonic() + wait
-        while True:
-            rows = self._store.events.after(found.id, after, limit)
-            if rows or time.monotonic() >= deadline:
-                return [event_info(found, row) for row in rows]
-            time.sleep(min(_WAIT_STEP, max(0.0, deadline - time.monotonic())))
-
-    def recent_events(
-        self, subscription_id: str, limit: int = 20, *, team: str = LOCAL_TEAM
-    ) -> builtins.list[EventInfo]:
-        """A subscription's latest events, newest first (for an operator's view; `events` pulls in order).
-
-        Args:
-            subscription_id: The subscription.
-            limit: The most to return (1 to 1000).
-            team: The team that owns it.
-
-        Returns:
-            The events.
-
-        Raises:
-            SubscriptionNotFound: No subscription has this id.
-            InvalidInput: `limit` is out of range.
-        """
-        found = self.record(subscription_id, team)
-        if not 1 <= limit <= 1000:
-            raise InvalidInput("limit must be between 1 and 1000")
-        return [event_info(found, row) for row in self._store.events.recent(found.id, limit)]
-
-    def deliveries(
-        self, subscription_id: str, status: str | None = None, limit: int = 100, *, team: str = LOCAL_TEAM
-    ) -> builtins.list[DeliveryInfo]:
-        """A subscription's deliveries, newest first (`failed` ones can be sent again with `redeliver`).
-
-        Args:
-            subscription_id: The subscription.
-            status: Only `pending`, `delivered` or `failed` ones.
-            limit: The most to return (1 to 1000).
-            team: The team that owns it.
-
-        Returns:
-            The deliveries.
-
-        Raises:
-            SubscriptionNotFound: No subscription has this id.
-            InvalidInput: An unknown status, or `limit` out of range.
-        """
-        found = self.record(subscription_id, team)
-        if status is not None and status not in ("pending", "delivered", "failed"):
-            raise InvalidInput(f"status must be pending, delivered or failed, not {status!r}")
-        if not 1 <= limit <= 1000:
-            raise InvalidInput("limit must be between 1 and 1000")
-        return [delivery_info(d) for d in self._store.events.deliveries(found.id, status, limit)]
-
-    def redeliver(self, subscription_id: str, event_id: str, *, team: str = LOCAL_TEAM) -> DeliveryInfo:
-        """Send an event to the subscription's target again (a failed delivery, or a delivered one).
-
-        Args:
-            subscription_id: The subscription.
-            event_id: The event.
-            team: The team that owns it.
-
-        Returns:
-            The delivery, pending again.
-
-        Raises:
-            SubscriptionNotFound: No subscription has this id.
-            EventNotFound: The subscription has no such event.
-            InvalidInput: The subscription has no target URL (pull its events instead).
-        """
-        found = self.record(subscription_id, team)
-        if not self._store.events.has(found.id, event_id):
-            raise EventNotFound(f"Subscription {found.id} has no event {event_id!r}")
-        if not found.target_url:
-            raise InvalidInput(f"Subscription {found.id} has no target_url: pull its events instead")
-        self._store.events.redeliver(found.id, event_id)
-        delivery = self._store.events.delivery(event_id)
-        if delivery is None:  # deleted meanwhile with its subscription
-            raise EventNotFound(f"Subscription {found.id} has no event {event_id!r}")
-        return delivery_info(delivery)
 
     # Delete
 
@@ -576,33 +436,6 @@ class Subscriptions:
             provider_id=found.provider_id,
             created_at=found.created_at,
         )
-
-
-def event_info(found: SubscriptionRecord, row: EventRecord) -> EventInfo:
-    """Describe a stored event."""
-    return EventInfo(
-        id=row.id,
-        subscription_id=found.id,
-        connection_id=found.connection_id,
-        trigger=found.trigger,
-        type=row.type,
-        data=row.data,
-        received_at=row.received_at,
-    )
-
-
-def delivery_info(row: Any) -> DeliveryInfo:
-    """Describe a delivery row."""
-    return DeliveryInfo(
-        event_id=row.event_id,
-        subscription_id=row.subscription_id,
-        status=row.status,
-        attempts=row.attempts,
-        next_at=row.next_at if row.status == "pending" else None,
-        last_error=row.last_error,
-        last_status=row.last_status,
-        delivered_at=row.delivered_at,
-    )
 
 
 def _check_wait(wait: float) -> None:
