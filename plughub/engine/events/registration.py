@@ -16,6 +16,7 @@ worker finds the attempts that are due.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from plughub.engine.events.sealed import SubscriptionSecrets, webhook_url
 from plughub.engine.events.values import fill
 from plughub.engine.json_pointer import MISSING, resolve
 from plughub.engine.oauth.apps import OAuthApps
+from plughub.engine.recent import RecentOutcomes
 from plughub.engine.store import ConnectionRecord, Store, utcnow
 from plughub.engine.store.subscriptions import (
     DELETING,
@@ -40,6 +42,7 @@ from plughub.engine.store.subscriptions import (
 )
 from plughub.enums import ResponseStatus
 from plughub.exceptions import ActionError, PlughubError, error_class
+from plughub.schemas import SubscriptionDeleted
 
 __all__ = ["Registrar"]
 
@@ -47,6 +50,7 @@ logger = logging.getLogger("plughub.events")
 
 # Seconds an attempt holds its subscription: longer than an action call with its retries.
 _LEASE = 120.0
+_WAIT_STEP = 0.05
 
 
 class Registrar:
@@ -60,6 +64,10 @@ class Registrar:
         credentials: Opens and seals the subscriptions' secrets.
         oauth_apps: `${app.client_id}` in the actions' inputs.
         settings: The public URL and `subscribe_retry_delays`.
+
+    Attributes:
+        outcomes: How the unsubscribe jobs of this process ended, by subscription id (for a
+            delete that waits).
     """
 
     def __init__(
@@ -80,6 +88,7 @@ class Registrar:
         self._credentials = credentials
         self._oauth_apps = oauth_apps
         self._settings = settings
+        self.outcomes: RecentOutcomes[SubscriptionDeleted] = RecentOutcomes()
 
     def __repr__(self) -> str:
         return "Registrar()"
@@ -154,19 +163,51 @@ class Registrar:
         if found is None:
             return None
         try:
-            self.unregister(found)
+            outcome = SubscriptionDeleted(id=found.id, unsubscribed=self.unregister(found))
         except Exception as exc:
             delay = self._failed(found, DELETING, exc)
             if delay is not None:
                 return delay
+            outcome = SubscriptionDeleted(id=found.id, unsubscribe_error=_message(exc))
             logger.warning(
                 "subscription %s: removed, but its webhook at the provider could not be: %s",
                 found.id,
-                _message(exc),
+                outcome.unsubscribe_error,
             )
         self._store.subscriptions.delete(found.id)
+        self.outcomes.note(found.id, outcome)
         logger.info("subscription %s deleted", found.id)
         return None
+
+    def settle(self, subscription_id: str, status: str, wait: float) -> SubscriptionRecord | None:
+        """Wait up to `wait` seconds for a subscription to leave `status` (`pending` or `deleting`).
+
+        An attempt that is due and that no process holds is made in this thread (it claims the
+        row first: a worker that took it meanwhile wins).
+
+        Args:
+            subscription_id: The subscription.
+            status: The status its job moves it out of.
+            wait: Seconds to wait at most.
+
+        Returns:
+            The row as it is then (None when it is gone).
+        """
+        run = self.subscribe if status == PENDING else self.unsubscribe
+        deadline = time.monotonic() + wait
+        while True:
+            current = self._store.subscriptions.get(subscription_id)
+            if current is None or current.status != status:
+                return current
+            now = utcnow()
+            free = current.lease_until is None or current.lease_until < now
+            if free and current.next_poll_at is not None and current.next_poll_at <= now:
+                run(subscription_id)
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return current
+            time.sleep(min(_WAIT_STEP, left))
 
     def unregister(self, found: SubscriptionRecord) -> bool:
         """Run a subscription's unsubscribe action now (when plughub registered its webhook).

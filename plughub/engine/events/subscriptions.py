@@ -13,7 +13,6 @@ from __future__ import annotations
 import builtins
 import logging
 import secrets
-import time
 from collections.abc import Callable
 
 from plughub.config import Settings
@@ -70,7 +69,6 @@ logger = logging.getLogger("plughub.events")
 # while its polls fail (see `last_error`), `failed` when the subscribe job gave up, `deleting`
 # while its unsubscribe job runs.
 STATUSES = ("pending", "active", "failing", "failed", "deleting")
-_JOB_WAIT_STEP = 0.05
 
 
 def find_trigger(spec: IntegrationSpec, code: str) -> tuple[str, TriggerSpec]:
@@ -240,8 +238,7 @@ class Subscriptions(History):
         if registers:
             self._defer("subscribe", subscription_id)
             if wait > 0:
-                self._settle(subscription_id, PENDING, wait)
-                now_stored = self._store.subscriptions.get(subscription_id)
+                now_stored = self.registrar.settle(subscription_id, PENDING, wait)
                 if now_stored is not None:
                     stored = now_stored
                 if stored.status == FAILED:
@@ -331,7 +328,7 @@ class Subscriptions(History):
 
         Returns:
             `status` `deleted`, or `deleting` while the job runs; whether the provider's webhook
-            was removed, and why not when it was not (as far as this call saw).
+            was removed, and why not when it was not (known when the job ran in this process).
 
         Raises:
             SubscriptionNotFound: No subscription has this id.
@@ -346,17 +343,11 @@ class Subscriptions(History):
             return SubscriptionDeleted(id=found.id)
         if self._store.subscriptions.mark_deleting(found.id):
             self._defer("unsubscribe", found.id)
-        seen = self._settle(found.id, DELETING, wait) if wait > 0 else self._store.subscriptions.get(found.id)
-        if seen is None:
-            return SubscriptionDeleted(id=found.id)
-        if self._store.subscriptions.get(found.id) is not None:
-            return SubscriptionDeleted(id=found.id, status=DELETING, unsubscribe_error=seen.last_error)
-        had_webhook = seen.provider_id is not None
-        return SubscriptionDeleted(
-            id=found.id,
-            unsubscribed=had_webhook and seen.last_error is None,
-            unsubscribe_error=seen.last_error if had_webhook else None,
-        )
+        left = self.registrar.settle(found.id, DELETING, wait) if wait > 0 else self._store.subscriptions.get(found.id)
+        if left is not None:
+            return SubscriptionDeleted(id=found.id, status=DELETING, unsubscribe_error=left.last_error)
+        # None: removed by another process's job, and how its unsubscribe went is not known here.
+        return self.registrar.outcomes.take(found.id) or SubscriptionDeleted(id=found.id)
 
     def delete_for_connection(self, connection_id: str) -> None:
         """Unsubscribe a connection's subscriptions at the provider before the connection goes.
@@ -395,29 +386,6 @@ class Subscriptions(History):
             self.defer(task, subscription_id)
         except Exception:  # stored and due: the next scan defers it
             logger.warning("could not defer the %s job of %s; the scan will", task, subscription_id, exc_info=True)
-
-    def _settle(self, subscription_id: str, status: str, wait: float) -> SubscriptionRecord | None:
-        """Wait up to `wait` seconds for a subscription to leave `status`, making due attempts here.
-
-        Returns the last row seen (None if there was none).
-        """
-        run = self.registrar.subscribe if status == PENDING else self.registrar.unsubscribe
-        deadline = time.monotonic() + wait
-        seen: SubscriptionRecord | None = None
-        while True:
-            current = self._store.subscriptions.get(subscription_id)
-            if current is None or current.status != status:
-                return seen if current is None else current
-            seen = current
-            now = utcnow()
-            free = current.lease_until is None or current.lease_until < now
-            if free and current.next_poll_at is not None and current.next_poll_at <= now:
-                run(subscription_id)  # claims the row first: a worker that took it meanwhile wins
-                continue
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return current
-            time.sleep(min(_JOB_WAIT_STEP, left))
 
     def _describe(self, found: SubscriptionRecord, opened: SubscriptionSecrets) -> SubscriptionInfo:
         config = dict(found.config)
