@@ -200,8 +200,8 @@ class Registrar:
             if current is None or current.status != status:
                 return current
             now = utcnow()
-            free = current.lease_until is None or current.lease_until < now
-            if free and current.next_poll_at is not None and current.next_poll_at <= now:
+            free = current.job_lease_until is None or current.job_lease_until < now
+            if free and current.job_due_at is not None and current.job_due_at <= now:
                 run(subscription_id)
                 continue
             left = deadline - time.monotonic()
@@ -245,7 +245,7 @@ class Registrar:
         return record, trigger if isinstance(trigger, WebhookTriggerSpec) else None
 
     def _failed(self, found: SubscriptionRecord, status: str, exc: Exception) -> float | None:
-        attempts = found.poll_failures + 1
+        attempts = found.job_attempts + 1
         delays = self._settings.subscribe_retry_delays
         message = _message(exc)
         if not isinstance(exc, PlughubError):
@@ -255,15 +255,15 @@ class Registrar:
             self._store.subscriptions.release(
                 found.id,
                 status,
-                poll_failures=attempts,
+                job_attempts=attempts,
                 last_error=message,
-                next_poll_at=utcnow() + timedelta(seconds=delay),
+                job_due_at=utcnow() + timedelta(seconds=delay),
             )
             logger.info("subscription %s: attempt %d failed (%s); again in %g s", found.id, attempts, message, delay)
             return delay
         if status == PENDING:
             self._store.subscriptions.release(
-                found.id, status, status=FAILED, poll_failures=attempts, last_error=message, next_poll_at=None
+                found.id, status, status=FAILED, job_attempts=attempts, last_error=message, job_due_at=None
             )
             logger.warning("subscription %s failed: %s", found.id, message)
         return None

@@ -221,8 +221,8 @@ class Subscriptions(History):
             created_at=now,
             updated_at=now,
             target_url=target,
-            # A poll's next poll, or a pending subscription's next subscribe attempt.
-            next_poll_at=now if poll or registers else None,
+            next_poll_at=now if poll else None,
+            job_due_at=now if registers else None,  # its subscribe job's first attempt
         )
         delivery_secret = new_delivery_secret()
         sealed_values = {
