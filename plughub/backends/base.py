@@ -73,8 +73,8 @@ class Backend(Protocol):
         """List connections."""
         ...
 
-    def delete_connection(self, connection_id: str) -> DeleteResult:
-        """Delete a connection, revoking its OAuth tokens first."""
+    def delete_connection(self, connection_id: str, wait: float = 0) -> DeleteResult:
+        """Delete a connection, unsubscribing (jobs; wait up to `wait` s) and revoking its OAuth tokens first."""
         ...
 
     def reconnect(self, connection_id: str, scopes: list[str] | None = None) -> ConnectResult:

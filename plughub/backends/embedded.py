@@ -89,8 +89,8 @@ class EmbeddedBackend:
     ) -> Page[ConnectionInfo]:
         return self.engine.connections.list(query, page_number, page_size)
 
-    def delete_connection(self, connection_id: str) -> DeleteResult:
-        return self.engine.connections.delete(connection_id)
+    def delete_connection(self, connection_id: str, wait: float = 0) -> DeleteResult:
+        return self.engine.connections.delete(connection_id, wait=wait)
 
     def reconnect(self, connection_id: str, scopes: list[str] | None = None) -> ConnectResult:
         return self.engine.connections.reconnect(connection_id, scopes)

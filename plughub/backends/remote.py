@@ -180,8 +180,9 @@ class RemoteBackend:
         )
         return Page[ConnectionInfo].model_validate(data)
 
-    def delete_connection(self, connection_id: str) -> DeleteResult:
-        return DeleteResult.model_validate(self._call("DELETE", f"/v1/connections/{_segment(connection_id)}"))
+    def delete_connection(self, connection_id: str, wait: float = 0) -> DeleteResult:
+        data = self._call("DELETE", f"/v1/connections/{_segment(connection_id)}", params={"wait": wait or None})
+        return DeleteResult.model_validate(data)
 
     def reconnect(self, connection_id: str, scopes: list[str] | None = None) -> ConnectResult:
         data = self._call("POST", f"/v1/connections/{_segment(connection_id)}/reconnect", json={"scopes": scopes})

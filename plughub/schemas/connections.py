@@ -112,10 +112,16 @@ class ConnectionInfo(BaseModel):
 
 
 class DeleteResult(BaseModel):
-    """A deleted connection; `revocation_error` says why the provider did not revoke its tokens."""
+    """A deleted connection; `revocation_error` says why the provider did not revoke its tokens.
+
+    `status` is `deleted`, or `deleting` while its subscriptions are unsubscribed at the provider
+    (jobs; the connection is gone for every read meanwhile, and its tokens are revoked after).
+    `revoked` is None when not known (still deleting, or finished by another process).
+    """
 
     id: str
-    revoked: bool = False
+    status: str = "deleted"
+    revoked: bool | None = False
     revocation_error: str | None = None
 
 

@@ -113,17 +113,18 @@ class Deliverer:
         found = self._store.db.cache.get(
             ("subscription", event.subscription_id), lambda: self._store.subscriptions.get(event.subscription_id)
         )
-        if found is None or not found.target_url or found.status == DELETING:
+        connection = self._store.connections.get(found.connection_id) if found is not None else None
+        if found is None or not found.target_url or found.status == DELETING or connection is None:
+            deleting = found is not None and (found.status == DELETING or connection is None)
             self._store.events.finish(
                 event_id,
                 status=FAILED,
                 attempts=delivery.attempts,
                 next_at=None,
-                error="no target" if found is None or found.status != DELETING else "the subscription is being deleted",
+                error="the subscription is being deleted" if deleting else "no target",
                 upstream_status=None,
             )
             return FAILED
-        connection = self._store.connections.get(found.connection_id)
         body = payload(
             event,
             trigger=found.trigger,

@@ -7,9 +7,10 @@ and it is maintained. Its tables sit in a schema of their own: its connections s
 to it, so its DDL (which names no schema) creates and finds them there. The schema is applied
 when a process first needs it, under an advisory lock, and only when its tables are missing.
 
-Tasks: `plughub.deliver`, `plughub.poll`, `plughub.subscribe`, `plughub.unsubscribe` (each
-deferred with a queueing lock of its own, so that one is queued at a time), `plughub.scan`
-(every second: the due deliveries, polls and subscribe or unsubscribe attempts, deferred) and
+Tasks: `plughub.deliver`, `plughub.poll`, `plughub.subscribe`, `plughub.unsubscribe`,
+`plughub.delete_connection` (each deferred with a queueing lock of its own, so that one is
+queued at a time), `plughub.scan` (every second: the due deliveries, polls, subscribe or
+unsubscribe attempts and connection deletions, deferred) and
 `plughub.recover` (every few seconds: the jobs of workers whose heartbeat stopped, retried).
 """
 
@@ -109,6 +110,10 @@ class ProcrastinateJobs:
         def unsubscribe(subscription_id: str) -> None:
             tasks["unsubscribe"](subscription_id=subscription_id)
 
+        @app.task(name="plughub.delete_connection", queue=QUEUE)
+        def delete_connection(connection_id: str) -> None:
+            tasks["delete_connection"](connection_id=connection_id)
+
         @app.periodic(cron="* * * * * *", periodic_id="scan")
         @app.task(name="plughub.scan", queue=QUEUE, queueing_lock="plughub.scan")
         def scan(timestamp: int) -> None:
@@ -144,13 +149,13 @@ class ProcrastinateJobs:
         """Defer a job (one queued per delivery or poll: a repeat while one waits is dropped).
 
         Args:
-            task: `deliver`, `poll`, `subscribe` or `unsubscribe`.
+            task: `deliver`, `poll`, `subscribe`, `unsubscribe` or `delete_connection`.
             delay: Seconds to wait first.
             **arguments: The job's arguments.
         """
         from procrastinate import exceptions
 
-        if task not in ("deliver", "poll", "subscribe", "unsubscribe"):
+        if task not in ("deliver", "poll", "subscribe", "unsubscribe", "delete_connection"):
             raise ValueError(f"unknown task {task!r}")
         deferrer = self._deferring_app()
         key = next(iter(arguments.values()), "")

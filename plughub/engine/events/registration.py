@@ -6,7 +6,9 @@ makes it `active`. A failed attempt is tried again after `PLUGHUB_SUBSCRIBE_RETR
 the last the subscription is `failed` with the provider's message in `last_error`. A deleted
 subscription is `deleting` (no events taken, no deliveries) until its unsubscribe job has run
 the `unsubscribe` action, with the same retries; after the last failure it is removed anyway
-and the server log says so (the provider then posts to a URL that answers 404).
+and the server log says so (the provider then posts to a URL that answers 404). When the
+connection is being deleted and that was its last subscription, the job finishes the
+connection's deletion (`ConnectionService.finish_deleting`).
 
 Each attempt claims the row first (a lease that a dead process lets run out), so however many
 processes run jobs, one attempt is made at a time; the row is the truth, and the scan of any
@@ -177,6 +179,7 @@ class Registrar:
         self._store.subscriptions.delete(found.id)
         self.outcomes.note(found.id, outcome)
         logger.info("subscription %s deleted", found.id)
+        self._finish_connection(found.connection_id)
         return None
 
     def settle(self, subscription_id: str, status: str, wait: float) -> SubscriptionRecord | None:
@@ -238,8 +241,17 @@ class Registrar:
 
     # Helpers
 
+    def _finish_connection(self, connection_id: str) -> None:
+        """Finish deleting the subscription's connection if it is being deleted and this was its last."""
+        record = self._store.connections.get(connection_id, include_deleting=True)
+        if record is None or record.deleting_since is None:
+            return
+        if not self._store.subscriptions.of_connection(connection_id):
+            self._connections.finish_deleting(connection_id)
+
     def _trigger(self, found: SubscriptionRecord) -> tuple[ConnectionRecord, WebhookTriggerSpec | None]:
-        record = self._connections.record(found.connection_id, None)
+        # A connection being deleted still runs its subscriptions' unsubscribe actions.
+        record = self._connections.record(found.connection_id, None, include_deleting=True)
         spec = self._catalog.spec(record.integration_id, record.team_id)
         trigger = spec.triggers.get(found.trigger)
         return record, trigger if isinstance(trigger, WebhookTriggerSpec) else None
@@ -318,7 +330,7 @@ class Registrar:
         }
 
     def _run(self, record: ConnectionRecord, action: str, inputs: Any, label: str) -> Any:
-        result = self._actions.run(record.id, action, inputs, team=record.team_id)
+        result = self._actions.run(record.id, action, inputs, team=record.team_id, include_deleting=True)
         if result.status is not ResponseStatus.SUCCESS:
             cls = error_class(result.error_code or "action_error")
             if not issubclass(cls, ActionError):

@@ -20,6 +20,7 @@ from plughub.engine.events.inbound import Inbound, InboundAnswer
 from plughub.engine.events.jobs import InProcessJobs, Jobs, TaskFunctions
 from plughub.engine.events.polls import Polls
 from plughub.engine.events.subscriptions import Subscriptions
+from plughub.engine.events.unsubscribing import ConnectionSubscriptions
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.observers import RunObserver
 from plughub.engine.store import LOCAL_TEAM, Store, utcnow
@@ -57,8 +58,10 @@ class Events:
         inbound: Checks and stores the providers' webhooks.
         polls: Runs poll triggers.
         deliverer: Pushes events to target URLs.
-        jobs: Where polls, deliveries, subscribe and unsubscribe jobs are deferred, and the
-            worker that runs them.
+        connection_subscriptions: The connections service's deletion hook (a deleted
+            connection's subscriptions, unsubscribed first).
+        jobs: Where polls, deliveries, subscribe and unsubscribe jobs (and the end of a
+            connection's deletion) are deferred, and the worker that runs them.
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class Events:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._store = store
+        self._connections = connections
         self.observer: RunObserver | None = None  # told of each delivery attempt (`Engine.instrument`)
         self.subscriptions = Subscriptions(
             catalog=catalog,
@@ -96,6 +100,7 @@ class Events:
             "poll": self._poll,
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
+            "delete_connection": self._delete_connection,
             "scan": self.scan,
         }
         self.jobs: Jobs
@@ -106,6 +111,9 @@ class Events:
         else:
             self.jobs = InProcessJobs(tasks)
         self.subscriptions.defer = lambda task, subscription_id: self.jobs.defer(task, subscription_id=subscription_id)
+        self.connection_subscriptions = ConnectionSubscriptions(
+            catalog=catalog, store=store, registrar=self.subscriptions.registrar, defer=self.subscriptions.ask_job
+        )
 
     def __repr__(self) -> str:
         return f"Events(jobs={self.jobs!r})"
@@ -189,7 +197,11 @@ class Events:
         self.deliverer.close()
 
     def scan(self) -> None:
-        """Defer the deliveries and polls that are due (a periodic job)."""
+        """Defer the deliveries, polls, subscribe and unsubscribe attempts and connection deletions that are due.
+
+        A periodic job. A connection's deletion is due when no process holds it and none of its
+        subscriptions is `deleting`: the process that deleted it died midway.
+        """
         now = utcnow()
         for event_id in self._store.events.due(now - _SCAN_GRACE, _SCAN_BATCH):
             self.jobs.defer("deliver", event_id=event_id)
@@ -198,6 +210,8 @@ class Events:
         for subscription_id, status in self._store.subscriptions.due_jobs(now, _SCAN_BATCH):
             task = "subscribe" if status == PENDING else "unsubscribe"
             self.jobs.defer(task, subscription_id=subscription_id)
+        for connection_id in self._store.connections.due_deletions(now, _SCAN_BATCH):
+            self.jobs.defer("delete_connection", connection_id=connection_id)
 
     def _defer_deliveries(self, event_ids: builtins.list[str]) -> None:
         for event_id in event_ids:
@@ -233,6 +247,10 @@ class Events:
         delay = self.subscriptions.registrar.unsubscribe(subscription_id)
         if delay is not None:
             self.jobs.defer("unsubscribe", delay=delay, subscription_id=subscription_id)
+
+    def _delete_connection(self, connection_id: str) -> None:
+        if not self.connection_subscriptions.stop(connection_id):
+            self._connections.finish_deleting(connection_id)
 
     def _poll(self, subscription_id: str) -> None:
         outcome = self.polls.poll(subscription_id)

@@ -27,6 +27,7 @@ from plughub.engine.events.history import MAX_WAIT, History, delivery_info, even
 from plughub.engine.events.registration import Registrar
 from plughub.engine.events.sealed import SubscriptionSecrets, webhook_url
 from plughub.engine.events.signing import new_delivery_secret, new_webhook_secret
+from plughub.engine.events.unsubscribing import unsubscribe_trigger
 from plughub.engine.events.values import check_config
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.paging import check_paging, page_of
@@ -236,7 +237,7 @@ class Subscriptions(History):
         self._credentials.write(lambda seal: self._store.subscriptions.insert(stored, seal(record_id, sealed_values)))
         logger.info("subscription %s: %s on connection %s (%s)", subscription_id, code, record.id, stored.status)
         if registers:
-            self._defer("subscribe", subscription_id)
+            self.ask_job("subscribe", subscription_id)
             if wait > 0:
                 now_stored = self.registrar.settle(subscription_id, PENDING, wait)
                 if now_stored is not None:
@@ -336,50 +337,27 @@ class Subscriptions(History):
         """
         _check_wait(wait)
         found = self.record(subscription_id, team)
-        trigger = self._trigger_of(found)
-        if trigger is None or trigger.unsubscribe is None:
+        if unsubscribe_trigger(self._catalog, found) is None:
             self._store.subscriptions.delete(found.id)
             logger.info("subscription %s deleted", found.id)
             return SubscriptionDeleted(id=found.id)
         if self._store.subscriptions.mark_deleting(found.id):
-            self._defer("unsubscribe", found.id)
+            self.ask_job("unsubscribe", found.id)
         left = self.registrar.settle(found.id, DELETING, wait) if wait > 0 else self._store.subscriptions.get(found.id)
         if left is not None:
             return SubscriptionDeleted(id=found.id, status=DELETING, unsubscribe_error=left.last_error)
         # None: removed by another process's job, and how its unsubscribe went is not known here.
         return self.registrar.outcomes.take(found.id) or SubscriptionDeleted(id=found.id)
 
-    def delete_for_connection(self, connection_id: str) -> None:
-        """Unsubscribe a connection's subscriptions at the provider before the connection goes.
-
-        Called before a connection is deleted, in that call: the unsubscribe action needs the
-        connection's credentials, which go (an OAuth token is revoked) with it. One attempt
-        each; a failure is logged. The rows go with the connection.
-
-        Args:
-            connection_id: The connection.
-        """
-        for found in self._store.subscriptions.of_connection(connection_id):
-            self._store.subscriptions.mark_deleting(found.id)  # its webhook URL answers 404 from now on
-            try:
-                self.registrar.unregister(found)
-            except Exception as exc:
-                logger.warning(
-                    "subscription %s: unsubscribe failed: %s", found.id, getattr(exc, "message", None) or exc
-                )
-            self._store.subscriptions.delete(found.id)
-
     # Helpers
 
-    def _trigger_of(self, found: SubscriptionRecord) -> WebhookTriggerSpec | None:
-        try:
-            spec = self._catalog.spec(found.integration_id, found.team_id)
-        except Exception:  # the definition is gone: nothing to call at the provider
-            return None
-        trigger = spec.triggers.get(found.trigger)
-        return trigger if isinstance(trigger, WebhookTriggerSpec) else None
+    def ask_job(self, task: str, subscription_id: str) -> None:
+        """Ask for a subscription's `subscribe` or `unsubscribe` job (left to the scan when that fails).
 
-    def _defer(self, task: str, subscription_id: str) -> None:
+        Args:
+            task: The job.
+            subscription_id: The subscription.
+        """
         if self.defer is None:
             return
         try:

@@ -54,6 +54,10 @@ connections = Table(
     Column("end_user_id", String(200), nullable=True, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Set when its owner deleted it and its subscriptions are still being unsubscribed at the
+    # provider: readers treat it as gone. The lease is the claim of the process finishing it.
+    Column("deleting_since", DateTime(timezone=True), nullable=True, index=True),
+    Column("deleting_lease_until", DateTime(timezone=True), nullable=True),
 )
 
 # Ciphertext only. `record_id` is a connection id or another owner such as "oauth-app:github".
