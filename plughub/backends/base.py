@@ -86,9 +86,15 @@ class Backend(Protocol):
         ...
 
     def set_oauth_app(
-        self, integration_id: str, client_id: str, client_secret: str, scopes: list[str] | None = None
+        self,
+        integration_id: str,
+        client_id: str,
+        client_secret: str,
+        scopes: list[str] | None = None,
+        signing_secret: str | None = None,
+        webhook_secret: str | None = None,
     ) -> OAuthAppInfo:
-        """Store an integration's OAuth client."""
+        """Store an integration's OAuth client (and the secrets its webhooks are signed with)."""
         ...
 
     def get_oauth_app(self, integration_id: str) -> OAuthAppInfo:

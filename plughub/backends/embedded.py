@@ -99,9 +99,22 @@ class EmbeddedBackend:
         return self.engine.connections.complete_authorization(params)
 
     def set_oauth_app(
-        self, integration_id: str, client_id: str, client_secret: str, scopes: list[str] | None = None
+        self,
+        integration_id: str,
+        client_id: str,
+        client_secret: str,
+        scopes: list[str] | None = None,
+        signing_secret: str | None = None,
+        webhook_secret: str | None = None,
     ) -> OAuthAppInfo:
-        return self.engine.oauth_apps.set(integration_id, client_id, client_secret, scopes)
+        return self.engine.oauth_apps.set(
+            integration_id,
+            client_id,
+            client_secret,
+            scopes,
+            signing_secret=signing_secret,
+            webhook_secret=webhook_secret,
+        )
 
     def get_oauth_app(self, integration_id: str) -> OAuthAppInfo:
         return self.engine.oauth_apps.get(integration_id)

@@ -268,9 +268,21 @@ class RemoteBackend:
         return ProxyResponse.model_validate(data_back)
 
     def set_oauth_app(
-        self, integration_id: str, client_id: str, client_secret: str, scopes: list[str] | None = None
+        self,
+        integration_id: str,
+        client_id: str,
+        client_secret: str,
+        scopes: list[str] | None = None,
+        signing_secret: str | None = None,
+        webhook_secret: str | None = None,
     ) -> OAuthAppInfo:
-        body = {"client_id": client_id, "client_secret": client_secret, "scopes": scopes}
+        body = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "scopes": scopes,
+            "signing_secret": signing_secret,
+            "webhook_secret": webhook_secret,
+        }
         return OAuthAppInfo.model_validate(
             self._call("PUT", f"/v1/integrations/{_segment(integration_id)}/oauth-app", json=body)
         )

@@ -126,7 +126,11 @@ class DeleteResult(BaseModel):
 
 
 class OAuthAppInfo(BaseModel):
-    """An integration's OAuth app, secret masked."""
+    """An integration's OAuth app, secrets masked.
+
+    `signing_secret` and `webhook_secret` (the secrets the provider signs the app's webhooks
+    with, masked) are None when not set.
+    """
 
     integration_id: str
     client_id: str
@@ -134,3 +138,5 @@ class OAuthAppInfo(BaseModel):
     scopes: list[str] | None = None
     source: str = "stored"
     redirect_uri: str
+    signing_secret: str | None = None
+    webhook_secret: str | None = None
