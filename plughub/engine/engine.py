@@ -148,7 +148,7 @@ class Engine:
             transport=None if network else transport,
             guard=guard,
         )
-        self.connections.before_delete.append(self.events.subscriptions.delete_for_connection)
+        self.connections.deletion_hooks.append(self.events.connection_subscriptions)
 
     def __repr__(self) -> str:
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"

@@ -482,16 +482,13 @@ class Deliverer:
         )
         if found is None or not found.target_url:
             return "no target"
-        if found.status == DELETING:
+        # A connection being deleted is gone for every read: its subscriptions go with it.
+        connection = self._store.connections.get(found.connection_id)
+        if found.status == DELETING or connection is None:
             return "the subscription is being deleted"
         secret = self._credentials.read(subscription_record_id(found.id)).get("secret")
         if not secret:  # the subscription is being deleted: its deliveries go with it
             return None
-        connection = self._store.connections.get(found.connection_id)
         return Target(
-            found.target_url,
-            found.trigger,
-            found.connection_id,
-            connection.end_user_id if connection else None,
-            decode_delivery_secret(secret),
+            found.target_url, found.trigger, found.connection_id, connection.end_user_id, decode_delivery_secret(secret)
         )

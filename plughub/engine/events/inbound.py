@@ -109,6 +109,8 @@ class Inbound:
         found = self._subscription(token)
         if found is None or found.kind != "webhook" or found.status == DELETING:
             return _NOT_FOUND
+        if self._store.connections.get(found.connection_id) is None:  # its connection is being deleted
+            return _NOT_FOUND
         spec = self._catalog.spec(found.integration_id, found.team_id)
         trigger = spec.triggers.get(found.trigger)
         if spec.webhooks is None or not isinstance(trigger, WebhookTriggerSpec):
@@ -159,7 +161,7 @@ class Inbound:
         )
 
     def _connection_config(self, found: SubscriptionRecord) -> dict[str, Any]:
-        record = self._store.connections.get(found.connection_id)
+        record = self._store.connections.get(found.connection_id, include_deleting=True)
         return dict(record.config) if record is not None else {}
 
     def _secret(self, spec: IntegrationSpec, found: SubscriptionRecord, opened: SubscriptionSecrets) -> str | None:

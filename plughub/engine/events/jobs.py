@@ -2,8 +2,9 @@
 
 Jobs are `deliver(subscription_id)` (this process's `Deliverer` takes the subscription's due
 deliveries), `poll(subscription_id)`, `subscribe(subscription_id)`,
-`unsubscribe(subscription_id)` and `scan()` (which finds the deliveries, polls and subscribe or
-unsubscribe attempts that are due and defers them). The database rows are the truth: a delivery is pending
+`unsubscribe(subscription_id)`, `delete_connection(connection_id)` and `scan()` (which finds the
+deliveries, polls, subscribe or unsubscribe attempts and connection deletions that are due and
+defers them). The database rows are the truth: a delivery is pending
 until an attempt records otherwise, and every attempt claims its row first, so that however
 many processes run jobs, none makes the same attempt twice at once, and a job of a process that
 died is taken again when its claim runs out. PostgreSQL runs the jobs on procrastinate
@@ -23,7 +24,7 @@ __all__ = ["InProcessJobs", "Jobs", "TaskFunctions"]
 logger = logging.getLogger("plughub.jobs")
 
 TaskFunctions = Mapping[str, Callable[..., Any]]
-"""The job functions by task name (`deliver`, `poll`, `subscribe`, `unsubscribe`, `scan`)."""
+"""The job functions by task name (`deliver`, `poll`, `subscribe`, `unsubscribe`, `delete_connection`, `scan`)."""
 
 
 class Jobs(Protocol):

@@ -10,10 +10,11 @@ when a process first needs it, under an advisory lock, and only when its tables 
 Tasks: `plughub.deliver` (a subscription's due deliveries, claimed by the worker's `Deliverer`,
 which sends them from its event loop and goes on taking them while any are due; or given events,
 deferred by a process that does not send deliveries itself), `plughub.poll`, `plughub.subscribe`,
-`plughub.unsubscribe` (each deferred with a queueing lock per subscription, so that one is queued
-at a time), `plughub.scan` (every second: a delivery job per subscription with due deliveries,
-and the due polls and subscribe or unsubscribe attempts, deferred) and `plughub.recover` (every
-few seconds: the jobs of workers whose heartbeat stopped, retried).
+`plughub.unsubscribe`, `plughub.delete_connection` (each deferred with a queueing lock of its own,
+so that one is queued at a time), `plughub.scan` (every second: a delivery job per subscription
+with due deliveries, and the due polls, subscribe or unsubscribe attempts and connection
+deletions, deferred) and `plughub.recover` (every few seconds: the jobs of workers whose
+heartbeat stopped, retried).
 """
 
 from __future__ import annotations
@@ -115,6 +116,10 @@ class ProcrastinateJobs:
         def unsubscribe(subscription_id: str) -> None:
             tasks["unsubscribe"](subscription_id=subscription_id)
 
+        @app.task(name="plughub.delete_connection", queue=QUEUE)
+        def delete_connection(connection_id: str) -> None:
+            tasks["delete_connection"](connection_id=connection_id)
+
         @app.periodic(cron="* * * * * *", periodic_id="scan")
         @app.task(name="plughub.scan", queue=QUEUE, queueing_lock="plughub.scan")
         def scan(timestamp: int) -> None:
@@ -147,17 +152,18 @@ class ProcrastinateJobs:
         self._schema_ready = True
 
     def defer(self, task: str, *, delay: float = 0, **arguments: Any) -> None:
-        """Defer a job (one queued per subscription and task: a repeat while one waits is dropped).
+        """Defer a job (one queued per task and argument: a repeat while one waits is dropped).
 
         Args:
-            task: `deliver`, `poll`, `subscribe` or `unsubscribe`, each with `subscription_id=...`
-                (`deliver` with `event_ids=[...]` too: these events, queued however many wait).
+            task: `deliver`, `poll`, `subscribe`, `unsubscribe` (each with `subscription_id=...`;
+                `deliver` with `event_ids=[...]` too: these events, queued however many wait) or
+                `delete_connection`.
             delay: Seconds to wait first.
             **arguments: The job's arguments.
         """
         from procrastinate import exceptions
 
-        if task not in ("deliver", "poll", "subscribe", "unsubscribe"):
+        if task not in ("deliver", "poll", "subscribe", "unsubscribe", "delete_connection"):
             raise ValueError(f"unknown task {task!r}")
         deferrer = self._deferring_app()
         options: dict[str, Any] = {}

@@ -16,10 +16,12 @@ from plughub.engine.catalog import Catalog
 from plughub.engine.connections.service import ConnectionService
 from plughub.engine.credentials import Credentials
 from plughub.engine.events.deliveries import FRESH_GRACE, Deliverer
+from plughub.engine.events.history import event_info
 from plughub.engine.events.inbound import Inbound, InboundAnswer
 from plughub.engine.events.jobs import InProcessJobs, Jobs, TaskFunctions
 from plughub.engine.events.polls import Polls
-from plughub.engine.events.subscriptions import Subscriptions, event_info
+from plughub.engine.events.subscriptions import Subscriptions
+from plughub.engine.events.unsubscribing import ConnectionSubscriptions
 from plughub.engine.http.guard import Guard
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.observers import RunObserver
@@ -58,8 +60,10 @@ class Events:
         inbound: Checks and stores the providers' webhooks.
         polls: Runs poll triggers.
         deliverer: Pushes events to target URLs.
-        jobs: Where polls, deliveries, subscribe and unsubscribe jobs are deferred, and the
-            worker that runs them.
+        connection_subscriptions: The connections service's deletion hook (a deleted
+            connection's subscriptions, unsubscribed first).
+        jobs: Where polls, deliveries, subscribe and unsubscribe jobs (and the end of a
+            connection's deletion) are deferred, and the worker that runs them.
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class Events:
         guard: Guard | None = None,
     ) -> None:
         self._store = store
+        self._connections = connections
         self.observer: RunObserver | None = None  # told of each delivery attempt (`Engine.instrument`)
         self.subscriptions = Subscriptions(
             catalog=catalog,
@@ -103,6 +108,7 @@ class Events:
             "poll": self._poll,
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
+            "delete_connection": self._delete_connection,
             "scan": self.scan,
         }
         self.jobs: Jobs
@@ -113,6 +119,9 @@ class Events:
         else:
             self.jobs = InProcessJobs(tasks)
         self.subscriptions.defer = lambda task, subscription_id: self.jobs.defer(task, subscription_id=subscription_id)
+        self.connection_subscriptions = ConnectionSubscriptions(
+            catalog=catalog, store=store, registrar=self.subscriptions.registrar, defer=self.subscriptions.ask_job
+        )
 
     def __repr__(self) -> str:
         return f"Events(jobs={self.jobs!r})"
@@ -203,7 +212,11 @@ class Events:
         self.stop_worker()
 
     def scan(self) -> None:
-        """Defer the deliveries and polls that are due (a periodic job)."""
+        """Defer the deliveries, polls, subscribe and unsubscribe attempts and connection deletions that are due.
+
+        A periodic job. A connection's deletion is due when no process holds it and none of its
+        subscriptions is `deleting`: the process that deleted it died midway.
+        """
         now = utcnow()
         # One job per subscription with due deliveries (one queued at a time): the worker that
         # takes it goes on taking that subscription's due deliveries until none is left.
@@ -214,6 +227,8 @@ class Events:
         for subscription_id, status in self._store.subscriptions.due_jobs(now, _SCAN_BATCH):
             task = "subscribe" if status == PENDING else "unsubscribe"
             self.jobs.defer(task, subscription_id=subscription_id)
+        for connection_id in self._store.connections.due_deletions(now, _SCAN_BATCH):
+            self.jobs.defer("delete_connection", connection_id=connection_id)
 
     def _defer_deliveries(self, subscription_id: str, event_ids: builtins.list[str]) -> None:
         if not event_ids or self.deliverer.submit(subscription_id, event_ids):
@@ -264,6 +279,10 @@ class Events:
         delay = self.subscriptions.registrar.unsubscribe(subscription_id)
         if delay is not None:
             self.jobs.defer("unsubscribe", delay=delay, subscription_id=subscription_id)
+
+    def _delete_connection(self, connection_id: str) -> None:
+        if not self.connection_subscriptions.stop(connection_id):
+            self._connections.finish_deleting(connection_id)
 
     def _poll(self, subscription_id: str) -> None:
         outcome = self.polls.poll(subscription_id)
