@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Insert, Table, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from plughub.engine.store.db import Database
@@ -139,32 +139,29 @@ _DUE_COUNTS = (
     .limit(bindparam("limit"))
 )
 _TAKEN = (deliveries.c.event_id, deliveries.c.attempts)
-_CLAIM_IDS = (
-    update(deliveries)
-    .where(deliveries.c.event_id.in_(bindparam("ids", expanding=True)), _FREE_AND_DUE)
-    .values(lease_until=bindparam("until"))
-    .returning(*_TAKEN)
-)
 _DUE_OF = (
     select(deliveries.c.event_id)
     .where(_DUE, deliveries.c.subscription_id == bindparam("b_subscription_id"))
     .order_by(deliveries.c.next_at)
     .limit(bindparam("limit"))
 )
-_CLAIM_DUE = (
-    update(deliveries)
-    .where(deliveries.c.event_id.in_(_DUE_OF), _FREE_AND_DUE)
-    .values(lease_until=bindparam("until"))
-    .returning(*_TAKEN)
-)
+
+
+def _claiming(chosen: Any) -> Update:
+    """The claim of the chosen deliveries that are still free and due: leased, and read back."""
+    return (
+        update(deliveries)
+        .where(deliveries.c.event_id.in_(chosen), _FREE_AND_DUE)
+        .values(lease_until=bindparam("until"))
+        .returning(*_TAKEN)
+    )
+
+
+_CLAIM_IDS = _claiming(bindparam("ids", expanding=True))
+_CLAIM_DUE = _claiming(_DUE_OF)
 # PostgreSQL: processes claiming at once each skip the rows another is claiming (no waiting, and
 # no row taken twice); SQLite's write lock already lets one claim at a time.
-_CLAIM_DUE_LOCKED = (
-    update(deliveries)
-    .where(deliveries.c.event_id.in_(_DUE_OF.with_for_update(skip_locked=True)), _FREE_AND_DUE)
-    .values(lease_until=bindparam("until"))
-    .returning(*_TAKEN)
-)
+_CLAIM_DUE_LOCKED = _claiming(_DUE_OF.with_for_update(skip_locked=True))
 _EVENTS_OF = select(events.c.id, events.c.subscription_id, events.c.type, events.c.data, events.c.received_at).where(
     events.c.id.in_(bindparam("ids", expanding=True))
 )
