@@ -235,3 +235,36 @@ def test_deliveries_go_through_a_given_transport(settings: Settings) -> None:
         engine.close()
     assert {r.headers["webhook-id"] for r in seen} == set(ids)
     assert all(str(r.url) == "https://hooks.example/in" for r in seen)
+
+
+def test_an_attempt_ends_after_plughub_delivery_timeout(monkeypatch: pytest.MonkeyPatch, receiver: Receiver) -> None:
+    monkeypatch.setenv("PLUGHUB_DELIVERY_TIMEOUT", "0.5")
+    monkeypatch.setenv("PLUGHUB_DELIVERY_RETRY_DELAYS", "3600")
+    receiver.mode = "hold"  # answers only when released: never, in this test
+    engine = Engine(Settings.from_env())
+    try:
+        sub = _subscribe(engine, receiver.url)
+        receiver.secret = sub.secret
+        engine.events.start_worker()
+        ids = _stored(engine, sub.id, 1)
+        engine.events.deliverer.submit(sub.id, ids)
+
+        def retried() -> bool:
+            listed = engine.events.subscriptions.deliveries(sub.id, "pending")
+            return bool(listed) and listed[0].attempts == 1
+
+        wait_for(retried, 60)
+        [delivery] = engine.events.subscriptions.deliveries(sub.id, "pending")
+        assert delivery.last_error == "the target could not be reached (no answer in 0.5 s)"
+    finally:
+        receiver.release()
+        engine.close()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_plughub_delivery_timeout_must_be_seconds_above_zero(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from plughub.exceptions import ConfigurationError
+
+    monkeypatch.setenv("PLUGHUB_DELIVERY_TIMEOUT", value)
+    with pytest.raises(ConfigurationError, match="PLUGHUB_DELIVERY_TIMEOUT must be a number of seconds"):
+        Settings.from_env()

@@ -6,7 +6,7 @@ mid-attempt leaves a claim that runs out, and the delivery is taken again. A non
 none, is retried after `PLUGHUB_DELIVERY_RETRY_DELAYS`; after the last the delivery is `failed`.
 
 How a process sends them (`Deliverer`): from one event loop (the server's in `plughub serve`,
-else a thread's of its own), on which every attempt is a task bounded by `ATTEMPT_TIMEOUT`. Each
+else a thread's of its own), on which every attempt is a task bounded by its timeout (`PLUGHUB_DELIVERY_TIMEOUT`). Each
 subscription has a lane: at most `PER_TARGET` attempts at once to its target (no flood of
 connections to one endpoint) and as many claimed next in line, so a slow target holds up only its
 own deliveries, and nothing claimed waits long enough for its claim to run out. The database work
@@ -47,7 +47,6 @@ logger = logging.getLogger("plughub.events")
 
 # Seconds one attempt may take (connect + answer); the claim lasts longer than that.
 ATTEMPT_TIMEOUT = 10.0
-_LEASE = ATTEMPT_TIMEOUT * 3
 IN_FLIGHT = 256
 """Deliveries a process holds at once at most (under way, or claimed and next in line)."""
 PER_TARGET = 32
@@ -92,6 +91,8 @@ class Deliverer:
             through it with httpx, in threads.
         guard: The outbound guard every target passes (`plughub serve`); None sends anywhere.
         finished: Told the status after each attempt (`delivered`, `pending` or `failed`).
+        timeout: Seconds one attempt may take (`PLUGHUB_DELIVERY_TIMEOUT`); a claimed delivery
+            is left to other processes after three times that.
     """
 
     def __init__(
@@ -103,8 +104,12 @@ class Deliverer:
         transport: httpx.BaseTransport | None = None,
         guard: Guard | None = None,
         finished: Callable[[str], None] | None = None,
+        timeout: float = ATTEMPT_TIMEOUT,
     ) -> None:
         self._store = store
+        self._timeout = timeout
+        # A claim outlasts an attempt (and the wait for its turn at a busy target).
+        self._lease = timeout * 3
         self._credentials = credentials
         self._delays = tuple(delays)
         self._transport = transport
@@ -173,7 +178,7 @@ class Deliverer:
             return
         self._poke(loop)
         if threading.get_ident() != self._loop_thread:
-            done.wait(ATTEMPT_TIMEOUT * 3)
+            done.wait(self._lease)
 
     def close(self) -> None:
         """Stop (see `stop`)."""
@@ -274,7 +279,7 @@ class Deliverer:
         last = 0.0
         try:
             sender = poster(
-                timeout=ATTEMPT_TIMEOUT, connections=IN_FLIGHT, transport=self._transport, guard=self._guard
+                timeout=self._timeout, connections=IN_FLIGHT, transport=self._transport, guard=self._guard
             )
             self._post = sender.post
             self._closers.append(sender.close)
@@ -415,8 +420,8 @@ class Deliverer:
             status_code = await self._post(attempt)
             if not 200 <= status_code < 300:
                 error = f"the target answered {status_code}"
-        except asyncio.TimeoutError:
-            error = f"the target could not be reached (no answer in {ATTEMPT_TIMEOUT:g} s)"
+        except (asyncio.TimeoutError, httpx.TimeoutException):
+            error = f"the target could not be reached (no answer in {self._timeout:g} s)"
         except httpx.HTTPError as exc:
             error = f"the target could not be reached ({type(exc).__name__}: {exc})"[:500]
         except Exception as exc:  # an attempt must end in an outcome, or its delivery waits for the lease
@@ -454,7 +459,7 @@ class Deliverer:
             event_ids=ids,
             due=due,
             fresh_before=utcnow() - timedelta(seconds=FRESH_GRACE),
-            lease=_LEASE,
+            lease=self._lease,
         )
         attempts: list[Attempt] = []
         failed: list[DeliveryOutcome] = []

@@ -102,6 +102,7 @@ class Events:
             transport=transport,
             guard=guard,
             finished=self._delivery_finished,
+            timeout=settings.delivery_timeout,
         )
         tasks: TaskFunctions = {
             "deliver": self._deliver,
