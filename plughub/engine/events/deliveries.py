@@ -278,9 +278,7 @@ class Deliverer:
         )
         last = 0.0
         try:
-            sender = poster(
-                timeout=self._timeout, connections=IN_FLIGHT, transport=self._transport, guard=self._guard
-            )
+            sender = poster(timeout=self._timeout, connections=IN_FLIGHT, transport=self._transport, guard=self._guard)
             self._post = sender.post
             self._closers.append(sender.close)
             while True:
