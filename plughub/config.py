@@ -25,6 +25,15 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}.") from None
 
 
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not value > 0:
+        from plughub.exceptions import ConfigurationError
+
+        raise ConfigurationError(f"{name} must be a number of seconds above 0, not {env.get(name)!r}.")
+    return value
+
+
 def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = (env.get(name) or "").strip().lower()
     if raw == "":
@@ -168,6 +177,9 @@ class Settings:
         delivery_retry_delays: `PLUGHUB_DELIVERY_RETRY_DELAYS`, seconds between the attempts to
             push an event to a subscription's target (comma-separated; default
             5,30,120,600,1800,3600,7200,14400); after the last the delivery is `failed`.
+        delivery_timeout: `PLUGHUB_DELIVERY_TIMEOUT`, seconds one attempt to push an event may
+            take (connect and answer; default 10); a delivery whose process died is taken up
+            again after three times that.
         subscribe_retry_delays: `PLUGHUB_SUBSCRIBE_RETRY_DELAYS`, seconds between the attempts of
             a subscribe or unsubscribe job (default 2,10: three attempts); after the last a
             subscription is `failed`, or removed without its provider's webhook.
@@ -195,6 +207,7 @@ class Settings:
     mcp_allowed_origins: tuple[str, ...] = ()
     metrics_token: str | None = field(default=None, repr=False)
     delivery_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
+    delivery_timeout: float = 10.0
     subscribe_retry_delays: tuple[float, ...] = DEFAULT_SUBSCRIBE_RETRY_DELAYS
     poll_min_interval: float = 60.0
 
@@ -235,6 +248,7 @@ class Settings:
             mcp_allowed_origins=_origins(env, "PLUGHUB_MCP_ALLOWED_ORIGINS"),
             metrics_token=env.get("PLUGHUB_METRICS_TOKEN") or None,
             delivery_retry_delays=_delays(env, "PLUGHUB_DELIVERY_RETRY_DELAYS"),
+            delivery_timeout=_positive(env, "PLUGHUB_DELIVERY_TIMEOUT", 10.0),
             subscribe_retry_delays=_delays(env, "PLUGHUB_SUBSCRIBE_RETRY_DELAYS", DEFAULT_SUBSCRIBE_RETRY_DELAYS),
             poll_min_interval=_float(env, "PLUGHUB_POLL_MIN_INTERVAL", 60.0),
         )

@@ -16,11 +16,19 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed (pip install -e '.[dev]')")
+# ruff beside this interpreter (a venv not activated), else on PATH.
+RUFF = next(
+    (str(p) for p in (Path(sys.executable).with_name("ruff"),) if p.exists()),
+    shutil.which("ruff"),
+)
+
+
+@pytest.mark.skipif(RUFF is None, reason="ruff is not installed (pip install -e '.[dev]')")
 def test_ruff_check_and_format() -> None:
-    check = _run("ruff", "check", ".")
+    assert RUFF is not None
+    check = _run(RUFF, "check", ".")
     assert check.returncode == 0, check.stdout + check.stderr
-    fmt = _run("ruff", "format", "--check", ".")
+    fmt = _run(RUFF, "format", "--check", ".")
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 

@@ -72,13 +72,16 @@ class Upstream:
                     if isinstance(reply.body, bytes)
                     else (reply.body.encode() if isinstance(reply.body, str) else json.dumps(reply.body).encode())
                 )
+                if reply.status in (204, 304):
+                    raw = b""  # HTTP allows no body here (a strict client refuses the whole answer)
                 self.send_response(reply.status)
                 if "Content-Type" not in reply.headers:
                     ctype = "text/plain" if isinstance(reply.body, (str, bytes)) else "application/json"
                     self.send_header("Content-Type", ctype)
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
-                self.send_header("Content-Length", str(len(raw)))
+                if reply.status not in (204, 304):
+                    self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
                 self.wfile.write(raw)
 

@@ -73,8 +73,8 @@ class Backend(Protocol):
         """List connections."""
         ...
 
-    def delete_connection(self, connection_id: str) -> DeleteResult:
-        """Delete a connection, revoking its OAuth tokens first."""
+    def delete_connection(self, connection_id: str, wait: float = 0) -> DeleteResult:
+        """Delete a connection, unsubscribing (jobs; wait up to `wait` s) and revoking its OAuth tokens first."""
         ...
 
     def reconnect(self, connection_id: str, scopes: list[str] | None = None) -> ConnectResult:
@@ -86,9 +86,15 @@ class Backend(Protocol):
         ...
 
     def set_oauth_app(
-        self, integration_id: str, client_id: str, client_secret: str, scopes: list[str] | None = None
+        self,
+        integration_id: str,
+        client_id: str,
+        client_secret: str,
+        scopes: list[str] | None = None,
+        signing_secret: str | None = None,
+        webhook_secret: str | None = None,
     ) -> OAuthAppInfo:
-        """Store an integration's OAuth client."""
+        """Store an integration's OAuth client (and the secrets its webhooks are signed with)."""
         ...
 
     def get_oauth_app(self, integration_id: str) -> OAuthAppInfo:

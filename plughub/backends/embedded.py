@@ -89,8 +89,8 @@ class EmbeddedBackend:
     ) -> Page[ConnectionInfo]:
         return self.engine.connections.list(query, page_number, page_size)
 
-    def delete_connection(self, connection_id: str) -> DeleteResult:
-        return self.engine.connections.delete(connection_id)
+    def delete_connection(self, connection_id: str, wait: float = 0) -> DeleteResult:
+        return self.engine.connections.delete(connection_id, wait=wait)
 
     def reconnect(self, connection_id: str, scopes: list[str] | None = None) -> ConnectResult:
         return self.engine.connections.reconnect(connection_id, scopes)
@@ -99,9 +99,22 @@ class EmbeddedBackend:
         return self.engine.connections.complete_authorization(params)
 
     def set_oauth_app(
-        self, integration_id: str, client_id: str, client_secret: str, scopes: list[str] | None = None
+        self,
+        integration_id: str,
+        client_id: str,
+        client_secret: str,
+        scopes: list[str] | None = None,
+        signing_secret: str | None = None,
+        webhook_secret: str | None = None,
     ) -> OAuthAppInfo:
-        return self.engine.oauth_apps.set(integration_id, client_id, client_secret, scopes)
+        return self.engine.oauth_apps.set(
+            integration_id,
+            client_id,
+            client_secret,
+            scopes,
+            signing_secret=signing_secret,
+            webhook_secret=webhook_secret,
+        )
 
     def get_oauth_app(self, integration_id: str) -> OAuthAppInfo:
         return self.engine.oauth_apps.get(integration_id)

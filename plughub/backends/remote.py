@@ -180,8 +180,9 @@ class RemoteBackend:
         )
         return Page[ConnectionInfo].model_validate(data)
 
-    def delete_connection(self, connection_id: str) -> DeleteResult:
-        return DeleteResult.model_validate(self._call("DELETE", f"/v1/connections/{_segment(connection_id)}"))
+    def delete_connection(self, connection_id: str, wait: float = 0) -> DeleteResult:
+        data = self._call("DELETE", f"/v1/connections/{_segment(connection_id)}", params={"wait": wait or None})
+        return DeleteResult.model_validate(data)
 
     def reconnect(self, connection_id: str, scopes: list[str] | None = None) -> ConnectResult:
         data = self._call("POST", f"/v1/connections/{_segment(connection_id)}/reconnect", json={"scopes": scopes})
@@ -267,9 +268,21 @@ class RemoteBackend:
         return ProxyResponse.model_validate(data_back)
 
     def set_oauth_app(
-        self, integration_id: str, client_id: str, client_secret: str, scopes: list[str] | None = None
+        self,
+        integration_id: str,
+        client_id: str,
+        client_secret: str,
+        scopes: list[str] | None = None,
+        signing_secret: str | None = None,
+        webhook_secret: str | None = None,
     ) -> OAuthAppInfo:
-        body = {"client_id": client_id, "client_secret": client_secret, "scopes": scopes}
+        body = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "scopes": scopes,
+            "signing_secret": signing_secret,
+            "webhook_secret": webhook_secret,
+        }
         return OAuthAppInfo.model_validate(
             self._call("PUT", f"/v1/integrations/{_segment(integration_id)}/oauth-app", json=body)
         )

@@ -182,14 +182,24 @@ def reconnect(connection_id: str, scopes: tuple[str, ...], wait: bool, timeout: 
 @connections.command("delete")
 @click.argument("connection_id")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def delete(connection_id: str, yes: bool) -> None:
-    """Delete a connection and its credentials."""
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 30),
+    default=30,
+    show_default=True,
+    help="Seconds to wait for its subscriptions' webhooks to be removed at the provider.",
+)
+def delete(connection_id: str, yes: bool, wait: float) -> None:
+    """Delete a connection and its credentials (and its subscriptions' webhooks at the provider)."""
     tool = _tool(connection_id)
     if not yes:
         click.confirm(f"Delete connection {tool.id} ({tool.name})?", abort=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # reported below
-        result = tool.delete()
+        result = tool.delete(wait=wait)
+    if result.status == "deleting":
+        click.echo(f"Deleting connection {tool.id}: its subscriptions' webhooks are being removed at the provider")
+        return
     if result.revocation_error:
         click.echo(f"Warning: the provider did not revoke the tokens: {result.revocation_error}", err=True)
     click.echo(f"Deleted connection {tool.id}" + (" (tokens revoked at the provider)" if result.revoked else ""))

@@ -19,12 +19,42 @@ def oauth_app() -> None:
 @click.option("--client-id", required=True, help="The client id (consumer key for OAuth 1.0a).")
 @click.option("--client-secret", prompt=True, hide_input=True, help="The client secret; prompted without echo.")
 @click.option("--scope", "scopes", multiple=True, help="A scope to ask for (repeat); the definition's by default.")
+@click.option(
+    "--signing-secret",
+    prompt="Signing secret",
+    prompt_required=False,
+    hide_input=True,
+    default=None,
+    help="The secret the provider signs the app's webhooks with (Slack); prompted without echo when given no value.",
+)
+@click.option(
+    "--webhook-secret",
+    prompt="Webhook secret",
+    prompt_required=False,
+    hide_input=True,
+    default=None,
+    help="Another webhook signing secret (${app.webhook_secret}); prompted without echo when given no value.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def set_(integration: str, client_id: str, client_secret: str, scopes: tuple[str, ...], as_json: bool) -> None:
-    """Store an integration's OAuth app, encrypted."""
+def set_(
+    integration: str,
+    client_id: str,
+    client_secret: str,
+    scopes: tuple[str, ...],
+    signing_secret: str | None,
+    webhook_secret: str | None,
+    as_json: bool,
+) -> None:
+    """Store an integration's OAuth app, encrypted (a signing secret not given is kept)."""
     from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs
 
-    info = IntegrationFactory.get(integration).set_oauth_app(client_id, client_secret, list(scopes) or None)
+    info = IntegrationFactory.get(integration).set_oauth_app(
+        client_id,
+        client_secret,
+        list(scopes) or None,
+        signing_secret=signing_secret,
+        webhook_secret=webhook_secret,
+    )
     if as_json:
         echo_json(info)
         return
@@ -38,7 +68,7 @@ def set_(integration: str, client_id: str, client_secret: str, scopes: tuple[str
 @click.argument("integration")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(integration: str, as_json: bool) -> None:
-    """Show an integration's OAuth app (secret masked)."""
+    """Show an integration's OAuth app (secrets masked)."""
     from plughub.factories import IntegrationFactory  # pydantic: loaded when a command runs
 
     info = IntegrationFactory.get(integration).get_oauth_app()
@@ -52,6 +82,8 @@ def show(integration: str, as_json: bool) -> None:
         ("scopes", " ".join(info.scopes or []) or "(definition's)"),
         ("source", info.source),
         ("redirect_uri", info.redirect_uri),
+        ("signing_secret", info.signing_secret or ""),
+        ("webhook_secret", info.webhook_secret or ""),
     ]
     table("OAuth app", ["field", "value"], rows)
 

@@ -137,7 +137,6 @@ class Engine:
         )
         self.proxy = ProxyService(catalog=self.catalog, connections=self.connections, driver=driver)
         # Deliveries go to URLs a tenant gives: through the guard whenever upstream calls are.
-        targets = transport if not network else (GuardedTransport(guard) if guard is not None else None)
         self.events = Events(
             catalog=self.catalog,
             connections=self.connections,
@@ -146,9 +145,10 @@ class Engine:
             credentials=self.credentials,
             oauth_apps=self.oauth_apps,
             settings=self.settings,
-            transport=targets,
+            transport=None if network else transport,
+            guard=guard,
         )
-        self.connections.before_delete.append(self.events.subscriptions.delete_for_connection)
+        self.connections.deletion_hooks.append(self.events.connection_subscriptions)
 
     def __repr__(self) -> str:
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"

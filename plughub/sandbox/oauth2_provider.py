@@ -7,18 +7,14 @@ Authlib has no integration for a bare `http.server`, so this module supplies wha
 
 from __future__ import annotations
 
-import hmac
 import html
 import json
 import logging
 import threading
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
-import httpx
 from authlib.common.security import generate_token
 from authlib.oauth2 import rfc6749
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
@@ -28,6 +24,14 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9207 import IssuerParameter
 
 from plughub.sandbox.oauth2_discovery import METADATA_PATH, REGISTRATION_PATH, Registration, server_metadata
+from plughub.sandbox.oauth2_records import (
+    AuthlibRequest,
+    HttpAnswer,
+    Response,
+    SandboxClient,
+    SandboxCode,
+    SandboxToken,
+)
 
 # Authlib's grants log every token they issue at DEBUG; the sandbox is a provider inside the
 # demo process, so keep its tokens out of the logs like plughub keeps its own.
@@ -36,128 +40,6 @@ logging.getLogger("authlib.oauth2.rfc6749.grants").setLevel(logging.INFO)
 __all__ = ["OAuth2Provider"]
 
 USER = "alice"
-CODE_TTL = 600
-FORM = "application/x-www-form-urlencoded"
-Response = tuple[int, dict[str, str], bytes]
-
-
-class _Payload(rfc6749.OAuth2Payload):  # type: ignore[misc]
-    """Query and form parameters merged, the query first (like Werkzeug's `request.values`)."""
-
-    def __init__(self, query: list[tuple[str, str]], form: list[tuple[str, str]]) -> None:
-        self._datalist: defaultdict[str, list[str]] = defaultdict(list)
-        for key, value in [*query, *form]:
-            self._datalist[key].append(value)
-        self._data = {key: values[0] for key, values in self._datalist.items()}
-
-    data = property(lambda self: self._data)
-    datalist = property(lambda self: self._datalist)
-
-
-class _Request(rfc6749.OAuth2Request):  # type: ignore[misc]
-    """What `create_oauth2_request` gives Authlib: `.payload` merges query and form, `.args`/`.form` do not."""
-
-    def __init__(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> None:
-        hdrs = httpx.Headers(headers)
-        uri = f"http://{hdrs.get('Host') or '127.0.0.1'}{path}" + (f"?{query}" if query else "")
-        super().__init__(method.upper(), uri, headers=hdrs)  # raises InsecureTransportError off loopback
-        args = parse_qsl(query, keep_blank_values=True)
-        form = (
-            parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-            if FORM in hdrs.get("Content-Type", "")
-            else []
-        )
-        self.raw_body, self.payload = body, _Payload(args, form)
-        self._args, self._form = dict(reversed(args)), dict(reversed(form))
-
-    args = property(lambda self: self._args)
-    form = property(lambda self: self._form)
-
-
-@dataclass
-class _Client(rfc6749.ClientMixin):  # type: ignore[misc]
-    client_id: str
-    client_secret: str = field(repr=False)
-    redirect_uris: list[str]
-    scopes: list[str]
-    auth_method: str
-    grant_types: tuple[str, ...]
-
-    def get_default_redirect_uri(self) -> str | None:
-        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
-
-    def get_allowed_scope(self, scope: str | None) -> str | None:
-        if not scope:
-            return str(rfc6749.list_to_scope(self.scopes))
-        allowed = [s for s in rfc6749.scope_to_list(scope) if s in self.scopes]
-        return str(rfc6749.list_to_scope(allowed)) if allowed else None
-
-    def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.redirect_uris
-
-    def check_client_secret(self, client_secret: str) -> bool:
-        return hmac.compare_digest(self.client_secret.encode(), client_secret.encode())
-
-    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return method == self.auth_method
-
-    def check_response_type(self, response_type: str) -> bool:
-        return response_type == "code" and "authorization_code" in self.grant_types
-
-    def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in self.grant_types
-
-
-@dataclass
-class _Code(rfc6749.AuthorizationCodeMixin):  # type: ignore[misc]
-    code: str
-    client_id: str
-    redirect_uri: str | None
-    scope: str
-    user: str
-    code_challenge: str | None
-    code_challenge_method: str | None
-    resource: str | None = None
-    expires_at: float = field(default_factory=lambda: time.time() + CODE_TTL)
-
-    def get_redirect_uri(self) -> str | None:
-        return self.redirect_uri
-
-    def get_scope(self) -> str:
-        return self.scope
-
-
-@dataclass
-class _Token(rfc6749.TokenMixin):  # type: ignore[misc]
-    access_token: str
-    refresh_token: str | None
-    client_id: str
-    user: str | None
-    scope: str
-    expires_in: int
-    expires_at: float
-    resource: str | None = None
-    access_revoked: bool = False
-    refresh_revoked: bool = False
-
-    def check_client(self, client: _Client) -> bool:
-        return client.client_id == self.client_id
-
-    def get_scope(self) -> str:
-        return self.scope
-
-
-@dataclass
-class _HttpResponse:
-    """What `handle_response` returns; `location` is what RFC 9207's extension rewrites."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    location: str | None = None
-
-    def as_tuple(self) -> Response:
-        return self.status, {**self.headers, **({"Location": self.location} if self.location else {})}, self.body
 
 
 class _Server(rfc6749.AuthorizationServer):  # type: ignore[misc]
@@ -167,24 +49,24 @@ class _Server(rfc6749.AuthorizationServer):  # type: ignore[misc]
         super().__init__()
         self.provider = provider
 
-    def query_client(self, client_id: str) -> _Client | None:
+    def query_client(self, client_id: str) -> SandboxClient | None:
         return self.provider._clients.get(client_id)
 
-    def save_token(self, token: dict[str, Any], request: _Request) -> None:
+    def save_token(self, token: dict[str, Any], request: AuthlibRequest) -> None:
         self.provider._save_token(token, request)
 
-    def create_oauth2_request(self, request: _Request) -> _Request:
+    def create_oauth2_request(self, request: AuthlibRequest) -> AuthlibRequest:
         return request  # handle() already wrapped the raw request
 
-    def create_json_request(self, request: _Request) -> Any:
+    def create_json_request(self, request: AuthlibRequest) -> Any:
         json_request = rfc6749.JsonRequest(request.method, request.uri, request.headers)
         json_request.payload = BasicOAuth2Payload(json.loads(request.raw_body or b"{}"))
         return json_request
 
-    def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> _HttpResponse:
+    def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> HttpAnswer:
         raw = json.dumps(body).encode() if isinstance(body, dict) else str(body or "").encode()
         out = dict(headers)
-        return _HttpResponse(status, out, raw, out.pop("Location", None))
+        return HttpAnswer(status, out, raw, out.pop("Location", None))
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """No signal system here; the provider records what tests need itself."""
@@ -216,7 +98,7 @@ class _InvalidTarget(rfc6749.OAuth2Error):  # type: ignore[misc]
     error = "invalid_target"
 
 
-def _check_target(request: _Request, granted: str | None) -> None:
+def _check_target(request: AuthlibRequest, granted: str | None) -> None:
     asked = request.payload.data.get("resource")
     if asked is not None and granted is not None and asked != granted:
         raise _InvalidTarget(description="'resource' is not the resource this grant is for.")
@@ -225,47 +107,47 @@ def _check_target(request: _Request, granted: str | None) -> None:
 class _CodeGrant(rfc6749.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
-    def save_authorization_code(self, code: str, request: _Request) -> None:
+    def save_authorization_code(self, code: str, request: AuthlibRequest) -> None:
         data = request.payload.data
-        item = _Code(
+        item = SandboxCode(
             code, request.client.client_id, request.payload.redirect_uri, request.scope, request.user,
             data.get("code_challenge"), data.get("code_challenge_method"), data.get("resource"),
         )  # fmt: skip
         self.server.provider._codes[code] = item
         self.server.provider.resources.append(data.get("resource"))
 
-    def query_authorization_code(self, code: str, client: _Client) -> _Code | None:
-        item: _Code | None = self.server.provider._codes.get(code)
+    def query_authorization_code(self, code: str, client: SandboxClient) -> SandboxCode | None:
+        item: SandboxCode | None = self.server.provider._codes.get(code)
         if item and item.client_id == client.client_id and item.expires_at > time.time():
             _check_target(self.request, item.resource)
             return item
         return None
 
-    def delete_authorization_code(self, authorization_code: _Code) -> None:
+    def delete_authorization_code(self, authorization_code: SandboxCode) -> None:
         self.server.provider._codes.pop(authorization_code.code, None)
 
-    def authenticate_user(self, authorization_code: _Code) -> str:
+    def authenticate_user(self, authorization_code: SandboxCode) -> str:
         return authorization_code.user
 
 
 class _RefreshGrant(rfc6749.RefreshTokenGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
-    def __init__(self, request: _Request, server: _Server) -> None:
+    def __init__(self, request: AuthlibRequest, server: _Server) -> None:
         super().__init__(request, server)
         self.INCLUDE_NEW_REFRESH_TOKEN = server.provider.rotate_refresh_tokens
 
-    def authenticate_refresh_token(self, refresh_token: str) -> _Token | None:
-        token: _Token | None = self.server.provider._refresh.get(refresh_token)
+    def authenticate_refresh_token(self, refresh_token: str) -> SandboxToken | None:
+        token: SandboxToken | None = self.server.provider._refresh.get(refresh_token)
         if token and not token.refresh_revoked:
             _check_target(self.request, token.resource)
             return token
         return None
 
-    def authenticate_user(self, refresh_token: _Token) -> str | None:
+    def authenticate_user(self, refresh_token: SandboxToken) -> str | None:
         return refresh_token.user
 
-    def revoke_old_credential(self, refresh_token: _Token) -> None:
+    def revoke_old_credential(self, refresh_token: SandboxToken) -> None:
         if self.INCLUDE_NEW_REFRESH_TOKEN:
             refresh_token.refresh_revoked = True
 
@@ -277,13 +159,13 @@ class _ClientCredentialsGrant(rfc6749.ClientCredentialsGrant):  # type: ignore[m
 class _Revocation(RevocationEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
-    def query_token(self, token_string: str, token_type_hint: str | None) -> _Token | None:
+    def query_token(self, token_string: str, token_type_hint: str | None) -> SandboxToken | None:
         provider: OAuth2Provider = self.server.provider
         if token_type_hint == "refresh_token":
             return provider._refresh.get(token_string) or provider._access.get(token_string)
         return provider._access.get(token_string) or provider._refresh.get(token_string)
 
-    def revoke_token(self, token: _Token, request: _Request) -> None:
+    def revoke_token(self, token: SandboxToken, request: AuthlibRequest) -> None:
         value = request.form["token"]
         token.access_revoked = True
         if value == token.refresh_token:  # RFC 7009 §2.1: revoking the grant's refresh token ends it
@@ -335,10 +217,10 @@ class OAuth2Provider:
         self.resources: list[str | None] = []
         self.metadata_changes: dict[str, Any] = {}
         self._lock = threading.RLock()
-        self._clients: dict[str, _Client] = {}
-        self._codes: dict[str, _Code] = {}
-        self._access: dict[str, _Token] = {}
-        self._refresh: dict[str, _Token] = {}
+        self._clients: dict[str, SandboxClient] = {}
+        self._codes: dict[str, SandboxCode] = {}
+        self._access: dict[str, SandboxToken] = {}
+        self._refresh: dict[str, SandboxToken] = {}
         self._issued: list[str] = []
         self._server = _Server(self)
         self._server.register_token_generator(
@@ -375,7 +257,7 @@ class OAuth2Provider:
             token_endpoint_auth_method: "client_secret_basic", "client_secret_post" or "none".
             grant_types: The grant types it may use.
         """
-        client = _Client(client_id, client_secret, list(redirect_uris), list(scopes), token_endpoint_auth_method,
+        client = SandboxClient(client_id, client_secret, list(redirect_uris), list(scopes), token_endpoint_auth_method,
                          tuple(grant_types))  # fmt: skip
         with self._lock:
             self._clients[client_id] = client
@@ -401,7 +283,7 @@ class OAuth2Provider:
             return None
         with self._lock:
             try:
-                request = _Request(method, path, query, headers, body)
+                request = AuthlibRequest(method, path, query, headers, body)
                 self.issuer = self.issuer or request.uri.split(path, 1)[0]
                 if path == METADATA_PATH:
                     document = json.dumps(server_metadata(self)).encode()
@@ -424,14 +306,14 @@ class OAuth2Provider:
             except rfc6749.OAuth2Error as error:  # e.g. insecure transport, raised before Authlib's own handling
                 return self._server.handle_error_response(None, error).as_tuple()  # type: ignore[no-any-return]
 
-    def _authorize(self, request: _Request, query: str) -> Response:
+    def _authorize(self, request: AuthlibRequest, query: str) -> Response:
         try:
             grant = self._server.get_consent_grant(request, end_user=USER)
         except rfc6749.OAuth2Error as error:
             if not error.redirect_uri:  # bad client or redirect_uri: never redirect (RFC 6749 §4.1.2.1)
                 text = f"<h1>Authorization error</h1><p>{html.escape(f'{error.error}: {error.description}')}</p>"
                 return 400, {"Content-Type": "text/html; charset=utf-8"}, _page("Authorization error", text)
-            response: _HttpResponse = self._server.handle_error_response(request, error)
+            response: HttpAnswer = self._server.handle_error_response(request, error)
             if self._issuer_extension:
                 self._issuer_extension.add_issuer_parameter(self._server, response)
             return response.as_tuple()
@@ -450,12 +332,12 @@ class OAuth2Provider:
         )
         return 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}, _page("Consent", content)
 
-    def _save_token(self, token: dict[str, Any], request: _Request) -> None:
+    def _save_token(self, token: dict[str, Any], request: AuthlibRequest) -> None:
         expires_in = int(token.get("expires_in", self.access_token_ttl))
         # RFC 8707: the token is for the resource its grant was for (or the one asked for).
         grant = request.authorization_code or request.refresh_token
         resource = grant.resource if grant is not None else request.payload.data.get("resource")
-        item = _Token(token["access_token"], token.get("refresh_token"), request.client.client_id, request.user,
+        item = SandboxToken(token["access_token"], token.get("refresh_token"), request.client.client_id, request.user,
                       token.get("scope", ""), expires_in, time.time() + expires_in, resource)  # fmt: skip
         self._access[item.access_token] = item
         self._issued.append(item.access_token)

@@ -112,15 +112,25 @@ class ConnectionInfo(BaseModel):
 
 
 class DeleteResult(BaseModel):
-    """A deleted connection; `revocation_error` says why the provider did not revoke its tokens."""
+    """A deleted connection; `revocation_error` says why the provider did not revoke its tokens.
+
+    `status` is `deleted`, or `deleting` while its subscriptions are unsubscribed at the provider
+    (jobs; the connection is gone for every read meanwhile, and its tokens are revoked after).
+    `revoked` is None when not known (still deleting, or finished by another process).
+    """
 
     id: str
-    revoked: bool = False
+    status: str = "deleted"
+    revoked: bool | None = False
     revocation_error: str | None = None
 
 
 class OAuthAppInfo(BaseModel):
-    """An integration's OAuth app, secret masked."""
+    """An integration's OAuth app, secrets masked.
+
+    `signing_secret` and `webhook_secret` (the secrets the provider signs the app's webhooks
+    with, masked) are None when not set.
+    """
 
     integration_id: str
     client_id: str
@@ -128,3 +138,5 @@ class OAuthAppInfo(BaseModel):
     scopes: list[str] | None = None
     source: str = "stored"
     redirect_uri: str
+    signing_secret: str | None = None
+    webhook_secret: str | None = None

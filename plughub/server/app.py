@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import inspect
 import logging
@@ -18,6 +19,7 @@ from plughub.config import Settings
 from plughub.engine import Engine
 from plughub.server import console
 from plughub.server.errors import error_response, install_error_handlers
+from plughub.server.hot_routes import HotRoutes
 from plughub.server.limits import BodyLimit
 from plughub.server.logs import configure_json_logs, write_through
 from plughub.server.metrics import process_metrics
@@ -36,7 +38,8 @@ from plughub.server.routes import (
     team,
     webhooks,
 )
-from plughub.server.run_route import RunFirst, openapi_routes, run_route
+from plughub.server.routes.webhooks import webhook_route
+from plughub.server.run_route import openapi_routes, run_route
 from plughub.server.security import require_key
 
 __all__ = ["ServerApp", "app_from_env", "create_app"]
@@ -60,7 +63,7 @@ class ServerApp:
     an oversized (or too deeply nested) body is refused before anything reads it; then the request
     ids, the request log and the headers every answer carries, so that answers from FastAPI's own
     error pages carry them too; then, when tracing, the request's span; then the run route
-    (`RunFirst`: the hot path skips FastAPI's layers); then FastAPI.
+    and the webhook route (`HotRoutes`: the hot paths skip FastAPI's layers); then FastAPI.
 
     Args:
         api: The FastAPI application.
@@ -68,6 +71,7 @@ class ServerApp:
         metrics: Counts requests (`api.state.metrics`); None counts nothing.
         tracing: Opens a span per request (`plughub.server.tracing.Tracing`); None traces nothing.
         run: The run route, served ahead of FastAPI (it is registered in FastAPI too).
+        hot: More routes served ahead of FastAPI (the webhook route; registered there too).
 
     Attributes:
         api: The FastAPI application (`api.state.engine` is the engine served, `api.state.metrics`
@@ -81,10 +85,12 @@ class ServerApp:
         metrics: Any = None,
         tracing: Any = None,
         run: Route | None = None,
+        hot: tuple[Route, ...] = (),
     ) -> None:
         self.api = api
         templates = RouteTemplates(api)
-        inner: Any = api if run is None else RunFirst(run, api)
+        first = ((run,) if run is not None else ()) + hot
+        inner: Any = HotRoutes(first, api) if first else api
         if tracing is not None:
             from plughub.server.tracing import RequestSpans  # OpenTelemetry: only when tracing
 
@@ -139,12 +145,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        served.events.start_worker()  # each server process runs jobs (deliveries, polls)
+        # Each server process runs jobs (polls, subscribe calls) and sends deliveries, from its loop.
+        loop = asyncio.get_running_loop()
+        served.events.start_worker(loop)
         try:
             async with mcp.lifespan():  # a route's ASGI app gets no lifespan of its own
                 yield
         finally:
-            served.events.stop_worker()
+            # In a thread: the attempts under way end on this loop, which must go on meanwhile.
+            await loop.run_in_executor(None, served.events.stop_worker)
         write_through()  # stopping: nothing may be left in a batch when a signal ends the process
         if own_provider:
             tracing.provider.shutdown()  # the spans still batched go out
@@ -180,7 +189,7 @@ def create_app(
     run = run_route(served)
     api.router.routes.insert(0, run)
     _describe(api, run)
-    return ServerApp(api, settings.max_body_bytes, metrics, tracing, run)
+    return ServerApp(api, settings.max_body_bytes, metrics, tracing, run, (webhook_route(served),))
 
 
 def _tracing(provider: Any) -> tuple[Any, bool]:

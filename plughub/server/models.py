@@ -84,6 +84,10 @@ class OAuthAppBody(_Body):
     client_id: str = Field(min_length=1)
     client_secret: str = Field(min_length=1, repr=False)
     scopes: list[str] | None = None
+    # The secrets the provider signs the app's webhooks with (Slack's signing secret); None keeps
+    # the stored one, "" removes it.
+    signing_secret: str | None = Field(None, repr=False)
+    webhook_secret: str | None = Field(None, repr=False)
 
 
 class OAuthCompleteBody(_Body):

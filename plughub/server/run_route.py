@@ -28,8 +28,8 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Match, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from plughub.engine import Engine
 from plughub.engine.actions.service import StagedRun
@@ -39,7 +39,7 @@ from plughub.server.errors import error_response, http_error_response, invalid_r
 from plughub.server.models import RunBody
 from plughub.server.security import required_key, unknown_key
 
-__all__ = ["RUN_PATH", "RunAction", "RunFirst", "documented", "openapi_routes", "run_route"]
+__all__ = ["RUN_PATH", "RunAction", "documented", "openapi_routes", "run_route"]
 
 RUN_PATH = "/v1/connections/{connection_id}/actions/{action}/run"
 _NO_BODY = object()  # an empty body: FastAPI's "Field required"
@@ -202,33 +202,6 @@ def run_route(engine: Engine) -> Route:
         `POST RUN_PATH` served by `RunAction` (another method is a 405).
     """
     return Route(RUN_PATH, RunAction(engine), methods=["POST"], name="run_action")
-
-
-class RunFirst:
-    """Serve a `POST` to the run route before FastAPI's own middleware and router see it.
-
-    FastAPI's layers (its error middleware, exception handlers, the exit stack, the router's walk
-    over every route) cost a tenth of a run's CPU, and `RunAction` needs none of them: it answers
-    every error itself. Whatever else comes (another method on the run path, any other path) goes
-    to FastAPI, where the same route is registered, so a `GET` there is FastAPI's 405 as before.
-
-    Args:
-        route: The run route (`run_route`).
-        app: The FastAPI application.
-    """
-
-    def __init__(self, route: Route, app: ASGIApp) -> None:
-        self.route = route
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/run"):
-            match, child = self.route.matches(scope)
-            if match is Match.FULL:
-                scope["route"] = self.route  # as FastAPI's routes do: the metrics and spans read its template
-                await self.route.handle({**scope, **child}, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 documented = APIRouter(tags=["actions"])

@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from plughub.engine.auth.static import Placement, StaticAuth
-from plughub.engine.http.guard import ALLOWLIST_ENV, Guard, parse_allowlist
+from plughub.engine.http.aio import AsyncTransport
+from plughub.engine.http.guard import ALLOWLIST_ENV, Guard, GuardRefusal, parse_allowlist
 from plughub.engine.http.send import RetryPolicy, Sender
 from plughub.engine.redact import Redactor
 from plughub.enums import ResponseStatus
@@ -296,3 +297,47 @@ def test_certificates_are_verified(https_upstream: tuple[str, Path], monkeypatch
     trusted = _send_async(Sender(asynchronous=True, trust_env=True), httpx.Request("GET", f"{url}/x"))
     assert trusted.status is ResponseStatus.SUCCESS, trusted
     assert trusted.data == {"tls": True}
+
+
+# -- post: the event deliveries' lean call -------------------------------------------------------
+
+
+def _post(transport: AsyncTransport, url: str, *, timeout: float = 5.0) -> int:
+    async def go() -> int:
+        try:
+            return await transport.post(url, b'{"id":"evt_1"}', {"content-type": "application/json"}, timeout=timeout)
+        finally:
+            await transport.aclose()
+
+    return asyncio.run(go())
+
+
+def _transport(allow: str | None) -> AsyncTransport:
+    return AsyncTransport(connect_timeout=5, read_timeout=5, guard=Guard(parse_allowlist(allow)), trust_env=False)
+
+
+def test_post_gives_the_status_and_sends_the_body_and_headers(upstream: Upstream) -> None:
+    upstream.route("POST", "/hook", Reply(202, {"queued": True}))
+    assert _post(_transport("127.0.0.1"), f"{upstream.url}/hook?x=1") == 202
+    (seen,) = upstream.seen
+    assert (seen.path, seen.query, seen.body) == ("/hook", [("x", "1")], b'{"id":"evt_1"}')
+    assert seen.header("content-type") == "application/json"
+
+
+def test_post_asks_the_guard_first(upstream: Upstream, dns: FakeDNS) -> None:
+    with pytest.raises(GuardRefusal, match="the host 127.0.0.1 is not allowed"):
+        _post(_transport(None), f"{upstream.url}/hook")
+    dns.set("internal.test", ["10.0.0.1"])
+    with pytest.raises(GuardRefusal, match="the host internal.test is not allowed"):
+        _post(_transport(None), "http://internal.test/hook")
+    assert upstream.seen == []
+
+
+def test_post_errors_are_httpx_errors(upstream: Upstream) -> None:
+    upstream.route("POST", "/slow", Reply(200, {}, delay=1.0))
+    with pytest.raises(httpx.ReadTimeout):
+        _post(_transport("127.0.0.1"), f"{upstream.url}/slow", timeout=0.2)  # the whole exchange is bounded
+    port = _port(upstream)
+    upstream.close()
+    with pytest.raises(httpx.ConnectError):
+        _post(_transport("127.0.0.1"), f"http://127.0.0.1:{port}/hook")

@@ -2,7 +2,8 @@
 
 It checks each delivery's Standard Webhooks signature with the `standardwebhooks` package (not
 plughub's code), and keeps, per `webhook-id`: how many attempts arrived, how many it answered
-2xx, how many were in progress at once (now and at most), and the payloads it saw. Its `mode`
+2xx, how many were in progress at once (now and at most), and the payloads it saw (and, in `hold`
+mode, how many requests it held at once at most). Its `mode`
 says how it answers: `accept` (200, after `delay` seconds), `refuse` (503: the target is "down"),
 or `hold` (the request waits until `release()`: a slow target with deliveries in flight).
 """
@@ -33,6 +34,12 @@ class Seen:
     payloads: list[dict[str, Any]] = field(default_factory=list)
 
 
+class _Server(ThreadingHTTPServer):
+    # A real server's accept backlog: Python's default (5) drops connections when many open at once.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Receiver:
     """A Standard Webhooks target; `url` is where plughub delivers, `secret` is set once known."""
 
@@ -43,10 +50,10 @@ class Receiver:
         self.seen: dict[str, Seen] = {}
         self.bad_signatures = 0
         self.held = 0
+        self.most_held = 0
         self._lock = threading.Lock()
         self._released = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     @property
@@ -115,6 +122,7 @@ class Receiver:
         if self.mode == "hold" and not self._released.is_set():
             with self._lock:
                 self.held += 1
+                self.most_held = max(self.most_held, self.held)
             self._released.wait()
             with self._lock:
                 self.held -= 1

@@ -385,7 +385,7 @@ def test_deleting_the_connection_unsubscribes_and_deletes(engine: Engine) -> Non
             conn, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o", "repo": "r"}), wait=30
         )
         assert double.hooks
-        engine.connections.delete(conn)
+        assert engine.connections.delete(conn, wait=30).status == "deleted"
         assert not double.hooks
         with pytest.raises(SubscriptionNotFound):
             engine.events.subscriptions.get(sub.id)

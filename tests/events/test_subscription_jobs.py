@@ -120,7 +120,7 @@ def test_deleting_the_connection_unsubscribes(engine: Engine) -> None:
             conn, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o", "repo": "r"}), wait=30
         )
         assert active.status == "active" and len(double.hooks) == 1
-        engine.connections.delete(conn)
+        assert engine.connections.delete(conn, wait=30).status == "deleted"
         assert not double.hooks and engine.store.subscriptions.get(active.id) is None
     finally:
         double.close()

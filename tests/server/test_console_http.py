@@ -388,6 +388,21 @@ def test_bad_input_is_a_page_never_a_500(console: Console) -> None:
 # What the pages show
 
 
+def test_a_connection_being_deleted_is_gone_from_the_console(console: Console) -> None:
+    kept = console.connect(name="kept-conn")
+    going = console.connect(name="going-conn")
+    # As while its subscriptions are unsubscribed at the provider (tests/events/test_connection_deletion.py).
+    assert console.engine.store.connections.mark_deleting(going, console.team_id, lease=60)
+    with console.signed_in() as client:
+        listing = client.get("/console/connections").text
+        assert "kept-conn" in listing and "going-conn" not in listing and "1 connection<" in listing
+        for path in (f"/console/connections/{going}", f"/console/connections/{going}/delete"):
+            assert client.get(path).status_code == 404, path
+        token = csrf_of(listing)
+        assert client.post(f"/console/connections/{going}/delete", data={"csrf_token": token}).status_code == 404
+        assert client.get(f"/console/connections/{kept}").status_code == 200
+
+
 def test_connections_filter_and_runs_filter_and_paginate(console: Console) -> None:
     first = console.connect(end_user="alice", name="alice-conn")
     second = console.connect(end_user="bob", name="bob-conn")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,7 +76,6 @@ def _fuzz(operation: Any, mode: Any, url: str, headers: dict[str, str], **fixed:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
 def test_no_operation_answers_a_server_error(hub: Hub, team_a: Tenant, sandbox: SandboxServer) -> None:
-    started = time.monotonic()
     headers = {"Authorization": f"Bearer {team_a.key}"}
     real = connect_sandbox(team_a.client, sandbox)
     operations = _operations(hub)
@@ -100,4 +98,3 @@ def test_no_operation_answers_a_server_error(hub: Hub, team_a: Tenant, sandbox: 
     assert negative >= 5
     # The real connection survived, and the server still answers.
     assert team_a.client.get(f"/v1/connections/{real}").status_code == 200
-    assert time.monotonic() - started < 90

@@ -164,6 +164,7 @@ class ActionService:
         paginate: bool = False,
         max_pages: int | None = None,
         page_token: str | None = None,
+        include_deleting: bool = False,
     ) -> ActionResult:
         """Run an action of a connection against the real service.
 
@@ -181,6 +182,8 @@ class ActionService:
                 `details` has `pages`, `truncated` and, when truncated, `next_page_token`.
             max_pages: The most pages a paginated run reads (10 by default).
             page_token: Go on from where a truncated paginated run stopped (its `next_page_token`).
+            include_deleting: Run it also on a connection being deleted (its unsubscribe jobs;
+                not paginated).
 
         Returns:
             SUCCESS with the service's answer, or FAILED with its status and a sanitised excerpt
@@ -199,7 +202,7 @@ class ActionService:
             return self._paginated(connection_id, action, inputs, team, max_pages, page_token)
         if max_pages is not None:
             raise InvalidInput("max_pages applies to a paginated run: pass paginate=True too")
-        record, spec, code, found, checked = self._checked(connection_id, action, inputs, team)
+        record, spec, code, found, checked = self._checked(connection_id, action, inputs, team, include_deleting)
         if found is None:
             with self._driver.span(record, code) as span:
                 result = self._mcp.run(record, action, checked)
@@ -432,10 +435,15 @@ class ActionService:
         )
 
     def _checked(
-        self, connection_id: str, action: str, inputs: Mapping[str, Any] | None, team: str
+        self,
+        connection_id: str,
+        action: str,
+        inputs: Mapping[str, Any] | None,
+        team: str,
+        include_deleting: bool = False,
     ) -> tuple[ConnectionRecord, IntegrationSpec, str, ActionSpec | None, dict[str, Any]]:
         """The checks before a run: an active connection, a known action, valid inputs (None: MCP)."""
-        record = self._connections.record(connection_id, team)
+        record = self._connections.record(connection_id, team, include_deleting=include_deleting)
         if record.status != ConnectionStatus.ACTIVE.value:
             raise ConnectionStateError(
                 f"connection {record.id} is {record.status}"

@@ -8,6 +8,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from plughub.engine.catalog.pagination import (
+    CursorPagination,
+    LinkPagination,
+    NextUrlPagination,
+    OffsetPagination,
+    PagePagination,
+    PaginationSpec,
+)
+from plughub.engine.catalog.strict import StrictModel
 from plughub.engine.catalog.triggers import ConditionSpec, TriggerSpec, WebhooksSpec
 from plughub.engine.json_pointer import check_pointer
 from plughub.enums import AuthenticationSchema
@@ -40,11 +49,7 @@ INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FieldSpec(_Strict):
+class FieldSpec(StrictModel):
     """A connect input: a credential (secret by default) or a connection config value."""
 
     type: Literal["string", "integer", "number", "boolean"] = "string"
@@ -82,14 +87,14 @@ class FieldSpec(_Strict):
         return schema
 
 
-class BasicPair(_Strict):
+class BasicPair(StrictModel):
     """Templates for the two halves of HTTP Basic credentials."""
 
     username: str
     password: str = ""
 
 
-class ApplySpec(_Strict):
+class ApplySpec(StrictModel):
     """Where a credential goes: exactly one of header, query, cookie or basic."""
 
     header: str | None = None
@@ -108,7 +113,7 @@ class ApplySpec(_Strict):
         return self
 
 
-class _AuthBase(_Strict):
+class _AuthBase(StrictModel):
     mode: str
     credentials: dict[str, FieldSpec] = Field(default_factory=dict)
     apply: ApplySpec | list[ApplySpec] | None = None
@@ -271,7 +276,7 @@ class InputSpec(BaseModel):
         return schema
 
 
-class ResponseSpec(_Strict):
+class ResponseSpec(StrictModel):
     """When a 2xx answer is a failure (`response`, integration-wide or per action; DESIGN.md §9).
 
     Slack answers HTTP 200 `{"ok": false, "error": "channel_not_found"}`, GraphQL APIs HTTP 200
@@ -291,93 +296,7 @@ class ResponseSpec(_Strict):
         return self
 
 
-class _PaginationBase(_Strict):
-    items: str = ""
-    has_more: str | None = None
-
-    _check_pointers = field_validator("items", "has_more")(check_pointer)
-
-    def input_names(self) -> dict[str, str]:
-        """The action inputs this pagination sets, by the key that names them."""
-        return {}
-
-
-class CursorPagination(_PaginationBase):
-    """The next page is asked for with a cursor from this one: at a pointer, or the last item's."""
-
-    type: Literal["cursor"]
-    cursor_input: str
-    next_cursor: str | None = None
-    item_cursor: str | None = None
-    # Sent as `limit_input` when the caller gives none (Zendesk pages by cursor only when asked a size).
-    limit_input: str | None = None
-    page_size: int | None = Field(default=None, ge=1)
-
-    _check_cursor_pointers = field_validator("next_cursor", "item_cursor")(check_pointer)
-
-    @model_validator(mode="after")
-    def _one_source(self) -> CursorPagination:
-        if (self.next_cursor is None) == (self.item_cursor is None):
-            raise ValueError(
-                "give exactly one of next_cursor (a pointer to the next cursor in the answer) or item_cursor "
-                "(a pointer into the last item, e.g. /id for Stripe's starting_after)"
-            )
-        return self
-
-    def input_names(self) -> dict[str, str]:  # noqa: D102
-        names = {"cursor_input": self.cursor_input}
-        return names | ({"limit_input": self.limit_input} if self.limit_input else {})
-
-
-class OffsetPagination(_PaginationBase):
-    """The next page starts after the items received so far (`offset_input`)."""
-
-    type: Literal["offset"]
-    offset_input: str
-    limit_input: str | None = None
-    page_size: int | None = Field(default=None, ge=1)
-
-    def input_names(self) -> dict[str, str]:  # noqa: D102
-        names = {"offset_input": self.offset_input}
-        return names | ({"limit_input": self.limit_input} if self.limit_input else {})
-
-
-class PagePagination(_PaginationBase):
-    """Pages are numbered (`page_input`), from `start`."""
-
-    type: Literal["page"]
-    page_input: str
-    start: int = Field(default=1, ge=0)
-    limit_input: str | None = None
-    page_size: int | None = Field(default=None, ge=1)
-
-    def input_names(self) -> dict[str, str]:  # noqa: D102
-        names = {"page_input": self.page_input}
-        return names | ({"limit_input": self.limit_input} if self.limit_input else {})
-
-
-class LinkPagination(_PaginationBase):
-    """The next page's URL is the answer's RFC 8288 `Link: <...>; rel="next"` header."""
-
-    type: Literal["link"]
-
-
-class NextUrlPagination(_PaginationBase):
-    """The next page's URL is in the answer, at `next_url`."""
-
-    type: Literal["next_url"]
-    next_url: str
-
-    _check_next = field_validator("next_url")(check_pointer)
-
-
-PaginationSpec = Annotated[
-    CursorPagination | OffsetPagination | PagePagination | LinkPagination | NextUrlPagination,
-    Field(discriminator="type"),
-]
-
-
-class ActionSpec(_Strict):
+class ActionSpec(StrictModel):
     """One action: an HTTP request template and the inputs that fill it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
@@ -413,7 +332,7 @@ class ActionSpec(_Strict):
         }
 
 
-class VerifiedAgainstSpec(_Strict):
+class VerifiedAgainstSpec(StrictModel):
     """The vendor document(s) the definition was checked against (`plughub integrations verify`).
 
     `exceptions` lists the actions that differ from the document on purpose, each with the reason
@@ -438,7 +357,7 @@ class VerifiedAgainstSpec(_Strict):
         return [self.document] if isinstance(self.document, str) else list(self.document)
 
 
-class IntegrationSpec(_Strict):
+class IntegrationSpec(StrictModel):
     """A whole definition file."""
 
     id: str = Field(pattern=ID_PATTERN)

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from plughub.engine.catalog.strict import StrictModel
+
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
     "DEFAULT_TOLERANCE",
@@ -45,17 +47,13 @@ _TIMED = {"stripe", "slack", "standard-webhooks"}
 _HMAC = {"hmac-sha256", "hmac-sha1"}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _pointer(value: str | None) -> str | None:
     if value is not None and value != "" and not value.startswith("/"):
         raise ValueError(f"'{value}' is not a JSON pointer; write '/{value}' ('' is the whole document)")
     return value
 
 
-class VerifySpec(_Strict):
+class VerifySpec(StrictModel):
     """How to check a delivery's signature (`webhooks.verify`)."""
 
     method: Literal["hmac-sha256", "hmac-sha1", "token", "stripe", "slack", "twilio", "standard-webhooks", "none"]
@@ -116,7 +114,7 @@ class VerifySpec(_Strict):
         return self.tolerance or DEFAULT_TOLERANCE
 
 
-class LocatorSpec(_Strict):
+class LocatorSpec(StrictModel):
     """Where a value is in a delivery: a `header`, or a JSON `pointer` into the body."""
 
     header: str | None = None
@@ -131,7 +129,7 @@ class LocatorSpec(_Strict):
         return self
 
 
-class ConditionSpec(_Strict):
+class ConditionSpec(StrictModel):
     """A test on a JSON document: the value at `pointer` `equals` a value, is `in` a list, or `exists`.
 
     Values may be templates (`${config.channel}`); a value that is exactly one variable takes the
@@ -155,7 +153,7 @@ class ConditionSpec(_Strict):
         return self
 
 
-class ChallengeSpec(_Strict):
+class ChallengeSpec(StrictModel):
     """A provider's endpoint check (Slack's `url_verification`): answered, never stored as an event.
 
     When a delivery (verified like any other) matches `when`, plughub answers 200 with the value
@@ -168,7 +166,7 @@ class ChallengeSpec(_Strict):
     _check_pointer = field_validator("pointer")(_pointer)
 
 
-class WebhooksSpec(_Strict):
+class WebhooksSpec(StrictModel):
     """How the provider signs and labels its deliveries (integration-wide)."""
 
     verify: VerifySpec
@@ -202,7 +200,7 @@ class ConfigInputSpec(BaseModel):
         return schema
 
 
-class SubscribeSpec(_Strict):
+class SubscribeSpec(StrictModel):
     """Register the webhook at the provider by running one of the integration's actions."""
 
     action: str
@@ -213,14 +211,14 @@ class SubscribeSpec(_Strict):
     _check_pointers = field_validator("provider_id", "webhook_secret")(_pointer)
 
 
-class UnsubscribeSpec(_Strict):
+class UnsubscribeSpec(StrictModel):
     """Remove the webhook at the provider when the subscription goes."""
 
     action: str
     inputs: dict[str, Any] = Field(default_factory=dict)
 
 
-class _TriggerBase(_Strict):
+class _TriggerBase(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
     display_name: str

@@ -24,21 +24,25 @@ def not_found(connection_id: str) -> ConnectionNotFound:
     )
 
 
-def find_connection(store: Store, connection_id: str, team: str | None) -> ConnectionRecord:
+def find_connection(
+    store: Store, connection_id: str, team: str | None, *, include_deleting: bool = False
+) -> ConnectionRecord:
     """Read a connection row.
 
     Args:
         store: The store.
         connection_id: Its id.
         team: The team that must own it; None for any (the browser's OAuth callback).
+        include_deleting: Find it also while it is being deleted.
 
     Returns:
         The row.
 
     Raises:
-        ConnectionNotFound: No connection has this id, or another team's has.
+        ConnectionNotFound: No connection has this id, another team's has, or it is being
+            deleted (unless `include_deleting`).
     """
-    record = store.connections.get(connection_id, team)
+    record = store.connections.get(connection_id, team, include_deleting=include_deleting)
     if record is None:
         raise not_found(connection_id)
     return record

@@ -1,12 +1,19 @@
-"""Connections: connect, describe, list, delete (revoking OAuth tokens first), reconnect, complete consent."""
+"""Connections: connect, describe, list, delete (revoking OAuth tokens first), reconnect, complete consent.
+
+Deleting a connection whose subscriptions must be unsubscribed at the provider takes two steps:
+the connection is marked `deleting` (every read treats it as gone) while the unsubscribe jobs
+run with its credentials; when the last of them ends, `finish_deleting` revokes its OAuth token
+and removes it. A process that dies at any step leaves the mark, and the events' scan finishes.
+"""
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from plughub.engine.catalog import Catalog
 from plughub.engine.catalog.models import IntegrationSpec, OAuth1Spec, OAuth2Spec
@@ -19,14 +26,47 @@ from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.oauth.discovered import DISCOVERED
 from plughub.engine.oauth.flows import OAuthFlows
 from plughub.engine.paging import check_paging, page_of
+from plughub.engine.recent import RecentOutcomes
 from plughub.engine.store import LOCAL_TEAM, ConnectionRecord, Store
 from plughub.enums import AuthenticationSchema, ConnectionStatus
 from plughub.exceptions import InvalidInput, OAuthProviderError
 from plughub.schemas import ConnectionInfo, ConnectRequest, ConnectResult, DeleteResult, Page
 
-__all__ = ["ConnectionService"]
+__all__ = ["MAX_WAIT", "ConnectionService", "DeletionHook"]
 
 logger = logging.getLogger("plughub.engine")
+
+MAX_WAIT = 30.0
+"""The longest a delete waits for the unsubscribe jobs (a REST call holds a connection that long)."""
+# Seconds a process holds a connection it is deleting: longer than a revocation call.
+_LEASE = 120.0
+
+
+class DeletionHook(Protocol):
+    """What must happen before a connection goes (the events' subscriptions: unsubscribed at the provider)."""
+
+    def stop(self, connection_id: str) -> bool:
+        """Remove what can go at once, and start the jobs of what must be undone at the provider first.
+
+        Args:
+            connection_id: The connection, marked `deleting` already.
+
+        Returns:
+            Whether jobs were started: the deletion then finishes when they end.
+        """
+        ...
+
+    def settle(self, connection_id: str, wait: float) -> bool:
+        """Wait up to `wait` seconds for those jobs, making due attempts in this thread.
+
+        Args:
+            connection_id: The connection.
+            wait: Seconds to wait at most.
+
+        Returns:
+            Whether they have all ended.
+        """
+        ...
 
 
 class ConnectionService:
@@ -41,8 +81,8 @@ class ConnectionService:
         mcp: Forgets an MCP connection's tools when it goes.
 
     Attributes:
-        before_delete: Called with a connection's id before it is deleted (the composition root
-            adds the events' unsubscribe here).
+        deletion_hooks: Asked before a connection goes (the composition root adds the events'
+            unsubscribe here).
     """
 
     def __init__(
@@ -60,25 +100,28 @@ class ConnectionService:
         self._oauth = oauth
         self._oauth_apps = oauth_apps
         self._mcp = mcp
-        self.before_delete: list[Callable[[str], None]] = []
+        self.deletion_hooks: list[DeletionHook] = []
+        self._deleted: RecentOutcomes[DeleteResult] = RecentOutcomes()
 
     def __repr__(self) -> str:
         return "ConnectionService()"
 
-    def record(self, connection_id: str, team: str | None) -> ConnectionRecord:
+    def record(self, connection_id: str, team: str | None, *, include_deleting: bool = False) -> ConnectionRecord:
         """A team's connection row, for the other services.
 
         Args:
             connection_id: Its id.
             team: The team that must own it; None for any.
+            include_deleting: Find it also while it is being deleted (for its unsubscribe jobs).
 
         Returns:
             The row.
 
         Raises:
-            ConnectionNotFound: No connection has this id (another team's answers the same).
+            ConnectionNotFound: No connection has this id (another team's answers the same, and
+                so does one being deleted unless `include_deleting`).
         """
-        return find_connection(self._store, connection_id, team)
+        return find_connection(self._store, connection_id, team, include_deleting=include_deleting)
 
     def create(self, request: ConnectRequest, *, team: str = LOCAL_TEAM) -> ConnectResult:
         """Connect to an integration: validate, seal the credentials, store the connection.
@@ -273,36 +316,89 @@ class ConnectionService:
         infos = [describe(r, self._catalog, self._credentials, with_credentials=False) for r in records]
         return page_of(infos, total, page_number, page_size)
 
-    def delete(self, connection_id: str, *, team: str = LOCAL_TEAM) -> DeleteResult:
+    def delete(self, connection_id: str, *, team: str = LOCAL_TEAM, wait: float = 0) -> DeleteResult:
         """Delete a connection and its credentials, revoking OAuth tokens at the provider first.
 
+        When its subscriptions must be unsubscribed at the provider first, the connection is
+        `deleting` until their jobs end (with retries): every read answers as if it were gone,
+        its webhook URLs answer 404 and nothing is delivered. Then its tokens are revoked (they
+        were still valid for the unsubscribe calls) and it is removed. With `wait`, the call
+        waits that long for the jobs (running them in this thread when no worker has taken them).
         A failed revocation is reported in the result; the local delete happens regardless.
 
         Args:
             connection_id: Its id.
             team: The team that owns the connection (another team's id is not found).
+            wait: Seconds to wait for the unsubscribe jobs (0 to 30).
 
         Returns:
-            Whether the provider revoked the tokens, and why not when it did not.
+            `status` `deleted`, or `deleting` while the jobs run; whether the provider revoked
+            the tokens, and why not when it did not (`revoked` is None when not known: still
+            deleting, or finished by another process).
 
         Raises:
             ConnectionNotFound: No connection has this id.
+            InvalidInput: `wait` is out of range.
         """
+        if not 0 <= wait <= MAX_WAIT:
+            raise InvalidInput(f"wait must be between 0 and {MAX_WAIT:g} seconds")
+        deadline = time.monotonic() + wait
         record = self.record(connection_id, team)
-        for hook in self.before_delete:
-            hook(record.id)  # its subscriptions: unsubscribed while its tokens still work
+        if not self._store.connections.mark_deleting(record.id, team, _LEASE):
+            raise not_found(connection_id)  # deleted meanwhile by another call
+        waiting = False
+        for hook in self.deletion_hooks:
+            waiting = hook.stop(record.id) or waiting  # its subscriptions: unsubscribed while its tokens work
+        if not waiting:
+            return self._finish(record)
+        self._store.connections.release_deletion(record.id)  # the last unsubscribe job finishes it
+        logger.info("connection %s: deleting once its subscriptions are unsubscribed at the provider", record.id)
+        if wait > 0 and self._settle(record.id, deadline):
+            self.finish_deleting(record.id)  # a job that ended just before this process let go could not
+        done = self._deleted.take(record.id)
+        if done is not None:
+            return done
+        if self._store.connections.get(record.id, include_deleting=True) is None:
+            return DeleteResult(id=record.id, revoked=None)  # finished by another process
+        return DeleteResult(id=record.id, status="deleting", revoked=None)
+
+    def finish_deleting(self, connection_id: str) -> DeleteResult | None:
+        """Finish deleting a `deleting` connection whose unsubscribe jobs have ended (or a dead process's).
+
+        Claims it first, so that one process does it: revokes its OAuth token, forgets its MCP
+        session, removes the row and its credentials.
+
+        Args:
+            connection_id: The connection.
+
+        Returns:
+            The result, or None when it is not being deleted, gone, or another process holds it.
+        """
+        record = self._store.connections.claim_deletion(connection_id, _LEASE)
+        if record is None:
+            return None
+        result = self._finish(record)
+        self._deleted.note(record.id, result)  # for the delete call that waits, if it is in this process
+        return result
+
+    def _settle(self, connection_id: str, deadline: float) -> bool:
+        settled = [hook.settle(connection_id, max(0.0, deadline - time.monotonic())) for hook in self.deletion_hooks]
+        return all(settled)
+
+    def _finish(self, record: ConnectionRecord) -> DeleteResult:
         problem = None
         revoked = False
-        if record.scheme == "OAUTH2" and self._catalog.contains(record.integration_id, team):
+        if record.scheme == "OAUTH2" and self._catalog.contains(record.integration_id, record.team_id):
             opened = self._credentials.read(record.id)
             if opened:
-                spec = self._catalog.spec(record.integration_id, team)
+                spec = self._catalog.spec(record.integration_id, record.team_id)
                 problem = self._oauth.revoke(record, spec, opened)
                 entry = self._oauth.oauth2_entry(spec, opened)
                 revoked = problem is None and entry is not None and bool(entry.revocation_url)
-        self._mcp.forget(connection_id)
-        if not self._store.connections.delete(connection_id, team):
-            raise not_found(connection_id)
+        self._mcp.forget(record.id)
+        self._store.connections.delete(record.id)
         if problem:
-            logger.warning("deleted connection %s, but revocation failed: %s", connection_id, problem)
-        return DeleteResult(id=connection_id, revoked=revoked, revocation_error=problem)
+            logger.warning("deleted connection %s, but revocation failed: %s", record.id, problem)
+        else:
+            logger.info("deleted connection %s", record.id)
+        return DeleteResult(id=record.id, revoked=revoked, revocation_error=problem)

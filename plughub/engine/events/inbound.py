@@ -52,12 +52,14 @@ class InboundAnswer:
         body: A JSON body, or text for a challenge.
         content_type: `application/json` or `text/plain`.
         stored: The ids of the events stored (to deliver).
+        subscription_id: Their subscription (when some were stored).
     """
 
     status: int
     body: Any
     content_type: str = "application/json"
     stored: list[str] = field(default_factory=list)
+    subscription_id: str | None = None
 
 
 def _error(status: int, code: str, message: str) -> InboundAnswer:
@@ -107,6 +109,8 @@ class Inbound:
         found = self._subscription(token)
         if found is None or found.kind != "webhook" or found.status == DELETING:
             return _NOT_FOUND
+        if self._store.connections.get(found.connection_id) is None:  # its connection is being deleted
+            return _NOT_FOUND
         spec = self._catalog.spec(found.integration_id, found.team_id)
         trigger = spec.triggers.get(found.trigger)
         if spec.webhooks is None or not isinstance(trigger, WebhookTriggerSpec):
@@ -145,7 +149,8 @@ class Inbound:
             return _NOT_FOUND
         if not stored:
             return InboundAnswer(200, {"received": True, "duplicate": True})
-        return InboundAnswer(200, {"received": True, "id": event.id}, stored=stored if found.target_url else [])
+        delivered = stored if found.target_url else []
+        return InboundAnswer(200, {"received": True, "id": event.id}, stored=delivered, subscription_id=found.id)
 
     def _subscription(self, token: str) -> SubscriptionRecord | None:
         if not token or len(token) > 200:
@@ -156,7 +161,7 @@ class Inbound:
         )
 
     def _connection_config(self, found: SubscriptionRecord) -> dict[str, Any]:
-        record = self._store.connections.get(found.connection_id)
+        record = self._store.connections.get(found.connection_id, include_deleting=True)
         return dict(record.config) if record is not None else {}
 
     def _secret(self, spec: IntegrationSpec, found: SubscriptionRecord, opened: SubscriptionSecrets) -> str | None:

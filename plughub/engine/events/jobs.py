@@ -1,8 +1,10 @@
 """The job runner's interface, and the in-process runner the embedded SQLite store uses.
 
-Jobs are `deliver(event_id)`, `poll(subscription_id)`, `subscribe(subscription_id)`,
-`unsubscribe(subscription_id)` and `scan()` (which finds the deliveries, polls and subscribe or
-unsubscribe attempts that are due and defers them). The database rows are the truth: a delivery is pending
+Jobs are `deliver(subscription_id)` (this process's `Deliverer` takes the subscription's due
+deliveries), `poll(subscription_id)`, `subscribe(subscription_id)`,
+`unsubscribe(subscription_id)`, `delete_connection(connection_id)` and `scan()` (which finds the
+deliveries, polls, subscribe or unsubscribe attempts and connection deletions that are due and
+defers them). The database rows are the truth: a delivery is pending
 until an attempt records otherwise, and every attempt claims its row first, so that however
 many processes run jobs, none makes the same attempt twice at once, and a job of a process that
 died is taken again when its claim runs out. PostgreSQL runs the jobs on procrastinate
@@ -22,7 +24,7 @@ __all__ = ["InProcessJobs", "Jobs", "TaskFunctions"]
 logger = logging.getLogger("plughub.jobs")
 
 TaskFunctions = Mapping[str, Callable[..., Any]]
-"""The job functions by task name (`deliver`, `poll`, `subscribe`, `unsubscribe`, `scan`)."""
+"""The job functions by task name (`deliver`, `poll`, `subscribe`, `unsubscribe`, `delete_connection`, `scan`)."""
 
 
 class Jobs(Protocol):
@@ -122,7 +124,7 @@ class InProcessJobs:
             self._wake.clear()
 
     def _submit(self, task: str, arguments: Mapping[str, Any]) -> None:
-        key = (task, tuple(sorted(arguments.items())))
+        key = (task, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in arguments.items())))
         with self._lock:
             pool = self._pool
             if pool is None or key in self._in_flight:

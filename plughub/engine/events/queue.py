@@ -7,10 +7,14 @@ and it is maintained. Its tables sit in a schema of their own: its connections s
 to it, so its DDL (which names no schema) creates and finds them there. The schema is applied
 when a process first needs it, under an advisory lock, and only when its tables are missing.
 
-Tasks: `plughub.deliver`, `plughub.poll`, `plughub.subscribe`, `plughub.unsubscribe` (each
-deferred with a queueing lock of its own, so that one is queued at a time), `plughub.scan`
-(every second: the due deliveries, polls and subscribe or unsubscribe attempts, deferred) and
-`plughub.recover` (every few seconds: the jobs of workers whose heartbeat stopped, retried).
+Tasks: `plughub.deliver` (a subscription's due deliveries, claimed by the worker's `Deliverer`,
+which sends them from its event loop and goes on taking them while any are due; or given events,
+deferred by a process that does not send deliveries itself), `plughub.poll`, `plughub.subscribe`,
+`plughub.unsubscribe`, `plughub.delete_connection` (each deferred with a queueing lock of its own,
+so that one is queued at a time), `plughub.scan` (every second: a delivery job per subscription
+with due deliveries, and the due polls, subscribe or unsubscribe attempts and connection
+deletions, deferred) and `plughub.recover` (every few seconds: the jobs of workers whose
+heartbeat stopped, retried).
 """
 
 from __future__ import annotations
@@ -94,8 +98,11 @@ class ProcrastinateJobs:
         tasks = self._tasks
 
         @app.task(name="plughub.deliver", queue=QUEUE)
-        def deliver(event_id: str) -> None:
-            tasks["deliver"](event_id=event_id)
+        def deliver(
+            subscription_id: str | None = None, event_ids: list[str] | None = None, event_id: str | None = None
+        ) -> None:
+            # `event_id`: a job deferred by an earlier release (one job per event).
+            tasks["deliver"](subscription_id=subscription_id, event_ids=event_ids, event_id=event_id)
 
         @app.task(name="plughub.poll", queue=QUEUE)
         def poll(subscription_id: str) -> None:
@@ -108,6 +115,10 @@ class ProcrastinateJobs:
         @app.task(name="plughub.unsubscribe", queue=QUEUE)
         def unsubscribe(subscription_id: str) -> None:
             tasks["unsubscribe"](subscription_id=subscription_id)
+
+        @app.task(name="plughub.delete_connection", queue=QUEUE)
+        def delete_connection(connection_id: str) -> None:
+            tasks["delete_connection"](connection_id=connection_id)
 
         @app.periodic(cron="* * * * * *", periodic_id="scan")
         @app.task(name="plughub.scan", queue=QUEUE, queueing_lock="plughub.scan")
@@ -141,20 +152,24 @@ class ProcrastinateJobs:
         self._schema_ready = True
 
     def defer(self, task: str, *, delay: float = 0, **arguments: Any) -> None:
-        """Defer a job (one queued per delivery or poll: a repeat while one waits is dropped).
+        """Defer a job (one queued per task and argument: a repeat while one waits is dropped).
 
         Args:
-            task: `deliver`, `poll`, `subscribe` or `unsubscribe`.
+            task: `deliver`, `poll`, `subscribe`, `unsubscribe` (each with `subscription_id=...`;
+                `deliver` with `event_ids=[...]` too: these events, queued however many wait) or
+                `delete_connection`.
             delay: Seconds to wait first.
             **arguments: The job's arguments.
         """
         from procrastinate import exceptions
 
-        if task not in ("deliver", "poll", "subscribe", "unsubscribe"):
+        if task not in ("deliver", "poll", "subscribe", "unsubscribe", "delete_connection"):
             raise ValueError(f"unknown task {task!r}")
         deferrer = self._deferring_app()
-        key = next(iter(arguments.values()), "")
-        options: dict[str, Any] = {"queueing_lock": f"{task}:{key}"}
+        options: dict[str, Any] = {}
+        if "event_ids" not in arguments:  # given events are deferred by the process that stored them, once
+            key = next(iter(arguments.values()), "")
+            options["queueing_lock"] = f"{task}:{key}"
         if delay > 0:
             options["schedule_in"] = {"seconds": delay}
         with contextlib.suppress(exceptions.AlreadyEnqueued):  # one is queued already: enough

@@ -6,7 +6,9 @@ makes it `active`. A failed attempt is tried again after `PLUGHUB_SUBSCRIBE_RETR
 the last the subscription is `failed` with the provider's message in `last_error`. A deleted
 subscription is `deleting` (no events taken, no deliveries) until its unsubscribe job has run
 the `unsubscribe` action, with the same retries; after the last failure it is removed anyway
-and the server log says so (the provider then posts to a URL that answers 404).
+and the server log says so (the provider then posts to a URL that answers 404). When the
+connection is being deleted and that was its last subscription, the job finishes the
+connection's deletion (`ConnectionService.finish_deleting`).
 
 Each attempt claims the row first (a lease that a dead process lets run out), so however many
 processes run jobs, one attempt is made at a time; the row is the truth, and the scan of any
@@ -16,6 +18,7 @@ worker finds the attempts that are due.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -30,6 +33,7 @@ from plughub.engine.events.sealed import SubscriptionSecrets, webhook_url
 from plughub.engine.events.values import fill
 from plughub.engine.json_pointer import MISSING, resolve
 from plughub.engine.oauth.apps import OAuthApps
+from plughub.engine.recent import RecentOutcomes
 from plughub.engine.store import ConnectionRecord, Store, utcnow
 from plughub.engine.store.subscriptions import (
     DELETING,
@@ -40,6 +44,7 @@ from plughub.engine.store.subscriptions import (
 )
 from plughub.enums import ResponseStatus
 from plughub.exceptions import ActionError, PlughubError, error_class
+from plughub.schemas import SubscriptionDeleted
 
 __all__ = ["Registrar"]
 
@@ -47,6 +52,7 @@ logger = logging.getLogger("plughub.events")
 
 # Seconds an attempt holds its subscription: longer than an action call with its retries.
 _LEASE = 120.0
+_WAIT_STEP = 0.05
 
 
 class Registrar:
@@ -60,6 +66,10 @@ class Registrar:
         credentials: Opens and seals the subscriptions' secrets.
         oauth_apps: `${app.client_id}` in the actions' inputs.
         settings: The public URL and `subscribe_retry_delays`.
+
+    Attributes:
+        outcomes: How the unsubscribe jobs of this process ended, by subscription id (for a
+            delete that waits).
     """
 
     def __init__(
@@ -80,6 +90,7 @@ class Registrar:
         self._credentials = credentials
         self._oauth_apps = oauth_apps
         self._settings = settings
+        self.outcomes: RecentOutcomes[SubscriptionDeleted] = RecentOutcomes()
 
     def __repr__(self) -> str:
         return "Registrar()"
@@ -154,19 +165,52 @@ class Registrar:
         if found is None:
             return None
         try:
-            self.unregister(found)
+            outcome = SubscriptionDeleted(id=found.id, unsubscribed=self.unregister(found))
         except Exception as exc:
             delay = self._failed(found, DELETING, exc)
             if delay is not None:
                 return delay
+            outcome = SubscriptionDeleted(id=found.id, unsubscribe_error=_message(exc))
             logger.warning(
                 "subscription %s: removed, but its webhook at the provider could not be: %s",
                 found.id,
-                _message(exc),
+                outcome.unsubscribe_error,
             )
         self._store.subscriptions.delete(found.id)
+        self.outcomes.note(found.id, outcome)
         logger.info("subscription %s deleted", found.id)
+        self._finish_connection(found.connection_id)
         return None
+
+    def settle(self, subscription_id: str, status: str, wait: float) -> SubscriptionRecord | None:
+        """Wait up to `wait` seconds for a subscription to leave `status` (`pending` or `deleting`).
+
+        An attempt that is due and that no process holds is made in this thread (it claims the
+        row first: a worker that took it meanwhile wins).
+
+        Args:
+            subscription_id: The subscription.
+            status: The status its job moves it out of.
+            wait: Seconds to wait at most.
+
+        Returns:
+            The row as it is then (None when it is gone).
+        """
+        run = self.subscribe if status == PENDING else self.unsubscribe
+        deadline = time.monotonic() + wait
+        while True:
+            current = self._store.subscriptions.get(subscription_id)
+            if current is None or current.status != status:
+                return current
+            now = utcnow()
+            free = current.job_lease_until is None or current.job_lease_until < now
+            if free and current.job_due_at is not None and current.job_due_at <= now:
+                run(subscription_id)
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return current
+            time.sleep(min(_WAIT_STEP, left))
 
     def unregister(self, found: SubscriptionRecord) -> bool:
         """Run a subscription's unsubscribe action now (when plughub registered its webhook).
@@ -197,14 +241,23 @@ class Registrar:
 
     # Helpers
 
+    def _finish_connection(self, connection_id: str) -> None:
+        """Finish deleting the subscription's connection if it is being deleted and this was its last."""
+        record = self._store.connections.get(connection_id, include_deleting=True)
+        if record is None or record.deleting_since is None:
+            return
+        if not self._store.subscriptions.of_connection(connection_id):
+            self._connections.finish_deleting(connection_id)
+
     def _trigger(self, found: SubscriptionRecord) -> tuple[ConnectionRecord, WebhookTriggerSpec | None]:
-        record = self._connections.record(found.connection_id, None)
+        # A connection being deleted still runs its subscriptions' unsubscribe actions.
+        record = self._connections.record(found.connection_id, None, include_deleting=True)
         spec = self._catalog.spec(record.integration_id, record.team_id)
         trigger = spec.triggers.get(found.trigger)
         return record, trigger if isinstance(trigger, WebhookTriggerSpec) else None
 
     def _failed(self, found: SubscriptionRecord, status: str, exc: Exception) -> float | None:
-        attempts = found.poll_failures + 1
+        attempts = found.job_attempts + 1
         delays = self._settings.subscribe_retry_delays
         message = _message(exc)
         if not isinstance(exc, PlughubError):
@@ -214,15 +267,15 @@ class Registrar:
             self._store.subscriptions.release(
                 found.id,
                 status,
-                poll_failures=attempts,
+                job_attempts=attempts,
                 last_error=message,
-                next_poll_at=utcnow() + timedelta(seconds=delay),
+                job_due_at=utcnow() + timedelta(seconds=delay),
             )
             logger.info("subscription %s: attempt %d failed (%s); again in %g s", found.id, attempts, message, delay)
             return delay
         if status == PENDING:
             self._store.subscriptions.release(
-                found.id, status, status=FAILED, poll_failures=attempts, last_error=message, next_poll_at=None
+                found.id, status, status=FAILED, job_attempts=attempts, last_error=message, job_due_at=None
             )
             logger.warning("subscription %s failed: %s", found.id, message)
         return None
@@ -277,7 +330,7 @@ class Registrar:
         }
 
     def _run(self, record: ConnectionRecord, action: str, inputs: Any, label: str) -> Any:
-        result = self._actions.run(record.id, action, inputs, team=record.team_id)
+        result = self._actions.run(record.id, action, inputs, team=record.team_id, include_deleting=True)
         if result.status is not ResponseStatus.SUCCESS:
             cls = error_class(result.error_code or "action_error")
             if not issubclass(cls, ActionError):

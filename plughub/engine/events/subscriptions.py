@@ -1,10 +1,11 @@
-"""Subscriptions: a connection's triggers switched on, listed, described, pulled from and deleted.
+"""Subscriptions: a connection's triggers switched on, listed, described and deleted.
 
 Subscribing checks the config like action inputs, generates the webhook token and secrets, and
 stores the subscription at once. When the trigger says how to register the webhook at the
 provider, it is `pending` until its subscribe job has run the action (`registration`); a caller
 may wait for that. Both secrets are sealed and shown only in the answer that creates the
-subscription. Deleting is a job too when the provider's webhook is to be removed.
+subscription. Deleting is a job too when the provider's webhook is to be removed. The reads
+(events, deliveries) live in `history`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from __future__ import annotations
 import builtins
 import logging
 import secrets
-import time
 from collections.abc import Callable
-from typing import Any
 
 from plughub.config import Settings
 from plughub.engine.actions.service import ActionService
@@ -24,15 +23,16 @@ from plughub.engine.catalog.models import IntegrationSpec
 from plughub.engine.catalog.triggers import PollTriggerSpec, TriggerSpec, WebhookTriggerSpec
 from plughub.engine.connections.service import ConnectionService
 from plughub.engine.credentials import Credentials
+from plughub.engine.events.history import MAX_WAIT, History, delivery_info, event_info
 from plughub.engine.events.registration import Registrar
 from plughub.engine.events.sealed import SubscriptionSecrets, webhook_url
 from plughub.engine.events.signing import new_delivery_secret, new_webhook_secret
+from plughub.engine.events.unsubscribing import unsubscribe_trigger
 from plughub.engine.events.values import check_config
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.paging import check_paging, page_of
 from plughub.engine.redact import mask
 from plughub.engine.store import LOCAL_TEAM, Store, digest, utcnow
-from plughub.engine.store.events import EventRecord
 from plughub.engine.store.subscriptions import (
     ACTIVE,
     DELETING,
@@ -43,14 +43,10 @@ from plughub.engine.store.subscriptions import (
 )
 from plughub.exceptions import (
     ActionError,
-    EventNotFound,
     InvalidInput,
-    SubscriptionNotFound,
     TriggerNotFound,
 )
 from plughub.schemas import (
-    DeliveryInfo,
-    EventInfo,
     Page,
     SubscribeRequest,
     SubscriptionDeleted,
@@ -74,11 +70,6 @@ logger = logging.getLogger("plughub.events")
 # while its polls fail (see `last_error`), `failed` when the subscribe job gave up, `deleting`
 # while its unsubscribe job runs.
 STATUSES = ("pending", "active", "failing", "failed", "deleting")
-# The longest a pull may wait for events, or a subscribe or delete for its job (a REST
-# long-poll holds a connection that long).
-MAX_WAIT = 30.0
-_WAIT_STEP = 0.2
-_JOB_WAIT_STEP = 0.05
 
 
 def find_trigger(spec: IntegrationSpec, code: str) -> tuple[str, TriggerSpec]:
@@ -104,8 +95,8 @@ def find_trigger(spec: IntegrationSpec, code: str) -> tuple[str, TriggerSpec]:
     )
 
 
-class Subscriptions:
-    """Subscriptions of a team's connections.
+class Subscriptions(History):
+    """Subscriptions of a team's connections: the reads of `History`, subscribing and deleting.
 
     Args:
         catalog: The integrations (their triggers).
@@ -133,10 +124,10 @@ class Subscriptions:
         oauth_apps: OAuthApps,
         settings: Settings,
     ) -> None:
+        super().__init__(store)
         self._catalog = catalog
         self._connections = connections
         self._actions = actions
-        self._store = store
         self._credentials = credentials
         self._oauth_apps = oauth_apps
         self._settings = settings
@@ -231,8 +222,8 @@ class Subscriptions:
             created_at=now,
             updated_at=now,
             target_url=target,
-            # A poll's next poll, or a pending subscription's next subscribe attempt.
-            next_poll_at=now if poll or registers else None,
+            next_poll_at=now if poll else None,
+            job_due_at=now if registers else None,  # its subscribe job's first attempt
         )
         delivery_secret = new_delivery_secret()
         sealed_values = {
@@ -246,10 +237,9 @@ class Subscriptions:
         self._credentials.write(lambda seal: self._store.subscriptions.insert(stored, seal(record_id, sealed_values)))
         logger.info("subscription %s: %s on connection %s (%s)", subscription_id, code, record.id, stored.status)
         if registers:
-            self._defer("subscribe", subscription_id)
+            self.ask_job("subscribe", subscription_id)
             if wait > 0:
-                self._settle(subscription_id, PENDING, wait)
-                now_stored = self._store.subscriptions.get(subscription_id)
+                now_stored = self.registrar.settle(subscription_id, PENDING, wait)
                 if now_stored is not None:
                     stored = now_stored
                 if stored.status == FAILED:
@@ -262,24 +252,6 @@ class Subscriptions:
         return info.model_copy(update={"webhook_secret": opened.webhook_secret, "secret": delivery_secret})
 
     # Read
-
-    def record(self, subscription_id: str, team: str | None) -> SubscriptionRecord:
-        """A team's subscription row, for the other services.
-
-        Args:
-            subscription_id: Its id.
-            team: The team that must own it; None for any.
-
-        Returns:
-            The row.
-
-        Raises:
-            SubscriptionNotFound: No subscription has this id (another team's answers the same).
-        """
-        found = self._store.subscriptions.get(subscription_id, team)
-        if found is None:
-            raise SubscriptionNotFound(f"No subscription with id {subscription_id!r}")
-        return found
 
     def secrets(self, record: SubscriptionRecord) -> SubscriptionSecrets:
         """Open a subscription's sealed values (for the inbound check and deliveries, never for display)."""
@@ -340,120 +312,6 @@ class Subscriptions:
         )
         return page_of([self._describe(r, self.secrets(r)) for r in records], total, page_number, page_size)
 
-    def events(
-        self,
-        subscription_id: str,
-        after: str | None = None,
-        limit: int = 100,
-        wait: float = 0,
-        *,
-        team: str = LOCAL_TEAM,
-    ) -> builtins.list[EventInfo]:
-        """Pull a subscription's events in arrival order.
-
-        Args:
-            subscription_id: The subscription.
-            after: The id of the last event already seen (None: from the first).
-            limit: The most to return (1 to 1000).
-            wait: Seconds to wait for one when there is none yet (at most 30).
-            team: The team that owns it.
-
-        Returns:
-            The events.
-
-        Raises:
-            SubscriptionNotFound: No subscription has this id.
-            EventNotFound: `after` is not one of this subscription's events.
-            InvalidInput: `limit` or `wait` is out of range.
-        """
-        found = self.record(subscription_id, team)
-        if not 1 <= limit <= 1000:
-            raise InvalidInput("limit must be between 1 and 1000")
-        if not 0 <= wait <= MAX_WAIT:
-            raise InvalidInput(f"wait must be between 0 and {MAX_WAIT:g} seconds")
-        if after is not None and not self._store.events.has(found.id, after):
-            raise EventNotFound(f"Subscription {found.id} has no event {after!r}")
-        deadline = time.monotonic() + wait
-        while True:
-            rows = self._store.events.after(found.id, after, limit)
-            if rows or time.monotonic() >= deadline:
-                return [event_info(found, row) for row in rows]
-            time.sleep(min(_WAIT_STEP, max(0.0, deadline - time.monotonic())))
-
-    def recent_events(
-        self, subscription_id: str, limit: int = 20, *, team: str = LOCAL_TEAM
-    ) -> builtins.list[EventInfo]:
-        """A subscription's latest events, newest first (for an operator's view; `events` pulls in order).
-
-        Args:
-            subscription_id: The subscription.
-            limit: The most to return (1 to 1000).
-            team: The team that owns it.
-
-        Returns:
-            The events.
-
-        Raises:
-            SubscriptionNotFound: No subscription has this id.
-            InvalidInput: `limit` is out of range.
-        """
-        found = self.record(subscription_id, team)
-        if not 1 <= limit <= 1000:
-            raise InvalidInput("limit must be between 1 and 1000")
-        return [event_info(found, row) for row in self._store.events.recent(found.id, limit)]
-
-    def deliveries(
-        self, subscription_id: str, status: str | None = None, limit: int = 100, *, team: str = LOCAL_TEAM
-    ) -> builtins.list[DeliveryInfo]:
-        """A subscription's deliveries, newest first (`failed` ones can be sent again with `redeliver`).
-
-        Args:
-            subscription_id: The subscription.
-            status: Only `pending`, `delivered` or `failed` ones.
-            limit: The most to return (1 to 1000).
-            team: The team that owns it.
-
-        Returns:
-            The deliveries.
-
-        Raises:
-            SubscriptionNotFound: No subscription has this id.
-            InvalidInput: An unknown status, or `limit` out of range.
-        """
-        found = self.record(subscription_id, team)
-        if status is not None and status not in ("pending", "delivered", "failed"):
-            raise InvalidInput(f"status must be pending, delivered or failed, not {status!r}")
-        if not 1 <= limit <= 1000:
-            raise InvalidInput("limit must be between 1 and 1000")
-        return [delivery_info(d) for d in self._store.events.deliveries(found.id, status, limit)]
-
-    def redeliver(self, subscription_id: str, event_id: str, *, team: str = LOCAL_TEAM) -> DeliveryInfo:
-        """Send an event to the subscription's target again (a failed delivery, or a delivered one).
-
-        Args:
-            subscription_id: The subscription.
-            event_id: The event.
-            team: The team that owns it.
-
-        Returns:
-            The delivery, pending again.
-
-        Raises:
-            SubscriptionNotFound: No subscription has this id.
-            EventNotFound: The subscription has no such event.
-            InvalidInput: The subscription has no target URL (pull its events instead).
-        """
-        found = self.record(subscription_id, team)
-        if not self._store.events.has(found.id, event_id):
-            raise EventNotFound(f"Subscription {found.id} has no event {event_id!r}")
-        if not found.target_url:
-            raise InvalidInput(f"Subscription {found.id} has no target_url: pull its events instead")
-        self._store.events.redeliver(found.id, event_id)
-        delivery = self._store.events.delivery(event_id)
-        if delivery is None:  # deleted meanwhile with its subscription
-            raise EventNotFound(f"Subscription {found.id} has no event {event_id!r}")
-        return delivery_info(delivery)
-
     # Delete
 
     def delete(self, subscription_id: str, *, team: str = LOCAL_TEAM, wait: float = 0) -> SubscriptionDeleted:
@@ -471,7 +329,7 @@ class Subscriptions:
 
         Returns:
             `status` `deleted`, or `deleting` while the job runs; whether the provider's webhook
-            was removed, and why not when it was not (as far as this call saw).
+            was removed, and why not when it was not (known when the job ran in this process).
 
         Raises:
             SubscriptionNotFound: No subscription has this id.
@@ -479,85 +337,33 @@ class Subscriptions:
         """
         _check_wait(wait)
         found = self.record(subscription_id, team)
-        trigger = self._trigger_of(found)
-        if trigger is None or trigger.unsubscribe is None:
+        if unsubscribe_trigger(self._catalog, found) is None:
             self._store.subscriptions.delete(found.id)
             logger.info("subscription %s deleted", found.id)
             return SubscriptionDeleted(id=found.id)
         if self._store.subscriptions.mark_deleting(found.id):
-            self._defer("unsubscribe", found.id)
-        seen = self._settle(found.id, DELETING, wait) if wait > 0 else self._store.subscriptions.get(found.id)
-        if seen is None:
-            return SubscriptionDeleted(id=found.id)
-        if self._store.subscriptions.get(found.id) is not None:
-            return SubscriptionDeleted(id=found.id, status=DELETING, unsubscribe_error=seen.last_error)
-        had_webhook = seen.provider_id is not None
-        return SubscriptionDeleted(
-            id=found.id,
-            unsubscribed=had_webhook and seen.last_error is None,
-            unsubscribe_error=seen.last_error if had_webhook else None,
-        )
-
-    def delete_for_connection(self, connection_id: str) -> None:
-        """Unsubscribe a connection's subscriptions at the provider before the connection goes.
-
-        Called before a connection is deleted, in that call: the unsubscribe action needs the
-        connection's credentials, which go (an OAuth token is revoked) with it. One attempt
-        each; a failure is logged. The rows go with the connection.
-
-        Args:
-            connection_id: The connection.
-        """
-        for found in self._store.subscriptions.of_connection(connection_id):
-            self._store.subscriptions.mark_deleting(found.id)  # its webhook URL answers 404 from now on
-            try:
-                self.registrar.unregister(found)
-            except Exception as exc:
-                logger.warning(
-                    "subscription %s: unsubscribe failed: %s", found.id, getattr(exc, "message", None) or exc
-                )
-            self._store.subscriptions.delete(found.id)
+            self.ask_job("unsubscribe", found.id)
+        left = self.registrar.settle(found.id, DELETING, wait) if wait > 0 else self._store.subscriptions.get(found.id)
+        if left is not None:
+            return SubscriptionDeleted(id=found.id, status=DELETING, unsubscribe_error=left.last_error)
+        # None: removed by another process's job, and how its unsubscribe went is not known here.
+        return self.registrar.outcomes.take(found.id) or SubscriptionDeleted(id=found.id)
 
     # Helpers
 
-    def _trigger_of(self, found: SubscriptionRecord) -> WebhookTriggerSpec | None:
-        try:
-            spec = self._catalog.spec(found.integration_id, found.team_id)
-        except Exception:  # the definition is gone: nothing to call at the provider
-            return None
-        trigger = spec.triggers.get(found.trigger)
-        return trigger if isinstance(trigger, WebhookTriggerSpec) else None
+    def ask_job(self, task: str, subscription_id: str) -> None:
+        """Ask for a subscription's `subscribe` or `unsubscribe` job (left to the scan when that fails).
 
-    def _defer(self, task: str, subscription_id: str) -> None:
+        Args:
+            task: The job.
+            subscription_id: The subscription.
+        """
         if self.defer is None:
             return
         try:
             self.defer(task, subscription_id)
         except Exception:  # stored and due: the next scan defers it
             logger.warning("could not defer the %s job of %s; the scan will", task, subscription_id, exc_info=True)
-
-    def _settle(self, subscription_id: str, status: str, wait: float) -> SubscriptionRecord | None:
-        """Wait up to `wait` seconds for a subscription to leave `status`, making due attempts here.
-
-        Returns the last row seen (None if there was none).
-        """
-        run = self.registrar.subscribe if status == PENDING else self.registrar.unsubscribe
-        deadline = time.monotonic() + wait
-        seen: SubscriptionRecord | None = None
-        while True:
-            current = self._store.subscriptions.get(subscription_id)
-            if current is None or current.status != status:
-                return seen if current is None else current
-            seen = current
-            now = utcnow()
-            free = current.lease_until is None or current.lease_until < now
-            if free and current.next_poll_at is not None and current.next_poll_at <= now:
-                run(subscription_id)  # claims the row first: a worker that took it meanwhile wins
-                continue
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return current
-            time.sleep(min(_JOB_WAIT_STEP, left))
 
     def _describe(self, found: SubscriptionRecord, opened: SubscriptionSecrets) -> SubscriptionInfo:
         config = dict(found.config)
@@ -576,33 +382,6 @@ class Subscriptions:
             provider_id=found.provider_id,
             created_at=found.created_at,
         )
-
-
-def event_info(found: SubscriptionRecord, row: EventRecord) -> EventInfo:
-    """Describe a stored event."""
-    return EventInfo(
-        id=row.id,
-        subscription_id=found.id,
-        connection_id=found.connection_id,
-        trigger=found.trigger,
-        type=row.type,
-        data=row.data,
-        received_at=row.received_at,
-    )
-
-
-def delivery_info(row: Any) -> DeliveryInfo:
-    """Describe a delivery row."""
-    return DeliveryInfo(
-        event_id=row.event_id,
-        subscription_id=row.subscription_id,
-        status=row.status,
-        attempts=row.attempts,
-        next_at=row.next_at if row.status == "pending" else None,
-        last_error=row.last_error,
-        last_status=row.last_status,
-        delivered_at=row.delivered_at,
-    )
 
 
 def _check_wait(wait: float) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import weakref
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -103,6 +104,7 @@ class AsyncTransport:
         self.trust_env = trust_env
         self.max_connections = max_connections
         self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout)
+        self._totals: dict[float, aiohttp.ClientTimeout] = {}
         self._ssl = httpx.create_ssl_context(trust_env=trust_env)  # the CA store the synchronous path uses
         self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
             weakref.WeakKeyDictionary()
@@ -176,6 +178,55 @@ class AsyncTransport:
         # An encoded body is httpx's to decode, as on the synchronous path.
         return reply.response if answer.headers.get("Content-Encoding") else reply
 
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str], *, timeout: float) -> int:
+        """POST a body and give back the answer's status, its body read and dropped (event deliveries).
+
+        No `httpx.Request` or `httpx.Response` is built (a third of such a call's CPU); the
+        guard checks the host as `send` does, and errors come back as the same httpx errors.
+
+        Args:
+            url: The URL, sent as written.
+            body: The body.
+            headers: The headers (the host and the length are computed).
+            timeout: Seconds the whole exchange may take.
+
+        Returns:
+            The status code.
+
+        Raises:
+            GuardRefusal: The guard refused the host.
+            httpx.ConnectError: No connection could be opened (nothing was sent).
+            httpx.ConnectTimeout: Opening the connection took too long.
+            httpx.ReadTimeout: The answer took too long.
+            httpx.TransportError: The connection failed midway.
+        """
+        if self.guard is not None:
+            name, host = _hosts(url)
+            self.guard.check_literal(name, host)
+        try:
+            async with self._session().request(
+                "POST",
+                _yarl(url),
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                timeout=self._total(timeout),
+            ) as answer:
+                await answer.read()
+                return answer.status
+        except GuardRefusal as exc:
+            raise GuardRefusal(str(exc), request=httpx.Request("POST", url)) from None
+        except Exception as exc:
+            raise _translate(exc, httpx.Request("POST", url)) from exc
+
+    def _total(self, seconds: float) -> aiohttp.ClientTimeout:
+        timeout = self._totals.get(seconds)
+        if timeout is None:
+            timeout = self._totals[seconds] = aiohttp.ClientTimeout(
+                total=seconds, sock_connect=self._timeout.sock_connect, sock_read=self._timeout.sock_read
+            )
+        return timeout
+
     async def aclose(self) -> None:
         """Close the running loop's session."""
         session = self._sessions.pop(asyncio.get_running_loop(), None)
@@ -201,6 +252,13 @@ class AsyncTransport:
 def _yarl(url: str) -> URL:
     """The URL aiohttp sends for a URL as httpx wrote it, taken as encoded; remembered (yarl URLs are immutable)."""
     return URL(url, encoded=True)
+
+
+@lru_cache(maxsize=256)
+def _hosts(url: str) -> tuple[str, str]:
+    """The host of a URL as written (IPv6 in brackets) and without brackets, as the guard takes them."""
+    parsed = httpx.URL(url)
+    return parsed.raw_host.decode("ascii"), parsed.host
 
 
 def _translate(exc: Exception, request: httpx.Request) -> Exception:

@@ -200,10 +200,12 @@ class OAuthApps:
             team: The team whose app it is.
             signing_secret: The secret the provider signs the app's webhooks with (Slack's
                 signing secret), for `${app.signing_secret}` in the definition's `webhooks`.
-            webhook_secret: Another such secret, for `${app.webhook_secret}`.
+                None keeps the one stored (an app set again keeps its webhooks working); `""`
+                removes it.
+            webhook_secret: Another such secret, for `${app.webhook_secret}` (None and `""` alike).
 
         Returns:
-            The app, secret masked.
+            The app, secrets masked.
 
         Raises:
             IntegrationNotFound: Unknown integration.
@@ -218,7 +220,11 @@ class OAuthApps:
             raise InvalidInput("client_id and client_secret are both required")
         record_id = app_record_id(integration_id, team)
         data: dict[str, Any] = {"client_id": client_id, "client_secret": client_secret, "scopes": scopes}
-        data.update({k: v for k, v in (("signing_secret", signing_secret), ("webhook_secret", webhook_secret)) if v})
+        stored = self._credentials.read(record_id) if signing_secret is None or webhook_secret is None else {}
+        for name, given in (("signing_secret", signing_secret), ("webhook_secret", webhook_secret)):
+            value = stored.get(name) if given is None else given
+            if value:
+                data[name] = value
         self._credentials.write(lambda seal: self._store.credentials.put(record_id, seal(record_id, data)))
         return self.get(integration_id, team=team)
 
@@ -241,7 +247,7 @@ class OAuthApps:
         return found
 
     def get(self, integration_id: str, *, team: str = LOCAL_TEAM) -> OAuthAppInfo:
-        """Describe an integration's OAuth client, secret masked.
+        """Describe an integration's OAuth client, secrets masked.
 
         Args:
             integration_id: The integration.
@@ -256,6 +262,7 @@ class OAuthApps:
         """
         self._catalog.spec(integration_id, team)
         app = self.app(integration_id, team)
+        signing = self.signing_values(integration_id, team)
         return OAuthAppInfo(
             integration_id=integration_id,
             client_id=app.client_id,
@@ -263,6 +270,8 @@ class OAuthApps:
             scopes=app.scopes,
             source=app.source,
             redirect_uri=self._settings.callback_url,
+            signing_secret=mask(signing["signing_secret"]) if "signing_secret" in signing else None,
+            webhook_secret=mask(signing["webhook_secret"]) if "webhook_secret" in signing else None,
         )
 
     def delete(self, integration_id: str, *, team: str = LOCAL_TEAM) -> None:

@@ -27,16 +27,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from plughub.engine.catalog.models import ActionSpec, IntegrationSpec
 from plughub.engine.http.render import input_location
 from plughub.engine.openapi.importer import read_document
 from plughub.engine.openapi.inputs import Skip, body_properties
-from plughub.engine.openapi.model import Document, MediaBody, Operation, Parameter, Server
+from plughub.engine.openapi.model import MediaBody, Operation, Parameter
 from plughub.engine.openapi.refs import BrokenRef, ExternalRef, Resolver
-from plughub.engine.openapi.schema import SchemaConverter
 from plughub.engine.openapi.source import load_source
+from plughub.engine.openapi.vendor_routes import RouteIndex, RouteMatch, VendorDocument, definition_path
 from plughub.schemas import VerifyFinding, VerifyReport
 
 __all__ = ["FINDING_KINDS", "VendorDocument", "read_vendor_document", "verify_definition"]
@@ -50,140 +49,8 @@ FINDING_KINDS = (
     "body_encoding",
 )
 _VARIABLE = re.compile(r"\$\{[^{}]*\}|\{[^{}]*\}")
-_SERVER_VARIABLE = re.compile(r"\{([^{}]+)\}")
-_MARK = "\x00"
 _IMPLICIT_HEADERS = {"accept", "content-type", "authorization", "user-agent", "content-length"}
 _ENCODINGS = {"application/x-www-form-urlencoded": "form", "multipart/form-data": "multipart"}
-# Only the top level of a body matters here: inputs are its top-level keys.
-_BODY_DEPTH = 3
-
-
-@dataclass
-class VendorDocument:
-    """A vendor's document, read by the importer.
-
-    Attributes:
-        name: How reports name it (its file name).
-        document: The neutral view.
-        resolver: Its resolver (for body schemas).
-    """
-
-    name: str
-    document: Document
-    resolver: Resolver
-    converter: SchemaConverter = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.converter = SchemaConverter(self.resolver, max_depth=_BODY_DEPTH)
-
-
-@dataclass
-class _Route:
-    segments: list[str]
-    operation: Operation
-    vendor: VendorDocument
-
-
-@dataclass
-class _Match:
-    route: _Route
-    score: int  # literal segments equal on both sides: `/users/me` wins over `/users/{id}`
-
-
-def _segments(path: str) -> list[str]:
-    return [s for s in path.strip("/").split("/")] if path.strip("/") else []
-
-
-def _shape(segment: str) -> str:
-    return _VARIABLE.sub(_MARK, segment)
-
-
-def _segment_regex(segment: str) -> re.Pattern[str]:
-    parts = _VARIABLE.split(segment)
-    return re.compile("[^/]+".join(re.escape(p) for p in parts))
-
-
-def _server_paths(servers: list[Server]) -> list[str]:
-    """The path part of each server URL (variables with defaults filled, the others left as `{x}`)."""
-    paths: list[str] = []
-    for server in servers or [Server("/")]:
-
-        def value(match: re.Match[str], server: Server = server) -> str:
-            variable = server.variables.get(match.group(1))
-            default = variable.get("default") if isinstance(variable, Mapping) else None
-            return str(default) if default not in (None, "") else match.group(0)
-
-        url = _SERVER_VARIABLE.sub(value, server.url.strip())
-        path = url if url.startswith("/") else urlsplit(url).path if "://" in url else ""
-        if path.startswith("{") and "/" not in path:
-            path = ""  # the whole URL is a variable (`{siteUrl}`)
-        paths.append(path.rstrip("/"))
-    return list(dict.fromkeys(paths))
-
-
-def _definition_path(spec: IntegrationSpec, action: ActionSpec) -> tuple[str, int | None]:
-    """The full path an action requests, and how many segments its base URL's path has (None: unknown)."""
-    base = action.base_url or spec.base_url
-    if "://" not in base:
-        return action.path, None  # the base URL is a template as a whole
-    base_path = urlsplit(base).path
-    path = base_path.rstrip("/") + action.path if action.path.startswith("/") else base_path + action.path
-    return path, len(_segments(base_path))
-
-
-class _Index:
-    """Every operation of the documents, by the segments of its full path."""
-
-    def __init__(self, vendors: Sequence[VendorDocument]) -> None:
-        self.routes: list[_Route] = []
-        self.bare: list[_Route] = []  # the operation's own path, for a definition whose base path is unknown
-        for vendor in vendors:
-            document_paths = _server_paths(vendor.document.servers)
-            for operation in vendor.document.operations:
-                bases = _server_paths(operation.servers) if operation.servers else document_paths
-                for base in bases:
-                    self.routes.append(_Route(_segments(base + operation.path), operation, vendor))
-                self.bare.append(_Route(_segments(operation.path), operation, vendor))
-
-    def match(self, method: str, path: str, base_segments: int | None) -> tuple[_Match | None, list[str]]:
-        """The best operation for a request, or None and the methods the path has.
-
-        The base URL's path may start with segments the document's server leaves out: Adyen's
-        live URLs add `/checkout` before the `/v71` of its test server.
-        """
-        wanted = _segments(path)
-        found: list[_Match] = []
-        for skip in range((base_segments or 0) + 1):
-            if skip and _VARIABLE.search(wanted[skip - 1]):
-                break
-            for route in self.routes if base_segments is not None else self.bare:
-                matched = _match_segments(wanted[skip:], route)
-                if matched is not None:
-                    found.append(matched)
-            if found:
-                break
-        with_method = [m for m in found if m.route.operation.method == method]
-        if with_method:
-            return max(with_method, key=lambda m: m.score), []
-        return None, sorted({m.route.operation.method for m in found})
-
-
-def _match_segments(wanted: list[str], route: _Route) -> _Match | None:
-    if len(wanted) != len(route.segments):
-        return None
-    score = 0
-    for ours, theirs in zip(wanted, route.segments, strict=True):
-        templated, parameter = bool(_VARIABLE.search(ours)), bool(_VARIABLE.search(theirs))
-        if not parameter:
-            if templated or ours != theirs:
-                return None
-            score += 1
-        elif not templated:
-            if not _segment_regex(theirs).fullmatch(ours):  # a literal filling a parameter: `me` for `{user}`
-                return None
-        elif _shape(ours) != _shape(theirs):
-            return None
-    return _Match(route, score)
 
 
 @dataclass
@@ -193,7 +60,7 @@ class _Checker:
     spec: IntegrationSpec
     code: str
     action: ActionSpec
-    match: _Match
+    match: RouteMatch
     findings: list[VerifyFinding] = field(default_factory=list)
 
     @property
@@ -448,7 +315,7 @@ def verify_definition(spec: IntegrationSpec, vendors: Sequence[VendorDocument]) 
         The report: findings, accepted findings (the definition's `verified_against.exceptions`)
         and notes (an exception for an action without findings, operations that could not be read).
     """
-    index = _Index(vendors)
+    index = RouteIndex(vendors)
     exceptions = dict(spec.verified_against.exceptions) if spec.verified_against else {}
     report = VerifyReport(integration=spec.id, documents=[v.name for v in vendors], actions=len(spec.actions))
     for vendor in vendors:
@@ -464,8 +331,8 @@ def verify_definition(spec: IntegrationSpec, vendors: Sequence[VendorDocument]) 
     return report
 
 
-def _verify_action(spec: IntegrationSpec, code: str, action: ActionSpec, index: _Index) -> list[VerifyFinding]:
-    path, base_segments = _definition_path(spec, action)
+def _verify_action(spec: IntegrationSpec, code: str, action: ActionSpec, index: RouteIndex) -> list[VerifyFinding]:
+    path, base_segments = definition_path(spec, action)
     match, methods = index.match(action.method, path, base_segments)
     if match is None:
         shown = _VARIABLE.sub(lambda m: "{" + m.group(0).strip("${}").split(".")[-1] + "}", path)

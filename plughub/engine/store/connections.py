@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import builtins
 import json
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from plughub.engine.store.records import ConnectionRecord, Sealed, check_active_key, utcnow
 from plughub.engine.store.repository import Repository
-from plughub.engine.store.tables import connections, credentials
+from plughub.engine.store.tables import connections, credentials, subscriptions
 
 __all__ = ["ConnectionRepository", "insert_connection_row"]
 
@@ -44,7 +45,11 @@ def insert_connection_row(db: Connection, record: ConnectionRecord) -> None:
 
 
 class ConnectionRepository(Repository):
-    """Connections. A `team_id` of None means any team (internal callers only)."""
+    """Connections. A `team_id` of None means any team (internal callers only).
+
+    A connection being deleted (`deleting_since` set, while its subscriptions are unsubscribed at
+    the provider) is left out of every read unless `include_deleting` asks for it.
+    """
 
     def insert(self, record: ConnectionRecord, sealed: Sealed | None) -> None:
         """Store a new connection and its sealed credentials together.
@@ -73,18 +78,23 @@ class ConnectionRepository(Repository):
                     },
                 )
 
-    def get(self, connection_id: str, team_id: str | None = None) -> ConnectionRecord | None:
+    def get(
+        self, connection_id: str, team_id: str | None = None, *, include_deleting: bool = False
+    ) -> ConnectionRecord | None:
         """Find a connection.
 
         Args:
             connection_id: Its id.
             team_id: The team it must belong to; None for any.
+            include_deleting: Find it also while it is being deleted (its unsubscribe jobs).
 
         Returns:
-            The record, or None (also when it belongs to another team).
+            The record, or None (also when it belongs to another team, or is being deleted).
         """
         record = self.db.cache.get(("connection", connection_id), lambda: self._read_connection(connection_id))
-        return record if record is not None and team_id in (None, record.team_id) else None
+        if record is None or team_id not in (None, record.team_id):
+            return None
+        return record if include_deleting or record.deleting_since is None else None
 
     def _read_connection(self, connection_id: str) -> ConnectionRecord | None:
         with self.db.connect() as db:
@@ -116,7 +126,7 @@ class ConnectionRepository(Repository):
         Returns:
             The page of records and the total number that match.
         """
-        conditions = [connections.c.team_id == team_id]
+        conditions = [connections.c.team_id == team_id, connections.c.deleting_since.is_(None)]
         if query:
             like = f"%{query}%"
             conditions.append(
@@ -150,8 +160,10 @@ class ConnectionRepository(Repository):
         Returns:
             `{(integration_id, status): count}`, for the pairs that have connections.
         """
-        query = select(connections.c.integration_id, connections.c.status, func.count()).group_by(
-            connections.c.integration_id, connections.c.status
+        query = (
+            select(connections.c.integration_id, connections.c.status, func.count())
+            .where(connections.c.deleting_since.is_(None))
+            .group_by(connections.c.integration_id, connections.c.status)
         )
         with self.db.connect() as db:
             return {(integration, status): count for integration, status, count in db.execute(query).all()}
@@ -191,3 +203,94 @@ class ConnectionRepository(Repository):
                 return False
             db.execute(delete(credentials).where(credentials.c.connection_id == connection_id))
             return db.execute(delete(connections).where(connections.c.id == connection_id)).rowcount > 0
+
+    # Deleting in two steps: while its subscriptions are unsubscribed at the provider (jobs), a
+    # connection is marked; the process that finishes the deletion claims it first (a lease that
+    # a dead process lets run out, so that the scan of any worker finishes it).
+
+    def mark_deleting(self, connection_id: str, team_id: str | None, lease: float) -> bool:
+        """Mark a connection as being deleted, claimed by this process for `lease` seconds.
+
+        Args:
+            connection_id: The connection.
+            team_id: The team it must belong to; None for any.
+            lease: Seconds the claim lasts.
+
+        Returns:
+            Whether it was found (in that team) and not being deleted already.
+        """
+        now = utcnow()
+        conditions = [connections.c.id == connection_id, connections.c.deleting_since.is_(None)]
+        if team_id is not None:
+            conditions.append(connections.c.team_id == team_id)
+        with self.db.transaction() as db:
+            marked = db.execute(
+                update(connections)
+                .where(*conditions)
+                .values(deleting_since=now, deleting_lease_until=now + timedelta(seconds=lease), updated_at=now)
+            ).rowcount
+        return marked > 0
+
+    def release_deletion(self, connection_id: str) -> None:
+        """Drop this process's claim on a connection being deleted (its jobs finish the deletion).
+
+        Args:
+            connection_id: The connection.
+        """
+        with self.db.transaction() as db:
+            db.execute(update(connections).where(connections.c.id == connection_id).values(deleting_lease_until=None))
+
+    def claim_deletion(self, connection_id: str, lease: float) -> ConnectionRecord | None:
+        """Claim a connection being deleted, to finish its deletion (no other process does meanwhile).
+
+        Args:
+            connection_id: The connection.
+            lease: Seconds the claim lasts.
+
+        Returns:
+            The record, or None when it is gone, not being deleted, or claimed by another process.
+        """
+        now = utcnow()
+        with self.db.transaction(lock=True) as db:
+            taken = db.execute(
+                update(connections)
+                .where(
+                    connections.c.id == connection_id,
+                    connections.c.deleting_since.is_not(None),
+                    or_(connections.c.deleting_lease_until.is_(None), connections.c.deleting_lease_until < now),
+                )
+                .values(deleting_lease_until=now + timedelta(seconds=lease))
+            ).rowcount
+            if not taken:
+                return None
+            row = db.execute(select(connections).where(connections.c.id == connection_id)).first()
+        return ConnectionRecord.from_row(row) if row else None
+
+    def due_deletions(self, now: datetime, limit: int = 100) -> builtins.list[str]:
+        """The connections being deleted that no process holds and no unsubscribe job waits on.
+
+        Those have no subscriptions left (the finishing step died), or some that are not
+        `deleting` yet (the marking step died).
+
+        Args:
+            now: The time.
+            limit: The most to return.
+
+        Returns:
+            Their ids, the oldest deletion first.
+        """
+        unsubscribing = exists().where(
+            subscriptions.c.connection_id == connections.c.id, subscriptions.c.status == "deleting"
+        )
+        with self.db.connect() as db:
+            rows = db.execute(
+                select(connections.c.id)
+                .where(
+                    connections.c.deleting_since.is_not(None),
+                    or_(connections.c.deleting_lease_until.is_(None), connections.c.deleting_lease_until < now),
+                    ~unsubscribing,
+                )
+                .order_by(connections.c.deleting_since)
+                .limit(limit)
+            ).all()
+        return [r.id for r in rows]

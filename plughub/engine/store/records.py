@@ -77,6 +77,8 @@ class ConnectionRecord:
     end_user_id: str | None = None
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
+    deleting_since: datetime | None = None
+    """Set while its deletion waits for its subscriptions' unsubscribe jobs (readers treat it as gone)."""
 
     @classmethod
     def from_row(cls, row: Any) -> ConnectionRecord:
@@ -95,6 +97,7 @@ class ConnectionRecord:
             end_user_id=row.end_user_id,
             created_at=aware(row.created_at),
             updated_at=aware(row.updated_at),
+            deleting_since=aware(row.deleting_since) if row.deleting_since else None,
         )
 
 

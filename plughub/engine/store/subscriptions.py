@@ -61,6 +61,9 @@ class SubscriptionRecord:
     next_poll_at: datetime | None = None
     poll_failures: int = 0
     lease_until: datetime | None = None
+    job_due_at: datetime | None = None
+    job_attempts: int = 0
+    job_lease_until: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> SubscriptionRecord:
@@ -84,6 +87,9 @@ class SubscriptionRecord:
             next_poll_at=aware(row.next_poll_at) if row.next_poll_at else None,
             poll_failures=row.poll_failures or 0,
             lease_until=aware(row.lease_until) if row.lease_until else None,
+            job_due_at=aware(row.job_due_at) if row.job_due_at else None,
+            job_attempts=row.job_attempts or 0,
+            job_lease_until=aware(row.job_lease_until) if row.job_lease_until else None,
         )
 
 
@@ -121,6 +127,9 @@ class SubscriptionRepository(Repository):
                     "next_poll_at": record.next_poll_at,
                     "poll_failures": record.poll_failures,
                     "lease_until": None,
+                    "job_due_at": record.job_due_at,
+                    "job_attempts": record.job_attempts,
+                    "job_lease_until": None,
                     "created_at": record.created_at,
                     "updated_at": record.updated_at,
                 },
@@ -237,10 +246,9 @@ class SubscriptionRepository(Repository):
             db.execute(delete(credentials).where(credentials.c.record_id == subscription_record_id(subscription_id)))
             return db.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id)).rowcount > 0
 
-    # Subscribe and unsubscribe jobs. A webhook subscription never polls, so while it is
-    # `pending` (registering at the provider) or `deleting` (unregistering) its `next_poll_at`
-    # holds the next attempt, `poll_failures` the attempts that failed, and `lease_until` the
-    # claim of the process making one.
+    # Subscribe and unsubscribe jobs. While a subscription is `pending` (registering at the
+    # provider) or `deleting` (unregistering), `job_due_at` holds its next attempt, `job_attempts`
+    # the attempts that failed, and `job_lease_until` the claim of the process making one.
 
     def due_jobs(self, now: datetime, limit: int = 100) -> builtins.list[tuple[str, str]]:
         """The `pending` and `deleting` webhook subscriptions whose next attempt is due and unclaimed.
@@ -256,12 +264,11 @@ class SubscriptionRepository(Repository):
             rows = db.execute(
                 select(subscriptions.c.id, subscriptions.c.status)
                 .where(
-                    subscriptions.c.kind == "webhook",
                     subscriptions.c.status.in_((PENDING, DELETING)),
-                    subscriptions.c.next_poll_at <= now,
-                    or_(subscriptions.c.lease_until.is_(None), subscriptions.c.lease_until < now),
+                    subscriptions.c.job_due_at <= now,
+                    or_(subscriptions.c.job_lease_until.is_(None), subscriptions.c.job_lease_until < now),
                 )
-                .order_by(subscriptions.c.next_poll_at)
+                .order_by(subscriptions.c.job_due_at)
                 .limit(limit)
             ).all()
         return [(r.id, r.status) for r in rows]
@@ -284,10 +291,10 @@ class SubscriptionRepository(Repository):
                 .where(
                     subscriptions.c.id == subscription_id,
                     subscriptions.c.status == status,
-                    subscriptions.c.next_poll_at <= now,
-                    or_(subscriptions.c.lease_until.is_(None), subscriptions.c.lease_until < now),
+                    subscriptions.c.job_due_at <= now,
+                    or_(subscriptions.c.job_lease_until.is_(None), subscriptions.c.job_lease_until < now),
                 )
-                .values(lease_until=now + timedelta(seconds=lease))
+                .values(job_lease_until=now + timedelta(seconds=lease))
             ).rowcount
             if not taken:
                 return None
@@ -322,13 +329,13 @@ class SubscriptionRepository(Repository):
             db.execute(
                 update(subscriptions)
                 .where(subscriptions.c.id == subscription_id)
-                .values(provider_id=provider_id, lease_until=None, updated_at=utcnow())
+                .values(provider_id=provider_id, job_lease_until=None, updated_at=utcnow())
             )
             return (
                 db.execute(
                     update(subscriptions)
                     .where(subscriptions.c.id == subscription_id, subscriptions.c.status == PENDING)
-                    .values(status=ACTIVE, next_poll_at=None, poll_failures=0, last_error=None)
+                    .values(status=ACTIVE, job_due_at=None, job_attempts=0, last_error=None)
                 ).rowcount
                 > 0
             )
@@ -349,7 +356,7 @@ class SubscriptionRepository(Repository):
             db.execute(
                 update(subscriptions)
                 .where(subscriptions.c.id == subscription_id)
-                .values(lease_until=None, updated_at=now)
+                .values(job_lease_until=None, updated_at=now)
             )
             if not values:
                 return True
@@ -374,7 +381,7 @@ class SubscriptionRepository(Repository):
                 db.execute(
                     update(subscriptions)
                     .where(subscriptions.c.id == subscription_id, subscriptions.c.status != DELETING)
-                    .values(status=DELETING, next_poll_at=utcnow(), poll_failures=0, updated_at=utcnow())
+                    .values(status=DELETING, job_due_at=utcnow(), job_attempts=0, updated_at=utcnow())
                 ).rowcount
                 > 0
             )

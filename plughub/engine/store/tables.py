@@ -54,6 +54,10 @@ connections = Table(
     Column("end_user_id", String(200), nullable=True, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Set when its owner deleted it and its subscriptions are still being unsubscribed at the
+    # provider: readers treat it as gone. The lease is the claim of the process finishing it.
+    Column("deleting_since", DateTime(timezone=True), nullable=True, index=True),
+    Column("deleting_lease_until", DateTime(timezone=True), nullable=True),
 )
 
 # Ciphertext only. `record_id` is a connection id or another owner such as "oauth-app:github".
@@ -188,6 +192,7 @@ pending_runs = Table(
 # A trigger switched on for one connection (DESIGN.md §10). The webhook token is looked up by its
 # SHA-256; the token itself and both secrets are sealed in `credentials` under
 # "subscription:<id>" (with the connection id, so that deleting the connection deletes them).
+# `next_poll_at`, `poll_failures` and `lease_until` belong to a poll trigger's polls.
 subscriptions = Table(
     "subscriptions",
     metadata,
@@ -209,6 +214,11 @@ subscriptions = Table(
     Column("lease_until", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The subscribe or unsubscribe job of a `pending` or `deleting` subscription: when its next
+    # attempt is due, how many attempts failed, and the claim of the process making one.
+    Column("job_due_at", DateTime(timezone=True), nullable=True, index=True),
+    Column("job_attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("job_lease_until", DateTime(timezone=True), nullable=True),
 )
 
 # One occurrence, stored before it is acknowledged. `seq` is the arrival order `after` pages by;

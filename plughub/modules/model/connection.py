@@ -526,19 +526,28 @@ class ConnectionTool(Model):
         request = SubscribeRequest(trigger=code, config=config, target_url=target_url)
         return Subscription.of(self.backend.subscribe(self.id, request, wait=wait), self.backend)
 
-    def delete(self) -> DeleteResult:
+    def delete(self, wait: float = 30) -> DeleteResult:
         """Delete the connection and its credentials, revoking OAuth tokens at the provider first.
 
-        A failed revocation is reported with a `UserWarning` (and in the result); the connection
-        is deleted anyway.
+        When plughub registered webhooks at the provider for its subscriptions, they are removed
+        first by jobs (with retries), while the tokens still work: the connection is gone for
+        every call from now on, and this call waits up to `wait` seconds for the jobs. A failed
+        revocation is reported with a `UserWarning` (and in the result); the connection is
+        deleted anyway.
+
+        Args:
+            wait: Seconds to wait for the unsubscribe jobs (0 to 30; 0 may return
+                `status="deleting"`).
 
         Returns:
-            Whether the tokens were revoked, and why not when they were not.
+            `status` (`deleted`, or `deleting` while the jobs run), whether the tokens were
+            revoked (None when not known yet), and why not when they were not.
 
         Raises:
             ConnectionNotFound: It no longer exists.
+            InvalidInput: `wait` is out of range.
         """
-        result = self.backend.delete_connection(self.id)
+        result = self.backend.delete_connection(self.id, wait=wait)
         if result.revocation_error:
             warnings.warn(
                 f"Connection {self.id} was deleted, but the provider did not revoke its tokens: "

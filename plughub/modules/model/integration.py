@@ -181,25 +181,40 @@ class Integration(Model):
             )
         return response
 
-    def set_oauth_app(self, client_id: str, client_secret: str, scopes: list[str] | None = None) -> OAuthAppInfo:
+    def set_oauth_app(
+        self,
+        client_id: str,
+        client_secret: str,
+        scopes: list[str] | None = None,
+        *,
+        signing_secret: str | None = None,
+        webhook_secret: str | None = None,
+    ) -> OAuthAppInfo:
         """Store the OAuth client plughub is at this provider (sealed in the vault).
 
         Register an app at the provider with the redirect URI `PLUGHUB_CALLBACK_URL` (default
         `http://127.0.0.1:8765/oauth/callback`) first. The environment variables
-        `PLUGHUB_OAUTH_<ID>_CLIENT_ID` / `_CLIENT_SECRET` are used when no app is stored.
+        `PLUGHUB_OAUTH_<ID>_CLIENT_ID` / `_CLIENT_SECRET` (and `_SIGNING_SECRET`,
+        `_WEBHOOK_SECRET`) are used when no app is stored.
 
         Args:
             client_id: The client id (consumer key for OAuth 1.0a).
             client_secret: The client secret (consumer secret; the PEM private key for RSA-SHA1).
             scopes: Scopes to ask for; None for the definition's defaults.
+            signing_secret: The secret the provider signs the app's webhooks with (Slack's
+                signing secret: `${app.signing_secret}` in the definition's `webhooks`). None
+                keeps the one stored; `""` removes it.
+            webhook_secret: Another such secret (`${app.webhook_secret}`); likewise.
 
         Returns:
-            The app, secret masked.
+            The app, secrets masked.
 
         Raises:
             ValueError: The integration has no OAuth scheme, or a value is empty.
         """
-        return self.backend.set_oauth_app(self.id, client_id, client_secret, scopes)
+        return self.backend.set_oauth_app(
+            self.id, client_id, client_secret, scopes, signing_secret=signing_secret, webhook_secret=webhook_secret
+        )
 
     def get_oauth_app(self) -> OAuthAppInfo:
         """Describe the OAuth client in use (stored or from the environment), secret masked.

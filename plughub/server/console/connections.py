@@ -28,6 +28,7 @@ def connections(
     integration: str = "",
     end_user: str = "",
     deleted: str = "",
+    deleting: str = "",
     page_number: Annotated[int, Query(alias="page", ge=0)] = 0,
 ) -> Response:
     """The team's connections, newest first: search, and filter by status, integration, end user."""
@@ -54,6 +55,7 @@ def connections(
         filters=filters,
         statuses=STATUSES,
         deleted=deleted,
+        deleting=bool(deleting),
     )
 
 
@@ -110,5 +112,6 @@ def delete(
 ) -> Response:
     """Delete the connection (revoking its OAuth tokens at the provider first)."""
     check_csrf(session.csrf_token, csrf_token)
-    request.app.state.engine.connections.delete(connection_id, team=session.team_id)
-    return RedirectResponse(f"{PATH}/connections?deleted={connection_id}", status_code=303)
+    result = request.app.state.engine.connections.delete(connection_id, team=session.team_id)
+    deleting = "&deleting=1" if result.status == "deleting" else ""
+    return RedirectResponse(f"{PATH}/connections?deleted={connection_id}{deleting}", status_code=303)

@@ -57,9 +57,16 @@ def reconnect(request: Request, key: Team, connection_id: str, body: ReconnectBo
 
 
 @router.delete("/{connection_id}")
-def delete_connection(request: Request, key: Team, connection_id: str) -> DeleteResult:
-    """Delete a connection, revoking its OAuth tokens at the provider first."""
-    return request.app.state.engine.connections.delete(connection_id, team=key.team_id)  # type: ignore[no-any-return]
+def delete_connection(
+    request: Request, key: Team, connection_id: str, wait: float = Query(0, ge=0, le=30)
+) -> DeleteResult:
+    """Delete a connection, revoking its OAuth tokens at the provider first.
+
+    `deleting` while jobs unsubscribe its subscriptions at the provider (it is gone for every
+    read meanwhile); `?wait=N` waits up to N seconds for them.
+    """
+    connections = request.app.state.engine.connections
+    return connections.delete(connection_id, team=key.team_id, wait=wait)  # type: ignore[no-any-return]
 
 
 @router.get("/{connection_id}/runs")

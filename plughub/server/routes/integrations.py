@@ -75,9 +75,15 @@ def get_integration(request: Request, key: Team, id_or_name: str) -> Integration
 
 @router.put("/{integration_id}/oauth-app")
 def set_oauth_app(request: Request, key: Team, integration_id: str, body: OAuthAppBody) -> OAuthAppInfo:
-    """Store the team's OAuth client for an integration (sealed)."""
+    """Store the team's OAuth client for an integration (sealed), with its webhook signing secrets."""
     return request.app.state.engine.oauth_apps.set(  # type: ignore[no-any-return]
-        integration_id, body.client_id, body.client_secret, body.scopes, team=key.team_id
+        integration_id,
+        body.client_id,
+        body.client_secret,
+        body.scopes,
+        team=key.team_id,
+        signing_secret=body.signing_secret,
+        webhook_secret=body.webhook_secret,
     )
 
 
