@@ -109,12 +109,17 @@ class AsyncTransport:
         self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
             weakref.WeakKeyDictionary()
         )
+        # The last loop's session, found without a weak-key lookup (which builds a weakref each time).
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], aiohttp.ClientSession] | None = None
 
     def __repr__(self) -> str:
         return f"AsyncTransport(guarded={self.guard is not None}, loops={len(self._sessions)})"
 
     def _session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0]() is loop and not last[1].closed:
+            return last[1]
         session = self._sessions.get(loop)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(
@@ -131,6 +136,7 @@ class AsyncTransport:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 skip_auto_headers=("User-Agent",),
             )
+        self._last = (weakref.ref(loop), session)
         return session
 
     async def send(self, request: httpx.Request) -> Reply | httpx.Response:
@@ -229,12 +235,14 @@ class AsyncTransport:
 
     async def aclose(self) -> None:
         """Close the running loop's session."""
+        self._last = None
         session = self._sessions.pop(asyncio.get_running_loop(), None)
         if session is not None:
             await session.close()
 
     def close(self) -> None:
         """Close every session whose loop still runs (from outside those loops); forget the rest."""
+        self._last = None
         sessions, self._sessions = list(self._sessions.items()), weakref.WeakKeyDictionary()
         for loop, session in sessions:
             if session.closed or loop.is_closed() or not loop.is_running():
