@@ -30,10 +30,6 @@ DEFAULT_TTL = 1.0
 T = TypeVar("T")
 
 
-def _yes() -> bool:
-    return True
-
-
 class _Read:
     """A read under way: callers that want the same row wait for it (see `ReadCache.get`)."""
 
@@ -54,10 +50,12 @@ class ReadCache:
         ttl: Seconds an entry lives; 0 or less turns the cache off.
         size: The most entries kept.
         may_wait: Whether the calling thread may wait for another's read of the same row (not
-            an event loop's thread, which reads, or learns that it cannot, at once).
+            an event loop's thread, which reads, or learns that it cannot, at once); None: always.
     """
 
-    def __init__(self, ttl: float = DEFAULT_TTL, size: int = 4096, *, may_wait: Callable[[], bool] = _yes) -> None:
+    def __init__(
+        self, ttl: float = DEFAULT_TTL, size: int = 4096, *, may_wait: Callable[[], bool] | None = None
+    ) -> None:
         self.ttl = ttl
         self.size = size
         self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
@@ -94,7 +92,7 @@ class ReadCache:
                 read = self._reads[key] = _Read(generation)
                 under_way = None
         if under_way is not None:
-            if self._may_wait():
+            if self._may_wait is None or self._may_wait():
                 under_way.done.wait()
                 if under_way.ok:
                     return under_way.value  # type: ignore[no-any-return]

@@ -36,10 +36,6 @@ _WAKE_SECONDS = 0.2  # how often the listener looks whether it should stop
 _RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0)  # waits between attempts to listen again (the last repeats)
 
 
-def _yes() -> bool:
-    return True
-
-
 class Revocations:
     """The revocation version of a database: a number that moves when any process revokes an API key.
 
@@ -202,7 +198,7 @@ class LiveKeys:
     """
 
     def __init__(
-        self, revocations: Revocations, ttl: float, size: int = 1024, *, may_wait: Callable[[], bool] = _yes
+        self, revocations: Revocations, ttl: float, size: int = 1024, *, may_wait: Callable[[], bool] | None = None
     ) -> None:
         self.revocations = revocations
         self.ttl = ttl
