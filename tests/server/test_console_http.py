@@ -434,6 +434,22 @@ def test_connections_filter_and_runs_filter_and_paginate(console: Console) -> No
         assert "never" not in detail.split("Last used")[1][:80]
 
 
+def test_an_oauth_apps_signing_secret_is_set_kept_and_shown_masked(console: Console) -> None:
+    secret = "8f742231b10e8888abcd99yyyzzz85a5"
+    with console.signed_in() as client:
+        token = csrf_of(client.get("/console/oauth-apps").text)
+        app = {"csrf_token": token, "integration_id": "slack", "client_id": "1.2", "client_secret": "slack-cs-0001"}
+        assert client.post("/console/oauth-apps", data={**app, "signing_secret": secret}).status_code == 303
+        [stored] = console.engine.oauth_apps.list(team=console.team_id)
+        assert stored.signing_secret == "***" + secret[-4:]
+        # Set again without one (a client secret rotated): the signing secret stays.
+        assert client.post("/console/oauth-apps", data={**app, "client_secret": "slack-cs-0002"}).status_code == 303
+        [stored] = console.engine.oauth_apps.list(team=console.team_id)
+        assert stored.signing_secret == "***" + secret[-4:]
+        page = client.get("/console/oauth-apps").text
+        assert "***" + secret[-4:] in page and secret not in page and "slack-cs-000" not in page
+
+
 def test_reconnect_sends_the_operator_to_the_providers_consent(console: Console) -> None:
     console.engine.oauth_apps.set("sandbox", "console-client", "console-secret-1234", team=console.team_id)
     pending = console.engine.connections.create(

@@ -31,13 +31,21 @@ def set_app(
     client_id: Annotated[str, Form()] = "",
     client_secret: Annotated[str, Form()] = "",
     scopes: Annotated[str, Form()] = "",
+    signing_secret: Annotated[str, Form()] = "",
 ) -> Response:
-    """Store an integration's OAuth client (sealed)."""
+    """Store an integration's OAuth client (sealed); an empty signing secret keeps the stored one."""
     check_csrf(session.csrf_token, csrf_token)
     engine = request.app.state.engine
     integration = engine.integrations.get(integration_id.strip(), team=session.team_id)
     wanted = scopes.replace(",", " ").split() or None
-    engine.oauth_apps.set(integration.id, client_id.strip(), client_secret.strip(), wanted, team=session.team_id)
+    engine.oauth_apps.set(
+        integration.id,
+        client_id.strip(),
+        client_secret.strip(),
+        wanted,
+        team=session.team_id,
+        signing_secret=signing_secret.strip() or None,
+    )
     return RedirectResponse(f"{PATH}/oauth-apps", status_code=303)
 
 
