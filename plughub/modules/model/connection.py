@@ -10,6 +10,7 @@ from typing import Any
 from plughub.enums import ConnectionStatus, Function, FunctionType, ResponseStatus, Supplier
 from plughub.exceptions import ActionNotFound, ConnectionStateError, InvalidInput, error_class
 from plughub.modules.model import Model, ModelResponse
+from plughub.modules.model.connect_action import ConnectAction, action_inputs
 from plughub.modules.model.ranking import rank_actions, select_actions
 from plughub.modules.model.subscription import Subscription
 from plughub.modules.model.tools import parse_tool_call, tool_result
@@ -21,51 +22,6 @@ __all__ = ["ConnectAction", "ConnectionTool", "ProxyResponse"]
 
 # The action_scope entry that lets `request` through (DESIGN.md §9).
 PROXY = "PROXY"
-
-
-class ConnectAction:
-    """An action a connection can run.
-
-    Args:
-        name: Its display name.
-        description: What it does.
-        code: Its code (`GITHUB_CREATE_ISSUE`).
-        inputs: Its inputs keyed by code, once known.
-    """
-
-    def __init__(
-        self, name: str, description: str, code: str | None = None, inputs: dict[str, Any] | None = None
-    ) -> None:
-        self.name = name
-        self.description = description
-        self.code = code
-        self.inputs = inputs
-
-    def __repr__(self) -> str:
-        return f"Action(code={self.code}, name={self.name})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ConnectAction) and other.code == self.code
-
-    def __hash__(self) -> int:
-        return hash(self.code)
-
-
-def _inputs_of(info: ActionInfo) -> dict[str, Any]:
-    return {
-        field.code: {
-            "code": field.code,
-            "name": field.name,
-            "description": field.description,
-            "datatype": field.datatype,
-            "required": field.required,
-            "default": field.default,
-            "enum": field.enum,
-            "location": field.location,
-            "schema": field.json_schema,
-        }
-        for field in info.inputs
-    }
 
 
 def _positive(name: str, limit: int | None) -> None:
@@ -186,7 +142,7 @@ class ConnectionTool(Model):
         if isinstance(action, ConnectAction) and action.inputs:
             return action.inputs
         info = self.backend.get_action(self.id, self._code(action))
-        inputs = _inputs_of(info)
+        inputs = action_inputs(info)
         for known in self._actions or []:
             if known.code == info.code:
                 known.inputs = inputs
