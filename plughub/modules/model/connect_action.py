@@ -6,7 +6,10 @@ from typing import Any
 
 from plughub.schemas import ActionInfo
 
-__all__ = ["ConnectAction", "action_inputs"]
+__all__ = ["PROXY", "ConnectAction", "action_inputs"]
+
+# The action_scope entry that lets `request` through (DESIGN.md §9).
+PROXY = "PROXY"
 
 
 class ConnectAction:

@@ -10,23 +10,15 @@ from typing import Any
 from plughub.enums import ConnectionStatus, Function, FunctionType, ResponseStatus, Supplier
 from plughub.exceptions import ActionNotFound, ConnectionStateError, InvalidInput, error_class
 from plughub.modules.model import Model, ModelResponse
-from plughub.modules.model.connect_action import ConnectAction, action_inputs
+from plughub.modules.model.connect_action import PROXY, ConnectAction, action_inputs
 from plughub.modules.model.ranking import rank_actions, select_actions
 from plughub.modules.model.subscription import Subscription
-from plughub.modules.model.tools import parse_tool_call, tool_result
-from plughub.modules.model.utils import action_response, connect_response
+from plughub.modules.model.tools import parse_tool_call, refused_call, tool_code, tool_result
+from plughub.modules.model.utils import action_response, check_positive, connect_response
 from plughub.schemas import ActionInfo, ConnectionInfo, DeleteResult, ProxyResponse, SubscribeRequest, TriggerInfo
 from plughub.tool_schemas import build_tools, restore_arguments
 
 __all__ = ["ConnectAction", "ConnectionTool", "ProxyResponse"]
-
-# The action_scope entry that lets `request` through (DESIGN.md §9).
-PROXY = "PROXY"
-
-
-def _positive(name: str, limit: int | None) -> None:
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise InvalidInput(f"{name} must be a positive whole number, not {limit!r}")
 
 
 class ConnectionTool(Model):
@@ -81,6 +73,9 @@ class ConnectionTool(Model):
         )
         self._actions: list[ConnectAction] | None = None
         self.action_scope: list[ConnectAction] | None = None
+        # Set by `as_tools`, read by `run_tool_call`: the tool names it gave, and strict schemas.
+        self._tool_names: dict[str, str] = {}
+        self._strict_schemas: dict[str, dict[str, Any]] = {}
 
     @property
     def connection(self) -> ConnectionInfo:
@@ -116,14 +111,12 @@ class ConnectionTool(Model):
         code = action.code if isinstance(action, ConnectAction) else action
         if not code:
             raise InvalidInput("the action has no code; pass an action from ConnectionTool.actions or its code")
-        if self.action_scope:
-            allowed = {a.code if isinstance(a, ConnectAction) else a for a in self.action_scope}
-            prefixed = {c for c in allowed if c and (c == code or c.endswith("_" + code))}
-            if not prefixed:
-                raise ActionNotFound(
-                    f"action '{code}' is outside this connection's action_scope; "
-                    f"allowed: {', '.join(sorted(c for c in allowed if c))}"
-                )
+        allowed = self._scope_codes()
+        if allowed is not None and not any(c and (c == code or c.endswith("_" + code)) for c in allowed):
+            raise ActionNotFound(
+                f"action '{code}' is outside this connection's action_scope; "
+                f"allowed: {', '.join(sorted(c for c in allowed if c))}"
+            )
         return code
 
     def get_action_inputs(self, action: ConnectAction | str) -> dict[str, Any]:
@@ -182,7 +175,7 @@ class ConnectionTool(Model):
         code = self._code(action)
         if not paginate:
             return action_response(self.backend.run_action(self.id, code, payload or {}))
-        _positive("max_pages", max_pages)
+        check_positive("max_pages", max_pages)
         result = self.backend.run_action(self.id, code, payload or {}, paginate=True, max_pages=max_pages)
         return action_response(result)
 
@@ -212,8 +205,8 @@ class ConnectionTool(Model):
                 next page's link pointed to another host (`UpstreamRedirect`); the items before it
                 were yielded.
         """
-        _positive("max_items", max_items)
-        _positive("max_pages", max_pages)
+        check_positive("max_items", max_items)
+        check_positive("max_pages", max_pages)
         code = self._code(action)
         given = 0
         pages = self.backend.iterate_action(self.id, code, inputs or {}, max_pages=max_pages)
@@ -375,24 +368,13 @@ class ConnectionTool(Model):
             ValueError: The call is malformed or names a tool this connection does not offer.
         """
         shape, call_id, name, arguments = parse_tool_call(call)
-        names = getattr(self, "_tool_names", None) or build_tools(self._scoped_infos(), "openai")[1]
-        code = names.get(name)
-        if code is None:
-            code = next((c for c in (name, name.upper()) if c in names.values()), None)
-        if code is None:
-            raise InvalidInput(f"tool {name!r} is not one of this connection's tools: {', '.join(sorted(names))}")
-        strict_schema = getattr(self, "_strict_schemas", {}).get(code)
-        if strict_schema is not None:
-            arguments = restore_arguments(arguments, strict_schema)
+        code = tool_code(name, self._tool_names or build_tools(self._scoped_infos(), "openai")[1])
+        if code in self._strict_schemas:
+            arguments = restore_arguments(arguments, self._strict_schemas[code])
         try:
             response = self.run(code, arguments)
         except ValueError as exc:  # invalid arguments: the model gets the message and can retry
-            response = ModelResponse(
-                status=ResponseStatus.FAILED,
-                error_code=getattr(exc, "code", "invalid_input"),
-                error_message=str(exc),
-                completed=True,
-            )
+            response = refused_call(exc)
         return tool_result(call_id, response, shape)
 
     def wait_until_active(self, timeout: float = 300.0, poll_interval: float = 0.5) -> ConnectionTool:

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from plughub.enums import ResponseStatus
+from plughub.exceptions import InvalidInput
 from plughub.modules.model.response import ModelResponse
 
-__all__ = ["SHAPES", "parse_tool_call", "tool_result"]
+__all__ = ["SHAPES", "parse_tool_call", "refused_call", "tool_code", "tool_result"]
 
 SHAPES = ("openai_chat", "openai_responses", "anthropic")  # tool call shapes
 _EXPECTED = ("expected an OpenAI chat tool call {'id', 'type': 'function', 'function': {'name', 'arguments'}}, an "
@@ -105,3 +106,39 @@ def tool_result(call_id: str | None, response: ModelResponse, shape: str, *, max
     if shape == "openai_responses":
         return {"type": "function_call_output", "call_id": call_id, "output": text}
     return {"type": "tool_result", "tool_use_id": call_id, "content": text, "is_error": failed}
+
+
+def tool_code(name: str, names: Mapping[str, str]) -> str:
+    """The action code behind a tool name a model called.
+
+    Args:
+        name: The tool's name as the model gave it.
+        names: Tool names to action codes (as `as_tools` made them).
+
+    Returns:
+        The action's code (the name itself, or upper-cased, when it is a code).
+
+    Raises:
+        InvalidInput: No tool has this name.
+    """
+    code = names.get(name) or next((c for c in (name, name.upper()) if c in names.values()), None)
+    if code is None:
+        raise InvalidInput(f"tool {name!r} is not one of this connection's tools: {', '.join(sorted(names))}")
+    return code
+
+
+def refused_call(exc: ValueError) -> ModelResponse:
+    """A FAILED response for a tool call whose arguments were refused (the model reads it and retries).
+
+    Args:
+        exc: What refused them.
+
+    Returns:
+        The response, with the error's code (`invalid_input` by default) and message.
+    """
+    return ModelResponse(
+        status=ResponseStatus.FAILED,
+        error_code=getattr(exc, "code", "invalid_input"),
+        error_message=str(exc),
+        completed=True,
+    )

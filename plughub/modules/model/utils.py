@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from plughub.enums import ResponseStatus
+from plughub.exceptions import InvalidInput
 from plughub.modules.model.response import ModelResponse
 from plughub.schemas import ActionResult, ConnectResult
 
-__all__ = ["action_response", "connect_response"]
+__all__ = ["action_response", "check_positive", "connect_response"]
 
 
 def action_response(result: ActionResult) -> ModelResponse:
@@ -45,3 +46,17 @@ def connect_response(result: ConnectResult) -> ModelResponse:
     if result.redirect_url:
         data["redirectURL"] = result.redirect_url
     return ModelResponse(status=ResponseStatus.SUCCESS, data=data, completed=True)
+
+
+def check_positive(name: str, limit: int | None) -> None:
+    """Refuse a limit that is not a positive whole number (None means no limit).
+
+    Args:
+        name: The argument's name, for the message.
+        limit: Its value.
+
+    Raises:
+        InvalidInput: `limit` is not None and not a whole number above 0.
+    """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise InvalidInput(f"{name} must be a positive whole number, not {limit!r}")
