@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import httpx
-from authlib.oauth1.rfc5849.client_auth import ClientAuth
+
+if TYPE_CHECKING:  # the signer is built (and Authlib imported) by plughub.engine.oauth.oauth1.client_auth
+    from authlib.oauth1.rfc5849.client_auth import ClientAuth
 
 __all__ = ["OAuth1Auth"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
@@ -225,6 +224,8 @@ class Catalog:
 
     def _not_found(self, asked: str, team: str | None, what: str) -> IntegrationNotFound:
         """The error for an unknown integration, with the ids closest to what was asked for."""
+        import difflib  # only an unknown id pays for it
+
         close = difflib.get_close_matches(asked.strip().casefold(), self.ids(team), n=3, cutoff=0.75)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         return IntegrationNotFound(

@@ -9,7 +9,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from plughub.engine.catalog.models import INPUT_NAME, ActionSpec, IntegrationSpec, ResponseSpec
@@ -77,24 +76,33 @@ JSON_SCHEMA_KEYWORDS = frozenset(
 )
 _ACTION_CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
-# The C loader is several times faster; fall back where libyaml is missing.
-_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+@lru_cache(maxsize=1)
+def _loader() -> Any:
+    """PyYAML's safe loader that refuses a key written twice (PyYAML silently keeps the last one).
 
-class _Loader(_Base):  # type: ignore[misc]
-    """A safe loader that refuses a key written twice (PyYAML silently keeps the last one)."""
+    Built on first use: a process that reads no definition file (one whose definitions come from
+    the store or from code) never imports PyYAML.
+    """
+    import yaml
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _value in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key '{key}' is written twice", key_node.start_mark
-                )
-            seen.add(key)
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return mapping
+    # The C loader is several times faster; fall back where libyaml is missing.
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class _Loader(base):  # type: ignore[misc]
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _value in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key '{key}' is written twice", key_node.start_mark
+                    )
+                seen.add(key)
+            mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return mapping
+
+    return _Loader
 
 
 def load_file(path: Path, *, trusted: bool = False) -> IntegrationSpec:
@@ -112,8 +120,10 @@ def load_file(path: Path, *, trusted: bool = False) -> IntegrationSpec:
         CatalogError: The file cannot be read or parsed, or breaks the format; the message names
             the file and the key.
     """
+    import yaml
+
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())  # noqa: S506 - a safe loader
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the file ({exc.strerror})") from None
     except UnicodeDecodeError as exc:

@@ -8,8 +8,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from plughub.engine.catalog.catalog import Catalog
 from plughub.engine.catalog.describe import describe_action
 from plughub.engine.catalog.loader import parse_definition
@@ -272,6 +270,8 @@ class IntegrationService:
     def _read_definition(definition: Mapping[str, Any] | str | Path) -> tuple[Any, str]:
         if isinstance(definition, Mapping):
             return dict(definition), "<definition>"
+        import yaml  # only for a definition given as a file (see loader._loader)
+
         path = Path(definition)
         try:
             text = path.read_text(encoding="utf-8")

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from authlib.common.urls import add_params_to_uri
-from authlib.oauth1.rfc5849.client_auth import ClientAuth
 
 from plughub.engine.catalog.models import OAuth1Spec
 from plughub.engine.catalog.templates import render
 from plughub.engine.oauth.apps import OAuthApp
 from plughub.exceptions import OAuthProviderError
+
+if TYPE_CHECKING:
+    from authlib.oauth1.rfc5849.client_auth import ClientAuth
+
+# Authlib (about 50 modules) is imported where a signature or URL is made: a process that never
+# meets an OAuth 1.0a provider does not pay for it.
 
 __all__ = ["access_token_request", "authorize_url", "client_auth", "parse_credentials", "request_token_request"]
 
@@ -43,6 +47,8 @@ def client_auth(
     Returns:
         The signer.
     """
+    from authlib.oauth1.rfc5849.client_auth import ClientAuth
+
     rsa = spec.signature_method == "RSA-SHA1"
     return ClientAuth(
         app.client_id,
@@ -90,6 +96,8 @@ def authorize_url(spec: OAuth1Spec, config: Mapping[str, Any], *, oauth_token: s
     Returns:
         The URL to send the user to.
     """
+    from authlib.common.urls import add_params_to_uri
+
     url = render(spec.authorization_url, {"connection_config": config})
     return str(add_params_to_uri(url, [("oauth_token", oauth_token), *spec.authorization_params.items()]))
 

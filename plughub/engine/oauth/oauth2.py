@@ -9,9 +9,6 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
-from authlib.common.security import generate_token
-from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from plughub.engine.catalog.models import OAuth2Spec
 from plughub.engine.catalog.templates import render
@@ -31,6 +28,9 @@ __all__ = [
 ]
 
 _FORM = "application/x-www-form-urlencoded"
+
+# Authlib (about 50 modules) is imported by the two builders that use it, when a consent starts:
+# refreshing a token or running an action with one needs none of it.
 
 
 def _url(template: str, config: Mapping[str, Any]) -> str:
@@ -52,6 +52,8 @@ def scope_string(spec: OAuth2Spec, scopes: list[str] | None) -> str:
 
 def new_code_verifier() -> str:
     """A PKCE code verifier: 48 random characters (RFC 7636 allows 43 to 128)."""
+    from authlib.common.security import generate_token
+
     return str(generate_token(48))
 
 
@@ -79,6 +81,9 @@ def authorization_url(
     Returns:
         The URL to send the user to.
     """
+    from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
     extra: dict[str, str] = dict(spec.authorization_params)
     if code_verifier is not None:
         extra["code_challenge"] = create_s256_code_challenge(code_verifier)
