@@ -6,7 +6,9 @@ The engine holds no business logic of its own; each service receives the few col
 
 from __future__ import annotations
 
+import threading
 from functools import partial
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -20,7 +22,6 @@ from plughub.engine.catalog import Catalog
 from plughub.engine.catalog.service import IntegrationService, stored_definition
 from plughub.engine.connections.service import ConnectionService
 from plughub.engine.credentials import Credentials
-from plughub.engine.events.service import Events
 from plughub.engine.http.guard import Guard, GuardedTransport, parse_allowlist
 from plughub.engine.http.send import RetryPolicy, Sender
 from plughub.engine.mcp_client.authorization import McpAuthorization
@@ -28,9 +29,12 @@ from plughub.engine.mcp_client.service import McpConnections
 from plughub.engine.oauth.apps import OAuthApps
 from plughub.engine.oauth.flows import OAuthFlows
 from plughub.engine.observers import RunObserver, RunTracer
-from plughub.engine.proxy.service import ProxyService
 from plughub.engine.store import Database, Store, open_database, sqlite_url
 from plughub.engine.teams import Teams
+
+if TYPE_CHECKING:
+    from plughub.engine.events.service import Events
+    from plughub.engine.proxy.service import ProxyService
 
 __all__ = ["Engine"]
 
@@ -55,14 +59,16 @@ class Engine:
         integrations: The catalog's calls (list, get, create, import, verify).
         connections: Connections (create, get, list, delete, reconnect, complete_authorization).
         actions: A connection's actions (list, get, run, run_async, pages).
-        proxy: Any request to a connection's service, with its credentials (`request`).
+        proxy: Any request to a connection's service, with its credentials (`request`); built
+            on first use.
         oauth: The OAuth flows (consent, callback, refresh, revocation).
         oauth_apps: The teams' OAuth clients.
         mcp: MCP servers behind MCP connections.
         http: The sender every upstream request goes through.
         audit: The audit of action runs.
         teams: Teams, API keys and connect sessions.
-        events: Subscriptions, inbound webhooks, polls, deliveries and their jobs (`start_worker`).
+        events: Subscriptions, inbound webhooks, polls, deliveries and their jobs (`start_worker`);
+            built on first use.
     """
 
     def __init__(
@@ -135,20 +141,47 @@ class Engine:
             validator=InputValidator(),
             driver=driver,
         )
-        self.proxy = ProxyService(catalog=self.catalog, connections=self.connections, driver=driver)
-        # Deliveries go to URLs a tenant gives: through the guard whenever upstream calls are.
-        self.events = Events(
-            catalog=self.catalog,
-            connections=self.connections,
-            actions=self.actions,
-            store=self.store,
-            credentials=self.credentials,
-            oauth_apps=self.oauth_apps,
-            settings=self.settings,
-            transport=None if network else transport,
-            guard=guard,
-        )
-        self.connections.deletion_hooks.append(self.events.connection_subscriptions)
+        # The proxy and the events are built (and their modules imported) on first use: a process
+        # that only runs actions, like most SDK programs, never loads them.
+        self._guard = guard
+        self._events_transport = None if network else transport
+        self._lazy = threading.Lock()
+        self._proxy: ProxyService | None = None
+        self._events: Events | None = None
+        self.connections.deletion_hooks.append(_SubscriptionsHook(self))
+
+    @property
+    def proxy(self) -> ProxyService:
+        """Any request to a connection's service, with its credentials."""
+        if self._proxy is None:
+            with self._lazy:
+                if self._proxy is None:
+                    from plughub.engine.proxy.service import ProxyService
+
+                    self._proxy = ProxyService(catalog=self.catalog, connections=self.connections, driver=self._driver)
+        return self._proxy
+
+    @property
+    def events(self) -> Events:
+        """Subscriptions, inbound webhooks, polls, deliveries and their jobs."""
+        if self._events is None:
+            with self._lazy:
+                if self._events is None:
+                    from plughub.engine.events.service import Events
+
+                    # Deliveries go to URLs a tenant gives: through the guard whenever upstream calls are.
+                    self._events = Events(
+                        catalog=self.catalog,
+                        connections=self.connections,
+                        actions=self.actions,
+                        store=self.store,
+                        credentials=self.credentials,
+                        oauth_apps=self.oauth_apps,
+                        settings=self.settings,
+                        transport=self._events_transport,
+                        guard=self._guard,
+                    )
+        return self._events
 
     def __repr__(self) -> str:
         return f"Engine(home={str(self.settings.home)!r}, integrations={len(self.catalog)})"
@@ -171,9 +204,34 @@ class Engine:
 
     def close(self) -> None:
         """Release the jobs, the MCP event loop, the audit's thread, the HTTP pools and the database."""
-        self.events.close()
+        if self._events is not None:
+            self._events.close()
         self.mcp.close()
         self.audit.close()
         self._signers.clear()
         self.http.close()
         self.store.close()
+
+
+class _SubscriptionsHook:
+    """The connections' deletion hook (`DeletionHook`): the events' `connection_subscriptions`.
+
+    It builds the events service when a connection is deleted, rather than with the engine.
+
+    Args:
+        engine: The engine whose events to ask.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __repr__(self) -> str:
+        return "_SubscriptionsHook()"
+
+    def stop(self, connection_id: str) -> bool:
+        """See `DeletionHook.stop`."""
+        return self._engine.events.connection_subscriptions.stop(connection_id)
+
+    def settle(self, connection_id: str, wait: float) -> bool:
+        """See `DeletionHook.settle`."""
+        return self._engine.events.connection_subscriptions.settle(connection_id, wait)

@@ -7,18 +7,23 @@ serves SQLite (embedded) and PostgreSQL (the server).
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import TYPE_CHECKING
+
 from plughub.engine.store.connections import ConnectionRepository
 from plughub.engine.store.console import ConsoleSessionRepository
 from plughub.engine.store.credentials import CredentialRepository
 from plughub.engine.store.db import Database
-from plughub.engine.store.events import EventRepository
 from plughub.engine.store.integrations import IntegrationRepository
 from plughub.engine.store.keys import VaultKeyRepository
 from plughub.engine.store.oauth import OAuthStateRepository
 from plughub.engine.store.pending import PendingRunRepository
 from plughub.engine.store.runs import RunRepository
-from plughub.engine.store.subscriptions import SubscriptionRepository
 from plughub.engine.store.tenancy import TenancyRepository
+
+if TYPE_CHECKING:
+    from plughub.engine.store.events import EventRepository
+    from plughub.engine.store.subscriptions import SubscriptionRepository
 
 __all__ = ["Store"]
 
@@ -40,7 +45,8 @@ class Store:
         pending_runs: Runs answered asynchronously.
         runs: The audit of action runs.
         console_sessions: Operators signed in to the console.
-        subscriptions: Triggers switched on for connections.
+        subscriptions: Triggers switched on for connections (built on first use, like `events`:
+            a process that never meets a trigger does not import them).
         events: Events received and their deliveries.
     """
 
@@ -55,8 +61,20 @@ class Store:
         self.pending_runs = PendingRunRepository(db)
         self.runs = RunRepository(db)
         self.console_sessions = ConsoleSessionRepository(db)
-        self.subscriptions = SubscriptionRepository(db)
-        self.events = EventRepository(db)
+
+    @cached_property
+    def subscriptions(self) -> SubscriptionRepository:
+        """Triggers switched on for connections."""
+        from plughub.engine.store.subscriptions import SubscriptionRepository
+
+        return SubscriptionRepository(self.db)
+
+    @cached_property
+    def events(self) -> EventRepository:
+        """Events received and their deliveries."""
+        from plughub.engine.store.events import EventRepository
+
+        return EventRepository(self.db)
 
     def __repr__(self) -> str:
         return f"Store({self.db!r})"
