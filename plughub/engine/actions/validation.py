@@ -66,13 +66,15 @@ class InputValidator:
             raise InvalidInput(
                 f"inputs of {code} must be a mapping of input name to value, not {type(inputs).__name__}"
             )
-        accepted = sorted(action.inputs)
         missing = [
             n
             for n in action.input_schema["required"]
             if inputs.get(n) is None and not _has_fallback(action.inputs[n].json_schema())
         ]
-        unknown = sorted(k for k in inputs if k not in action.inputs)
+        unknown = (
+            sorted(k for k in inputs if k not in action.inputs) if not inputs.keys() <= action.inputs.keys() else []
+        )
+        accepted = sorted(action.inputs) if missing or unknown else []
         if missing:
             extra = (
                 f" Unknown inputs were also given: {', '.join(unknown)}; it accepts: {', '.join(accepted)}."
