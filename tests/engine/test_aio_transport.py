@@ -261,6 +261,26 @@ def test_requests_sharing_a_url_object_each_go_where_their_own_url_says(upstream
     ]
 
 
+@pytest.mark.parametrize("agent", [None, "acme-agent/1"])
+def test_aiohttp_never_sends_its_own_user_agent(upstream: Upstream, agent: str | None) -> None:
+    """Only plughub's User-Agent (or the caller's) goes out; a request without one goes without one."""
+    upstream.route("GET", "/json", Reply(200, {"ok": True}))
+    upstream.route("POST", "/hook", Reply(204))
+    transport = AsyncTransport(connect_timeout=5, read_timeout=5, trust_env=False)
+    headers = {"User-Agent": agent} if agent else {}
+
+    async def go() -> None:
+        try:
+            await transport.send(httpx.Request("GET", f"{upstream.url}/json", headers=headers))
+            await transport.post(f"{upstream.url}/hook", b"{}", headers, timeout=5)
+        finally:
+            await transport.aclose()
+
+    asyncio.run(go())
+    assert [s.header("User-Agent") for s in upstream.seen] == [agent, agent]
+    assert all(s.header("Accept-Encoding") for s in upstream.seen[:1])
+
+
 # -- TLS -----------------------------------------------------------------------------------------
 
 

@@ -34,6 +34,9 @@ __all__ = ["AsyncTransport", "GuardedResolver"]
 
 # Computed again by aiohttp from the URL and the body.
 _LEFT_TO_AIOHTTP = frozenset({b"host", b"content-length", b"transfer-encoding"})
+# aiohttp's own User-Agent is never sent. Skipped only for a request that has none of ours: a
+# request that skips an automatic header takes aiohttp's slower way through them.
+_NO_AGENT = ("User-Agent",)
 
 
 class GuardedResolver(AbstractResolver):
@@ -134,7 +137,6 @@ class AsyncTransport:
                 trust_env=self.trust_env,
                 auto_decompress=False,  # httpx decodes, as on the synchronous path
                 cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent",),
             )
         self._last = (weakref.ref(loop), session)
         return session
@@ -160,12 +162,13 @@ class AsyncTransport:
         if self.guard is not None:
             self.guard.check_literal(url.raw_host.decode("ascii"), url.host, request)
         headers = []  # as written (a few services read header names case-sensitively)
-        encodings = False
+        encodings = agent = False
         for key, value in request.headers.raw:
             lowered = key.lower()
             if lowered not in _LEFT_TO_AIOHTTP:
                 headers.append((key.decode("latin-1"), value.decode("latin-1")))
                 encodings = encodings or lowered == b"accept-encoding"
+                agent = agent or lowered == b"user-agent"
         if not encodings:
             headers.append(("Accept-Encoding", "gzip, deflate"))
         body = request.read()
@@ -176,6 +179,7 @@ class AsyncTransport:
                 headers=headers,
                 data=body or None,
                 allow_redirects=False,
+                skip_auto_headers=None if agent else _NO_AGENT,
             ) as answer:
                 content = await answer.read()
         except GuardRefusal as exc:
@@ -218,6 +222,7 @@ class AsyncTransport:
                 headers=headers,
                 data=body,
                 allow_redirects=False,
+                skip_auto_headers=None if any(name.lower() == "user-agent" for name in headers) else _NO_AGENT,
                 timeout=self._total(timeout),
             ) as answer:
                 await answer.read()
