@@ -94,8 +94,10 @@ class InputValidator:
         present = {k: v for k, v in inputs.items() if v is not None}
         for name in action.input_schema["required"]:
             # A required input left out but carrying a const or default is filled with it.
+            if name in present:
+                continue
             schema = action.inputs[name].json_schema()
-            if name not in present and _has_fallback(schema):
+            if _has_fallback(schema):
                 present[name] = schema["const"] if "const" in schema else schema["default"]
         entry = self._entry(action)
         if entry.fast is not None and _passes(entry.fast, present):
