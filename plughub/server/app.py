@@ -19,12 +19,11 @@ from plughub.config import Settings
 from plughub.engine import Engine
 from plughub.server import console
 from plughub.server.errors import error_response, install_error_handlers
+from plughub.server.front import Front
 from plughub.server.hot_routes import HotRoutes
-from plughub.server.limits import BodyLimit
 from plughub.server.logs import configure_json_logs, write_through
 from plughub.server.metrics import process_metrics
-from plughub.server.metrics_http import RequestMetrics, metrics_route
-from plughub.server.request_ids import RequestIds
+from plughub.server.metrics_http import metrics_route
 from plughub.server.route_templates import RouteTemplates
 from plughub.server.routes import (
     actions,
@@ -59,11 +58,11 @@ _NO_TELEMETRY: dict[str, Any] = (
 class ServerApp:
     """The ASGI application `plughub serve` runs: plain ASGI layers around the FastAPI application.
 
-    Outermost the request metrics (refused bodies are requests too); then the body limit, so that
-    an oversized (or too deeply nested) body is refused before anything reads it; then the request
-    ids, the request log and the headers every answer carries, so that answers from FastAPI's own
-    error pages carry them too; then, when tracing, the request's span; then the run route
-    and the webhook route (`HotRoutes`: the hot paths skip FastAPI's layers); then FastAPI.
+    Outermost `Front`: the request metrics (refused bodies are requests too), the body limit (an
+    oversized or too deeply nested body is refused before anything reads it), the request id, the
+    request log and the headers every answer carries (answers from FastAPI's own error pages carry
+    them too); then, when tracing, the request's span; then the run route and the webhook route
+    (`HotRoutes`: the hot paths skip FastAPI's layers); then FastAPI.
 
     Args:
         api: The FastAPI application.
@@ -95,9 +94,9 @@ class ServerApp:
             from plughub.server.tracing import RequestSpans  # OpenTelemetry: only when tracing
 
             inner = RequestSpans(inner, tracing, templates)
-        self._layers: Any = BodyLimit(RequestIds(inner), limit=max_body_bytes)
-        if metrics is not None:
-            self._layers = RequestMetrics(self._layers, metrics, templates)
+        self._layers = Front(
+            inner, max_body_bytes=max_body_bytes, metrics=metrics, templates=templates if metrics is not None else None
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # noqa: D102
         await self._layers(scope, receive, send)

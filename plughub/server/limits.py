@@ -1,4 +1,4 @@
-"""Refuse request bodies above a size (declared or not), and JSON bodies nested too deeply."""
+"""The refusals of request bodies above a size (declared or not) and of JSON bodies nested too deeply (see `Front`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,20 @@ import itertools
 import json
 import logging
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
-from plughub.server.request_ids import loggable_path, request_id_of, with_standard_headers
+from plughub.server.request_ids import loggable_path, with_standard_headers
 
-__all__ = ["MAX_JSON_DEPTH", "BodyLimit", "nested_deeper_than", "replaying"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "Refusal",
+    "json_typed",
+    "nested_deeper_than",
+    "refusal_too_deep",
+    "refusal_too_large",
+    "refuse",
+    "replaying",
+]
 
 logger = logging.getLogger("plughub.server")
 
@@ -50,64 +59,64 @@ def nested_deeper_than(body: bytes, depth: int) -> bool:
     return max(itertools.accumulate(array.array("b", brackets.translate(_STEPS))), default=0) > depth
 
 
-class BodyLimit:
-    """ASGI middleware refusing bodies larger than `limit` bytes (413) or nested too deeply (422).
+class Refusal(NamedTuple):
+    """A refused body's answer: its status, its error code, its message and details."""
 
-    A declared `Content-Length` is refused before anything is read; a chunked body is counted as
-    it arrives and refused as soon as it passes the limit. A JSON body (or one without a type,
-    which FastAPI reads as JSON) nested more than `max_depth` levels is refused as invalid input
-    before anything parses it. Nothing refused reaches the application.
+    status: int
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+def refusal_too_large(limit: int) -> Refusal:
+    """The 413 answer of a body larger than `limit` bytes.
 
     Args:
-        app: The application to protect.
-        limit: The largest body accepted, in bytes.
-        max_depth: The deepest JSON nesting accepted.
+        limit: The largest body accepted.
+
+    Returns:
+        What `refuse` sends.
     """
-
-    def __init__(self, app: Any, limit: int, max_depth: int = MAX_JSON_DEPTH) -> None:
-        self.app = app
-        self.limit = limit
-        self.max_depth = max_depth
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:  # noqa: D102
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._too_large(scope, send)
-            return
-        # Read the body first (it is small by definition), then replay it to the application.
-        chunks: list[bytes] = []
-        seen = 0
-        while True:
-            message: Message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            seen += len(chunk)
-            if seen > self.limit:
-                await self._too_large(scope, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        if _JSON_TYPE.fullmatch(headers.get(b"content-type", b"")) and nested_deeper_than(body, self.max_depth):
-            message_text = f"the JSON body is nested more than {self.max_depth} levels deep; send a flatter document"
-            await _refuse(scope, send, 422, "invalid_input", message_text, {"max_depth": self.max_depth})
-            return
-        await self.app(scope, replaying(body, receive), send)
-
-    async def _too_large(self, scope: Scope, send: Any) -> None:
-        message = f"the body is larger than {self.limit} bytes"
-        await _refuse(scope, send, 413, "payload_too_large", message, {"limit": self.limit})
+    return Refusal(413, "payload_too_large", f"the body is larger than {limit} bytes", {"limit": limit})
 
 
-async def _refuse(scope: Scope, send: Any, status: int, code: str, message: str, details: dict[str, Any]) -> None:
-    # This answer bypasses the application, so it carries the request id and logs itself.
-    request_id = request_id_of(scope.get("headers") or ())
+def refusal_too_deep(max_depth: int) -> Refusal:
+    """The 422 answer of a JSON body nested more than `max_depth` levels.
+
+    Args:
+        max_depth: The deepest nesting accepted.
+
+    Returns:
+        What `refuse` sends.
+    """
+    message = f"the JSON body is nested more than {max_depth} levels deep; send a flatter document"
+    return Refusal(422, "invalid_input", message, {"max_depth": max_depth})
+
+
+def json_typed(content_type: bytes) -> bool:
+    """Whether FastAPI reads a body of this type (or of none: `b""`) as JSON.
+
+    Args:
+        content_type: The request's `Content-Type` header.
+
+    Returns:
+        True for no type, `application/json` and `application/*+json`.
+    """
+    return _JSON_TYPE.fullmatch(content_type) is not None
+
+
+async def refuse(scope: Scope, send: Any, request_id: str, refusal: Refusal) -> None:
+    """Answer a refused body: `{"error", "message", "details"}` with the request id, and log it.
+
+    The answer bypasses the application, so it carries the standard headers and logs itself.
+
+    Args:
+        scope: The request's ASGI scope.
+        send: The server's `send`.
+        request_id: The request's id.
+        refusal: What `refusal_too_large` or `refusal_too_deep` gave.
+    """
+    status, code, message, details = refusal
     body = json.dumps({"error": code, "message": message, "details": details}).encode()
     headers = with_standard_headers(
         [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())], request_id

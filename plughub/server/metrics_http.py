@@ -1,4 +1,4 @@
-"""`GET /metrics` and its access rules, and the count of every HTTP request by route template.
+"""`GET /metrics` and its access rules (requests are counted by `Front`).
 
 With `PLUGHUB_METRICS_TOKEN` set, `/metrics` wants `Authorization: Bearer <token>` (compared in
 constant time) from anyone; unset, it answers loopback clients only, so that a server listening on
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import time
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -20,12 +19,11 @@ from starlette.types import Receive, Scope, Send
 
 from plughub.engine import Engine
 from plughub.server.metrics import Metrics, exposition
-from plughub.server.route_templates import RouteTemplates
 
-__all__ = ["METRICS_PATH", "RequestMetrics", "is_loopback", "metrics_refusal", "metrics_route"]
+__all__ = ["METRICS_PATH", "UNMATCHED", "is_loopback", "metrics_refusal", "metrics_route"]
 
 METRICS_PATH = "/metrics"
-_UNMATCHED = "unmatched"  # the route of a request no route took (a 404, a body refused before routing)
+UNMATCHED = "unmatched"  # the route of a request no route took (a 404, a body refused before routing)
 
 
 def is_loopback(client: tuple[str, int] | list[Any] | None) -> bool:
@@ -115,41 +113,3 @@ def metrics_route(engine: Engine, metrics: Metrics, token: str | None) -> Route:
         The route (GET and HEAD).
     """
     return Route(METRICS_PATH, _MetricsEndpoint(engine, metrics, token), methods=["GET"], include_in_schema=False)
-
-
-class RequestMetrics:
-    """Count every HTTP request by method, route template and status, and time it (plain ASGI).
-
-    The route is the template of the route that took the request (`/v1/connections/{connection_id}`,
-    see `RouteTemplates`); never the path itself, which may hold a connect session's or a webhook's
-    token.
-
-    Args:
-        app: The application.
-        metrics: Where the requests are counted.
-        templates: Finds the template of the route that served a request.
-    """
-
-    def __init__(self, app: Any, metrics: Metrics, templates: RouteTemplates) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.templates = templates
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # noqa: D102
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def sending(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            route = self.templates.template(scope) or _UNMATCHED
-            self.metrics.request_finished(scope["method"], route, status, time.perf_counter() - started)

@@ -1,4 +1,4 @@
-"""Request ids, one log line per request and the headers every answer carries, as plain ASGI."""
+"""Request ids, the paths the logs show, and the headers every answer carries (see `Front`)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,9 @@ import itertools
 import logging
 import os
 import re
-import time
 from collections.abc import Iterable
-from typing import Any
 
-from plughub.server.logs import request_id_var
-
-__all__ = ["RequestIds", "loggable_path", "new_request_id", "request_id_of", "with_standard_headers"]
+__all__ = ["loggable_path", "new_request_id", "request_id_from", "request_id_of", "with_standard_headers"]
 
 logger = logging.getLogger("plughub.server")
 
@@ -24,6 +20,7 @@ _CLIENT_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
 # Paths whose next segment is a bearer secret (a connect session's single-use token, a webhook's
 # token): logged as `***`, as query strings are, so that reading the logs gives no working link.
 _SECRET_SEGMENT = re.compile(r"^(/(?:connect|webhooks)/)[^/]+")
+_SECRET_PREFIXES = ("/connect/", "/webhooks/")
 _HTML = re.compile(rb"\s*text/html\b", re.IGNORECASE)
 # Everything a browser may be told about any answer: no content sniffing.
 _ALWAYS = ((b"x-content-type-options", b"nosniff"),)
@@ -63,6 +60,18 @@ def request_id_of(headers: Iterable[tuple[bytes, bytes]]) -> str:
         At most 64 letters, digits, `.`, `_` and `-`.
     """
     sent = next((value for key, value in headers if key == b"x-request-id"), b"")
+    return request_id_from(sent)
+
+
+def request_id_from(sent: bytes) -> str:
+    """The id of a request that sent this `X-Request-Id` (`b""`: none): it when safe, else a new one.
+
+    Args:
+        sent: The header's value.
+
+    Returns:
+        At most 64 letters, digits, `.`, `_` and `-`.
+    """
     return sent.decode("ascii") if _CLIENT_ID.fullmatch(sent) else new_request_id()
 
 
@@ -75,6 +84,8 @@ def loggable_path(path: str) -> str:
     Returns:
         The path, `/connect/<token>` as `/connect/***` (and `/webhooks/<token>` alike).
     """
+    if not path.startswith(_SECRET_PREFIXES):  # most paths: no pattern to run
+        return path
     return _SECRET_SEGMENT.sub(r"\1***", path)
 
 
@@ -90,56 +101,22 @@ def with_standard_headers(headers: Iterable[tuple[bytes, bytes]], request_id: st
         HTML page `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and, unless the page
         has its own, `Content-Security-Policy: frame-ancestors 'none'`.
     """
-    sent = [(k, v) for k, v in headers if k.lower() != b"x-request-id"]
-    names = {k.lower() for k, _ in sent}
+    sent: list[tuple[bytes, bytes]] = []
+    names: set[bytes] = set()
+    content_type = None
+    for header in headers:  # one pass: this runs for every answer
+        name = header[0].lower()
+        if name == b"x-request-id":
+            continue
+        sent.append(header)
+        names.add(name)
+        if name == b"content-type" and content_type is None:
+            content_type = header[1]
     added = [header for header in _ALWAYS if header[0] not in names]
-    content_type = next((v for k, v in sent if k.lower() == b"content-type"), b"")
+    if content_type is None:
+        content_type = b""
     if _HTML.match(content_type):
         added.extend(header for header in _PAGES if header[0] not in names)
         if _FRAMING[0] not in names:
             added.append(_FRAMING)
     return [*sent, *added, (b"x-request-id", request_id.encode("ascii"))]
-
-
-class RequestIds:
-    """Give every HTTP request an id, log it, and add the headers every answer carries.
-
-    The id (the client's `X-Request-Id` when it is a short safe token, else a new one) is set for
-    the logs of the request and echoed in the `X-Request-Id` response header; one line per
-    request records the method, the path (never the query; secret tokens masked), the status and
-    the time. Security headers are added as `with_standard_headers` says.
-
-    Args:
-        app: The application.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # noqa: D102
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = request_id_of(scope.get("headers") or ())
-        token = request_id_var.set(request_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message = {**message, "headers": with_standard_headers(message.get("headers", []), request_id)}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            logger.info(
-                "%s %s -> %s in %.1f ms",
-                scope["method"],
-                loggable_path(scope["path"]),
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
-            request_id_var.reset(token)
