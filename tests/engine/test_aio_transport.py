@@ -235,6 +235,52 @@ def test_send_async_answers_as_send_does(upstream: Upstream, name: str, credenti
     assert SECRET not in json.dumps(got.model_dump(mode="json"))
 
 
+def test_requests_sharing_a_url_object_each_go_where_their_own_url_says(upstream: Upstream) -> None:
+    """The transport remembers the URL it made of an `httpx.URL` object; a query placement's new URL is not it."""
+    upstream.route("GET", "/echo/a%2Fb", _echo)
+    shared = httpx.URL(f"{upstream.url}/echo/a%2Fb?q=1")
+    in_query = StaticAuth([Placement("query", "key", SECRET)])
+    executor = _executor()
+
+    async def go() -> list[ActionResult]:
+        try:
+            return [
+                await executor.send_async("Echo", httpx.Request("GET", shared), None, Redactor([SECRET])),
+                await executor.send_async("Echo", httpx.Request("GET", shared), in_query, Redactor([SECRET])),
+                await executor.send_async("Echo", httpx.Request("GET", shared), None, Redactor([SECRET])),
+            ]
+        finally:
+            await executor.aclose()
+
+    results = asyncio.run(go())
+    assert [r.status for r in results] == [ResponseStatus.SUCCESS] * 3
+    assert [(s.path, s.query) for s in upstream.seen] == [
+        ("/echo/a%2Fb", [("q", "1")]),
+        ("/echo/a%2Fb", [("q", "1"), ("key", SECRET)]),
+        ("/echo/a%2Fb", [("q", "1")]),
+    ]
+
+
+@pytest.mark.parametrize("agent", [None, "acme-agent/1"])
+def test_aiohttp_never_sends_its_own_user_agent(upstream: Upstream, agent: str | None) -> None:
+    """Only plughub's User-Agent (or the caller's) goes out; a request without one goes without one."""
+    upstream.route("GET", "/json", Reply(200, {"ok": True}))
+    upstream.route("POST", "/hook", Reply(204))
+    transport = AsyncTransport(connect_timeout=5, read_timeout=5, trust_env=False)
+    headers = {"User-Agent": agent} if agent else {}
+
+    async def go() -> None:
+        try:
+            await transport.send(httpx.Request("GET", f"{upstream.url}/json", headers=headers))
+            await transport.post(f"{upstream.url}/hook", b"{}", headers, timeout=5)
+        finally:
+            await transport.aclose()
+
+    asyncio.run(go())
+    assert [s.header("User-Agent") for s in upstream.seen] == [agent, agent]
+    assert all(s.header("Accept-Encoding") for s in upstream.seen[:1])
+
+
 # -- TLS -----------------------------------------------------------------------------------------
 
 

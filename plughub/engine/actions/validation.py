@@ -66,13 +66,15 @@ class InputValidator:
             raise InvalidInput(
                 f"inputs of {code} must be a mapping of input name to value, not {type(inputs).__name__}"
             )
-        accepted = sorted(action.inputs)
         missing = [
             n
             for n in action.input_schema["required"]
             if inputs.get(n) is None and not _has_fallback(action.inputs[n].json_schema())
         ]
-        unknown = sorted(k for k in inputs if k not in action.inputs)
+        unknown = (
+            sorted(k for k in inputs if k not in action.inputs) if not inputs.keys() <= action.inputs.keys() else []
+        )
+        accepted = sorted(action.inputs) if missing or unknown else []
         if missing:
             extra = (
                 f" Unknown inputs were also given: {', '.join(unknown)}; it accepts: {', '.join(accepted)}."
@@ -92,8 +94,10 @@ class InputValidator:
         present = {k: v for k, v in inputs.items() if v is not None}
         for name in action.input_schema["required"]:
             # A required input left out but carrying a const or default is filled with it.
+            if name in present:
+                continue
             schema = action.inputs[name].json_schema()
-            if name not in present and _has_fallback(schema):
+            if _has_fallback(schema):
                 present[name] = schema["const"] if "const" in schema else schema["default"]
         entry = self._entry(action)
         if entry.fast is not None and _passes(entry.fast, present):

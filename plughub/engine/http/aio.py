@@ -34,6 +34,9 @@ __all__ = ["AsyncTransport", "GuardedResolver"]
 
 # Computed again by aiohttp from the URL and the body.
 _LEFT_TO_AIOHTTP = frozenset({b"host", b"content-length", b"transfer-encoding"})
+# aiohttp's own User-Agent is never sent. Skipped only for a request that has none of ours: a
+# request that skips an automatic header takes aiohttp's slower way through them.
+_NO_AGENT = ("User-Agent",)
 
 
 class GuardedResolver(AbstractResolver):
@@ -134,7 +137,6 @@ class AsyncTransport:
                 trust_env=self.trust_env,
                 auto_decompress=False,  # httpx decodes, as on the synchronous path
                 cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent",),
             )
         self._last = (weakref.ref(loop), session)
         return session
@@ -159,21 +161,25 @@ class AsyncTransport:
         url = request.url
         if self.guard is not None:
             self.guard.check_literal(url.raw_host.decode("ascii"), url.host, request)
-        headers = [  # as written (a few services read header names case-sensitively)
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in request.headers.raw
-            if k.lower() not in _LEFT_TO_AIOHTTP
-        ]
-        if "accept-encoding" not in request.headers:
+        headers = []  # as written (a few services read header names case-sensitively)
+        encodings = agent = False
+        for key, value in request.headers.raw:
+            lowered = key.lower()
+            if lowered not in _LEFT_TO_AIOHTTP:
+                headers.append((key.decode("latin-1"), value.decode("latin-1")))
+                encodings = encodings or lowered == b"accept-encoding"
+                agent = agent or lowered == b"user-agent"
+        if not encodings:
             headers.append(("Accept-Encoding", "gzip, deflate"))
         body = request.read()
         try:
             async with self._session().request(
                 request.method,
-                _yarl(str(url)),  # exactly the URL built (and, for OAuth 1.0a, signed)
+                _yarl_of(url),  # exactly the URL built (and, for OAuth 1.0a, signed)
                 headers=headers,
                 data=body or None,
                 allow_redirects=False,
+                skip_auto_headers=None if agent else _NO_AGENT,
             ) as answer:
                 content = await answer.read()
         except GuardRefusal as exc:
@@ -216,6 +222,7 @@ class AsyncTransport:
                 headers=headers,
                 data=body,
                 allow_redirects=False,
+                skip_auto_headers=None if any(name.lower() == "user-agent" for name in headers) else _NO_AGENT,
                 timeout=self._total(timeout),
             ) as answer:
                 await answer.read()
@@ -254,6 +261,25 @@ class AsyncTransport:
                 running = None
             if running is not loop:
                 closing.result(timeout=5)
+
+
+_seen: dict[int, tuple[httpx.URL, URL]] = {}
+
+
+def _yarl_of(url: httpx.URL) -> URL:
+    """`_yarl` of an httpx URL, remembered by the object (httpx URLs are immutable).
+
+    The renderer gives the same `httpx.URL` to the runs of one URL; writing it out as text again
+    (a microsecond) is skipped for them.
+    """
+    found = _seen.get(id(url))
+    if found is not None and found[0] is url:
+        return found[1]
+    converted = _yarl(str(url))
+    if len(_seen) >= 256:
+        _seen.clear()
+    _seen[id(url)] = (url, converted)
+    return converted
 
 
 @lru_cache(maxsize=256)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
@@ -176,6 +177,51 @@ def integration_headers(
     return headers
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a request of an action needs that its inputs do not change, worked out once per action.
+
+    Attributes:
+        spec: The integration (the plan is valid for this object only).
+        action: The action (likewise).
+        inputs: Each input's name, definition, name on the wire and location.
+        path: The names of the path inputs.
+        headers: The integration's and the action's headers with Accept, when no template fills
+            them (None: rendered for each request).
+    """
+
+    spec: IntegrationSpec
+    action: ActionSpec
+    inputs: tuple[tuple[str, InputSpec, str, str], ...]
+    path: tuple[str, ...]
+    headers: dict[str, str] | None
+
+
+_plans: dict[tuple[int, int], _Plan] = {}
+_MAX_PLANS = 1024  # definitions loaded again make new objects: forget the old plans past this
+
+
+def _plan(spec: IntegrationSpec, action: ActionSpec) -> _Plan:
+    plan = _plans.get((id(spec), id(action)))
+    if plan is not None and plan.spec is spec and plan.action is action:
+        return plan
+    located = tuple(
+        (name, item, item.alias or name, input_location(action, name, item)) for name, item in action.inputs.items()
+    )
+    static = all("${" not in value for value in spec.headers.values())
+    plan = _Plan(
+        spec,
+        action,
+        located,
+        tuple(name for name, _item, _wire, where in located if where == "path"),
+        integration_headers(spec, {}, {}, action.headers) if static else None,
+    )
+    if len(_plans) >= _MAX_PLANS:
+        _plans.clear()
+    _plans[(id(spec), id(action))] = plan
+    return plan
+
+
 def _build(
     spec: IntegrationSpec,
     action: ActionSpec,
@@ -185,27 +231,22 @@ def _build(
     app: Mapping[str, Any],
     next_url: str | None,
 ) -> httpx.Request:
+    plan = _plan(spec, action)
     if next_url is None:
         # Path defaults (and consts) fill the template when the caller leaves them out.
-        path_values = {
-            name: _value(action, name, item, inputs)
-            for name, item in action.inputs.items()
-            if input_location(action, name, item) == "path"
-        }
+        path_values = {name: _value(action, name, action.inputs[name], inputs) for name in plan.path}
         path = _render_path(spec, action, path_values)
         url = base.rstrip("/") + path if path.startswith("/") else base + path
     else:
         url = next_url
     query: list[tuple[str, str]] = []
-    headers = integration_headers(spec, config, app, action.headers)
+    headers = integration_headers(spec, config, app, action.headers) if plan.headers is None else dict(plan.headers)
     body: dict[str, Any] = {}
     whole: tuple[Any] | None = None  # the root input's value, when it has one
-    for name, input_spec in action.inputs.items():
-        value = _value(action, name, input_spec, inputs)
+    for name, input_spec, wire, where in plan.inputs:
+        value = _value(action, name, input_spec, inputs, where)
         if value is None:
             continue
-        wire = input_spec.alias or name
-        where = input_location(action, name, input_spec)
         if where == "query":
             if next_url is None:  # a next page's URL carries the query already
                 query.extend(flatten(wire, value, explode=input_spec.explode))
@@ -238,7 +279,33 @@ def _build(
             ]
     # httpx replaces a URL's query with `params`: a next page's URL keeps its own.
     target = _target(url, tuple(query) if next_url is None else None)
-    return httpx.Request(action.method, target, headers=headers, **kwargs)
+    if kwargs:
+        return httpx.Request(action.method, target, headers=headers, **kwargs)
+    return _bodyless(action.method, target, headers)
+
+
+_EMPTY = b""
+_COUNTED = ("POST", "PUT", "PATCH")  # httpx says `Content-Length: 0` for these without a body
+
+
+def _bodyless(method: str, url: httpx.URL, headers: dict[str, str]) -> httpx.Request:
+    """The request `httpx.Request(method, url, headers=headers)` makes, its headers given whole.
+
+    httpx encodes an empty body, then puts its own headers in front of the given ones (`Host`, and
+    `Content-Length: 0` for a method that sends a body) and normalises them all again: a third of
+    building a request. A request given a stream takes its headers as they are, so they are
+    written here in httpx's order, and the empty body is read as httpx reads it.
+    """
+    method = method.upper()
+    lowered = {name.lower() for name in headers}
+    auto: list[tuple[str, str]] = []
+    if "host" not in lowered and url.host:
+        auto.append(("Host", url.netloc.decode("ascii")))
+    if method in _COUNTED and "content-length" not in lowered and "transfer-encoding" not in lowered:
+        auto.append(("Content-Length", "0"))
+    request = httpx.Request(method, url, headers=[*auto, *headers.items()], stream=httpx.ByteStream(_EMPTY))
+    request.read()
+    return request
 
 
 @lru_cache(maxsize=256)
@@ -331,17 +398,19 @@ def check_connection_target(spec: IntegrationSpec, config: Mapping[str, Any], ba
             raise InvalidInput(f"{exc.message} Nothing was stored.", details=exc.details) from None
 
 
-def _value(action: ActionSpec, name: str, spec: InputSpec, inputs: Mapping[str, Any]) -> Any:
+def _value(action: ActionSpec, name: str, spec: InputSpec, inputs: Mapping[str, Any], where: str = "") -> Any:
     """The value to send: the input given; else its `const`; else, for a path input, its default.
 
-    Other defaults are documentation: the service applies its own.
+    Other defaults are documentation: the service applies its own. `where` is the input's
+    location when the caller knows it.
     """
-    if inputs.get(name) is not None:
-        return inputs[name]
+    value = inputs.get(name)
+    if value is not None:
+        return value
     schema = spec.model_extra or {}
     if "const" in schema:
         return schema["const"]
-    if input_location(action, name, spec) == "path":
+    if (where or input_location(action, name, spec)) == "path":
         return schema.get("default")
     return None
 

@@ -403,9 +403,10 @@ def _signed(request: httpx.Request, auth: httpx.Auth | None) -> _Exchange:
 
 def _outcome(label: str, request: httpx.Request, response: Received, redactor: Redactor, started: float) -> Answer:
     elapsed = time.perf_counter() - started
-    logger.debug(
-        "%s %s %s -> %s in %.0f ms", label, request.method, request.url.path, response.status_code, elapsed * 1000
-    )
+    if logger.isEnabledFor(logging.DEBUG):  # the URL's path is decoded only for a line that is written
+        logger.debug(
+            "%s %s %s -> %s in %.0f ms", label, request.method, request.url.path, response.status_code, elapsed * 1000
+        )
     body = _parse_body(response)
     if redactor and redactor.found_in_bytes(response.content):
         body = redactor.data(body)

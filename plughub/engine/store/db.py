@@ -53,6 +53,7 @@ class Database:
         # API keys may be kept in memory while no process revokes one (see revocations.py).
         self.revocations: Revocations = revocations_for(self._reader) if cache_ttl > 0 else Revocations()
         self._plain: dict[tuple[str, ...], bool] = {}  # see `_copies`
+        self._inserts: dict[tuple[str, ...], tuple[str, list[tuple[str, Any]]]] = {}
         # Threads start on first use only.
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="plughub-db")
 
@@ -165,6 +166,13 @@ class Database:
                     # and the caller sees the database as unavailable.
                     connection.invalidate(exc)
                     raise database_unavailable(exc) from exc
+            elif self.dialect == "sqlite":
+                # SQLAlchemy's executemany costs ~10 us a row in Python (a compiled statement, a
+                # dict of bound values per row); sqlite3's own executemany, with the values each
+                # column's type would bind, stores the same rows for a fifth of that.
+                statement, binds = self._sqlite_insert(table, columns)
+                values = [tuple(row[name] if bind is None else bind(row[name]) for name, bind in binds) for row in rows]
+                connection.exec_driver_sql(statement, values)
             else:
                 connection.execute(insert(table), list(rows))
 
@@ -177,6 +185,20 @@ class Database:
             found = self._plain[key] = all(
                 table.c[name].type.dialect_impl(dialect).bind_processor(dialect) is None for name in columns
             )
+        return found
+
+    def _sqlite_insert(self, table: Table, columns: list[str]) -> tuple[str, list[tuple[str, Any]]]:
+        """The INSERT of these columns for sqlite3 (qmark parameters), and each column's bind processor."""
+        key = (table.name, *columns)
+        found = self._inserts.get(key)
+        if found is None:
+            dialect = self.sql_engine.dialect
+            quote = dialect.identifier_preparer.quote
+            names = ", ".join(quote(name) for name in columns)
+            marks = ", ".join("?" for _ in columns)
+            statement = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608 - quoted names
+            binds = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns]
+            found = self._inserts[key] = (statement, binds)
         return found
 
     def ping(self) -> None:
