@@ -417,3 +417,26 @@ def test_pull_waits_for_an_event(engine: Engine) -> None:
         json  # noqa: B018
     finally:
         double.close()
+
+
+def test_a_subscription_deleted_while_listed_is_left_out(engine: Engine) -> None:
+    """A page read while a deletion removes the sealed values: that subscription is skipped, not a crash."""
+    from plughub.engine.store.subscriptions import subscription_record_id
+
+    double = ProviderDouble("github")
+    try:
+        conn = connect(engine, "github", "BEARER_TOKEN", {"token": "ghp_test"}, double.url)
+        kept, going = (
+            engine.events.subscriptions.subscribe(
+                conn, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o", "repo": repo}), wait=30
+            )
+            for repo in ("a", "b")
+        )
+        # What a deletion finishing between the page's read and the opening of its values leaves.
+        assert engine.store.credentials.delete(subscription_record_id(going.id))
+        listed = engine.events.subscriptions.list(connection_id=conn)
+        assert [info.id for info in listed.results] == [kept.id]
+        with pytest.raises(SubscriptionNotFound):
+            engine.events.subscriptions.get(going.id)
+    finally:
+        double.close()

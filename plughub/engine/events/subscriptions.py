@@ -44,6 +44,7 @@ from plughub.engine.store.subscriptions import (
 from plughub.exceptions import (
     ActionError,
     InvalidInput,
+    SubscriptionNotFound,
     TriggerNotFound,
 )
 from plughub.schemas import (
@@ -254,8 +255,22 @@ class Subscriptions(History):
     # Read
 
     def secrets(self, record: SubscriptionRecord) -> SubscriptionSecrets:
-        """Open a subscription's sealed values (for the inbound check and deliveries, never for display)."""
-        return SubscriptionSecrets.of(self._credentials.read(subscription_record_id(record.id)))
+        """Open a subscription's sealed values (for the inbound check and deliveries, never for display).
+
+        Args:
+            record: The subscription.
+
+        Returns:
+            Its sealed values, opened.
+
+        Raises:
+            SubscriptionNotFound: The subscription was deleted since its record was read (its
+                sealed values went with it).
+        """
+        sealed = self._credentials.read(subscription_record_id(record.id))
+        if not sealed:
+            raise SubscriptionNotFound(f"No subscription with id {record.id!r}")
+        return SubscriptionSecrets.of(sealed)
 
     def get(self, subscription_id: str, *, team: str = LOCAL_TEAM) -> SubscriptionInfo:
         """Describe a subscription (secrets not included).
@@ -310,7 +325,13 @@ class Subscriptions(History):
             limit=page_size,
             status=status,
         )
-        return page_of([self._describe(r, self.secrets(r)) for r in records], total, page_number, page_size)
+        described = []
+        for record in records:
+            try:
+                described.append(self._describe(record, self.secrets(record)))
+            except SubscriptionNotFound:  # deleted since the page was read: it is not listed
+                continue
+        return page_of(described, total, page_number, page_size)
 
     # Delete
 
