@@ -169,7 +169,7 @@ def _parsed(content_type: str | None, body: bytes) -> Any:
     except json.JSONDecodeError as exc:
         error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {}}
         raise RequestValidationError([{**error, "ctx": {"error": exc.msg}}], body=exc.doc) from exc
-    except ValueError as exc:  # not text in any JSON encoding (BodyLimit has refused deep bodies first)
+    except ValueError as exc:  # not text in any JSON encoding (Front has refused deep bodies first)
         raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
 
 
