@@ -94,9 +94,7 @@ class ServerApp:
             from plughub.server.tracing import RequestSpans  # OpenTelemetry: only when tracing
 
             inner = RequestSpans(inner, tracing, templates)
-        self._layers = Front(
-            inner, max_body_bytes=max_body_bytes, metrics=metrics, templates=templates if metrics is not None else None
-        )
+        self._layers = Front(inner, max_body_bytes=max_body_bytes, metrics=metrics, templates=templates)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # noqa: D102
         await self._layers(scope, receive, send)

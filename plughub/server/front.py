@@ -49,8 +49,8 @@ class Front:
     Args:
         app: The application.
         max_body_bytes: The largest body accepted, in bytes.
+        templates: Finds the template of the route that served a request (for the metrics).
         metrics: Where requests are counted; None counts nothing.
-        templates: Finds the template of the route that served a request (with `metrics`).
         max_depth: The deepest JSON nesting accepted.
     """
 
@@ -59,12 +59,10 @@ class Front:
         app: Any,
         *,
         max_body_bytes: int,
+        templates: RouteTemplates,
         metrics: Metrics | None = None,
-        templates: RouteTemplates | None = None,
         max_depth: int = MAX_JSON_DEPTH,
     ) -> None:
-        if metrics is not None and templates is None:
-            raise ValueError("counting requests needs the route templates")
         self.app = app
         self.limit = max_body_bytes
         self.max_depth = max_depth
@@ -116,7 +114,7 @@ class Front:
                 )
                 request_id_var.reset(token)
         finally:
-            if self.metrics is not None and self.templates is not None:
+            if self.metrics is not None:
                 route = self.templates.template(scope) or UNMATCHED
                 self.metrics.request_finished(scope["method"], route, status, time.perf_counter() - started)
 
