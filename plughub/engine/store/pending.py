@@ -73,7 +73,9 @@ class PendingRunRepository(Repository):
         Args:
             run: The run, `IN_PROGRESS`.
         """
-        with self.db.transaction() as db:
+        # Read, then write: the write lock from the start (SQLite), else a commit by another
+        # connection between the two (the audit's, say) fails the write at once as "locked".
+        with self.db.transaction(lock=True) as db:
             now = utcnow()
             for (old,) in db.execute(select(pending_runs.c.request_id).where(pending_runs.c.expires_at < now)).all():
                 db.execute(delete(credentials).where(credentials.c.record_id == pending_run_record_id(old)))
