@@ -1,4 +1,4 @@
-"""The audit's batches on SQLite go through sqlite3's executemany: the rows stored are SQLAlchemy's."""
+"""The audit's batches on SQLite go through sqlite3 as multi-row INSERTs: the rows stored are SQLAlchemy's."""
 
 from __future__ import annotations
 
@@ -65,9 +65,19 @@ def test_rows_are_stored_as_sqlalchemy_stores_them(store: Store, changes: dict[s
     assert replace(read_back, connection_id="conn_reference") == store.runs.list("conn_reference", 1)[0]
 
 
-def test_a_batch_is_stored_whole_in_order(store: Store) -> None:
-    batch = [_run("conn_1", duration_ms=float(i)) for i in range(50)]
+@pytest.mark.parametrize("size", [1, 2, 50, 63, 64, 65, 127, 128, 200, 501])
+def test_a_batch_is_stored_whole_in_order(store: Store, size: int) -> None:
+    batch = [_run("conn_1", duration_ms=float(i)) for i in range(size)]
     store.runs.record_many(batch)
     with store.db.connect() as connection:
         durations = [r[0] for r in connection.execute(select(runs.c.duration_ms).order_by(runs.c.id))]
-    assert durations == [float(i) for i in range(50)]
+    assert durations == [float(i) for i in range(size)]
+
+
+def test_a_batch_with_a_bad_row_stores_none_of_it(store: Store) -> None:
+    batch = [_run("conn_1", duration_ms=float(i)) for i in range(100)]
+    batch[70] = _run("conn_1", action=None)  # NOT NULL: the second INSERT of the batch fails
+    with pytest.raises(Exception, match="NOT NULL"):
+        store.runs.record_many(batch)
+    with store.db.connect() as connection:
+        assert connection.execute(select(runs.c.id)).first() is None

@@ -24,6 +24,9 @@ __all__ = ["Database"]
 T = TypeVar("T")
 
 # Set while `offload` tries a call on the event loop: reaching a network database then stops it.
+# The most rows one sqlite3 INSERT carries (see `_sqlite_append`); the parameters stay within the
+# 999 of SQLite before 3.32 up to 15 columns (the audit has 8).
+_ROWS_PER_INSERT = 64
 _ON_LOOP: contextvars.ContextVar[bool] = contextvars.ContextVar("plughub_db_on_loop", default=False)
 
 
@@ -53,7 +56,8 @@ class Database:
         # API keys may be kept in memory while no process revokes one (see revocations.py).
         self.revocations: Revocations = revocations_for(self._reader) if cache_ttl > 0 else Revocations()
         self._plain: dict[tuple[str, ...], bool] = {}  # see `_copies`
-        self._inserts: dict[tuple[str, ...], tuple[str, list[tuple[str, Any]]]] = {}
+        self._inserts: dict[tuple[Any, ...], str] = {}  # see `_sqlite_insert`
+        self._bind_processors: dict[tuple[str, ...], list[tuple[str, Any]]] = {}
         # Threads start on first use only.
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="plughub-db")
 
@@ -115,12 +119,16 @@ class Database:
             raise database_unavailable(exc) from exc
 
     @contextmanager
-    def transaction(self, *, lock: bool = False, invalidates: bool = True) -> Iterator[Connection]:
-        """Open a transaction.
+    def transaction(self, *, invalidates: bool = True) -> Iterator[Connection]:
+        """Open a transaction, for writes (reads go through `connect` or `first`).
+
+        On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), waiting for it up to the
+        busy timeout. A deferred transaction that reads, then writes, would fail at its first
+        write ("database is locked", at once: the busy timeout does not apply) whenever another
+        connection committed in between, which a busy server's audit does many times a second.
+        On PostgreSQL, callers that read, then write lock their rows with `SELECT ... FOR UPDATE`.
 
         Args:
-            lock: Take the write lock at once (SQLite `BEGIN IMMEDIATE`), for read-modify-write;
-                PostgreSQL callers lock rows with `SELECT ... FOR UPDATE` instead.
             invalidates: Empty the read cache when it ends (False only for appends that change
                 nothing cached, such as the audit).
 
@@ -130,7 +138,7 @@ class Database:
         _not_on_loop()
         try:
             with self.sql_engine.connect() as connection:
-                if lock and self.dialect == "sqlite":
+                if self.dialect == "sqlite":
                     connection = connection.execution_options(sqlite_immediate=True)
                 with connection.begin():
                     yield connection
@@ -167,12 +175,7 @@ class Database:
                     connection.invalidate(exc)
                     raise database_unavailable(exc) from exc
             elif self.dialect == "sqlite":
-                # SQLAlchemy's executemany costs ~10 us a row in Python (a compiled statement, a
-                # dict of bound values per row); sqlite3's own executemany, with the values each
-                # column's type would bind, stores the same rows for a fifth of that.
-                statement, binds = self._sqlite_insert(table, columns)
-                values = [tuple(row[name] if bind is None else bind(row[name]) for name, bind in binds) for row in rows]
-                connection.exec_driver_sql(statement, values)
+                self._sqlite_append(connection, table, columns, rows)
             else:
                 connection.execute(insert(table), list(rows))
 
@@ -187,18 +190,48 @@ class Database:
             )
         return found
 
-    def _sqlite_insert(self, table: Table, columns: list[str]) -> tuple[str, list[tuple[str, Any]]]:
-        """The INSERT of these columns for sqlite3 (qmark parameters), and each column's bind processor."""
+    def _sqlite_append(
+        self, connection: Connection, table: Table, columns: list[str], rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Insert rows with sqlite3 itself: many rows per INSERT, each value as its column's type binds it.
+
+        SQLAlchemy's executemany costs ~10 us a row in Python (a compiled statement, a dict of
+        bound values per row); sqlite3's own costs a fifth of that, but it steps the statement
+        once per row, and sqlite3 lets go of the GIL around every step. On a busy server each
+        let-go hands the GIL to the event loop and takes it back (two thread switches), which
+        cost the loop more CPU than the rows themselves. So one INSERT carries up to
+        `_ROWS_PER_INSERT` rows (a few statements of fixed sizes, which sqlite3 keeps prepared).
+        """
+        binds = self._binds(table, columns)
+        values = [row[name] if bind is None else bind(row[name]) for row in rows for name, bind in binds]
+        width, start = len(columns), 0
+        while start < len(rows):
+            count = _ROWS_PER_INSERT if width <= 15 else 1
+            while count > len(rows) - start:  # the rest in halves: 64, 32, ... rows
+                count //= 2
+            statement = self._sqlite_insert(table, columns, count)
+            connection.exec_driver_sql(statement, tuple(values[start * width : (start + count) * width]))
+            start += count
+
+    def _binds(self, table: Table, columns: list[str]) -> list[tuple[str, Any]]:
+        """Each column's bind processor (None for a value that goes to the driver as it is)."""
         key = (table.name, *columns)
-        found = self._inserts.get(key)
+        found = self._bind_processors.get(key)
         if found is None:
             dialect = self.sql_engine.dialect
-            quote = dialect.identifier_preparer.quote
+            found = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns]
+            self._bind_processors[key] = found
+        return found
+
+    def _sqlite_insert(self, table: Table, columns: list[str], rows: int) -> str:
+        """The INSERT of `rows` rows of these columns for sqlite3 (qmark parameters)."""
+        key = (table.name, rows, *columns)
+        found = self._inserts.get(key)
+        if found is None:
+            quote = self.sql_engine.dialect.identifier_preparer.quote
             names = ", ".join(quote(name) for name in columns)
-            marks = ", ".join("?" for _ in columns)
-            statement = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608 - quoted names
-            binds = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns]
-            found = self._inserts[key] = (statement, binds)
+            marks = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * rows)
+            found = self._inserts[key] = f"INSERT INTO {quote(table.name)} ({names}) VALUES {marks}"  # noqa: S608
         return found
 
     def ping(self) -> None:

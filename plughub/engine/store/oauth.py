@@ -40,7 +40,7 @@ class OAuthStateRepository(Repository):
         Raises:
             StaleKeyError: They were sealed with a key another process rotated away.
         """
-        with self.db.transaction(lock=True) as db:
+        with self.db.transaction() as db:
             check_active_key(db, sealed.key_id)
             if initial is not None:
                 check_active_key(db, initial.key_id)
@@ -81,7 +81,7 @@ class OAuthStateRepository(Repository):
         Returns:
             The connection's id, or None when the state is unknown.
         """
-        with self.db.transaction(invalidates=False) as db:
+        with self.db.connect() as db:
             found = db.execute(select(oauth_states.c.connection_id).where(oauth_states.c.state_hash == state_hash))
             return found.scalar()
 
@@ -94,7 +94,7 @@ class OAuthStateRepository(Repository):
         Returns:
             The state as it was before this claim (with its sealed payload), or None when unknown.
         """
-        with self.db.transaction(lock=True) as db:
+        with self.db.transaction() as db:
             row = db.execute(select(oauth_states).where(oauth_states.c.state_hash == state_hash)).first()
             if row is None:
                 return None
@@ -122,7 +122,7 @@ class OAuthStateRepository(Repository):
         Raises:
             StaleKeyError: They were sealed with a key another process rotated away.
         """
-        with self.db.transaction(lock=True) as db:
+        with self.db.transaction() as db:
             check_active_key(db, sealed.key_id)
             put_credentials(db, connection_id, connection_id, sealed)
             db.execute(
