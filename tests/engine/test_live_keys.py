@@ -107,6 +107,41 @@ def test_a_revocation_by_another_process_is_seen(url: str) -> None:
         there.close()
 
 
+def test_a_revocation_by_a_process_that_keeps_no_keys_is_seen(url: str) -> None:
+    here, there = Store(Database(open_database(url))), Store(Database(open_database(url), cache_ttl=0))
+    try:
+        here.tenancy.create_team("acme", "team_x")
+        record, key = here.tenancy.create_api_key("team_x", "k")
+        assert _until(lambda: "entries=1" in repr(_live(here, key)))
+        assert there.tenancy.revoke_api_key(record.id)
+        if here.db.dialect == "sqlite":
+            assert here.tenancy.key_team(key) is None
+        else:
+            assert _until(lambda: here.tenancy.key_team(key) is None, 2.0)
+    finally:
+        here.close()
+        there.close()
+
+
+def test_on_sqlite_only_a_revocation_moves_the_version(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'plughub.db'}"
+    here, there = Store(Database(open_database(url))), Store(Database(open_database(url)))
+    try:
+        watch = here.db.revocations
+        before = watch.version()
+        there.tenancy.create_team("acme", "team_x")  # other writes, by another process
+        record, _key = there.tenancy.create_api_key("team_x", "k")
+        assert watch.version() == before
+        assert not there.tenancy.revoke_api_key("key_unknown")  # nothing revoked: nothing announced
+        assert watch.version() == before
+        assert there.tenancy.revoke_api_key(record.id)
+        assert watch.version() == before + 1
+        assert (tmp_path / "plughub.db-revocations").stat().st_mode & 0o777 == 0o600
+    finally:
+        here.close()
+        there.close()
+
+
 def _live(store: Store, *keys: str) -> LiveKeys:
     for key in keys:
         store.tenancy.key_team(key)

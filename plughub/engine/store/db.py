@@ -54,7 +54,8 @@ class Database:
         # One-statement reads need neither a transaction nor the engine's listeners (see open_reader).
         self._reader = open_reader(sql_engine)
         # API keys may be kept in memory while no process revokes one (see revocations.py).
-        self.revocations: Revocations = revocations_for(self._reader) if cache_ttl > 0 else Revocations()
+        # (Watched only with the cache on; announced to the other processes whatever this one does.)
+        self.revocations: Revocations = revocations_for(self._reader)
         self._plain: dict[tuple[str, ...], bool] = {}  # see `_copies`
         self._inserts: dict[tuple[Any, ...], str] = {}  # see `_sqlite_insert`
         self._bind_processors: dict[tuple[str, ...], list[tuple[str, Any]]] = {}

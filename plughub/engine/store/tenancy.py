@@ -186,10 +186,13 @@ class TenancyRepository(Repository):
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
-            if result.rowcount > 0:
-                self.db.revocations.announce(db)  # to every process, when this commits
+            revoked = result.rowcount > 0
+            if revoked:
+                self.db.revocations.announce(db)  # to every process, when this commits (PostgreSQL)
+        if revoked:
+            self.db.revocations.committed()  # to every process, now that it has committed (SQLite)
         self._live.forget()
-        return result.rowcount > 0
+        return revoked
 
     def authenticate(self, key: str) -> ApiKeyRecord | None:
         """Find the live key matching a presented key.
