@@ -101,6 +101,8 @@ class Metrics:
         )
         # Label lookups cost more than the increments: each label set's child is kept.
         self._children: dict[tuple[Any, ...], Any] = {}
+        # A run's two children, by integration, action (as given) and status: one lookup per run.
+        self._run_children: dict[tuple[str, str, ResponseStatus], tuple[Any, Any]] = {}
 
     def __repr__(self) -> str:
         return f"Metrics(multiprocess={self.registry is None})"
@@ -122,10 +124,16 @@ class Metrics:
             action: The action code.
             result: How it went.
         """
-        action = action if _LABEL.fullmatch(action) else "other"
-        self._child(self._runs, integration, action, result.status.value).inc()
+        children = self._run_children.get((integration, action, result.status))
+        if children is None:
+            label = action if _LABEL.fullmatch(action) else "other"
+            children = self._run_children[(integration, action, result.status)] = (
+                self._child(self._runs, integration, label, result.status.value),
+                self._child(self._latency, integration, label),
+            )
+        children[0].inc()
         if result.status_code is not None or result.status is ResponseStatus.SUCCESS:
-            self._child(self._latency, integration, action).observe(result.run_time)
+            children[1].observe(result.run_time)
 
     def refresh_finished(self, integration: str, outcome: str) -> None:
         """Count a token refresh.

@@ -79,7 +79,7 @@ def oauth2_of(spec: IntegrationSpec, record: ConnectionRecord) -> OAuth2Spec | N
     Returns:
         The scheme, or None.
     """
-    found = spec.auth_for(AuthenticationSchema(record.scheme))
+    found = spec.auth_for_mode(record.scheme)  # the stored scheme is its mode's name
     return found if isinstance(found, OAuth2Spec) else None
 
 

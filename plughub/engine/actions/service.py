@@ -28,6 +28,7 @@ __all__ = ["ActionService", "StagedRun"]
 
 # A paginated run's default bound (DESIGN.md §9: `run(..., paginate=True, max_pages=10)`).
 DEFAULT_MAX_PAGES = 10
+_ACTIVE = ConnectionStatus.ACTIVE.value  # as stored (an enum member's value is a property: slow on the hot path)
 
 
 @dataclass(frozen=True)
@@ -444,7 +445,7 @@ class ActionService:
     ) -> tuple[ConnectionRecord, IntegrationSpec, str, ActionSpec | None, dict[str, Any]]:
         """The checks before a run: an active connection, a known action, valid inputs (None: MCP)."""
         record = self._connections.record(connection_id, team, include_deleting=include_deleting)
-        if record.status != ConnectionStatus.ACTIVE.value:
+        if record.status != _ACTIVE:
             raise ConnectionStateError(
                 f"connection {record.id} is {record.status}"
                 + (f" ({record.error})" if record.error else "")

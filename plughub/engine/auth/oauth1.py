@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 import httpx
+
+from plughub.engine.http.signing import SigningAuth
 
 if TYPE_CHECKING:  # the signer is built (and Authlib imported) by plughub.engine.oauth.oauth1.client_auth
     from authlib.oauth1.rfc5849.client_auth import ClientAuth
@@ -15,7 +16,7 @@ __all__ = ["OAuth1Auth"]
 _FORM = "application/x-www-form-urlencoded"
 
 
-class OAuth1Auth(httpx.Auth):
+class OAuth1Auth(SigningAuth):
     """An httpx auth flow that adds an OAuth 1.0a `Authorization` header.
 
     A form body takes part in the signature (RFC 5849 §3.4.1.3.1); any other body is sent as is
@@ -26,7 +27,6 @@ class OAuth1Auth(httpx.Auth):
     """
 
     requires_request_body = True
-    single_request = True  # one signed request, no answer read (the sender need not hand it one)
 
     def __init__(self, signer: ClientAuth) -> None:
         self._signer = signer
@@ -34,13 +34,13 @@ class OAuth1Auth(httpx.Auth):
     def __repr__(self) -> str:
         return f"OAuth1Auth(signature_method={self._signer.signature_method!r})"
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Sign the request and send it once.
+    def sign(self, request: httpx.Request) -> httpx.Request:
+        """Sign the request.
 
         Args:
-            request: The outgoing request.
+            request: The outgoing request, its body read.
 
-        Yields:
+        Returns:
             The signed request.
         """
         form = _FORM in request.headers.get("Content-Type", "")
@@ -49,4 +49,4 @@ class OAuth1Auth(httpx.Auth):
             request.method, str(request.url), {"Content-Type": _FORM} if form else {}, body
         )
         request.headers["Authorization"] = headers["Authorization"]
-        yield request
+        return request

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,7 @@ import httpx
 from plughub.engine.catalog.models import ApplySpec
 from plughub.engine.catalog.templates import render
 from plughub.engine.http.checks import header_safe
+from plughub.engine.http.signing import SigningAuth
 
 __all__ = ["Placement", "StaticAuth", "resolve_placements"]
 
@@ -60,14 +61,12 @@ def resolve_placements(
     return placements
 
 
-class StaticAuth(httpx.Auth):
+class StaticAuth(SigningAuth):
     """An httpx auth flow that places fixed credential values on every request.
 
     Args:
         placements: Where each value goes.
     """
-
-    single_request = True  # one request, no answer read (the sender need not hand it one)
 
     def __init__(self, placements: Sequence[Placement]) -> None:
         self._placements = tuple(placements)
@@ -92,13 +91,13 @@ class StaticAuth(httpx.Auth):
             if p.target in ("header", "cookie") and not header_safe(p.value)
         ]
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Place the credentials and send the request once.
+    def sign(self, request: httpx.Request) -> httpx.Request:
+        """Place the credentials.
 
         Args:
             request: The outgoing request.
 
-        Yields:
+        Returns:
             The request with credentials attached.
         """
         params = {}
@@ -115,4 +114,4 @@ class StaticAuth(httpx.Auth):
         if cookies:
             existing = request.headers.get("Cookie")
             request.headers["Cookie"] = "; ".join(([existing] if existing else []) + cookies)
-        yield request
+        return request

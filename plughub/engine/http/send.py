@@ -20,6 +20,7 @@ import httpx
 from plughub.engine.http.client import USER_AGENT, build_client
 from plughub.engine.http.guard import Guard, GuardRefusal
 from plughub.engine.http.reply import Reply
+from plughub.engine.http.signing import SigningAuth
 from plughub.engine.redact import Redactor
 from plughub.enums import ResponseStatus
 from plughub.exceptions import OutboundBlocked, UpstreamRedirect, UpstreamStatusError, UpstreamTransportError
@@ -377,20 +378,19 @@ def _following(request: httpx.Request, auth: httpx.Auth | None) -> _Exchange:
 def _signed(request: httpx.Request, auth: httpx.Auth | None) -> _Exchange:
     """Run the auth flow: it adds the credentials (and may answer a response with another request).
 
-    A flow whose class says `single_request = True` (plughub's static placements, OAuth 1.0a)
-    sends its one request and reads no answer, so a `Reply` is not made an httpx response for it.
+    A `SigningAuth` (plughub's static placements, OAuth 1.0a) signs its one request and reads no
+    answer: it is called directly, and a `Reply` is not made an httpx response for it.
     """
-    if auth is None:
+    if auth is None or isinstance(auth, SigningAuth):
+        if auth is not None:
+            if auth.requires_request_body:
+                request.read()
+            request = auth.sign(request)
         response = yield request
         assert response is not None  # noqa: S101 - the drivers send a response for a request
         return response
     flow = auth.sync_auth_flow(request)
     outgoing = next(flow)
-    if getattr(auth, "single_request", False):
-        response = yield outgoing
-        assert response is not None  # noqa: S101
-        flow.close()
-        return response
     while True:
         response = yield outgoing
         assert response is not None  # noqa: S101
