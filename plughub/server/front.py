@@ -20,6 +20,7 @@ from plughub.server.logs import request_id_var
 from plughub.server.metrics import Metrics
 from plughub.server.metrics_http import UNMATCHED
 from plughub.server.request_ids import loggable_path, request_id_from, with_standard_headers
+from plughub.server.request_log import RequestLog
 from plughub.server.route_templates import RouteTemplates
 
 __all__ = ["Front"]
@@ -68,6 +69,7 @@ class Front:
         self.max_depth = max_depth
         self.metrics = metrics
         self.templates = templates
+        self.log = RequestLog(logger)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # noqa: D102
         if scope["type"] != "http":
@@ -105,12 +107,8 @@ class Front:
             try:
                 await self.app(scope, replaying(body, receive), sending)
             finally:
-                logger.info(
-                    "%s %s -> %s in %.1f ms",
-                    scope["method"],
-                    loggable_path(scope["path"]),
-                    status,
-                    (time.perf_counter() - started) * 1000,
+                self.log.write(
+                    scope["method"], loggable_path(scope["path"]), status, (time.perf_counter() - started) * 1000
                 )
                 request_id_var.reset(token)
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import threading
 import time
 from contextvars import ContextVar
@@ -31,17 +32,33 @@ class JsonFormatter(logging.Formatter):
         self._names: dict[tuple[str, str], str] = {}
 
     def format(self, record: logging.LogRecord) -> str:  # noqa: D102
-        names = self._names.get((record.levelname, record.name))
-        if names is None:
-            level, name = json.dumps(record.levelname.lower()), json.dumps(record.name)
-            names = self._names[(record.levelname, record.name)] = f'"level": {level}, "logger": {name}'
-        line = f'{{"time": "{self._time(record.created)}", {names}, "message": {json.dumps(record.getMessage())}'
-        request_id = request_id_var.get()
-        if request_id:
-            line += f', "request_id": {json.dumps(request_id)}'
+        error = None
         if record.exc_info:
             error = record.exc_info[1].__class__.__name__ if record.exc_info[1] else "error"
-            line += f', "error": {json.dumps(error)}'
+        return self.line(record.created, record.levelname, record.name, record.getMessage(), error)
+
+    def line(self, created: float, level: str, name: str, message: str, error: str | None = None) -> str:
+        """The line of a record with these fields (the request id is the current one).
+
+        Args:
+            created: When it was logged (`time.time()`).
+            level: The level's name (`INFO`).
+            name: The logger's name.
+            message: The message, its arguments merged.
+            error: The class name of the exception logged with it, if any.
+
+        Returns:
+            The JSON line, without its line break.
+        """
+        names = self._names.get((level, name))
+        if names is None:
+            names = self._names[(level, name)] = f'"level": {_json_text(level.lower())}, "logger": {_json_text(name)}'
+        line = f'{{"time": "{self._time(created)}", {names}, "message": {_json_text(message)}'
+        request_id = request_id_var.get()
+        if request_id:
+            line += f', "request_id": {_json_text(request_id)}'
+        if error is not None:
+            line += f', "error": {_json_text(error)}'
         return line + "}"
 
     def _time(self, created: float) -> str:
@@ -96,9 +113,24 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:
             self.handleError(record)
             return
+        self._add(line, at_once=record.levelno >= logging.WARNING)
+
+    def write_line(self, line: str) -> None:
+        """Write a line made already (an INFO record's, by this handler's formatter), as `emit` would.
+
+        Args:
+            line: The line, without its line break.
+        """
+        self.acquire()
+        try:
+            self._add(line, at_once=False)
+        finally:
+            self.release()
+
+    def _add(self, line: str, *, at_once: bool) -> None:  # under the handler's lock
         self._waiting.append(line)
         self._size += len(line) + 1
-        if self._direct or record.levelno >= logging.WARNING or self._size >= self.capacity:
+        if self._direct or at_once or self._size >= self.capacity:
             self._write()
         elif len(self._waiting) == 1:
             if self._writer is None or not self._writer.is_alive():  # none yet, or lost in a fork
@@ -137,6 +169,15 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             time.sleep(self.linger)  # gather what comes meanwhile
             due.clear()
             self.flush()
+
+
+# Printable ASCII but the quote and the backslash: `json.dumps` writes such text as it is, in quotes.
+_PLAIN_TEXT = re.compile(r"[ !#-\[\]-~]*")
+
+
+def _json_text(text: str) -> str:
+    """`json.dumps(text)`, without the encoder's call for text that needs no escape (a request's line)."""
+    return f'"{text}"' if _PLAIN_TEXT.fullmatch(text) else json.dumps(text)
 
 
 def write_through() -> None:
