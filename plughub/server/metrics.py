@@ -103,6 +103,7 @@ class Metrics:
         self._children: dict[tuple[Any, ...], Any] = {}
         # A run's two children, by integration, action (as given) and status: one lookup per run.
         self._run_children: dict[tuple[str, str, ResponseStatus], tuple[Any, Any]] = {}
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # likewise, per request
 
     def __repr__(self) -> str:
         return f"Metrics(multiprocess={self.registry is None})"
@@ -124,12 +125,12 @@ class Metrics:
             action: The action code.
             result: How it went.
         """
+        action = action if _LABEL.fullmatch(action) else "other"  # an MCP tool's name may be anything
         children = self._run_children.get((integration, action, result.status))
         if children is None:
-            label = action if _LABEL.fullmatch(action) else "other"
             children = self._run_children[(integration, action, result.status)] = (
-                self._child(self._runs, integration, label, result.status.value),
-                self._child(self._latency, integration, label),
+                self._child(self._runs, integration, action, result.status.value),
+                self._child(self._latency, integration, action),
             )
         children[0].inc()
         if result.status_code is not None or result.status is ResponseStatus.SUCCESS:
@@ -163,9 +164,15 @@ class Metrics:
             status: The answer's status.
             seconds: How long the answer took.
         """
-        method = method if method in _METHODS else "other"
-        self._child(self._requests, method, route, str(status)).inc()
-        self._child(self._request_time, method, route).observe(seconds)
+        method = method if method in _METHODS else "other"  # a client's method is not a key of its own
+        children = self._request_children.get((method, route, status))
+        if children is None:
+            children = self._request_children[(method, route, status)] = (
+                self._child(self._requests, method, route, str(status)),
+                self._child(self._request_time, method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 _SHARED: Metrics | None = None
