@@ -1,4 +1,4 @@
-"""SQLite write transactions take the write lock at once: a read, then a write, never meets 'database is locked'."""
+"""A locking SQLite transaction takes the write lock at once: a read, then a write, never meets 'database is locked'."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_a_commit_between_a_read_and_a_write_waits_for_the_transaction(store: St
 
     thread = threading.Thread(target=other)
     thread.start()
-    with store.db.transaction() as connection:
+    with store.db.transaction(lock=True) as connection:
         assert connection.execute(select(teams.c.id)).first() is None
         read.set()
         # A deferred transaction would let the other commit now, and the write below would fail

@@ -62,7 +62,7 @@ class ConnectionRepository(Repository):
             StaleKeyError: They were sealed with a key another process rotated away.
         """
         # IMMEDIATE: the key check and the insert must not interleave with a rotation.
-        with self.db.transaction() as db:
+        with self.db.transaction(lock=sealed is not None) as db:
             if sealed is not None:
                 check_active_key(db, sealed.key_id)
             insert_connection_row(db, record)
@@ -193,7 +193,7 @@ class ConnectionRepository(Repository):
         Returns:
             Whether it existed (in that team).
         """
-        with self.db.transaction() as db:
+        with self.db.transaction(lock=True) as db:  # it may read first
             if (
                 team_id is not None
                 and not db.execute(
@@ -251,7 +251,7 @@ class ConnectionRepository(Repository):
             The record, or None when it is gone, not being deleted, or claimed by another process.
         """
         now = utcnow()
-        with self.db.transaction() as db:
+        with self.db.transaction(lock=True) as db:
             taken = db.execute(
                 update(connections)
                 .where(

@@ -46,7 +46,7 @@ class CredentialRepository(Repository):
         Raises:
             StaleKeyError: They were sealed with a key another process rotated away.
         """
-        with self.db.transaction() as db:
+        with self.db.transaction(lock=True) as db:
             check_active_key(db, sealed.key_id)
             put_credentials(db, record_id, connection_id, sealed)
 
@@ -93,7 +93,7 @@ class CredentialRepository(Repository):
         Yields:
             The locked credentials; `replace` and `set_status` write in the same transaction.
         """
-        with self.db.transaction() as db:
+        with self.db.transaction(lock=True) as db:
             query = select(credentials.c.ciphertext).where(credentials.c.record_id == record_id)
             if db.dialect.name != "sqlite":
                 query = query.with_for_update()

@@ -37,7 +37,7 @@ def open_database(url: str) -> Engine:
     """Create an engine for a database URL and migrate its schema to the head revision.
 
     SQLite runs in WAL mode with foreign keys on and a busy timeout, and transactions are begun by
-    plughub itself so that a write transaction takes the write lock at once (`BEGIN IMMEDIATE`).
+    plughub itself so that `BEGIN IMMEDIATE` can be asked for where a block reads before it writes.
 
     Args:
         url: A SQLAlchemy URL (`sqlite:///...`, `postgresql+psycopg://...`).

@@ -394,7 +394,7 @@ class EventRepository(Repository):
         now = utcnow()
         until = now + timedelta(seconds=lease)
         taken: builtins.list[Row[Any]] = []
-        with self.db.transaction(invalidates=False) as db:
+        with self.db.transaction(lock=True, invalidates=False) as db:
             if finished:
                 # In key order: two processes finishing at once lock rows in the same order (no deadlock).
                 finishing = sorted((_finished_row(o, now) for o in finished), key=lambda r: r["b_event_id"])
@@ -473,7 +473,7 @@ class EventRepository(Repository):
             Whether the delivery is now pending.
         """
         now = utcnow()
-        with self.db.transaction(invalidates=False) as db:
+        with self.db.transaction(lock=True, invalidates=False) as db:
             existing = db.execute(select(deliveries).where(deliveries.c.event_id == event_id)).first()
             lease = existing.lease_until if existing is not None and existing.status == PENDING else None
             if lease is not None and aware(lease) >= now:

@@ -32,7 +32,7 @@ class VaultKeyRepository(Repository):
         Returns:
             Whether this key was stored (False: the store already had keys).
         """
-        with self.db.transaction() as db:
+        with self.db.transaction(lock=True) as db:
             if db.execute(select(func.count()).select_from(vault_keys)).scalar_one():
                 return False
             db.execute(
@@ -52,7 +52,7 @@ class VaultKeyRepository(Repository):
         Returns:
             How many records were re-sealed.
         """
-        with self.db.transaction() as db:
+        with self.db.transaction(lock=True) as db:
             db.execute(
                 insert(vault_keys).values(
                     kid=key.kid, wrapped=key.wrapped, master_kid=key.master_kid, active=False, created_at=utcnow()

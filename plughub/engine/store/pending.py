@@ -75,7 +75,7 @@ class PendingRunRepository(Repository):
         """
         # Read, then write: the write lock from the start (SQLite), else a commit by another
         # connection between the two (the audit's, say) fails the write at once as "locked".
-        with self.db.transaction() as db:
+        with self.db.transaction(lock=True) as db:
             now = utcnow()
             for (old,) in db.execute(select(pending_runs.c.request_id).where(pending_runs.c.expires_at < now)).all():
                 db.execute(delete(credentials).where(credentials.c.record_id == pending_run_record_id(old)))
@@ -109,7 +109,7 @@ class PendingRunRepository(Repository):
             StaleKeyError: The outcome was sealed with a key another process rotated away.
         """
         try:
-            with self.db.transaction() as db:
+            with self.db.transaction(lock=True) as db:
                 check_active_key(db, sealed.key_id)
                 row = db.execute(
                     select(pending_runs.c.connection_id).where(pending_runs.c.request_id == request_id)

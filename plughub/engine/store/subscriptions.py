@@ -106,7 +106,7 @@ class SubscriptionRepository(Repository):
         Raises:
             StaleKeyError: They were sealed with a key another process rotated away.
         """
-        with self.db.transaction() as db:
+        with self.db.transaction(lock=True) as db:
             check_active_key(db, sealed.key_id)
             db.execute(
                 insert(subscriptions),
@@ -285,7 +285,7 @@ class SubscriptionRepository(Repository):
             The record, or None when it is gone, in another status, not due, or claimed.
         """
         now = utcnow()
-        with self.db.transaction() as db:
+        with self.db.transaction(lock=True) as db:
             taken = db.execute(
                 update(subscriptions)
                 .where(
@@ -318,7 +318,7 @@ class SubscriptionRepository(Repository):
         Raises:
             StaleKeyError: They were sealed with a key another process rotated away.
         """
-        with self.db.transaction() as db:
+        with self.db.transaction(lock=True) as db:
             check_active_key(db, sealed.key_id)
             exists = db.execute(
                 select(subscriptions.c.connection_id).where(subscriptions.c.id == subscription_id)
@@ -428,7 +428,7 @@ class SubscriptionRepository(Repository):
         ]
         if not force:
             conditions.append(subscriptions.c.next_poll_at <= now)
-        with self.db.transaction() as db:
+        with self.db.transaction(lock=True) as db:
             taken = db.execute(
                 update(subscriptions).where(*conditions).values(lease_until=now + timedelta(seconds=lease))
             ).rowcount

@@ -280,7 +280,7 @@ class TenancyRepository(Repository):
         Returns:
             Whether this call was the one that used it.
         """
-        with self.db.transaction() as db:
+        with self.db.transaction(lock=True) as db:
             result = db.execute(
                 update(connect_sessions)
                 .where(connect_sessions.c.token_hash == token_hash, connect_sessions.c.used_at.is_(None))
