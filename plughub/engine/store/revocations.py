@@ -2,7 +2,7 @@
 
 `LiveKeys` keeps the team of each live key this process has checked, for at most the read cache's
 TTL, and only while the database's *revocation version* has not moved since the key was read.
-The version comes from the database itself, cheaply, on every check:
+The version is read on every check, cheaply:
 
 - SQLite: a counter in a small file beside the database (`plughub.db-revocations`), mapped into
   memory by every process: a check reads 8 bytes of shared memory (no system call, and the event
@@ -11,7 +11,9 @@ The version comes from the database itself, cheaply, on every check:
   process refuses the key. (`PRAGMA data_version` did the same from the database itself, but it
   moved with every commit, the audit's included, and cost a run ~10 % of its CPU under load: a
   system call that let go of the GIL.) Two processes that revoke at once may both write the same
-  count; the count has moved all the same, after both revocations committed.
+  count; the count has moved all the same, after both revocations committed. A process that
+  dies between a revocation's commit and the count leaves the key in other processes' memory
+  until its entry expires (the read cache's TTL).
 - PostgreSQL: a `LISTEN` on a connection of its own, in a background thread; revoking a key sends
   a `NOTIFY` in the same transaction, which PostgreSQL delivers to every listening process when it
   commits. While the listener is not connected (starting, or the database restarted), the version
