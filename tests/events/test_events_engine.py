@@ -22,6 +22,7 @@ import standardwebhooks
 from plughub.engine import Engine
 from plughub.exceptions import (
     ActionError,
+    ConnectionNotFound,
     EventNotFound,
     InvalidInput,
     MissingInputs,
@@ -390,6 +391,30 @@ def test_deleting_the_connection_unsubscribes_and_deletes(engine: Engine) -> Non
         with pytest.raises(SubscriptionNotFound):
             engine.events.subscriptions.get(sub.id)
         assert engine.store.subscriptions.get(sub.id) is None
+    finally:
+        double.close()
+
+
+def test_a_subscription_meets_a_deletion_marked_after_its_connection_was_read(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    double = ProviderDouble("github")
+    try:
+        conn = connect(engine, "github", "BEARER_TOKEN", {"token": "ghp_test"}, double.url)
+        store = engine.store
+        insert = store.subscriptions.insert
+
+        def marked_first(*args: Any) -> None:  # the deletion marks the connection between read and insert
+            assert store.connections.mark_deleting(conn, None, lease=60)
+            insert(*args)
+
+        monkeypatch.setattr(store.subscriptions, "insert", marked_first)
+        with pytest.raises(ConnectionNotFound, match="being deleted"):
+            engine.events.subscriptions.subscribe(
+                conn, SubscribeRequest(trigger="GITHUB_PUSH", config={"owner": "o", "repo": "r"})
+            )
+        assert store.subscriptions.of_connection(conn) == []  # nothing the deletion would miss
+        assert not double.hooks
     finally:
         double.close()
 

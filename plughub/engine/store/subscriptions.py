@@ -13,7 +13,8 @@ from sqlalchemy.engine import Row
 
 from plughub.engine.store.records import Sealed, aware, check_active_key, put_credentials, utcnow
 from plughub.engine.store.repository import Repository
-from plughub.engine.store.tables import credentials, subscriptions
+from plughub.engine.store.tables import connections, credentials, subscriptions
+from plughub.exceptions import ConnectionNotFound
 
 __all__ = [
     "ACTIVE",
@@ -105,9 +106,23 @@ class SubscriptionRepository(Repository):
 
         Raises:
             StaleKeyError: They were sealed with a key another process rotated away.
+            ConnectionNotFound: Its connection is gone or being deleted (marked after the caller
+                read it): a deletion lists the subscriptions to unsubscribe after its mark, so
+                one stored later would be left registered at the provider.
         """
         with self.db.transaction(lock=True) as db:
             check_active_key(db, sealed.key_id)
+            live = select(connections.c.id).where(
+                connections.c.id == record.connection_id, connections.c.deleting_since.is_(None)
+            )
+            if self.db.dialect == "postgresql":  # a deletion's mark (an UPDATE) waits for this insert
+                live = live.with_for_update(read=True)
+            if db.execute(live).first() is None:
+                raise ConnectionNotFound(
+                    f"connection {record.connection_id} is being deleted (or is gone); the subscription was not "
+                    "stored. Connect again and subscribe on the new connection.",
+                    details={"id": record.connection_id},
+                )
             db.execute(
                 insert(subscriptions),
                 {
