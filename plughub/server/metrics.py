@@ -101,7 +101,7 @@ class Metrics:
         )
         # Label lookups cost more than the increments: each label set's child is kept.
         self._children: dict[tuple[Any, ...], Any] = {}
-        # A run's two children, by integration, action (as given) and status: one lookup per run.
+        # A run's two children, by integration, action label and status: one lookup per run.
         self._run_children: dict[tuple[str, str, ResponseStatus], tuple[Any, Any]] = {}
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # likewise, per request
 

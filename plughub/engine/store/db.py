@@ -23,10 +23,11 @@ __all__ = ["Database"]
 
 T = TypeVar("T")
 
-# Set while `offload` tries a call on the event loop: reaching a network database then stops it.
-# The most rows one sqlite3 INSERT carries (see `_sqlite_append`); the parameters stay within the
-# 999 of SQLite before 3.32 up to 15 columns (the audit has 8).
+# The most rows one sqlite3 INSERT carries (see `_sqlite_append`), and the most parameters any
+# SQLite takes in one statement (999 before 3.32).
 _ROWS_PER_INSERT = 64
+_MAX_PARAMETERS = 999
+# Set while `offload` tries a call on the event loop: reaching a network database then stops it.
 _ON_LOOP: contextvars.ContextVar[bool] = contextvars.ContextVar("plughub_db_on_loop", default=False)
 
 
@@ -211,9 +212,12 @@ class Database:
         binds = self._binds(table, columns)
         values = [row[name] if bind is None else bind(row[name]) for row in rows for name, bind in binds]
         width, start = len(columns), 0
+        most = _ROWS_PER_INSERT
+        while most > 1 and most * width > _MAX_PARAMETERS:
+            most //= 2
         while start < len(rows):
-            count = _ROWS_PER_INSERT if width <= 15 else 1
-            while count > len(rows) - start:  # the rest in halves: 64, 32, ... rows
+            count = most
+            while count > len(rows) - start:  # the rest in halves: 32, 16, ... rows
                 count //= 2
             statement = self._sqlite_insert(table, columns, count)
             connection.exec_driver_sql(statement, tuple(values[start * width : (start + count) * width]))
